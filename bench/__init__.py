@@ -1,0 +1,1 @@
+"""Benchmarks of papertide (speed and memory targets live here, never in tests)."""

@@ -1,0 +1,22 @@
+"""The ``papertide`` command: a thin client over the library (see README: CLI reference)."""
+
+from __future__ import annotations
+
+import typer
+
+from papertide.cli import core, ingest
+
+app = typer.Typer(
+    name="papertide",
+    help="Self-hostable research-paper discovery: collect, search, trending, daily digests.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+core.register(app)
+app.add_typer(ingest.app, name="ingest")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

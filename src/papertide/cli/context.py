@@ -1,0 +1,44 @@
+"""Building settings, engine and console the same way for every command."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+
+from papertide.config import Settings, load_settings
+from papertide.domain.errors import PapertideError
+from papertide.store.engine import make_engine
+from papertide.store.migrate import upgrade_database
+
+# Human-facing output goes to stderr so that --json output on stdout stays machine-readable.
+console = Console(stderr=True, highlight=False)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Settings of this invocation (environment + TOML file)."""
+    loaded = load_settings()
+    logging.basicConfig(level=loaded.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return loaded
+
+
+def open_engine(*, migrate: bool = True) -> Engine:
+    """The database engine, with the schema brought up to date first (embedded setups need no step)."""
+    engine = make_engine(settings().database_url)
+    if migrate:
+        upgrade_database(engine)
+    return engine
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error for a person and return the Exit to raise."""
+    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+__all__ = ["PapertideError", "console", "fail", "open_engine", "settings", "stdout"]

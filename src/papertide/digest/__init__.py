@@ -1,0 +1,1 @@
+"""digest layer of papertide (see README: Layout)."""

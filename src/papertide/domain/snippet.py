@@ -1,0 +1,69 @@
+"""Snippets of an abstract around the words a query matched, as (text, matched) segments.
+
+Templates render matched segments inside <mark>; keeping this pure and segment-based means
+the HTML is always built by the autoescaping template, never by string concatenation.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from papertide.domain.text import tokenize
+
+Segment = tuple[str, bool]
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _fold(word: str) -> str:
+    folded = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in folded if not unicodedata.combining(ch))
+
+
+def _matches(word: str, terms: set[str]) -> bool:
+    folded = _fold(word)
+    # A crude stem match (dynamics ~ dynamic, dynamical) mirrors the index's Porter stemmer.
+    return any(
+        folded == term or (len(term) >= 4 and folded.startswith(term[: max(4, len(term) - 2)])) for term in terms
+    )
+
+
+def highlight(text: str, query_terms: list[str]) -> list[Segment]:
+    """Split ``text`` into segments, marking words that match a query term."""
+    terms = {term for term in (_fold(t) for t in query_terms) if term}
+    segments: list[Segment] = []
+    position = 0
+    for match in _WORD.finditer(text):
+        if _matches(match.group(0), terms):
+            if match.start() > position:
+                segments.append((text[position : match.start()], False))
+            segments.append((match.group(0), True))
+            position = match.end()
+    if position < len(text):
+        segments.append((text[position:], False))
+    return segments
+
+
+def make_snippet(text: str, query: str, width: int = 320) -> list[Segment]:
+    """A window of about ``width`` characters around the densest cluster of matched words."""
+    terms = tokenize(query)
+    if len(text) <= width:
+        return highlight(text, terms)
+    folded_terms = set(terms)
+    starts = [m.start() for m in _WORD.finditer(text) if _matches(m.group(0), folded_terms)]
+    begin = 0
+    if starts:
+        best = max(starts, key=lambda s: sum(1 for other in starts if s <= other < s + width))
+        begin = max(0, best - width // 4)
+        space = text.rfind(" ", 0, begin)
+        begin = space + 1 if space >= 0 and begin > 0 else begin
+    end = min(len(text), begin + width)
+    space = text.find(" ", end)
+    end = space if space != -1 and space - end < 30 else end
+    window = text[begin:end]
+    segments = highlight(window, terms)
+    if begin > 0:
+        segments.insert(0, ("… ", False))
+    if end < len(text):
+        segments.append((" …", False))
+    return segments

@@ -1,0 +1,1 @@
+"""search layer of papertide (see README: Layout)."""

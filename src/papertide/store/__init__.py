@@ -1,0 +1,1 @@
+"""store layer of papertide (see README: Layout)."""

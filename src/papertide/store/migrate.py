@@ -1,0 +1,53 @@
+"""Schema migrations through Alembic, run on an engine papertide already built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from papertide.store.engine import begin_write
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (the newest by default) in one transaction."""
+    config = _config()
+    with begin_write(engine) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def downgrade_database(engine: Engine, revision: str) -> None:
+    """Take the schema back down to ``revision``."""
+    config = _config()
+    with begin_write(engine) as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision this version of papertide ships."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def is_up_to_date(engine: Engine) -> bool:
+    """Whether the database needs no migration."""
+    return current_revision(engine) == head_revision()

@@ -1,0 +1,238 @@
+"""Reading and writing papers; callers get domain objects, never rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, func, select, update
+
+from papertide.domain.models import Paper, StoredPaper, UpsertReport
+from papertide.store.schema import counters, papers
+
+SEQ_COUNTER = "paper_seq"
+
+# Fields copied between Paper and the papers table, in one place so both directions agree.
+_FIELDS = (
+    "arxiv_id",
+    "version",
+    "title",
+    "abstract",
+    "authors",
+    "categories",
+    "primary_category",
+    "published",
+    "updated",
+    "doi",
+    "journal_ref",
+    "comments",
+    "abs_url",
+    "pdf_url",
+    "code_url",
+    "listed_on",
+    "external_upvotes",
+)
+
+
+def _to_values(paper: Paper) -> dict[str, Any]:
+    values = {name: getattr(paper, name) for name in _FIELDS}
+    values["authors"] = list(paper.authors)
+    values["categories"] = list(paper.categories)
+    return values
+
+
+def _hash(values: dict[str, Any]) -> str:
+    payload = json.dumps({k: values[k] for k in _FIELDS}, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _merge(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """Combine what is stored with an incoming record of the same paper.
+
+    Sources carry different subsets (Hugging Face has no categories, the arXiv API has no
+    upvotes), so an empty incoming value never erases a stored one. Imported upvotes only
+    grow: a later listing that reports fewer does not take votes away.
+    """
+    merged = dict(stored)
+    for name, value in incoming.items():
+        if value is None or value == [] or value == "":
+            continue
+        merged[name] = value
+    merged["external_upvotes"] = max(int(stored.get("external_upvotes") or 0), int(incoming["external_upvotes"] or 0))
+    if stored.get("listed_on") and incoming.get("listed_on"):
+        merged["listed_on"] = min(stored["listed_on"], incoming["listed_on"])
+    return merged
+
+
+def allocate_seq(conn: Connection, count: int) -> int:
+    """Reserve ``count`` change-sequence numbers; returns the first of the block.
+
+    The counter row is updated in the caller's transaction, so concurrent writers
+    serialise on it and numbers are never reused.
+    """
+    new_value = conn.execute(
+        update(counters)
+        .where(counters.c.name == SEQ_COUNTER)
+        .values(value=counters.c.value + count)
+        .returning(counters.c.value)
+    ).scalar_one_or_none()
+    if new_value is None:
+        conn.execute(counters.insert().values(name=SEQ_COUNTER, value=count))
+        new_value = count
+    return int(new_value) - count + 1
+
+
+def upsert_papers(conn: Connection, batch: Sequence[Paper], now: dt.datetime) -> UpsertReport:
+    """Insert new papers and update changed ones in the caller's transaction.
+
+    Idempotent: the same records twice change nothing. An older version than the one
+    stored is ignored; the same or a newer version is merged in (see ``_merge``).
+    Within the batch, a later record of the same id wins.
+    """
+    incoming: dict[str, dict[str, Any]] = {}
+    for paper in batch:
+        values = _to_values(paper)
+        earlier = incoming.get(paper.arxiv_id)
+        incoming[paper.arxiv_id] = _merge(earlier, values) if earlier else values
+    if not incoming:
+        return UpsertReport()
+    columns = [papers.c.id, papers.c.content_hash, *(papers.c[name] for name in _FIELDS)]
+    stored: dict[str, dict[str, Any]] = {}
+    ids = list(incoming)
+    for start in range(0, len(ids), 500):
+        rows = conn.execute(select(*columns).where(papers.c.arxiv_id.in_(ids[start : start + 500])))
+        for row in rows:
+            stored[row.arxiv_id] = dict(row._mapping)
+
+    inserts: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    unchanged = 0
+    for arxiv_id, values in incoming.items():
+        old = stored.get(arxiv_id)
+        if old is None:
+            inserts.append(values)
+            continue
+        if (values["version"] or 1) < (old["version"] or 1):
+            unchanged += 1
+            continue
+        merged = _merge({k: old[k] for k in _FIELDS}, values)
+        content_hash = _hash(merged)
+        if content_hash == old["content_hash"]:
+            unchanged += 1
+            continue
+        merged["content_hash"] = content_hash
+        merged["_id"] = old["id"]
+        changes.append(merged)
+
+    total = len(inserts) + len(changes)
+    changed_ids: list[int] = []
+    if total:
+        seq = allocate_seq(conn, total)
+        for values in inserts:
+            values["content_hash"] = _hash(values)
+            values["seq"] = seq
+            values["created_at"] = now
+            values["changed_at"] = now
+            values["community_upvotes"] = 0
+            seq += 1
+        if inserts:
+            conn.execute(papers.insert(), inserts)
+            new_rows = conn.execute(select(papers.c.id).where(papers.c.arxiv_id.in_([v["arxiv_id"] for v in inserts])))
+            changed_ids.extend(row.id for row in new_rows)
+        for values in changes:
+            values["seq"] = seq
+            values["changed_at"] = now
+            seq += 1
+        if changes:
+            statement = (
+                update(papers)
+                .where(papers.c.id == bindparam("_id"))
+                .values(
+                    {
+                        name: bindparam(name)
+                        for name in (*_FIELDS, "content_hash", "seq", "changed_at")
+                        if name != "arxiv_id"
+                    }
+                )
+            )
+            conn.execute(statement, changes)
+            changed_ids.extend(values["_id"] for values in changes)
+    return UpsertReport(new=len(inserts), updated=len(changes), unchanged=unchanged, changed_ids=tuple(changed_ids))
+
+
+def _to_paper(row: Row[Any]) -> StoredPaper:
+    mapping = row._mapping
+    paper = Paper(
+        arxiv_id=mapping["arxiv_id"],
+        version=mapping["version"],
+        title=mapping["title"],
+        abstract=mapping["abstract"],
+        authors=tuple(mapping["authors"] or ()),
+        categories=tuple(mapping["categories"] or ()),
+        primary_category=mapping["primary_category"],
+        published=mapping["published"],
+        updated=mapping["updated"],
+        doi=mapping["doi"],
+        journal_ref=mapping["journal_ref"],
+        comments=mapping["comments"],
+        abs_url=mapping["abs_url"],
+        pdf_url=mapping["pdf_url"],
+        code_url=mapping["code_url"],
+        listed_on=mapping["listed_on"],
+        external_upvotes=mapping["external_upvotes"],
+    )
+    return StoredPaper(
+        id=mapping["id"],
+        paper=paper,
+        community_upvotes=mapping["community_upvotes"],
+        created_at=mapping["created_at"],
+        changed_at=mapping["changed_at"],
+    )
+
+
+def get_papers(conn: Connection, ids: Iterable[int]) -> list[StoredPaper]:
+    """Papers by internal id, in the order asked for; unknown ids are left out."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    found: dict[int, StoredPaper] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(select(papers).where(papers.c.id.in_(wanted[start : start + 500])))
+        for row in rows:
+            stored = _to_paper(row)
+            found[stored.id] = stored
+    return [found[i] for i in wanted if i in found]
+
+
+def get_paper_by_arxiv_id(conn: Connection, arxiv_id: str) -> StoredPaper | None:
+    """One paper by its arXiv id without version, or None."""
+    row = conn.execute(select(papers).where(papers.c.arxiv_id == arxiv_id)).first()
+    return _to_paper(row) if row else None
+
+
+def list_by_upvotes(
+    conn: Connection,
+    *,
+    limit: int = 30,
+    offset: int = 0,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> list[StoredPaper]:
+    """Papers listed between two dates (inclusive), most upvoted first."""
+    total = papers.c.external_upvotes + papers.c.community_upvotes
+    listing = func.coalesce(papers.c.listed_on, papers.c.published)
+    statement = select(papers)
+    if since is not None:
+        statement = statement.where(listing >= since)
+    if until is not None:
+        statement = statement.where(listing <= until)
+    statement = statement.order_by(total.desc(), listing.desc(), papers.c.id.desc()).limit(limit).offset(offset)
+    return [_to_paper(row) for row in conn.execute(statement)]
+
+
+def count_papers(conn: Connection) -> int:
+    """How many papers are stored."""
+    return int(conn.execute(select(func.count()).select_from(papers)).scalar_one())

@@ -1,0 +1,235 @@
+"""Table definitions in portable SQLAlchemy Core types (SQLite and PostgreSQL).
+
+The tables are created and changed only by the Alembic migrations in ``migrations/``;
+these definitions are what the code queries against and must match them
+(tests/store/test_migrations.py compares the two).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# --- papers (core) -----------------------------------------------------------------------------
+
+papers = Table(
+    "papers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("arxiv_id", String(64), nullable=False, unique=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("title", Text, nullable=False),
+    Column("abstract", Text, nullable=False),
+    Column("authors", JSON, nullable=False),
+    Column("categories", JSON, nullable=False),
+    Column("primary_category", String(64)),
+    Column("published", Date),
+    Column("updated", Date),
+    Column("doi", String(255)),
+    Column("journal_ref", Text),
+    Column("comments", Text),
+    Column("abs_url", String(512)),
+    Column("pdf_url", String(512)),
+    Column("code_url", String(512)),
+    Column("listed_on", Date),
+    Column("external_upvotes", Integer, nullable=False, default=0),
+    Column("community_upvotes", Integer, nullable=False, default=0),
+    # sha256 of the stored fields: tells "unchanged" from "updated" without comparing columns.
+    Column("content_hash", String(64), nullable=False),
+    # Change sequence: every insert or change takes the next value, so indexes kept outside
+    # the database catch up by reading rows with seq above the last one they applied.
+    Column("seq", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_papers_published", "published"),
+    Index("ix_papers_listed_on", "listed_on"),
+    Index("ix_papers_seq", "seq"),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+paper_signals = Table(
+    "paper_signals",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("listed_on", Date, nullable=False),
+    Column("upvotes", Integer, nullable=False, default=0),
+    Column("comments", Integer, nullable=False, default=0),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("paper_id", "source", "listed_on"),
+    Index("ix_paper_signals_listed_on", "listed_on"),
+)
+
+harvest_state = Table(
+    "harvest_state",
+    metadata,
+    Column("source", String(32), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("source", "key"),
+)
+
+ingest_runs = Table(
+    "ingest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(32), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),
+    Column("fetched", Integer, nullable=False, default=0),
+    Column("new", Integer, nullable=False, default=0),
+    Column("updated", Integer, nullable=False, default=0),
+    Column("unchanged", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("message", Text),
+)
+
+# --- search ------------------------------------------------------------------------------------
+
+index_state = Table(
+    "index_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+paper_vectors = Table(
+    "paper_vectors",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(255), nullable=False),
+    Column("dim", Integer, nullable=False),
+    # float32 little-endian, L2-normalised.
+    Column("vector", LargeBinary, nullable=False),
+    # The papers.seq the vector was computed from; a lower value than the paper's means stale.
+    Column("seq", BigInteger, nullable=False),
+)
+
+# --- accounts and votes ------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True)),
+)
+
+login_tokens = Table(
+    "login_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("next_url", String(512)),
+)
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("user_id", "paper_id"),
+    Index("ix_votes_paper_id", "paper_id"),
+)
+
+rate_events = Table(
+    "rate_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_rate_events_key", "key", "created_at"),
+)
+
+# --- digest ------------------------------------------------------------------------------------
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    # pending -> confirmed -> unsubscribed; bouncing when permanent failures pile up.
+    Column("status", String(16), nullable=False),
+    Column("frequency", String(16), nullable=False, default="daily"),
+    Column("hour", Integer, nullable=False, default=7),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("size", Integer, nullable=False, default=10),
+    Column("topics", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("unsubscribed_at", DateTime(timezone=True)),
+    Column("last_digest_at", DateTime(timezone=True)),
+    Column("bounce_count", Integer, nullable=False, default=0),
+    Column("confirmation_sent_at", DateTime(timezone=True)),
+    Index("ix_subscribers_status", "status"),
+)
+
+digest_outbox = Table(
+    "digest_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    Column("period_key", String(32), nullable=False),
+    # queued -> sending -> sent | failed | skipped
+    Column("state", String(16), nullable=False),
+    Column("message_id", String(255), nullable=False),
+    Column("message", LargeBinary),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("claimed_by", String(64)),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("subscriber_id", "period_key", name="uq_digest_outbox_subscriber_period"),
+    Index("ix_digest_outbox_state", "state", "next_attempt_at"),
+)
+
+digest_items = Table(
+    "digest_items",
+    metadata,
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("outbox_id", Integer, ForeignKey("digest_outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text),
+    PrimaryKeyConstraint("subscriber_id", "paper_id"),
+)

@@ -1,0 +1,1 @@
+"""routes layer of papertide (see README: Layout)."""

@@ -1,0 +1,189 @@
+"""Shared fixtures: real SQLite files, a real PostgreSQL, the app over ASGI, a small corpus.
+
+Each test gets its own database: a fresh SQLite file, or a fresh PostgreSQL database cloned
+from a migrated template. Tests migrate through Alembic; nothing calls create_all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from papertide.config import Settings
+from papertide.ingest.jsonl import read_jsonl_papers
+from papertide.ingest.pipeline import run_ingest
+from papertide.store.engine import make_engine
+from papertide.store.migrate import upgrade_database
+
+TESTS_DIR = Path(__file__).parent
+DATA_DIR = TESTS_DIR / "data"
+SHARED_DATA = TESTS_DIR.parent.parent / "shared" / "data"
+SMALL_CORPUS = DATA_DIR / "papers_small.jsonl"
+FIXED_NOW = dt.datetime(2026, 8, 21, 12, 0, tzinfo=dt.UTC)
+
+
+def shared_data(*parts: str) -> Path:
+    """A file of ../shared/data; the test is skipped only when the whole folder is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not SHARED_DATA.exists():
+        pytest.skip("../shared/data is not laid out beside the repository")
+    return path
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> Iterator[str | None]:
+    """URL of a PostgreSQL server for the run, or None when none is available.
+
+    PAPERTIDE_TEST_POSTGRES_URL wins; otherwise, when PAPERTIDE_TEST_EMBEDDED_POSTGRES=1 (set by
+    `make test`), an embedded server is started for the session and removed afterwards.
+    """
+    configured = os.environ.get("PAPERTIDE_TEST_POSTGRES_URL")
+    if configured:
+        yield configured
+        return
+    if os.environ.get("PAPERTIDE_TEST_EMBEDDED_POSTGRES") != "1":
+        yield None
+        return
+    from postgres_server import start_embedded_postgres
+
+    root = Path(tempfile.mkdtemp(prefix="papertide-pg-"))
+    server, url = start_embedded_postgres(root / "pgdata")
+    try:
+        yield url
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_base_url: str | None) -> str | None:
+    """Name of a migrated template database that each test's database is cloned from."""
+    if postgres_base_url is None:
+        return None
+    from postgres_server import create_database
+
+    url = create_database(postgres_base_url)
+    engine = make_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
+    return str(make_url(url).database)
+
+
+def _clone_postgres(base_url: str, template: str) -> str:
+    name = "t_" + uuid.uuid4().hex[:16]
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _require_postgres(base_url: str | None) -> str:
+    if base_url is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: run them through `make test`")
+        pytest.skip("no PostgreSQL: set PAPERTIDE_TEST_POSTGRES_URL or PAPERTIDE_TEST_EMBEDDED_POSTGRES=1")
+    return base_url
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The data directory of one test."""
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(data_dir: Path) -> str:
+    """URL of a fresh SQLite file."""
+    return f"sqlite:///{(data_dir / 'papertide.db').as_posix()}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    """Run a test once per supported database."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(dialect: str, sqlite_url: str, postgres_base_url: str | None, postgres_template: str | None) -> str:
+    """A fresh, migrated database of the requested dialect."""
+    if dialect == "sqlite":
+        engine = make_engine(sqlite_url)
+        upgrade_database(engine)
+        engine.dispose()
+        return sqlite_url
+    base = _require_postgres(postgres_base_url)
+    assert postgres_template is not None
+    return _clone_postgres(base, postgres_template)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a fresh migrated database (both dialects)."""
+    built = make_engine(database_url)
+    yield built
+    built.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    """An engine on a fresh migrated SQLite file, for tests of SQLite-only behaviour."""
+    built = make_engine(sqlite_url)
+    upgrade_database(built)
+    yield built
+    built.dispose()
+
+
+def load_small_corpus(engine: Engine) -> None:
+    """Store tests/data/papers_small.jsonl."""
+    with SMALL_CORPUS.open("rb") as handle:
+        report = run_ingest(engine, "jsonl", read_jsonl_papers(handle, SMALL_CORPUS.name))
+    assert report.new > 0 and report.skipped == 0
+
+
+@pytest.fixture
+def corpus_engine(sqlite_engine: Engine) -> Engine:
+    """SQLite with the small corpus stored."""
+    load_small_corpus(sqlite_engine)
+    return sqlite_engine
+
+
+# --- app ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(data_dir: Path, sqlite_url: str) -> Settings:
+    """Settings of a test instance: its own data directory and SQLite file."""
+    return Settings(
+        data_dir=data_dir,
+        database_url=sqlite_url,
+        secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
+        base_url="http://testserver",
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, corpus_engine: Engine) -> Iterator[object]:
+    """A TestClient over the app on the small corpus (runs the lifespan, like `serve`)."""
+    from fastapi.testclient import TestClient
+
+    from papertide.web.app import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
