@@ -63,6 +63,14 @@ class Settings(BaseSettings):
         "", description="Postal address printed in the footer of every digest (anti-spam laws ask for one)."
     )
 
+    # --- ingest (issue 3) ----------------------------------------------------------------------
+
+    # --- search (issue 4) ----------------------------------------------------------------------
+
+    # --- community: accounts, votes, trending (issue 5) -----------------------------------------
+
+    # --- digest (issue 6) ----------------------------------------------------------------------
+
     @property
     def outbox_dir(self) -> Path:
         """Where mail goes when no SMTP server is configured."""

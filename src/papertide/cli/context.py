@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import typer
@@ -41,4 +42,17 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-__all__ = ["PapertideError", "console", "fail", "open_engine", "settings", "stdout"]
+def index_hook(engine: Engine) -> Callable[[Sequence[int]], None]:
+    """What ingestion calls with the ids of papers it stored or changed, after each batch.
+
+    SQLite's FTS5 index follows every upsert through triggers, so nothing more is needed yet;
+    the search layer's own indexes hook in here (issue 4).
+    """
+
+    def index(paper_ids: Sequence[int]) -> None:
+        return None
+
+    return index
+
+
+__all__ = ["PapertideError", "console", "fail", "index_hook", "open_engine", "settings", "stdout"]
