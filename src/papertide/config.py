@@ -108,7 +108,10 @@ class Settings(BaseSettings):
             return path.read_text(encoding="utf-8").strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         generated = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it first: use theirs
+            return path.read_text(encoding="utf-8").strip()
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(generated)
         return generated

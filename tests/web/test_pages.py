@@ -1,0 +1,79 @@
+"""Server-rendered pages, parsed as HTML: paper page, search results, errors, health."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from bs4 import BeautifulSoup
+from sqlalchemy import Engine
+
+from conftest import SMALL_CORPUS
+from papertide.domain.models import Paper
+from papertide.store.engine import begin_write
+from papertide.store.papers import upsert_papers
+
+FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
+
+
+def soup(response: Any) -> BeautifulSoup:
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def test_paper_page_shows_title_authors_abstract_and_links(client: Any) -> None:
+    response = client.get(f"/papers/{FIRST['arxiv_id']}")
+    page = soup(response)
+    assert response.status_code == 200
+    assert page.select_one("h1.paper-title").get_text(strip=True) == FIRST["title"]
+    assert FIRST["authors"][0] in page.select_one(".authors").get_text()
+    assert page.select_one(".abstract").get_text(strip=True) == FIRST["abstract"]
+    links = {a.get_text(strip=True): a["href"] for a in page.select(".paper-actions a")}
+    assert links["PDF"] == f"https://arxiv.org/pdf/{FIRST['arxiv_id']}"
+
+
+def test_paper_page_accepts_a_versioned_id(client: Any) -> None:
+    response = client.get(f"/papers/{FIRST['arxiv_id']}v3")
+    assert response.status_code == 200
+    assert soup(response).select_one("h1.paper-title").get_text(strip=True) == FIRST["title"]
+
+
+def test_unknown_paper_is_a_404_page(client: Any) -> None:
+    response = client.get("/papers/2501.99999")
+    page = soup(response)
+    assert response.status_code == 404
+    assert page.select_one(".error-status").get_text(strip=True) == "404"
+    assert "2501.99999" in page.select_one(".error-page").get_text()
+
+
+def test_unknown_address_is_a_404_page_with_the_search_box(client: Any) -> None:
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert soup(response).select_one("form[role=search] input[name=q]") is not None
+
+
+def test_search_page_lists_results_with_matched_words_highlighted(client: Any) -> None:
+    word = FIRST["title"].split()[0].strip(":,")
+    response = client.get("/search", params={"q": word})
+    page = soup(response)
+    titles = [a.get_text(strip=True) for a in page.select(".paper-item .paper-title a")]
+    assert response.status_code == 200
+    assert FIRST["title"] in titles
+    marked = {mark.get_text().lower() for mark in page.select(".paper-item mark")}
+    assert word.lower() in marked
+
+
+def test_titles_are_escaped_not_rendered_as_html(client: Any, corpus_engine: Engine) -> None:
+    hostile = Paper(arxiv_id="2501.00077", title="<script>alert(1)</script> Attention", abstract="Plain text.")
+    with begin_write(corpus_engine) as conn:
+        upsert_papers(conn, [hostile], dt.datetime.now(dt.UTC))
+    response = client.get("/papers/2501.00077")
+    page = soup(response)
+    assert page.select_one("h1.paper-title script") is None
+    assert "<script>alert(1)</script>" in page.select_one("h1.paper-title").get_text()
+
+
+def test_health_reports_ok_with_a_current_schema(client: Any) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
