@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
@@ -10,6 +9,7 @@ import typer
 from rich.console import Console
 from sqlalchemy import Engine
 
+from papertide.cli.logs import configure_logging
 from papertide.config import Settings, load_settings
 from papertide.domain.errors import PapertideError
 from papertide.store.engine import make_engine
@@ -24,7 +24,7 @@ stdout = Console(highlight=False, soft_wrap=True)
 def settings() -> Settings:
     """Settings of this invocation (environment + TOML file)."""
     loaded = load_settings()
-    logging.basicConfig(level=loaded.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(loaded.log_level, loaded.log_json)
     return loaded
 
 
