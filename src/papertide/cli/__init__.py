@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from papertide.cli import core, ingest
+from papertide.cli import admin, core, ingest
 
 app = typer.Typer(
     name="papertide",
@@ -14,6 +14,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 core.register(app)
+admin.register(app)
 app.add_typer(ingest.app, name="ingest")
 
 

@@ -1,0 +1,54 @@
+"""Operator commands: backup and restore."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from papertide.cli.context import console, fail, open_engine, settings
+from papertide.domain.errors import PapertideError
+from papertide.store.backup import restore_backup, write_backup
+from papertide.store.migrate import upgrade_database
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the operator commands to the top-level app."""
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+
+
+def backup(
+    target: Annotated[
+        Path | None, typer.Argument(help="File to write; default <data_dir>/backups/papertide-<time>.db|.dump")
+    ] = None,
+) -> None:
+    """Write a consistent backup of the database while the service keeps running."""
+    engine = open_engine()
+    if target is None:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        suffix = "db" if engine.dialect.name == "sqlite" else "dump"
+        target = settings().data_dir / "backups" / f"papertide-{stamp}.{suffix}"
+    try:
+        written = write_backup(engine, target)
+    except PapertideError as error:
+        raise fail(str(error)) from None
+    console.print(f"backup written to {written} ({written.stat().st_size:,} bytes)")
+
+
+def restore(
+    source: Annotated[Path, typer.Argument(help="A file written by `papertide backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the database with a backup (stop the service first), then migrate it to this version."""
+    if not yes and not typer.confirm(f"Replace the database at {settings().database_url} with {source}?"):
+        raise typer.Exit(1)
+    engine = open_engine(migrate=False)
+    try:
+        restore_backup(engine, source)
+    except PapertideError as error:
+        raise fail(str(error)) from None
+    upgrade_database(engine)
+    console.print(f"restored {source}; run `papertide reindex` to rebuild the search indexes")
