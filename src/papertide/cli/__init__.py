@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from papertide.cli import admin, core, ingest
+from papertide.cli import admin, core, doctor, ingest, trending
 
 app = typer.Typer(
     name="papertide",
@@ -15,6 +15,8 @@ app = typer.Typer(
 )
 core.register(app)
 admin.register(app)
+trending.register(app)
+app.command("doctor")(doctor.doctor)
 app.add_typer(ingest.app, name="ingest")
 
 

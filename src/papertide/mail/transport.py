@@ -130,6 +130,18 @@ class SmtpTransport:
                 self._client.quit()
             self._client = None
 
+    def probe(self) -> str:
+        """Connect, log in and say NOOP without sending anything; returns the server's greeting."""
+        client = self._connect()
+        try:
+            code, reply = client.noop()
+        finally:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                client.quit()
+        if code != 250:
+            raise TemporaryFailure(f"SMTP NOOP answered {code}")
+        return f"{self.host}:{self.port} answered {code} {reply.decode(errors='replace')}".strip()
+
     def send(self, message: EmailMessage) -> None:
         """Send one message; reconnects once when the kept connection was dropped."""
         for attempt in (1, 2):
