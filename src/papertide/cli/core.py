@@ -1,28 +1,24 @@
-"""Commands of the core: init, serve, search, db upgrade."""
+"""Commands of the core: init, serve, db upgrade (search is in cli/search.py)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
-from papertide.cli.context import console, fail, open_engine, settings, stdout
+from papertide.cli.context import console, open_engine, settings, stdout
 from papertide.cli.progress import file_progress
-from papertide.domain.errors import InvalidQuery
 from papertide.ingest.jsonl import read_jsonl_papers
 from papertide.ingest.pipeline import run_ingest
 from papertide.ingest.sample import open_sample, sample_name
-from papertide.search.query import search as run_search
 from papertide.store.migrate import current_revision, head_revision
-from papertide.store.papers import count_papers, get_papers
+from papertide.store.papers import count_papers
 
 
 def register(app: typer.Typer) -> None:
     """Attach the core commands to the top-level app."""
     app.command("init")(init)
     app.command("serve")(serve)
-    app.command("search")(search)
     db = typer.Typer(help="Database schema.", no_args_is_help=True)
     db.command("upgrade")(db_upgrade)
     app.add_typer(db, name="db")
@@ -54,9 +50,11 @@ def serve(
     get: Annotated[str | None, typer.Option("--get", help="Fetch one PATH in-process, print it and exit.")] = None,
 ) -> None:
     """Serve the web app and API (and, when configured, the scheduled jobs)."""
+    from papertide.cli.context import index_hook
     from papertide.web.app import create_app
 
-    app = create_app(settings())
+    # Scheduled jobs run only in a real server, never for a one-off --get.
+    app = create_app(settings(), run_jobs=get is None, index_hook=index_hook)
     if get is not None:
         from fastapi.testclient import TestClient
 
@@ -70,42 +68,6 @@ def serve(
 
     console.print(f"serving on http://{host}:{port}")
     uvicorn.run(app, host=host, port=port, log_level=settings().log_level.lower(), proxy_headers=True)
-
-
-def search(
-    query: Annotated[str, typer.Argument(help='Words, "quoted phrases".')],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="How many results.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
-) -> None:
-    """Search the stored papers."""
-    engine = open_engine()
-    with engine.connect() as conn:
-        try:
-            hits = run_search(conn, query, limit=limit)
-        except InvalidQuery as error:
-            raise fail(str(error), 2) from None
-        papers = {p.id: p for p in get_papers(conn, [hit.paper_id for hit in hits])}
-    rows = [(papers[hit.paper_id], hit) for hit in hits if hit.paper_id in papers]
-    if as_json:
-        payload = [
-            {
-                "arxiv_id": item.paper.arxiv_id,
-                "title": item.paper.title,
-                "score": round(hit.score, 6),
-                "authors": list(item.paper.authors),
-                "published": item.paper.published.isoformat() if item.paper.published else None,
-                "upvotes": item.upvotes,
-                "url": f"{settings().base_url.rstrip('/')}/papers/{item.paper.arxiv_id}",
-            }
-            for item, hit in rows
-        ]
-        stdout.print(json.dumps(payload, ensure_ascii=False, indent=2), markup=False, highlight=False)
-        return
-    if not rows:
-        console.print("no results")
-        return
-    for rank, (item, hit) in enumerate(rows, start=1):
-        stdout.print(f"{rank:>3}. [bold]{item.paper.title}[/]  [dim]{item.paper.arxiv_id} · {hit.score:.3f}[/]")
 
 
 def db_upgrade() -> None:

@@ -1,17 +1,27 @@
-"""`papertide ingest SOURCE ...`: one command per source; exit codes in README."""
+"""`papertide ingest SOURCE ...`: one command per source; exit codes in docs/ingest.md."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from papertide.cli.context import console, fail, open_engine
-from papertide.cli.progress import file_progress
+from papertide.cli.context import console, fail, index_hook, open_engine, settings, stdout
+from papertide.cli.progress import count_progress, file_progress
+from papertide.ingest.arxiv_api import ArxivApiSource
+from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.jsonl import open_jsonl, read_jsonl_papers
-from papertide.ingest.pipeline import run_ingest
+from papertide.ingest.oai import OaiSource, read_resume_date
+from papertide.ingest.pipeline import run_ingest, run_source
+from papertide.ingest.registry import SourceConfig, open_client
 from papertide.ingest.report import EXIT_FAILURE, IngestReport
+from papertide.ingest.snapshot import SnapshotFile, SnapshotSource, parse_category_filter
+from papertide.ingest.source import Source
+from papertide.store.harvest import list_harvest_states, list_last_runs
+from papertide.store.leases import list_jobs
+from papertide.web.scheduler import source_config
 
 app = typer.Typer(
     help="Collect papers from a source. Exit 0: papers stored; 3: nothing new; 1: failure.",
@@ -19,18 +29,34 @@ app = typer.Typer(
 )
 
 MAX_PROBLEMS_SHOWN = 20
+DateOption = typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD")
 
 
 def finish(report: IngestReport) -> None:
     """Print the problems and the summary, then exit with the documented code."""
     for problem in report.problems[:MAX_PROBLEMS_SHOWN]:
         console.print(f"[yellow]skipped[/] {problem}", markup=True, highlight=False)
-    if len(report.problems) > MAX_PROBLEMS_SHOWN:
-        console.print(f"... and {len(report.problems) - MAX_PROBLEMS_SHOWN} more skipped records")
+    if report.skipped > MAX_PROBLEMS_SHOWN:
+        console.print(f"... and {report.skipped - MAX_PROBLEMS_SHOWN} more skipped records")
     if report.failure:
         console.print(f"[bold red]failed:[/] {report.failure}", markup=True, highlight=False)
-    console.print(report.summary(), markup=False)
+    console.print(report.summary(), markup=False, highlight=False)
     raise typer.Exit(report.exit_code)
+
+
+def _run_network(source: Source, label: str, total: int | None = None) -> None:
+    engine = open_engine()
+    with count_progress(label, total) as advance:
+        report = run_source(engine, source, on_changed=index_hook(engine), on_record=advance)
+    finish(report)
+
+
+def _config() -> SourceConfig:
+    return source_config(settings())
+
+
+def _date(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
 
 
 @app.command("jsonl")
@@ -42,5 +68,137 @@ def ingest_jsonl(
         raise fail(f"{path}: no such file", EXIT_FAILURE)
     engine = open_engine()
     with open_jsonl(path) as handle, file_progress(f"ingest {path.name}", handle) as advance:
-        report = run_ingest(engine, "jsonl", read_jsonl_papers(handle, str(path), advance))
+        report = run_ingest(
+            engine, "jsonl", read_jsonl_papers(handle, str(path), advance), on_changed=index_hook(engine)
+        )
     finish(report)
+
+
+@app.command("arxiv-api")
+def ingest_arxiv_api(
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="arXiv search query, e.g. 'cat:cs.LG AND abs:dynamics'.")
+    ] = None,
+    max_results: Annotated[int | None, typer.Option("--max", min=1, help="Most results to collect.")] = None,
+) -> None:
+    """Collect the results of an arXiv API query, newest updates first, one request every 3 s."""
+    config = _config()
+    query = query or config.arxiv_api_query
+    if not query.strip():
+        raise fail("give --query or set PAPERTIDE_INGEST_ARXIV_API_QUERY", EXIT_FAILURE)
+    limit = max_results or config.arxiv_api_max
+    with open_client("arxiv-api", config) as client:
+        source = ArxivApiSource(
+            client, config.arxiv_api_url, query, max_results=limit, page_size=config.arxiv_api_page_size
+        )
+        _run_network(source, "arxiv-api", limit)
+
+
+@app.command("oai")
+def ingest_oai(
+    set_spec: Annotated[
+        str | None, typer.Option("--set", help="OAI-PMH set (cs, math, physics:hep-th); default from settings.")
+    ] = None,
+    from_date: Annotated[dt.datetime | None, typer.Option("--from", help="Records changed on or after.")] = None,
+    until: Annotated[dt.datetime | None, typer.Option("--until", help="Records changed on or before.")] = None,
+    prefix: Annotated[
+        str | None, typer.Option("--prefix", help="Metadata format arXiv or arXivRaw; default from settings.")
+    ] = None,
+) -> None:
+    """Harvest arXiv OAI-PMH ListRecords; without --from, continue where the last successful run stopped."""
+    config = _config()
+    chosen_set = set_spec if set_spec is not None else config.oai_set
+    chosen_prefix = prefix or config.oai_prefix
+    if chosen_prefix not in ("arXiv", "arXivRaw"):
+        raise fail(f"--prefix must be arXiv or arXivRaw, not {chosen_prefix!r}", 2)
+    start = _date(from_date)
+    if start is None:
+        start = read_resume_date(open_engine(), chosen_set or None, chosen_prefix)
+        console.print(f"continuing from {start}" if start else "no earlier harvest: harvesting everything")
+    with open_client("oai", config) as client:
+        source = OaiSource(
+            client,
+            config.arxiv_oai_url,
+            set_spec=chosen_set or None,
+            prefix=chosen_prefix,
+            from_date=start,
+            until=_date(until),
+        )
+        _run_network(source, f"oai {chosen_set or 'all'}")
+
+
+@app.command("hf-daily")
+def ingest_hf_daily(
+    date: Annotated[
+        dt.datetime | None, typer.Option("--date", help="Featured date; default: the latest listing.")
+    ] = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=366, help="Listings ending at --date (or today).")] = 1,
+) -> None:
+    """Collect Hugging Face daily papers with their upvotes and comment counts."""
+    config = _config()
+    end = _date(date)
+    if end is None and days == 1:
+        dates: list[dt.date | None] = [None]
+    else:
+        last = end or dt.datetime.now(dt.UTC).date()
+        dates = [last - dt.timedelta(days=n) for n in reversed(range(days))]
+    with open_client("hf-daily", config) as client:
+        _run_network(HfDailySource(client, config.hf_daily_url, dates), "hf-daily")
+
+
+@app.command("snapshot")
+def ingest_snapshot(
+    path: Annotated[Path, typer.Argument(help="arxiv-metadata-oai-snapshot.json, plain or gzipped.")],
+    categories: Annotated[
+        str | None, typer.Option("--categories", help="Comma-separated: 'cs.*,stat.ML' (cross-lists count).")
+    ] = None,
+    since: Annotated[
+        dt.datetime | None, typer.Option("--since", help="Only records updated on or after this date.")
+    ] = None,
+) -> None:
+    """Stream the bulk arXiv metadata snapshot with flat memory; filter by category and date."""
+    if not path.is_file():
+        raise fail(f"{path}: no such file", EXIT_FAILURE)
+    engine = open_engine()
+    with SnapshotFile(path) as snapshot, file_progress(f"snapshot {path.name}", snapshot.lines) as advance:
+        position = 0
+
+        def progress() -> None:
+            nonlocal position
+            consumed = snapshot.consumed()
+            advance(consumed - position)
+            position = consumed
+
+        source = SnapshotSource(
+            snapshot.lines,
+            str(path),
+            categories=parse_category_filter(categories),
+            since=_date(since),
+            on_progress=progress,
+        )
+        report = run_source(engine, source, on_changed=index_hook(engine))
+    if source.filtered:
+        console.print(f"left out by the filters: {source.filtered}")
+    finish(report)
+
+
+@app.command("status")
+def ingest_status() -> None:
+    """Show each source's last run, the saved harvest states and the scheduled jobs."""
+    engine = open_engine()
+    for run in list_last_runs(engine):
+        counts = ", ".join(f"{name} {run[name]}" for name in ("fetched", "new", "updated", "unchanged", "skipped"))
+        line = f"run  {run['source']:<10} {run['status']:<8} {run['started_at']:%Y-%m-%d %H:%M}  {counts}"
+        stdout.print(line + (f"  ({run['message']})" if run["message"] else ""), markup=False, highlight=False)
+    for source, key, value, updated_at in list_harvest_states(engine):
+        stdout.print(
+            f"state {source} [{key}] next from {value.get('next_from')} (saved {updated_at:%Y-%m-%d %H:%M})",
+            markup=False,
+            highlight=False,
+        )
+    for job in list_jobs(engine):
+        held = f", running in {job.holder}" if job.holder else ""
+        last = f", last {job.last_status} at {job.last_finished_at:%Y-%m-%d %H:%M}" if job.last_finished_at else ""
+        stdout.print(
+            f"job  {job.name} next at {job.next_run_at:%Y-%m-%d %H:%M}{held}{last}", markup=False, highlight=False
+        )

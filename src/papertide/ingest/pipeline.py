@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import Engine
 
-from papertide.domain.errors import InvalidRecord
+from papertide.domain.errors import InvalidRecord, PapertideError
 from papertide.domain.models import Paper
+from papertide.ingest.http import Stopped
 from papertide.ingest.report import IngestReport
+from papertide.ingest.source import Deletion, Item, Source
 from papertide.store.engine import begin_write
+from papertide.store.harvest import Signal, write_signals
 from papertide.store.papers import upsert_papers
 from papertide.store.runs import finish_ingest_run, start_ingest_run
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
 
@@ -30,49 +36,93 @@ def utc_now() -> dt.datetime:
 def run_ingest(
     engine: Engine,
     source: str,
-    records: Iterable[Paper | InvalidRecord],
+    records: Iterable[Item],
     *,
     on_changed: ChangeHook | None = None,
     batch_size: int = BATCH_SIZE,
     clock: Callable[[], dt.datetime] = utc_now,
+    should_stop: Callable[[], bool] | None = None,
+    on_record: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Store every valid record, report every invalid one, and record the run in the ledger.
 
-    A batch lands in one transaction; a failure while reading the source (a truncated file,
-    a broken feed) keeps the batches already stored and is reported as the run's failure.
+    A batch lands in one transaction, papers first and then the signals about them; a
+    failure while reading the source (a truncated file, a broken feed, a refused request)
+    keeps the batches already stored and is reported as the run's failure.
     """
     report = IngestReport(source=source)
     started = time.perf_counter()
     run_id = start_ingest_run(engine, source, clock())
     batch: list[Paper] = []
+    signals: list[Signal] = []
 
     def flush() -> None:
-        if not batch:
+        if not batch and not signals:
             return
         with begin_write(engine) as conn:
-            result = upsert_papers(conn, batch, clock())
+            now = clock()
+            result = upsert_papers(conn, batch, now)
+            report.signals += write_signals(conn, signals, now)
         report.add_upsert(result)
+        batch.clear()
+        signals.clear()
         if on_changed and result.changed_ids:
             on_changed(result.changed_ids)
-        batch.clear()
 
     try:
         for item in records:
-            report.fetched += 1
-            if isinstance(item, InvalidRecord):
+            if isinstance(item, Paper):
+                report.fetched += 1
+                batch.append(item)
+                if len(batch) >= batch_size:
+                    flush()
+            elif isinstance(item, InvalidRecord):
+                report.fetched += 1
                 report.skip(item)
-                continue
-            batch.append(item)
-            if len(batch) >= batch_size:
-                flush()
+            elif isinstance(item, Signal):
+                signals.append(item)
+            elif isinstance(item, Deletion):
+                report.fetched += 1
+                report.deleted += 1
+            if on_record is not None and not isinstance(item, Signal):
+                on_record(1)
+            if should_stop is not None and should_stop():
+                raise Stopped(f"{source}: stopped before the end of the run")
         flush()
-    except InvalidRecord as error:
+    except (PapertideError, OSError) as error:
         flush()
-        report.failure = str(error)
-    except OSError as error:
-        flush()
-        report.failure = f"{source}: {error}"
+        report.failure = str(error) if isinstance(error, PapertideError) else f"{source}: {error}"
+    except BaseException as error:
+        report.failure = f"{source}: interrupted by {type(error).__name__}: {error}"
+        raise
     finally:
         report.seconds = time.perf_counter() - started
         finish_ingest_run(engine, run_id, report, clock())
+    return report
+
+
+def run_source(
+    engine: Engine,
+    source: Source,
+    *,
+    on_changed: ChangeHook | None = None,
+    batch_size: int = BATCH_SIZE,
+    clock: Callable[[], dt.datetime] = utc_now,
+    should_stop: Callable[[], bool] | None = None,
+    on_record: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Ingest one run of a source, then let it save its state if the whole run was stored."""
+    report = run_ingest(
+        engine,
+        source.name,
+        source.read(),
+        on_changed=on_changed,
+        batch_size=batch_size,
+        clock=clock,
+        should_stop=should_stop,
+        on_record=on_record,
+    )
+    if report.failure is None:
+        source.finish(engine, report, clock())
+    log.info("%s", report.summary())
     return report

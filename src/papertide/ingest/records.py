@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from papertide.domain.errors import InvalidRecord
@@ -50,6 +52,39 @@ def parse_date(value: Any, name: str, location: str) -> dt.date | None:
         raise InvalidRecord(location, f"field '{name}' is not a date: {value!r}") from None
 
 
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
+    )
+}
+_AUTHOR_AND = re.compile(r",?\s+and\s+")
+
+
+def parse_rfc2822_date(value: str | None) -> dt.date | None:
+    """The date of an RFC 2822 timestamp as arXiv prints version dates (``Mon, 2 Apr 2007 19:18:42 GMT``).
+
+    Parsed by hand: the snapshot has one per version and ``email.utils`` is several times slower.
+    None when absent or not in that form.
+    """
+    if not value:
+        return None
+    parts = value.split()
+    if len(parts) >= 4 and parts[0].endswith(","):
+        parts = parts[1:]
+    try:
+        return dt.date(int(parts[2]), _MONTHS[parts[1][:3].lower()], int(parts[0]))
+    except (IndexError, KeyError, ValueError):
+        return None
+
+
+def parse_author_list(text: str | None) -> list[str]:
+    """Split arXiv's one-line author list (``A. One, B. Two and C. Three``) into names."""
+    if not text:
+        return []
+    return [name for name in (collapse_whitespace(part) for part in _AUTHOR_AND.sub(", ", text).split(",")) if name]
+
+
 def _int(record: Mapping[str, Any], name: str, location: str, default: int) -> int:
     value = record.get(name, default)
     if value is None:
@@ -57,6 +92,65 @@ def _int(record: Mapping[str, Any], name: str, location: str, default: int) -> i
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidRecord(location, f"field '{name}' must be a non-negative integer")
     return value
+
+
+def clean_text(text: str) -> str:
+    """``domain.text.normalize_text`` without its regex: the snapshot calls it millions of times.
+
+    ASCII is already NFC, and ``str.split()`` splits on the same Unicode whitespace as ``\\s+``.
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())
+
+
+def compose_paper(
+    *,
+    arxiv_id: str,
+    version: int,
+    title: str,
+    abstract: str,
+    authors: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    primary_category: str | None = None,
+    published: dt.date | None = None,
+    updated: dt.date | None = None,
+    doi: str | None = None,
+    journal_ref: str | None = None,
+    comments: str | None = None,
+    code_url: str | None = None,
+    listed_on: dt.date | None = None,
+    external_upvotes: int = 0,
+) -> Paper:
+    """A Paper from the fields an arXiv-based source parsed, normalised the one way all sources share.
+
+    Links are the canonical unversioned https ones whatever the source printed, so the same
+    paper from two sources hashes the same and a re-import is "unchanged", not "updated".
+    """
+    cleaned_comments = clean_text(comments) if comments else None
+    cleaned_abstract = clean_text(abstract)
+    unique_categories = tuple(dict.fromkeys(part for part in categories if part))
+    if code_url is None and ("http" in abstract or (cleaned_comments and "http" in cleaned_comments)):
+        code_url = find_code_url(cleaned_comments, cleaned_abstract)
+    return Paper(
+        arxiv_id=arxiv_id,
+        version=version,
+        title=clean_text(title),
+        abstract=cleaned_abstract,
+        authors=tuple(name for name in (clean_text(author) for author in authors) if name),
+        categories=unique_categories,
+        primary_category=primary_category or (unique_categories[0] if unique_categories else None),
+        published=published,
+        updated=updated or published,
+        doi=clean_text(doi) or None if doi else None,
+        journal_ref=clean_text(journal_ref) or None if journal_ref else None,
+        comments=cleaned_comments or None,
+        abs_url=abs_url(arxiv_id),
+        pdf_url=pdf_url(arxiv_id),
+        code_url=code_url,
+        listed_on=listed_on,
+        external_upvotes=external_upvotes,
+    )
 
 
 def paper_from_record(record: Any, location: str) -> Paper:

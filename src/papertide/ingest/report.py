@@ -7,15 +7,19 @@ from dataclasses import dataclass, field
 from papertide.domain.errors import InvalidRecord
 from papertide.domain.models import UpsertReport
 
-# Exit codes of `papertide ingest ...`, documented in the README for cron chains.
+# Exit codes of `papertide ingest ...`, documented in docs/ingest.md for cron chains: a quiet
+# day (3) must not read as a failure (1).
 EXIT_NEW_PAPERS = 0
 EXIT_FAILURE = 1
 EXIT_NOTHING_NEW = 3
 
+# Problems kept for display; beyond this only the count grows, so memory stays flat on a bad file.
+MAX_PROBLEMS_KEPT = 1000
+
 
 @dataclass
 class IngestReport:
-    """Counts of one run; ``problems`` holds every skipped record with its location."""
+    """Counts of one run; ``problems`` holds the first skipped records with their locations."""
 
     source: str
     fetched: int = 0
@@ -23,9 +27,10 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    deleted: int = 0
+    signals: int = 0
     seconds: float = 0.0
     problems: list[InvalidRecord] = field(default_factory=list)
-    changed_ids: list[int] = field(default_factory=list)
     failure: str | None = None
 
     def add_upsert(self, result: UpsertReport) -> None:
@@ -33,12 +38,12 @@ class IngestReport:
         self.new += result.new
         self.updated += result.updated
         self.unchanged += result.unchanged
-        self.changed_ids.extend(result.changed_ids)
 
     def skip(self, problem: InvalidRecord) -> None:
         """Record a record that could not be stored."""
         self.skipped += 1
-        self.problems.append(problem)
+        if len(self.problems) < MAX_PROBLEMS_KEPT:
+            self.problems.append(problem)
 
     @property
     def exit_code(self) -> int:
@@ -47,9 +52,17 @@ class IngestReport:
             return EXIT_FAILURE
         return EXIT_NEW_PAPERS if (self.new or self.updated) else EXIT_NOTHING_NEW
 
+    @property
+    def papers_per_second(self) -> float:
+        """Records read per second of the run."""
+        return self.fetched / self.seconds if self.seconds > 0 else 0.0
+
     def summary(self) -> str:
         """One line for the terminal and the log."""
+        extra = "".join(
+            f", {name} {count}" for name, count in (("deleted", self.deleted), ("signals", self.signals)) if count
+        )
         return (
             f"{self.source}: fetched {self.fetched}, new {self.new}, updated {self.updated}, "
-            f"unchanged {self.unchanged}, skipped {self.skipped} in {self.seconds:.1f} s"
+            f"unchanged {self.unchanged}, skipped {self.skipped}{extra} in {self.seconds:.1f} s"
         )

@@ -2,21 +2,39 @@
 
 This is the only module in papertide that sends mail; sign-in links and digests both go
 through it. Composing a message is the caller's job (see digest/compose.py).
+
+Exactly-once delivery (issue 6) needs a moment where the caller can record "sent" while the
+message can still be withdrawn: ``send(..., commit=...)`` calls ``commit`` after the whole
+message has been transmitted but before the final ``.`` that makes the server accept it
+(SMTP), or before the file is renamed into place (outbox). If ``commit`` raises, the
+connection is dropped mid-DATA (RFC 5321: the server discards an unfinished message) and
+nothing is delivered. A process killed before ``commit`` returns therefore never delivered
+the message, and one killed after it has recorded the delivery; only the instant between
+the commit and writing the final dot remains (RFC 1047 describes the same window).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
+import logging
 import os
+import re
 import smtplib
 import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import getaddresses
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
+
+log = logging.getLogger(__name__)
+Commit = Callable[[], None]
 
 
 class DeliveryError(Exception):
@@ -31,6 +49,52 @@ class PermanentFailure(DeliveryError):
     """Do not try again: a 5xx reply such as an unknown mailbox."""
 
 
+class RecipientRefused(PermanentFailure):
+    """The server refused the recipient address itself (5xx to RCPT): the address bounces."""
+
+
+class MessageRejected(PermanentFailure):
+    """The server refused this message's content (5xx after DATA), not the address."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """A message already serialised for SMTP (CRLF line ends) with its envelope.
+
+    Composers that build many messages (the digest) produce these directly, because the
+    ``email`` package's generator costs several milliseconds per message.
+    """
+
+    sender: str
+    recipients: tuple[str, ...]
+    message_id: str
+    data: bytes
+    smtputf8: bool = False
+
+
+def raw_message(message: EmailMessage | RawMessage) -> RawMessage:
+    """Serialise with ``email.policy.SMTP`` and take the envelope from the headers, as smtplib does."""
+    if isinstance(message, RawMessage):
+        return message
+    senders = getaddresses([str(message.get("Sender") or message.get("From") or "")])
+    sender = senders[0][1] if senders else ""
+    recipients = tuple(
+        address for _, address in getaddresses([str(v) for k in ("To", "Cc", "Bcc") for v in message.get_all(k, [])])
+    )
+    international = any(not address.isascii() for address in (sender, *recipients))
+    if message.get_all("Bcc"):
+        message = copy.copy(message)
+        del message["Bcc"]
+    policy = SMTP.clone(utf8=True) if international else SMTP
+    return RawMessage(
+        sender=sender,
+        recipients=recipients,
+        message_id=str(message.get("Message-ID") or ""),
+        data=message.as_bytes(policy=policy),
+        smtputf8=international,
+    )
+
+
 class MailTransport(Protocol):
     """Something that delivers one message at a time; used as a context manager."""
 
@@ -40,8 +104,12 @@ class MailTransport(Protocol):
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None: ...
 
-    def send(self, message: EmailMessage) -> None:
-        """Deliver the message or raise TemporaryFailure / PermanentFailure."""
+    def send(self, message: EmailMessage | RawMessage, *, commit: Commit | None = None) -> None:
+        """Deliver the message or raise TemporaryFailure / PermanentFailure.
+
+        :param commit: called at the point of no return (see the module docstring); if it
+            raises, the message is not delivered and the error propagates.
+        """
         ...
 
 
@@ -64,14 +132,21 @@ class FileOutbox:
     ) -> None:
         return None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage | RawMessage, *, commit: Commit | None = None) -> None:
         """Write the message to the outbox directory."""
+        raw = raw_message(message)
         self.directory.mkdir(parents=True, exist_ok=True)
-        key = message.get("Message-ID") or message.as_string()
-        name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32] + ".eml"
+        key = raw.message_id.encode("utf-8") if raw.message_id else raw.data
+        name = hashlib.sha256(key).hexdigest()[:32] + ".eml"
         target = self.directory / name
         temporary = self.directory / f".{name}.tmp"
-        temporary.write_bytes(message.as_bytes(policy=SMTP))
+        temporary.write_bytes(raw.data)
+        if commit is not None:
+            try:
+                commit()
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
         os.replace(temporary, target)
 
 
@@ -142,34 +217,100 @@ class SmtpTransport:
             raise TemporaryFailure(f"SMTP NOOP answered {code}")
         return f"{self.host}:{self.port} answered {code} {reply.decode(errors='replace')}".strip()
 
-    def send(self, message: EmailMessage) -> None:
-        """Send one message; reconnects once when the kept connection was dropped."""
+    def _abandon(self) -> None:
+        """Drop the connection without QUIT, so an unfinished DATA is discarded by the server."""
+        if self._client is not None:
+            with contextlib.suppress(OSError):
+                self._client.close()
+            self._client = None
+
+    def send(self, message: EmailMessage | RawMessage, *, commit: Commit | None = None) -> None:
+        """Send one message; reconnects once when the kept connection was dropped before DATA."""
+        raw = raw_message(message)
         for attempt in (1, 2):
             if self._client is None:
                 self._client = self._connect()
             try:
-                refused = self._client.send_message(message)
-            except smtplib.SMTPServerDisconnected as error:
-                self._client = None
+                self._transact(self._client, raw, commit)
+                return
+            except _Dropped as error:
+                self._abandon()
                 if attempt == 2:
                     raise TemporaryFailure(f"SMTP server disconnected: {error}") from error
-                continue
-            except smtplib.SMTPRecipientsRefused as error:
-                codes = [code for code, _ in error.recipients.values()]
-                raise _failure_for(min(codes), f"recipient refused: {error.recipients}") from error
-            except smtplib.SMTPResponseException as error:
-                raise _failure_for(error.smtp_code, f"SMTP {error.smtp_code}: {error.smtp_error!r}") from error
             except (OSError, smtplib.SMTPException) as error:
-                self._client = None
+                self._abandon()
                 raise TemporaryFailure(f"SMTP error: {error}") from error
-            if refused:
-                codes = [code for code, _ in refused.values()]
-                raise _failure_for(min(codes), f"recipient refused: {refused}")
+
+    def _transact(self, client: smtplib.SMTP, raw: RawMessage, commit: Commit | None) -> None:
+        try:
+            client.ehlo_or_helo_if_needed()
+            options = ["SMTPUTF8", "BODY=8BITMIME"] if raw.smtputf8 else []
+            if client.has_extn("size"):
+                options.append(f"SIZE={len(raw.data)}")
+            code, reply = client.mail(raw.sender, options)
+        except smtplib.SMTPServerDisconnected as error:
+            raise _Dropped(str(error)) from error
+        if code != 250:
+            self._reset(code)
+            raise _failure_for(code, f"sender refused: SMTP {code} {reply!r}")
+        refused: dict[str, tuple[int, bytes]] = {}
+        for recipient in raw.recipients:
+            code, reply = client.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, reply)
+        if len(refused) == len(raw.recipients):
+            code = min(code for code, _ in refused.values()) if refused else 554
+            self._reset(code)
+            detail = f"recipient refused: {refused}"
+            raise RecipientRefused(detail) if 500 <= code < 600 else TemporaryFailure(detail)
+        code, reply = client.docmd("DATA")
+        if code != 354:
+            self._reset(code)
+            raise _failure_for(code, f"DATA refused: SMTP {code} {reply!r}", rejected=True)
+        body = _DOT_AT_LINE_START.sub(b"..", raw.data)
+        client.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+        if commit is not None:
+            try:
+                commit()
+            except BaseException:
+                self._abandon()
+                raise
+        try:
+            client.send(b".\r\n")
+            code, reply = client.getreply()
+        except (OSError, smtplib.SMTPException) as error:
+            if commit is None:
+                raise
+            # Past the point of no return the caller has recorded the message as sent; a lost
+            # reply is most likely a delivered message, and sending it again could duplicate it.
+            log.warning("no reply after the end of DATA for %s: %s", raw.message_id, error)
+            self._abandon()
             return
+        if code != 250:
+            raise _failure_for(code, f"message refused: SMTP {code} {reply!r}", rejected=True)
+
+    def _reset(self, code: int) -> None:
+        # 421 means the server is closing the connection; anything else leaves it usable after RSET.
+        if code == 421 or self._client is None:
+            self._abandon()
+            return
+        try:
+            self._client.rset()
+        except (OSError, smtplib.SMTPException):
+            self._abandon()
 
 
-def _failure_for(code: int, detail: str) -> DeliveryError:
-    return PermanentFailure(detail) if 500 <= code < 600 else TemporaryFailure(detail)
+class _Dropped(Exception):
+    """The kept connection turned out to be closed before anything was sent."""
+
+
+_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
+
+
+def _failure_for(code: int, detail: str, *, rejected: bool = False) -> DeliveryError:
+    if 500 <= code < 600:
+        return MessageRejected(detail) if rejected else PermanentFailure(detail)
+    return TemporaryFailure(detail)
 
 
 def make_transport(smtp_url: str | None, outbox_dir: Path) -> MailTransport:

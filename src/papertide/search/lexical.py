@@ -1,64 +1,422 @@
-"""Lexical BM25 search over title (weighted), abstract and authors with SQLite FTS5."""
+"""The lexical index: BM25 over title (boosted), abstract and authors with tantivy, beside the database.
+
+Consistency with the database (issue 4): every commit of the index carries, in a bookkeeping
+document, the last ``papers.seq`` it applied, the analyzer configuration and the identity of
+the database it mirrors. ``sync`` applies the rows above that seq; an index that is missing,
+unreadable, built with another configuration or from another database, ahead of the database
+or holding a different number of papers is rebuilt from the database, never used stale.
+tantivy commits are atomic, so a crash at any moment leaves the last commit, which the next
+``sync`` continues from.
+
+Several processes may share the directory (web workers, ``papertide ingest``): tantivy lets
+one writer in at a time; readers see each commit after ``reload``.
+"""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import json
+import logging
+import shutil
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, text
+import tantivy
+from sqlalchemy import Engine
 
-from papertide.domain.errors import InvalidQuery
-from papertide.domain.models import Hit
-from papertide.domain.text import tokenize
+from papertide.domain.errors import PapertideError
+from papertide.search.analyzer import (
+    FIELD_ABSTRACT,
+    FIELD_META,
+    FIELD_META_JSON,
+    FIELD_PAPER_ID,
+    FIELD_PUBLISHED,
+    FIELD_TITLE,
+    SCHEMA_VERSION,
+    build_schema,
+    compose_document,
+    compose_meta_document,
+    configuration_fingerprint,
+    register_analyzers,
+)
+from papertide.search.changes import (
+    PaperText,
+    fetch_database_id,
+    fetch_max_seq,
+    fetch_paper_count,
+    fetch_pending_count,
+    iter_changed_papers,
+)
 
-# bm25() column weights for (title, abstract, authors): a title match counts several abstract matches.
-TITLE_WEIGHT = 5.0
-ABSTRACT_WEIGHT = 1.0
-AUTHORS_WEIGHT = 2.0
+log = logging.getLogger(__name__)
 
-_PHRASE = re.compile(r'"([^"]*)"')
-
-
-@dataclass(frozen=True)
-class LexicalQuery:
-    """Free words ranked as any-term, and phrases every hit must contain."""
-
-    words: tuple[str, ...]
-    phrases: tuple[tuple[str, ...], ...]
-
-
-def parse_lexical_query(query: str) -> LexicalQuery:
-    """Split a query into free words and quoted phrases."""
-    if query.count('"') % 2:
-        raise InvalidQuery('unbalanced quote: close every "phrase" with a second "')
-    phrases = tuple(tuple(tokenize(p)) for p in _PHRASE.findall(query) if tokenize(p))
-    words = tuple(tokenize(_PHRASE.sub(" ", query)))
-    return LexicalQuery(words=words, phrases=phrases)
-
-
-def build_match_expression(query: LexicalQuery) -> str:
-    """The FTS5 MATCH expression: every phrase required, free words OR-ed for ranking."""
-    parts = ['"' + " ".join(phrase) + '"' for phrase in query.phrases]
-    if query.words:
-        any_word = " OR ".join(f'"{word}"' for word in query.words)
-        parts.append(f"({any_word})" if parts else any_word)
-    return " AND ".join(parts)
-
-
-def build_search_sql(limit: int) -> str:
-    """SQL of a ranked FTS5 query; bound parameter ``:match``."""
-    return (
-        "SELECT rowid AS paper_id, "
-        f"-bm25(papers_fts, {TITLE_WEIGHT}, {ABSTRACT_WEIGHT}, {AUTHORS_WEIGHT}) AS score "
-        f"FROM papers_fts WHERE papers_fts MATCH :match ORDER BY score DESC LIMIT {int(limit)}"
-    )
+Progress = Callable[[int], None]
+META_KEY = "state"
+# A sync commits every this many papers, so a long catch-up that is interrupted resumes.
+SYNC_COMMIT_EVERY = 50_000
+PROGRESS_STEP = 1000
+WRITER_WAIT_SECONDS = 60.0
 
 
-def search_lexical(conn: Connection, query: str, limit: int = 10) -> list[Hit]:
-    """BM25-ranked hits for a free-text query with optional quoted phrases."""
-    parsed = parse_lexical_query(query)
-    match = build_match_expression(parsed)
-    if not match:
-        return []
-    rows = conn.execute(text(build_search_sql(limit)), {"match": match})
-    return [Hit(paper_id=int(row.paper_id), score=float(row.score)) for row in rows]
+def _count(result: tantivy.SearchResult) -> int:
+    # SearchResult.count exists when searching with count=True but is missing from the stubs.
+    return int(getattr(result, "count", 0) or 0)
+
+
+_SHARED: weakref.WeakValueDictionary[Path, LexicalIndex] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+class IndexLocked(PapertideError):
+    """Another process holds the index's writer for longer than we are willing to wait."""
+
+
+def directory_for(data_dir: Path) -> Path:
+    """Where the lexical index lives under the data directory (one folder per schema version)."""
+    return data_dir / "search" / f"lexical-v{SCHEMA_VERSION}"
+
+
+def shared_lexical_index(path: Path) -> LexicalIndex:
+    """This process's index object for ``path`` (opened by ``ensure_open`` on first use).
+
+    One object per directory and process: the web app's searches and the ingestion jobs it
+    schedules then share one reader and never compete for the writer among themselves.
+    """
+    key = path.resolve()
+    with _SHARED_LOCK:
+        index = _SHARED.get(key)
+        if index is None:
+            index = LexicalIndex(key)
+            _SHARED[key] = index
+        return index
+
+
+class LexicalIndex:
+    """A tantivy index of the papers table, kept in step with it by the change sequence."""
+
+    def __init__(self, path: Path, *, writer_heap_bytes: int = 200_000_000):
+        self.path = path
+        self.schema = build_schema()
+        self.writer_heap_bytes = writer_heap_bytes
+        self._index: tantivy.Index | None = None
+        self._searcher: tantivy.Searcher | None = None
+        self._seq = -1
+        self._database_id = ""
+        self._opened = False
+        self._lock = threading.RLock()
+
+    # --- opening ----------------------------------------------------------------------------
+
+    def open(self, engine: Engine, on_progress: Progress | None = None) -> str | None:
+        """Open the index, building, rebuilding or catching it up as needed; returns why it was (re)built."""
+        with self._lock:
+            problem = self._open(engine, on_progress)
+            self._opened = True
+            return problem
+
+    def _open(self, engine: Engine, on_progress: Progress | None) -> str | None:
+        with self._lock:
+            self._database_id = fetch_database_id(engine)
+            with engine.connect() as conn:
+                db_seq = fetch_max_seq(conn)
+            problem = self._open_existing(db_seq)
+            if problem is not None and self._index is None:
+                # Missing or unreadable: start from nothing. The catch-up below commits as it goes,
+                # so an interrupted first build resumes where it stopped.
+                self._create_empty()
+                self.sync(engine, on_progress)
+                return problem
+            if problem is None:
+                self.sync(engine, on_progress)
+                with engine.connect() as conn:
+                    stored = fetch_paper_count(conn)
+                if stored == self.paper_count:
+                    return None
+                problem = f"holds {self.paper_count} papers where the database has {stored}"
+            log.warning("lexical index %s %s; rebuilding it from the database", self.path, problem)
+            self.rebuild(engine, on_progress)
+            return problem
+
+    def ensure_open(self, engine: Engine, on_progress: Progress | None = None) -> str | None:
+        """``open`` unless this object already did; returns why the index was (re)built, if it was."""
+        if self._opened:
+            return None
+        with self._lock:
+            if self._opened:
+                return None
+            return self.open(engine, on_progress)
+
+    def _open_existing(self, db_seq: int) -> str | None:
+        """Open what is on disk; None when it is usable, else what is wrong with it."""
+        if not (self.path / "meta.json").exists():
+            return "does not exist yet"
+        try:
+            index = tantivy.Index.open(str(self.path))
+            register_analyzers(index)
+            index.config_reader(reload_policy="manual")
+            self._index = index
+            meta = self._read_meta()
+        except (ValueError, OSError) as error:
+            self._index = None
+            return f"cannot be read ({error})"
+        if meta is None:
+            return "has no bookkeeping record"
+        if meta.get("configuration") != configuration_fingerprint():
+            return "was built with another analyzer configuration"
+        if meta.get("database_id") != self._database_id:
+            return "was built from another database"
+        if int(meta.get("seq", -1)) > db_seq:
+            return f"is ahead of the database (seq {meta.get('seq')} > {db_seq}; restored from a backup?)"
+        return None
+
+    def _create_empty(self) -> None:
+        if self.path.exists():
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True)
+        index = tantivy.Index(self.schema, path=str(self.path), reuse=False)
+        register_analyzers(index)
+        index.config_reader(reload_policy="manual")
+        self._index = index
+        self._seq = -1
+        self._searcher = None
+
+    def _require(self) -> tantivy.Index:
+        if self._index is None:
+            raise PapertideError(f"the lexical index at {self.path} is not open")
+        return self._index
+
+    # --- bookkeeping ------------------------------------------------------------------------
+
+    def _read_meta(self) -> dict[str, Any] | None:
+        index = self._require()
+        index.reload()
+        searcher = index.searcher()
+        found = searcher.search(tantivy.Query.term_query(self.schema, FIELD_META, META_KEY), 1, count=False).hits
+        self._searcher = searcher
+        if not found:
+            self._seq = -1
+            return None
+        meta: dict[str, Any] = json.loads(searcher.doc(found[0][1]).get_first(FIELD_META_JSON) or "{}")
+        self._seq = int(meta.get("seq", -1))
+        return meta
+
+    @property
+    def applied_seq(self) -> int:
+        """The last change sequence number the index has applied (-1 before the first build)."""
+        return self._seq
+
+    @property
+    def paper_count(self) -> int:
+        """Papers in the index (the bookkeeping document not counted)."""
+        searcher = self.searcher()
+        return max(0, searcher.num_docs - (1 if self._seq >= 0 else 0))
+
+    def searcher(self) -> tantivy.Searcher:
+        """A searcher over the last commit this process has loaded."""
+        searcher = self._searcher
+        if searcher is None:
+            searcher = self._require().searcher()
+            self._searcher = searcher
+        return searcher
+
+    # --- writing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _writer(self, wait_seconds: float, *, heap_bytes: int, threads: int) -> Iterator[tantivy.IndexWriter]:
+        index = self._require()
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                writer = index.writer(heap_size=heap_bytes, num_threads=threads)
+                break
+            except ValueError as error:
+                if "LockBusy" not in str(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexLocked(
+                        f"the lexical index at {self.path} is being written by another process; try again shortly"
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield writer
+        except BaseException:
+            writer.rollback()
+            writer.wait_merging_threads()
+            raise
+        # Let background merges finish so small incremental segments do not pile up.
+        writer.wait_merging_threads()
+
+    def _add(self, writer: tantivy.IndexWriter, paper: PaperText) -> None:
+        # Delete-then-add replaces an earlier version; tantivy applies the delete only to
+        # documents added before it, so the new one survives.
+        writer.delete_documents_by_term(FIELD_PAPER_ID, paper.id)
+        writer.add_document(compose_document(paper))
+
+    def _commit(self, writer: tantivy.IndexWriter, seq: int) -> None:
+        writer.delete_documents_by_term(FIELD_META, META_KEY)
+        writer.add_document(compose_meta_document(META_KEY, seq, self._database_id))
+        writer.commit()
+
+    def _reload(self) -> None:
+        self._read_meta()
+
+    def sync(self, engine: Engine, on_progress: Progress | None = None, *, wait_seconds: float | None = None) -> int:
+        """Apply every paper changed since the last commit; returns how many were applied.
+
+        :param wait_seconds: how long to wait for another process's writer; 0 returns at once
+            (that process is bringing the index up to date itself).
+        """
+        with self._lock:
+            self._reload()
+            with engine.connect() as conn:
+                target = fetch_max_seq(conn)
+            if target <= self._seq:
+                return 0
+            wait = WRITER_WAIT_SECONDS if wait_seconds is None else wait_seconds
+            try:
+                with self._writer(wait, heap_bytes=50_000_000, threads=1) as writer:
+                    self._reload()  # another process may have committed while we waited
+                    applied = self._apply(writer, iter_changed_papers(engine, self._seq), target, on_progress)
+            except IndexLocked:
+                if wait_seconds == 0:
+                    return 0
+                raise
+            self._reload()
+            return applied
+
+    def _apply(
+        self, writer: tantivy.IndexWriter, papers: Iterable[PaperText], target: int, on_progress: Progress | None
+    ) -> int:
+        applied = 0
+        last_seq = self._seq
+        for paper in papers:
+            self._add(writer, paper)
+            applied += 1
+            last_seq = paper.seq
+            if applied % SYNC_COMMIT_EVERY == 0:
+                self._commit(writer, last_seq)
+            if on_progress is not None and applied % PROGRESS_STEP == 0:
+                on_progress(PROGRESS_STEP)
+        # Every row up to ``target`` was committed before we read (writers commit in seq order),
+        # so the commit may record ``target`` even when the last rows were changed again since.
+        self._commit(writer, max(last_seq, target))
+        if on_progress is not None and applied % PROGRESS_STEP:
+            on_progress(applied % PROGRESS_STEP)
+        return applied
+
+    def rebuild(self, engine: Engine, on_progress: Progress | None = None) -> int:
+        """Index every paper again from the database in one commit; readers see the old index until then."""
+        with self._lock:
+            if self._index is None:
+                self._create_empty()
+            if not self._database_id:
+                self._database_id = fetch_database_id(engine)
+            with engine.connect() as conn:
+                target = fetch_max_seq(conn)
+            with self._writer(WRITER_WAIT_SECONDS, heap_bytes=self.writer_heap_bytes, threads=2) as writer:
+                writer.delete_all_documents()
+                count = 0
+                last_seq = 0
+                for paper in iter_changed_papers(engine, 0):
+                    self._add(writer, paper)
+                    count += 1
+                    last_seq = paper.seq
+                    if on_progress is not None and count % PROGRESS_STEP == 0:
+                        on_progress(PROGRESS_STEP)
+                self._commit(writer, max(last_seq, target))
+            if on_progress is not None and count % PROGRESS_STEP:
+                on_progress(count % PROGRESS_STEP)
+            self._reload()
+            # Rows changed while we streamed (their new seq is above the commit's) are applied now.
+            return count + self.sync(engine)
+
+    def refresh(self, engine: Engine) -> None:
+        """Before a query: load newer commits and apply newer rows, without waiting for a busy writer."""
+        with engine.connect() as conn:
+            target = fetch_max_seq(conn)
+        if target == self._seq:
+            return
+        with self._lock:
+            self._reload()
+            if target > self._seq:
+                self.sync(engine, wait_seconds=0)
+            elif target < self._seq:
+                log.warning("lexical index %s is ahead of the database; rebuilding it", self.path)
+                self.rebuild(engine)
+
+    def pending(self, engine: Engine) -> int:
+        """How many papers changed since the last commit (the total of a progress bar)."""
+        with engine.connect() as conn:
+            return fetch_pending_count(conn, self._seq)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _paper_ids(self, searcher: tantivy.Searcher, hits: list[tuple[Any, tantivy.DocAddress]]) -> list[int]:
+        values = searcher.fast_field_values(FIELD_PAPER_ID, [address for _, address in hits])
+        return [int(value) if value is not None else -1 for value in values]
+
+    def search(self, query: tantivy.Query, limit: int) -> tuple[list[tuple[int, float]], int]:
+        """The ``limit`` best (paper id, BM25 score) pairs and how many papers match in all."""
+        searcher = self.searcher()
+        result = searcher.search(query, max(limit, 1), count=True)
+        ids = self._paper_ids(searcher, result.hits)
+        ranked = [(paper_id, float(score)) for paper_id, (score, _) in zip(ids, result.hits, strict=True)]
+        return [pair for pair in ranked if pair[0] >= 0][:limit], _count(result)
+
+    def newest(self, query: tantivy.Query, limit: int) -> tuple[list[tuple[int, float]], int]:
+        """Matching papers, most recently published first, as (paper id, day ordinal) pairs, and the count."""
+        searcher = self.searcher()
+        result = searcher.search(
+            query, max(limit, 1), count=True, order_by_field=FIELD_PUBLISHED, order=tantivy.Order.Desc
+        )
+        ids = self._paper_ids(searcher, result.hits)
+        ranked = [(paper_id, float(day or 0)) for paper_id, (day, _) in zip(ids, result.hits, strict=True)]
+        return [pair for pair in ranked if pair[0] >= 0][:limit], _count(result)
+
+    def count(self, query: tantivy.Query) -> int:
+        """How many papers match."""
+        return _count(self.searcher().search(query, 1, count=True))
+
+    def matching_ids(self, query: tantivy.Query, limit: int) -> list[int] | None:
+        """Every paper matching ``query``, or None when more than ``limit`` do."""
+        total = self.count(query)
+        if total > limit:
+            return None
+        searcher = self.searcher()
+        hits = searcher.search(query, max(total, 1), count=False).hits
+        return [paper_id for paper_id in self._paper_ids(searcher, hits) if paper_id >= 0]
+
+    def keep_matching(self, query: tantivy.Query, paper_ids: list[int]) -> set[int]:
+        """Those of ``paper_ids`` that match ``query``."""
+        if not paper_ids:
+            return set()
+        restricted = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, query),
+                (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, FIELD_PAPER_ID, paper_ids)),
+            ]
+        )
+        searcher = self.searcher()
+        hits = searcher.search(restricted, len(paper_ids), count=False).hits
+        return set(self._paper_ids(searcher, hits))
+
+    def similar(self, paper: PaperText, limit: int) -> list[tuple[int, float]]:
+        """Papers sharing the most distinctive words of ``paper`` (more-like-this), itself excluded."""
+        like = tantivy.Query.more_like_this_document_fields_query(
+            self.schema,
+            {FIELD_TITLE: [paper.title], FIELD_ABSTRACT: [paper.abstract]},
+            min_doc_frequency=1,
+            min_term_frequency=1,
+            max_query_terms=30,
+        )
+        query = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, like),
+                (tantivy.Occur.MustNot, tantivy.Query.term_query(self.schema, FIELD_PAPER_ID, paper.id)),
+            ]
+        )
+        return self.search(query, limit)[0]

@@ -1,14 +1,265 @@
-"""Read side of search: a query string in, ranked hits out."""
+"""Read side of search: a query string in, one page of ranked paper ids out.
+
+``SearchService`` is built once at each composition root (web app, CLI) from the lexical index
+and, optionally, a loader of the semantic searcher, which is called on first use so that the
+embedding model is only loaded when a query needs it. Modes: ``hybrid`` fuses BM25 and
+embedding rankings (domain.ranking), ``lexical`` and ``semantic`` run one engine.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+import logging
+import threading
+import time
+from collections.abc import Callable
 
+from sqlalchemy import Engine
+
+from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.domain.models import Hit
-from papertide.search.lexical import search_lexical
+from papertide.domain.query import SearchQuery, parse_query
+from papertide.domain.ranking import fuse_normalized_scores, fuse_reciprocal_rank
+from papertide.search.changes import fetch_paper_text
+from papertide.search.lexical import LexicalIndex
+from papertide.search.lexical_plan import LexicalPlan, compose_lexical_plan
+from papertide.search.options import (
+    Mode,
+    SearchOptions,
+    SearchPage,
+    SearchRequest,
+    SearchUnavailable,
+    SemanticRanker,
+    TrendingRanker,
+)
+from papertide.search.sorting import sort_by_date, sort_by_trending
+
+log = logging.getLogger(__name__)
+Pairs = list[tuple[int, float]]
+# A semantic searcher that failed to load is tried again after this long (e.g. after a reindex).
+RETRY_SEMANTIC_SECONDS = 60.0
 
 
-def search(conn: Connection, query: str, *, limit: int = 10, offset: int = 0) -> list[Hit]:
-    """Ranked hits for ``query``, skipping ``offset`` of them."""
-    hits = search_lexical(conn, query, limit=limit + offset)
-    return hits[offset : offset + limit]
+def _milliseconds(start: float) -> str:
+    return f"{(time.perf_counter() - start) * 1000:.1f} ms"
+
+
+class SearchService:
+    """Hybrid, lexical and semantic search with filters, sorting and pages."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        lexical: LexicalIndex,
+        load_semantic: Callable[[], SemanticRanker] | None = None,
+        options: SearchOptions | None = None,
+        rank_trending: TrendingRanker | None = None,
+    ) -> None:
+        self.engine = engine
+        self.lexical = lexical
+        self.options = options or SearchOptions()
+        self.rank_trending = rank_trending
+        self._load_semantic = load_semantic
+        self._semantic: SemanticRanker | None = None
+        self._semantic_error: tuple[float, str] | None = None
+        self._semantic_lock = threading.Lock()
+
+    # --- semantic side ----------------------------------------------------------------------
+
+    def semantic(self) -> SemanticRanker:
+        """The semantic searcher, loaded on first use; raises SearchUnavailable with the reason."""
+        if self._semantic is not None:
+            return self._semantic
+        if self._load_semantic is None:
+            raise SearchUnavailable("semantic search is not configured")
+        with self._semantic_lock:
+            if self._semantic is not None:
+                return self._semantic
+            if self._semantic_error and time.monotonic() - self._semantic_error[0] < RETRY_SEMANTIC_SECONDS:
+                raise SearchUnavailable(self._semantic_error[1])
+            try:
+                self._semantic = self._load_semantic()
+            except (PapertideError, OSError, ImportError) as error:
+                message = f"semantic search is unavailable: {error}"
+                log.warning("%s", message)
+                self._semantic_error = (time.monotonic(), message)
+                raise SearchUnavailable(message) from error
+            self._semantic_error = None
+            return self._semantic
+
+    # --- searching --------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest) -> SearchPage:
+        """One page of results for ``request``; raises InvalidQuery for bad syntax or paging."""
+        options = self.options
+        query = parse_query(request.text)
+        if query.is_empty:
+            raise InvalidQuery('the query is empty: type some words, a "phrase" or a filter such as cat:cs.LG')
+        if request.page < 1 or not 1 <= request.per_page <= options.max_results:
+            raise InvalidQuery(f"page must be 1 or more and per_page between 1 and {options.max_results}")
+        offset = (request.page - 1) * request.per_page
+        if offset >= options.max_results:
+            raise InvalidQuery(f"only the first {options.max_results} results can be paged through")
+        self.lexical.ensure_open(self.engine)
+        self.lexical.refresh(self.engine)
+        plan = compose_lexical_plan(self.lexical.schema, query, options.field_weights)
+        needed = offset + request.per_page + 1
+        sorting = request.sort != "relevance"
+        if sorting:
+            depth = options.sort_pool
+        else:
+            depth = options.fusion_depth if needed <= options.fusion_depth else options.max_results
+        explain = [f"query: {query.describe()}"]
+        notices: list[str] = []
+        mode: Mode = request.mode
+        details: dict[int, dict[str, float]] = {}
+        if not query.has_text:
+            assert plan.required is not None
+            ranked, total = self.lexical.newest(plan.required, depth)
+            exact = True
+            explain.append(f"filters only: {plan.required_description}, newest first; {total} match")
+        elif mode == "lexical":
+            ranked, total, exact = self._run_lexical(plan, depth, explain, details)
+        else:
+            try:
+                semantic = self.semantic()
+            except SearchUnavailable as error:
+                if mode == "semantic":
+                    raise
+                notices.append(f"{error}; showing word matches only")
+                mode = "lexical"
+                ranked, total, exact = self._run_lexical(plan, depth, explain, details)
+            else:
+                ranked, total, exact = self._run_semantic(semantic, query, plan, depth, explain, details)
+                if mode == "hybrid":
+                    ranked, total, exact = self._fuse(ranked, total, plan, depth, explain, details)
+        if sorting:
+            ranked = self._sort(ranked[: options.sort_pool], request, explain)
+            total, exact = min(total, len(ranked)), exact or total <= len(ranked)
+        if total > options.max_results:
+            total, exact = options.max_results, False
+        window = ranked[offset : offset + request.per_page]
+        hits = [Hit(paper_id=paper_id, score=score, detail=details.get(paper_id, {})) for paper_id, score in window]
+        return SearchPage(
+            query=query,
+            hits=hits,
+            total=total,
+            total_exact=exact,
+            has_more=len(ranked) > offset + request.per_page and offset + request.per_page < options.max_results,
+            mode=mode,
+            explain=explain,
+            notices=notices,
+        )
+
+    def _run_lexical(
+        self, plan: LexicalPlan, depth: int, explain: list[str], details: dict[int, dict[str, float]]
+    ) -> tuple[Pairs, int, bool]:
+        if plan.ranked is None:
+            explain.append("lexical: the words are all stop words; nothing to match")
+            return [], 0, True
+        start = time.perf_counter()
+        ranked, total = self.lexical.search(plan.ranked, depth)
+        explain.append(f"lexical: {plan.description} -> {total} match, top {len(ranked)} in {_milliseconds(start)}")
+        for rank, (paper_id, score) in enumerate(ranked, start=1):
+            details.setdefault(paper_id, {}).update(lexical_rank=rank, lexical_score=score)
+        return ranked, total, True
+
+    def _run_semantic(
+        self,
+        semantic: SemanticRanker,
+        query: SearchQuery,
+        plan: LexicalPlan,
+        depth: int,
+        explain: list[str],
+        details: dict[int, dict[str, float]],
+    ) -> tuple[Pairs, int, bool]:
+        options = self.options
+        start = time.perf_counter()
+        if plan.required is None:
+            hits = semantic.search(query.text, depth)
+            pool = self.lexical.paper_count
+            how = "all papers"
+        else:
+            candidates = self.lexical.matching_ids(plan.required, options.candidate_limit)
+            if candidates is not None:
+                hits = semantic.search(query.text, depth, candidates=candidates) if candidates else []
+                pool = len(candidates)
+                how = f"{pool} candidates from {plan.required_description}"
+            else:
+                wide = semantic.search(query.text, depth * options.overfetch)
+                passing = self.lexical.keep_matching(plan.required, [hit.paper_id for hit in wide])
+                hits = [hit for hit in wide if hit.paper_id in passing][:depth]
+                pool = self.lexical.count(plan.required)
+                how = f"{len(wide)} nearest, kept {len(hits)} passing {plan.required_description}"
+        ranked = [(hit.paper_id, hit.score) for hit in hits]
+        explain.append(f"semantic: {query.text!r} among {how} -> top {len(ranked)} in {_milliseconds(start)}")
+        for rank, (paper_id, score) in enumerate(ranked, start=1):
+            details.setdefault(paper_id, {}).update(semantic_rank=rank, semantic_score=score)
+        if len(ranked) < depth:
+            return ranked, len(ranked), True
+        return ranked, pool, False
+
+    def _fuse(
+        self,
+        semantic: Pairs,
+        semantic_total: int,
+        plan: LexicalPlan,
+        depth: int,
+        explain: list[str],
+        details: dict[int, dict[str, float]],
+    ) -> tuple[Pairs, int, bool]:
+        options = self.options
+        lexical, lexical_total, _ = self._run_lexical(plan, depth, explain, details)
+        weights = (options.lexical_weight, options.semantic_weight)
+        if options.fusion == "convex":
+            fused = fuse_normalized_scores([lexical, semantic], weights)
+            explain.append(f"fusion: convex combination of min-max scores, weights {weights[0]:g}/{weights[1]:g}")
+        else:
+            fused = fuse_reciprocal_rank([lexical, semantic], weights, k=options.fusion_k)
+            explain.append(
+                f"fusion: reciprocal rank, k={options.fusion_k:g}, weights {weights[0]:g}/{weights[1]:g}, "
+                f"depth {depth} -> {len(fused)} papers"
+            )
+        if len(semantic) < depth and len(lexical) < depth:
+            return fused, len(fused), True
+        return fused, max(lexical_total, semantic_total, len(fused)), False
+
+    def _sort(self, ranked: Pairs, request: SearchRequest, explain: list[str]) -> Pairs:
+        with self.engine.connect() as conn:
+            if request.sort == "newest":
+                explain.append(f"sort: newest first among the {len(ranked)} most relevant")
+                return sort_by_date(conn, ranked)
+            explain.append(f"sort: trending among the {len(ranked)} most relevant")
+            return sort_by_trending(conn, ranked, self.rank_trending)
+
+    # --- conveniences for other parts of papertide --------------------------------------------
+
+    def search_ids(self, text: str, k: int) -> list[int]:
+        """The ``k`` best paper ids for free text, by hybrid relevance (digest topics use this).
+
+        Text that is not valid query syntax (a stray quote) is searched as plain words.
+        """
+        k = max(1, min(k, self.options.max_results))
+        try:
+            page = self.search(SearchRequest(text=text, per_page=k))
+        except InvalidQuery:
+            plain = text.replace('"', " ").replace(":", " ").strip()
+            if not plain:
+                return []
+            page = self.search(SearchRequest(text=plain, per_page=k))
+        return [hit.paper_id for hit in page.hits]
+
+    def similar(self, paper_id: int, k: int) -> list[Hit]:
+        """Papers nearest in meaning to one paper; by shared words when it has no vector or there is no model."""
+        try:
+            hits = self.semantic().similar(paper_id, k)
+        except SearchUnavailable:
+            hits = []
+        if hits:
+            return [Hit(paper_id=h.paper_id, score=h.score, detail={"semantic": 1.0}) for h in hits]
+        self.lexical.ensure_open(self.engine)
+        self.lexical.refresh(self.engine)
+        with self.engine.connect() as conn:
+            paper = fetch_paper_text(conn, paper_id)
+        if paper is None:
+            return []
+        return [Hit(paper_id=i, score=s, detail={"lexical": 1.0}) for i, s in self.lexical.similar(paper, k)]

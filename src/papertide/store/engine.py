@@ -14,7 +14,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def is_sqlite(engine: Engine) -> bool:
-    """Whether the engine talks to SQLite (FTS5, file-backed) rather than PostgreSQL."""
+    """Whether the engine talks to SQLite (file-backed) rather than PostgreSQL."""
     return engine.dialect.name == "sqlite"
 
 
@@ -58,5 +58,10 @@ def begin_write(engine: Engine) -> Iterator[Connection]:
     """A write transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE)."""
     with engine.connect() as conn:
         conn.info["write"] = True
-        with conn.begin():
-            yield conn
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            # info belongs to the pooled DBAPI connection: left set, every later read on it
+            # would take the write lock too, and two connections of one request would deadlock.
+            conn.info.pop("write", None)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 metadata = MetaData(
@@ -116,6 +117,21 @@ ingest_runs = Table(
     Column("message", Text),
 )
 
+# One row per scheduled job of `papertide serve` (web/scheduler.py): when it is next due and
+# which process holds it, so several processes never run the same job at once (store/leases.py).
+job_leases = Table(
+    "job_leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("next_run_at", DateTime(timezone=True), nullable=False),
+    Column("holder", String(128)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("last_started_at", DateTime(timezone=True)),
+    Column("last_finished_at", DateTime(timezone=True)),
+    Column("last_status", String(16)),
+    Column("last_message", Text),
+)
+
 # --- search ------------------------------------------------------------------------------------
 
 index_state = Table(
@@ -136,6 +152,12 @@ paper_vectors = Table(
     Column("vector", LargeBinary, nullable=False),
     # The papers.seq the vector was computed from; a lower value than the paper's means stale.
     Column("seq", BigInteger, nullable=False),
+    # sha256 of the embedded text: a paper whose seq moved for other reasons (upvotes) is not re-embedded.
+    Column("text_hash", String(64), nullable=False),
+    # Taken from the 'vector_seq' counter on every write, so vector indexes beside the database
+    # catch up by reading the rows above the last change_seq they applied (search/vectors.py).
+    Column("change_seq", BigInteger, nullable=False),
+    Index("ix_paper_vectors_change_seq", "change_seq"),
 )
 
 # --- accounts and votes ------------------------------------------------------------------------
@@ -147,6 +169,8 @@ users = Table(
     Column("email", String(320), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_login_at", DateTime(timezone=True)),
+    # Sessions carry the epoch they were issued under; "sign out everywhere" bumps it.
+    Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
 )
 
 login_tokens = Table(
@@ -180,25 +204,33 @@ rate_events = Table(
     Index("ix_rate_events_key", "key", "created_at"),
 )
 
+# The lists and "trending now" select papers by listing date: the day a paper was featured on a
+# daily list, else its publication date. This expression index serves that filter on both databases.
+Index("ix_papers_listing_date", func.coalesce(papers.c.listed_on, papers.c.published))
+
 # --- digest ------------------------------------------------------------------------------------
 
 subscribers = Table(
     "subscribers",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
+    # Lower-cased, validated address (store/subscribers.py); one row per address.
     Column("email", String(320), nullable=False, unique=True),
-    # pending -> confirmed -> unsubscribed; bouncing when permanent failures pile up.
+    # pending -> confirmed -> unsubscribed; bouncing once permanent failures reach the limit.
     Column("status", String(16), nullable=False),
     Column("frequency", String(16), nullable=False, default="daily"),
     Column("hour", Integer, nullable=False, default=7),
     Column("timezone", String(64), nullable=False, default="UTC"),
     Column("size", Integer, nullable=False, default=10),
+    # {"categories": [...], "authors": [...], "topics": [...]}
     Column("topics", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("confirmed_at", DateTime(timezone=True)),
     Column("unsubscribed_at", DateTime(timezone=True)),
+    # The delivery slot of the latest planned digest: the next one covers papers since then.
     Column("last_digest_at", DateTime(timezone=True)),
     Column("bounce_count", Integer, nullable=False, default=0),
+    # When the latest confirmation (or "already subscribed") mail went out; limits live in rate_events.
     Column("confirmation_sent_at", DateTime(timezone=True)),
     Index("ix_subscribers_status", "status"),
 )
@@ -208,20 +240,23 @@ digest_outbox = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    # "day:2026-08-21" or "week:2026-W34": at most one digest per subscriber and period.
     Column("period_key", String(32), nullable=False),
-    # queued -> sending -> sent | failed | skipped
+    # queued -> sending -> sent | failed | cancelled (see store/outbox.py)
     Column("state", String(16), nullable=False),
     Column("message_id", String(255), nullable=False),
-    Column("message", LargeBinary),
+    # The delivery slot (the subscriber's hour, in their time zone) this digest is for.
+    Column("due_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime(timezone=True)),
-    Column("claimed_by", String(64)),
+    Column("claimed_by", String(128)),
     Column("claimed_at", DateTime(timezone=True)),
     Column("sent_at", DateTime(timezone=True)),
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("subscriber_id", "period_key", name="uq_digest_outbox_subscriber_period"),
     Index("ix_digest_outbox_state", "state", "next_attempt_at"),
+    Index("ix_digest_outbox_period_key", "period_key"),
 )
 
 digest_items = Table(
@@ -230,6 +265,12 @@ digest_items = Table(
     Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
     Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
     Column("outbox_id", Integer, ForeignKey("digest_outbox.id", ondelete="CASCADE"), nullable=False),
-    Column("reason", Text),
+    Column("position", Integer, nullable=False),
+    # Why the paper was chosen, as shown in the digest ("matches your topic 'neural ODEs'").
+    Column("reason", Text, nullable=False),
+    # The key is what makes "never the same paper twice to one subscriber" hold in the database.
     PrimaryKeyConstraint("subscriber_id", "paper_id"),
+    # Finds who already got the papers of this run's pool, one range of subscribers at a time.
+    Index("ix_digest_items_paper_id", "paper_id", "subscriber_id"),
+    Index("ix_digest_items_outbox_id", "outbox_id"),
 )

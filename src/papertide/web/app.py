@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,23 +13,55 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from papertide import __version__
 from papertide.config import Settings
+from papertide.domain.models import Hit
+from papertide.domain.periods import parse_time_zone
+from papertide.domain.trending import TrendingCandidate, score_trending
+from papertide.search.indexer import SearchIndexer, SemanticEngine
+from papertide.search.lexical import directory_for, shared_lexical_index
+from papertide.search.lexical_plan import FieldWeights
+from papertide.search.options import SearchOptions
+from papertide.search.query import SearchService
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
-from papertide.web.routes import health, pages, search
+from papertide.web.clock import system_clock
+from papertide.web.routes import (
+    account,
+    api_search,
+    api_trending,
+    feeds,
+    health,
+    lists,
+    pages,
+    search,
+    subscribe,
+    votes,
+)
+from papertide.web.scheduler import IndexHookFactory, make_scheduler
+from papertide.web.security import install_security
 from papertide.web.templating import make_templates
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    run_jobs: bool = False,
+    index_hook: IndexHookFactory | None = None,
+) -> FastAPI:
     """Build the app; nothing connects until start-up (or the first request in tests).
 
     :param migrate: bring the schema up to date at start-up (Alembic), as `papertide serve` does.
+    :param run_jobs: run the scheduled jobs (web/scheduler.py) while the app is up; only
+        `papertide serve` asks for it, so tests never start background jobs.
+    :param index_hook: builds what scheduled ingestion calls with changed paper ids (cli.context).
     """
     engine = make_engine(settings.database_url)
 
@@ -36,7 +69,14 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             upgrade_database(engine)
+        app.state.search.lexical.ensure_open(engine)
+        scheduler = None
+        if run_jobs and settings.scheduler_enabled:
+            scheduler = make_scheduler(settings, engine, on_changed=index_hook(engine) if index_hook else None)
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -51,11 +91,67 @@ def create_app(settings: Settings, *, migrate: bool = True) -> FastAPI:
     app.state.engine = engine
     app.state.templates = make_templates(settings.templates_dir)
     app.state.secret = settings.secret()
+    # Built once per app; the embedding model loads on the first query that needs it (issue 4).
+    app.state.search = make_search_service(settings, engine, clock=lambda: _app_now(app))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, pages, search):
+    # lists and votes come before pages: /papers/{arxiv_id:path} would swallow their addresses.
+    for module in (health, lists, votes, account, api_trending, api_search, feeds, subscribe, pages, search):
         app.include_router(module.router)
     _install_error_pages(app)
+    install_security(app, settings)
     return app
+
+
+def _app_now(app: FastAPI) -> dt.datetime:
+    clock: Callable[[], dt.datetime] = getattr(app.state, "clock", None) or system_clock
+    return clock()
+
+
+def search_options(settings: Settings) -> SearchOptions:
+    """The search settings as the search layer takes them."""
+    return SearchOptions(
+        field_weights=FieldWeights(title=settings.search_title_weight, authors=settings.search_authors_weight),
+        fusion=settings.search_fusion,
+        fusion_k=settings.search_fusion_k,
+        lexical_weight=settings.search_lexical_weight,
+        semantic_weight=settings.search_semantic_weight,
+        fusion_depth=settings.search_fusion_depth,
+        max_results=settings.search_max_results,
+        sort_pool=settings.search_sort_pool,
+        candidate_limit=settings.search_candidate_limit,
+        overfetch=settings.search_overfetch,
+    )
+
+
+def load_semantic(settings: Settings, engine: Engine) -> Callable[[], SemanticEngine] | None:
+    """A loader of the semantic searcher, called on first use (the model is not loaded before)."""
+    return None
+
+
+def make_search_service(
+    settings: Settings, engine: Engine, *, clock: Callable[[], dt.datetime] = system_clock
+) -> SearchService:
+    """The search service of one process (web app or CLI command); opens nothing yet."""
+    zone = parse_time_zone(settings.list_timezone)
+
+    def rank_trending(candidates: Sequence[TrendingCandidate]) -> list[Hit]:
+        return score_trending(
+            candidates,
+            now=clock(),
+            zone=zone,
+            gravity=settings.trending_gravity,
+            offset_hours=settings.trending_offset_hours,
+        )
+
+    lexical = shared_lexical_index(directory_for(settings.data_dir))
+    return SearchService(engine, lexical, load_semantic(settings, engine), search_options(settings), rank_trending)
+
+
+def make_search_indexer(settings: Settings, engine: Engine) -> SearchIndexer:
+    """The write side of search for ingestion hooks and `papertide index` / `reindex`."""
+    lexical = shared_lexical_index(directory_for(settings.data_dir))
+    loader = load_semantic(settings, engine)
+    return SearchIndexer(engine, lexical, loader, embed_batch_limit=settings.search_embed_batch_limit)
 
 
 def _wants_json(request: Request) -> bool:

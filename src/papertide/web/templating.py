@@ -9,7 +9,10 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 
+from papertide.domain.latex import render_tex
 from papertide.domain.snippet import highlight, make_snippet
+from papertide.web.security import csrf_token, session_user
+from papertide.web.viewer import has_upvoted
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 
@@ -44,8 +47,13 @@ def make_environment(override_dir: Path | None) -> Environment:
     )
     environment.filters["date"] = format_date
     environment.filters["authors"] = format_authors
+    environment.filters["tex"] = render_tex
     environment.globals["snippet"] = make_snippet
     environment.globals["highlight"] = highlight
+    # Accounts and votes (issue 5): every page can carry forms and show the signed-in state.
+    environment.globals["csrf_token"] = csrf_token
+    environment.globals["session_user"] = session_user
+    environment.globals["has_upvoted"] = has_upvoted
     return environment
 
 

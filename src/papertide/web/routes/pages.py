@@ -1,4 +1,4 @@
-"""HTML pages: home and paper detail."""
+"""HTML pages: paper detail (the home page, trending now, is in routes/lists.py)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,18 @@ from fastapi.responses import HTMLResponse
 
 from papertide.domain.errors import InvalidRecord
 from papertide.domain.identifiers import parse_arxiv_id
-from papertide.store.papers import count_papers, get_paper_by_arxiv_id, list_by_upvotes
+from papertide.store.papers import get_paper_by_arxiv_id
 from papertide.web.deps import ConnDep, TemplatesDep
+from papertide.web.search_results import SearchDep, fetch_hit_papers
 
 router = APIRouter()
-
-
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def read_home(request: Request, conn: ConnDep, templates: TemplatesDep) -> HTMLResponse:
-    """Home: the most upvoted papers."""
-    papers = list_by_upvotes(conn, limit=30)
-    return templates.TemplateResponse(request, "home.html", {"papers": papers, "total": count_papers(conn)})
+SIMILAR_PAPERS = 6
 
 
 @router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse, include_in_schema=False)
-def read_paper(request: Request, arxiv_id: str, conn: ConnDep, templates: TemplatesDep) -> HTMLResponse:
+def read_paper(
+    request: Request, arxiv_id: str, conn: ConnDep, templates: TemplatesDep, search: SearchDep
+) -> HTMLResponse:
     """One paper, by its arXiv id (a version suffix is ignored)."""
     try:
         key, _version = parse_arxiv_id(arxiv_id)
@@ -30,4 +27,8 @@ def read_paper(request: Request, arxiv_id: str, conn: ConnDep, templates: Templa
     stored = get_paper_by_arxiv_id(conn, key)
     if stored is None:
         raise HTTPException(404, f"No paper {key} in this collection.")
-    return templates.TemplateResponse(request, "paper.html", {"item": stored, "paper": stored.paper})
+    # "Similar papers" (issue 4): nearest by embedding, by shared words before the paper has one.
+    related = fetch_hit_papers(conn, search.similar(stored.id, SIMILAR_PAPERS))
+    return templates.TemplateResponse(
+        request, "paper.html", {"item": stored, "paper": stored.paper, "related": related}
+    )

@@ -1,19 +1,28 @@
-"""The search results page."""
+"""The search results page (``/search``) and the Atom feed of any search (``/search.atom``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from papertide.domain.errors import InvalidQuery
-from papertide.search.query import search
-from papertide.store.papers import get_papers
-from papertide.web.deps import ConnDep, TemplatesDep
+from papertide.domain.query import MAX_QUERY_CHARS
+from papertide.search.options import Mode, SearchPage, SearchRequest, SearchUnavailable, Sort
+from papertide.web.deps import ConnDep, SettingsDep, TemplatesDep
+from papertide.web.search_results import SearchDep, compose_filter_query, fetch_hit_papers
+from papertide.web.syndication import ATOM_TYPE, Feed, FeedEntry, compose_atom
 
 router = APIRouter()
 PAGE_SIZE = 20
+FEED_SIZE = 50
+_EXCERPT_CHARS = 600
+
+QueryText = Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="Query in the search syntax.")]
+Filter = Annotated[str, Query(max_length=200)]
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
@@ -21,27 +30,106 @@ def search_papers(
     request: Request,
     conn: ConnDep,
     templates: TemplatesDep,
-    q: Annotated[str, Query(max_length=500)] = "",
-    page: Annotated[int, Query(ge=1, le=500)] = 1,
+    search: SearchDep,
+    q: QueryText = "",
+    mode: Mode = "hybrid",
+    sort: Sort = "relevance",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    cat: Filter = "",
+    author: Filter = "",
+    since: Filter = "",
+    until: Filter = "",
 ) -> HTMLResponse:
-    """Results for ``q``, twenty a page, with matched words highlighted."""
-    error = None
-    results = []
-    query = q.strip()
-    if query:
+    """Results for ``q`` and the filter fields, twenty a page, matched words highlighted."""
+    filters = {"cat": cat, "author": author, "since": since, "until": until}
+    text = compose_filter_query(q, **filters)
+    context: dict[str, object] = {
+        "query": q.strip(),
+        "mode": mode,
+        "sort": sort,
+        "page": page,
+        "filters": filters,
+        "results": [],
+        "result": None,
+        "error": None,
+        "feed_url": "/search.atom?" + urlencode({"q": text}) if text else None,
+    }
+    status = 200
+    if text:
         try:
-            hits = search(conn, query, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+            result = search.search(SearchRequest(text=text, mode=mode, sort=sort, page=page, per_page=PAGE_SIZE))
         except InvalidQuery as problem:
-            error = str(problem)
-            hits = []
-        papers = {p.id: p for p in get_papers(conn, [hit.paper_id for hit in hits[:PAGE_SIZE]])}
-        results = [(papers[hit.paper_id], hit) for hit in hits[:PAGE_SIZE] if hit.paper_id in papers]
-        has_next = len(hits) > PAGE_SIZE
-    else:
-        has_next = False
-    return templates.TemplateResponse(
-        request,
-        "search.html",
-        {"query": query, "results": results, "page": page, "has_next": has_next, "error": error},
-        status_code=400 if error else 200,
+            context["error"], status = str(problem), 400
+        except SearchUnavailable as problem:
+            context["error"], status = str(problem), 503
+        else:
+            context["result"] = result
+            context["results"] = fetch_hit_papers(conn, result.hits)
+            context["highlight_query"] = " ".join(result.query.highlight_terms)
+            context["pager"] = _pager(q, mode, sort, page, filters, result)
+    return templates.TemplateResponse(request, "search.html", context, status_code=status)
+
+
+def _pager(q: str, mode: str, sort: str, page: int, filters: dict[str, str], result: SearchPage) -> dict[str, str]:
+    params = {"q": q, "mode": mode, "sort": sort, **{k: v for k, v in filters.items() if v}}
+
+    def link(number: int) -> str:
+        return "/search?" + urlencode({**params, "page": number})
+
+    return {
+        "previous": link(page - 1) if page > 1 else "",
+        "next": link(page + 1) if result.has_more else "",
+    }
+
+
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= _EXCERPT_CHARS:
+        return flat
+    return flat[:_EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+@router.get("/search.atom", tags=["feeds"], response_class=Response)
+def read_search_feed(
+    conn: ConnDep,
+    settings: SettingsDep,
+    search: SearchDep,
+    q: QueryText,
+    mode: Mode = "hybrid",
+    sort: Sort = "newest",
+) -> Response:
+    """Any search as an Atom feed: by default its fifty newest results among the most relevant."""
+    try:
+        result = search.search(SearchRequest(text=q, mode=mode, sort=sort, per_page=FEED_SIZE))
+    except (InvalidQuery, SearchUnavailable) as problem:
+        status = 400 if isinstance(problem, InvalidQuery) else 503
+        return Response(f"{problem}\n", status_code=status, media_type="text/plain; charset=utf-8")
+    base = settings.base_url.rstrip("/")
+    now = dt.datetime.now(dt.UTC)
+    entries = []
+    for stored, _hit in fetch_hit_papers(conn, result.hits):
+        paper = stored.paper
+        url = f"{base}/papers/{paper.arxiv_id}"
+        day = paper.listing_date
+        entries.append(
+            FeedEntry(
+                id=url,
+                title=paper.title,
+                link=url,
+                updated=dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) if day else now,
+                summary=_excerpt(paper.abstract),
+                authors=paper.authors,
+                categories=paper.categories,
+            )
+        )
+    params = urlencode({"q": q, "mode": mode, "sort": sort})
+    feed = Feed(
+        id=f"{base}/search.atom?{params}",
+        title=f"{settings.site_name}: {q}",
+        link=f"{base}/search?{params}",
+        self_link=f"{base}/search.atom?{params}",
+        updated=max((entry.updated for entry in entries), default=now),
+        subtitle=f"Papers matching “{q}”.",
+        entries=entries,
     )
+    return Response(compose_atom(feed), media_type=ATOM_TYPE)

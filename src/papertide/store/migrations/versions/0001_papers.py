@@ -1,4 +1,4 @@
-"""papers, change sequence, signals, harvest state and ingest ledger
+"""papers, change sequence, signals, harvest state, ingest ledger and job leases
 
 Revision ID: 0001_papers
 Revises: None
@@ -14,27 +14,8 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# SQLite's lexical index: an FTS5 table over papers kept in sync by triggers, so every
-# upsert is searchable in the same transaction (issue 2). Title weighted in search/lexical.py.
-SQLITE_FTS = [
-    """CREATE VIRTUAL TABLE papers_fts USING fts5(
-        title, abstract, authors, content='papers', content_rowid='id',
-        tokenize='porter unicode61 remove_diacritics 2')""",
-    """CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
-        INSERT INTO papers_fts(rowid, title, abstract, authors)
-        VALUES (new.id, new.title, new.abstract, new.authors);
-    END""",
-    """CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
-        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
-        VALUES ('delete', old.id, old.title, old.abstract, old.authors);
-    END""",
-    """CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors ON papers BEGIN
-        INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
-        VALUES ('delete', old.id, old.title, old.abstract, old.authors);
-        INSERT INTO papers_fts(rowid, title, abstract, authors)
-        VALUES (new.id, new.title, new.abstract, new.authors);
-    END""",
-]
+# The lexical index lives outside the database (tantivy, search/lexical.py; issue 4), kept in
+# step through papers.seq, so there is no FTS5 table here.
 
 
 def upgrade() -> None:
@@ -66,6 +47,18 @@ def upgrade() -> None:
         sa.Column("skipped", sa.Integer(), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_runs")),
+    )
+    op.create_table(
+        "job_leases",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("next_run_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("holder", sa.String(length=128), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_status", sa.String(length=16), nullable=True),
+        sa.Column("last_message", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_job_leases")),
     )
     op.create_table(
         "papers",
@@ -116,15 +109,10 @@ def upgrade() -> None:
     with op.batch_alter_table("paper_signals", schema=None) as batch_op:
         batch_op.create_index("ix_paper_signals_listed_on", ["listed_on"], unique=False)
 
-    if op.get_bind().dialect.name == "sqlite":
-        for statement in SQLITE_FTS:
-            op.execute(statement)
     op.execute("INSERT INTO counters(name, value) VALUES ('paper_seq', 0)")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TABLE IF EXISTS papers_fts")
     with op.batch_alter_table("paper_signals", schema=None) as batch_op:
         batch_op.drop_index("ix_paper_signals_listed_on")
 
@@ -135,6 +123,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_papers_listed_on")
 
     op.drop_table("papers")
+    op.drop_table("job_leases")
     op.drop_table("ingest_runs")
     op.drop_table("harvest_state")
     op.drop_table("counters")

@@ -30,13 +30,21 @@ def upgrade() -> None:
         sa.Column("dim", sa.Integer(), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("text_hash", sa.String(length=64), nullable=False),
+        sa.Column("change_seq", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["paper_id"], ["papers.id"], name=op.f("fk_paper_vectors_paper_id_papers"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("paper_id", name=op.f("pk_paper_vectors")),
     )
+    # Vector indexes kept beside the database catch up by reading rows above the change_seq they
+    # applied; writers take it from this counter inside their transaction (search/vectors.py).
+    op.create_index(op.f("ix_paper_vectors_change_seq"), "paper_vectors", ["change_seq"], unique=False)
+    op.execute("INSERT INTO counters(name, value) VALUES ('vector_seq', 0)")
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM counters WHERE name = 'vector_seq'")
+    op.drop_index(op.f("ix_paper_vectors_change_seq"), table_name="paper_vectors")
     op.drop_table("paper_vectors")
     op.drop_table("index_state")

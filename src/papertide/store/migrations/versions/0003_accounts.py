@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("session_epoch", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
@@ -58,9 +59,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("votes", schema=None) as batch_op:
         batch_op.create_index("ix_votes_paper_id", ["paper_id"], unique=False)
+    op.create_index("ix_papers_listing_date", "papers", [sa.text("coalesce(listed_on, published)")], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_papers_listing_date", table_name="papers")
     with op.batch_alter_table("votes", schema=None) as batch_op:
         batch_op.drop_index("ix_votes_paper_id")
 

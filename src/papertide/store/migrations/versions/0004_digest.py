@@ -35,8 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscribers")),
         sa.UniqueConstraint("email", name=op.f("uq_subscribers_email")),
     )
-    with op.batch_alter_table("subscribers", schema=None) as batch_op:
-        batch_op.create_index("ix_subscribers_status", ["status"], unique=False)
+    op.create_index("ix_subscribers_status", "subscribers", ["status"], unique=False)
 
     op.create_table(
         "digest_outbox",
@@ -45,10 +44,10 @@ def upgrade() -> None:
         sa.Column("period_key", sa.String(length=32), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("message_id", sa.String(length=255), nullable=False),
-        sa.Column("message", sa.LargeBinary(), nullable=True),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("claimed_by", sa.String(length=64), nullable=True),
+        sa.Column("claimed_by", sa.String(length=128), nullable=True),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
@@ -62,15 +61,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_outbox")),
         sa.UniqueConstraint("subscriber_id", "period_key", name="uq_digest_outbox_subscriber_period"),
     )
-    with op.batch_alter_table("digest_outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_digest_outbox_state", ["state", "next_attempt_at"], unique=False)
+    op.create_index("ix_digest_outbox_state", "digest_outbox", ["state", "next_attempt_at"], unique=False)
+    op.create_index("ix_digest_outbox_period_key", "digest_outbox", ["period_key"], unique=False)
 
     op.create_table(
         "digest_items",
         sa.Column("subscriber_id", sa.Integer(), nullable=False),
         sa.Column("paper_id", sa.Integer(), nullable=False),
         sa.Column("outbox_id", sa.Integer(), nullable=False),
-        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["outbox_id"],
             ["digest_outbox.id"],
@@ -88,15 +88,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("subscriber_id", "paper_id", name=op.f("pk_digest_items")),
     )
+    op.create_index("ix_digest_items_paper_id", "digest_items", ["paper_id", "subscriber_id"], unique=False)
+    op.create_index("ix_digest_items_outbox_id", "digest_items", ["outbox_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_digest_items_outbox_id", table_name="digest_items")
+    op.drop_index("ix_digest_items_paper_id", table_name="digest_items")
     op.drop_table("digest_items")
-    with op.batch_alter_table("digest_outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_digest_outbox_state")
-
+    op.drop_index("ix_digest_outbox_period_key", table_name="digest_outbox")
+    op.drop_index("ix_digest_outbox_state", table_name="digest_outbox")
     op.drop_table("digest_outbox")
-    with op.batch_alter_table("subscribers", schema=None) as batch_op:
-        batch_op.drop_index("ix_subscribers_status")
-
+    op.drop_index("ix_subscribers_status", table_name="subscribers")
     op.drop_table("subscribers")

@@ -1,0 +1,182 @@
+"""Ingest benchmark: parse + store of a synthetic arXiv metadata snapshot (issue 3).
+
+Writes a snapshot in the real format (the Kaggle ``arxiv-metadata-oai-snapshot.json`` lines:
+same keys, RFC 2822 version dates, abstracts of 90-230 words) to a temporary directory,
+streams it through ``papertide ingest snapshot``'s code path into a fresh SQLite database
+without embedding, and prints papers per second and resident memory along the way.
+
+    .venv/bin/python -m bench.ingest                 # 1,000,000 lines, plain file
+    .venv/bin/python -m bench.ingest --lines 200000 --gzip
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from papertide.ingest.pipeline import run_source
+from papertide.ingest.snapshot import SnapshotFile, SnapshotSource
+from papertide.store.engine import make_engine
+from papertide.store.migrate import upgrade_database
+
+CATEGORIES = (
+    "cs.LG cs.AI cs.CL cs.CV stat.ML math.OC math.PR math.DS physics.comp-ph quant-ph hep-th hep-ph "
+    "astro-ph.CO cond-mat.stat-mech q-bio.NC eess.SY econ.EM nlin.CD"
+).split()
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+DAYS = "Mon Tue Wed Thu Fri Sat Sun".split()
+
+
+PER_MONTH = 20_000
+
+
+def _identifier(number: int) -> str:
+    """A unique new-style id: 20,000 papers a month from April 2007 on."""
+    month = 3 + number // PER_MONTH
+    return f"{7 + month // 12:02d}{1 + month % 12:02d}.{number % PER_MONTH:05d}"
+
+
+def _vocabulary(rng: random.Random, size: int = 20_000) -> list[str]:
+    letters = "etaoinshrdlcumwfgypbvkjxqz"
+    weights = [26 - i for i in range(26)]
+    return ["".join(rng.choices(letters, weights, k=rng.randint(2, 11))) for _ in range(size)]
+
+
+def _wrap(words: list[str], width: int = 78) -> str:
+    """Hard line wraps as arXiv prints them, with the two leading spaces of abstracts."""
+    lines, line = [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "  " + "\n".join(lines) + "\n"
+
+
+def _stamp(rng: random.Random, year: int) -> str:
+    return (
+        f"{rng.choice(DAYS)}, {rng.randint(1, 28)} {rng.choice(MONTHS)} {year} "
+        f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d} GMT"
+    )
+
+
+def compose_lines(count: int, seed: int = 7) -> Iterator[str]:
+    """``count`` snapshot lines with unique new-style ids; deterministic for a seed."""
+    rng = random.Random(seed)
+    words = _vocabulary(rng)
+    surnames = [word.capitalize() for word in words[:4000]]
+    for number in range(count):
+        year, month = 7 + (number // PER_MONTH) // 12, 1 + (number // PER_MONTH) % 12
+        people = [(rng.choice(surnames), f"{rng.choice(surnames)[0]}.", "") for _ in range(rng.randint(1, 8))]
+        versions = [
+            {"version": f"v{v}", "created": _stamp(rng, 2000 + year + (v > 1))} for v in range(1, rng.choice((1, 1, 2, 3)) + 1)
+        ]
+        categories = rng.sample(CATEGORIES, rng.randint(1, 3))
+        record = {
+            "id": _identifier(number),
+            "submitter": f"{people[0][1]} {people[0][0]}",
+            "authors": ", ".join(f"{first} {last}" for last, first, _ in people),
+            "title": _wrap(rng.sample(words, rng.randint(6, 16)), 70).strip(),
+            "comments": f"{rng.randint(5, 40)} pages, {rng.randint(1, 12)} figures" if rng.random() < 0.7 else None,
+            "journal-ref": f"J. Synth. {rng.randint(1, 90)} ({2000 + year})" if rng.random() < 0.3 else None,
+            "doi": f"10.{rng.randint(1000, 9999)}/synth.{number}" if rng.random() < 0.3 else None,
+            "report-no": None,
+            "categories": " ".join(categories),
+            "license": "http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
+            "abstract": _wrap(rng.choices(words, k=rng.randint(90, 230))),
+            "versions": versions,
+            "update_date": f"20{year + 1:02d}-{month:02d}-{rng.randint(1, 28):02d}",
+            "authors_parsed": [list(person) for person in people],
+        }
+        yield json.dumps(record)
+
+
+def write_snapshot(path: Path, count: int, compressed: bool) -> float:
+    """Write the synthetic snapshot; returns seconds spent."""
+    started = time.perf_counter()
+    opener = gzip.open(path, "wt", encoding="utf-8", compresslevel=1) if compressed else path.open("w", encoding="utf-8")
+    with opener as handle:
+        batch: list[str] = []
+        for line in compose_lines(count):
+            batch.append(line)
+            if len(batch) == 10_000:
+                handle.write("\n".join(batch) + "\n")
+                batch.clear()
+        if batch:
+            handle.write("\n".join(batch) + "\n")
+    return time.perf_counter() - started
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, in MB (Linux)."""
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * resource.getpagesize() / 1e6
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def run(lines: int, compressed: bool, keep: Path | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="papertide-bench-") as tmp:
+        folder = keep or Path(tmp)
+        snapshot = folder / ("arxiv-metadata-oai-snapshot.json" + (".gz" if compressed else ""))
+        written = write_snapshot(snapshot, lines, compressed)
+        size_mb = snapshot.stat().st_size / 1e6
+        engine = make_engine(f"sqlite:///{folder / 'bench.db'}")
+        upgrade_database(engine)
+        samples: list[tuple[int, float]] = []
+        with SnapshotFile(snapshot) as opened:
+            source = SnapshotSource(opened.lines, snapshot.name)
+            memory_before = rss_mb()
+
+            def observed() -> Iterator[object]:
+                for number, item in enumerate(source.read(), start=1):
+                    if number % (lines // 10 or 1) == 0:
+                        samples.append((number, rss_mb()))
+                    yield item
+
+            class Observed:
+                name, total, finish = source.name, None, source.finish
+
+                def read(self) -> Iterator[object]:
+                    return observed()
+
+            started = time.perf_counter()
+            report = run_source(engine, Observed())  # type: ignore[arg-type]
+            seconds = time.perf_counter() - started
+        db_mb = (folder / "bench.db").stat().st_size / 1e6
+        print(f"\nsnapshot: {lines:,} lines, {size_mb:,.0f} MB {'gzip' if compressed else 'plain'} "
+              f"(written in {written:.0f} s); database {db_mb:,.0f} MB; {report.summary()}\n")
+        print("| step | papers | seconds | papers/s | RSS MB |")
+        print("|---|---:|---:|---:|---:|")
+        print(f"| before parse + store | 0 | 0 | - | {memory_before:,.0f} |")
+        for number, memory in samples:
+            print(f"| parse + store, {number * 100 // lines}% | {number:,} | - | - | {memory:,.0f} |")
+        print(f"| **parse + store, all** | {report.new:,} | {seconds:,.1f} | **{report.new / seconds:,.0f}** "
+              f"| peak {peak_rss_mb():,.0f} |")
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000, help="snapshot lines to synthesise (default 1 M)")
+    parser.add_argument("--gzip", action="store_true", help="write and read the snapshot gzipped")
+    parser.add_argument("--keep", type=Path, help="write into this folder and keep the files")
+    arguments = parser.parse_args()
+    run(arguments.lines, arguments.gzip, arguments.keep)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Search commands: search, similar, index (catch up) and reindex (rebuild)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import Engine
+
+from papertide.cli.context import console, fail, open_indexer, open_search, settings, stdout
+from papertide.cli.progress import count_progress
+from papertide.domain.errors import InvalidQuery, InvalidRecord, PapertideError
+from papertide.domain.identifiers import parse_arxiv_id
+from papertide.domain.models import Hit, StoredPaper
+from papertide.search.indexer import IndexReport, SearchIndexer
+from papertide.search.options import Mode, SearchRequest, SearchUnavailable, Sort
+from papertide.store.papers import count_papers, get_paper_by_arxiv_id, get_papers
+
+# Exit codes beyond 0 (done) and 1 (error): a query the syntax rejects.
+EXIT_INVALID_QUERY = 2
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the search commands to the top-level app."""
+    app.command("search")(search)
+    app.command("similar")(similar)
+    app.command("index")(index)
+    app.command("reindex")(reindex)
+
+
+def _rows(engine: Engine, hits: list[Hit]) -> list[tuple[StoredPaper, Hit]]:
+    with engine.connect() as conn:
+        papers = {stored.id: stored for stored in get_papers(conn, [hit.paper_id for hit in hits])}
+    return [(papers[hit.paper_id], hit) for hit in hits if hit.paper_id in papers]
+
+
+def _payload(stored: StoredPaper, hit: Hit, rank: int) -> dict[str, Any]:
+    paper = stored.paper
+    return {
+        "rank": rank,
+        "arxiv_id": paper.arxiv_id,
+        "title": paper.title,
+        "score": round(hit.score, 6),
+        "authors": list(paper.authors),
+        "categories": list(paper.categories),
+        "published": paper.published.isoformat() if paper.published else None,
+        "upvotes": stored.upvotes,
+        "ranks": dict(hit.detail),
+        "url": f"{settings().base_url.rstrip('/')}/papers/{paper.arxiv_id}",
+    }
+
+
+def _print(rows: list[tuple[StoredPaper, Hit]], first_rank: int, as_json: bool) -> None:
+    if as_json:
+        payload = [_payload(stored, hit, rank) for rank, (stored, hit) in enumerate(rows, start=first_rank)]
+        stdout.print(json.dumps(payload, ensure_ascii=False, indent=2), markup=False, highlight=False)
+        return
+    if not rows:
+        console.print("no results")
+        return
+    for rank, (stored, hit) in enumerate(rows, start=first_rank):
+        paper = stored.paper
+        stdout.print(f"{rank:>3}. [bold]{paper.title}[/]  [dim]{paper.arxiv_id} · {hit.score:.3f}[/]", highlight=False)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help='Words, "quoted phrases", author:"Name", cat:cs.LG, since:, until:.')],
+    mode: Annotated[Mode, typer.Option(help="hybrid (meaning and words), lexical or semantic.")] = "hybrid",
+    sort: Annotated[Sort, typer.Option(help="relevance, trending or newest.")] = "relevance",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Results per page.")] = 10,
+    page: Annotated[int, typer.Option(min=1, help="Which page of results.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show how the query was understood and run.")] = False,
+) -> None:
+    """Search the stored papers by meaning and by words."""
+    service = open_search()
+    try:
+        result = service.search(SearchRequest(text=query, mode=mode, sort=sort, page=page, per_page=limit))
+    except InvalidQuery as error:
+        raise fail(str(error), EXIT_INVALID_QUERY) from None
+    except SearchUnavailable as error:
+        raise fail(str(error)) from None
+    for notice in result.notices:
+        console.print(f"[yellow]note:[/] {notice}", highlight=False)
+    if explain:
+        for line in result.explain:
+            console.print(line, markup=False, highlight=False)
+        for hit in result.hits:
+            details = ", ".join(f"{key}={value:g}" for key, value in sorted(hit.detail.items()))
+            console.print(f"  paper {hit.paper_id}: score {hit.score:.6f} ({details})", markup=False)
+    _print(_rows(service.engine, result.hits), (page - 1) * limit + 1, as_json)
+    if not as_json and result.has_more:
+        console.print(f"more results: --page {page + 1}")
+
+
+def similar(
+    arxiv_id: Annotated[str, typer.Argument(help="The paper, e.g. 2405.15738 or math/0601001.")],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="How many papers.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
+) -> None:
+    """Papers nearest in meaning to one paper."""
+    try:
+        key, _version = parse_arxiv_id(arxiv_id)
+    except InvalidRecord as error:
+        raise fail(error.reason) from None
+    service = open_search()
+    with service.engine.connect() as conn:
+        stored = get_paper_by_arxiv_id(conn, key)
+    if stored is None:
+        raise fail(f"no paper {key} in this collection")
+    _print(_rows(service.engine, service.similar(stored.id, limit)), 1, as_json)
+
+
+def _run_with_progress(indexer: SearchIndexer, *, rebuild: bool) -> IndexReport:
+    with indexer.engine.connect() as conn:
+        total = count_papers(conn)
+    # A catch-up's amount of work is only known to each index as it goes. One bar at a time:
+    # rich shows a single live display.
+    known = total if rebuild else None
+    with count_progress("lexical index", known) as advance:
+        lexical = indexer.rebuild_lexical(advance) if rebuild else indexer.catch_up_lexical(advance)
+    with count_progress("embeddings", known) as advance:
+        embedded, note = indexer.rebuild_semantic(advance) if rebuild else indexer.catch_up_semantic(advance)
+    return IndexReport(lexical=lexical, semantic=embedded, note=note)
+
+
+def index() -> None:
+    """Catch the search indexes up: apply changed papers and embed those without a vector."""
+    try:
+        report = _run_with_progress(open_indexer(), rebuild=False)
+    except PapertideError as error:
+        raise fail(str(error)) from None
+    console.print(report.summary())
+
+
+def reindex() -> None:
+    """Rebuild the search indexes from the database (after changing the model or analyzer)."""
+    try:
+        report = _run_with_progress(open_indexer(), rebuild=True)
+    except PapertideError as error:
+        raise fail(str(error)) from None
+    console.print(report.summary())

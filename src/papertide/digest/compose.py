@@ -1,0 +1,279 @@
+"""Composing digest and confirmation mails from plain arguments; nothing here sends or stores.
+
+Templates live in digest/templates (an operator's ``templates_dir`` comes first) and are
+autoescaped for HTML. A run composes tens of thousands of digests, so the templates are
+compiled once per :class:`MailComposer`, each paper's card is rendered once and reused for
+every subscriber who gets it, and the MIME bytes are written by digest/mime.py rather than
+the ``email`` generator. ``compose_digest_message`` gives the same bytes as an EmailMessage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from papertide.digest.mime import check_header_value, compose_alternative, encode_address, encode_header
+from papertide.digest.tokens import sign_token
+from papertide.mail.transport import RawMessage
+
+MAX_AUTHORS_SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class MailSite:
+    """Everything about the sending site that every mail shows (from the settings)."""
+
+    name: str
+    base_url: str
+    mail_from: str
+    secret: str
+    postal_address: str = ""
+    unsubscribe_address: str = ""
+    templates_dir: Path | None = None
+
+    @property
+    def root(self) -> str:
+        """The base URL without a trailing slash."""
+        return self.base_url.rstrip("/")
+
+    @property
+    def sender_address(self) -> str:
+        """The bare address of ``mail_from``."""
+        return parseaddr(self.mail_from)[1]
+
+    @property
+    def domain(self) -> str:
+        """Right-hand side for Message-IDs: the sender's domain."""
+        return self.sender_address.rpartition("@")[2] or "localhost"
+
+    def make_message_id(self, period_key: str, subscriber_id: int) -> str:
+        """A new Message-ID for one (subscriber, period) digest; stored with its outbox row."""
+        period = "".join(ch if ch.isalnum() else "-" for ch in period_key)
+        return f"<digest.{period}.{subscriber_id}.{secrets.token_hex(6)}@{self.domain}>"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    """One paper as the digest shows it, with why it was chosen for this subscriber."""
+
+    paper_id: int
+    arxiv_id: str
+    title: str
+    authors: tuple[str, ...]
+    excerpt: str
+    upvotes: int
+    reason: str
+
+
+def format_authors(authors: Sequence[str]) -> str:
+    """The first few authors, then how many more."""
+    if len(authors) <= MAX_AUTHORS_SHOWN:
+        return ", ".join(authors)
+    return ", ".join(authors[:MAX_AUTHORS_SHOWN]) + f" and {len(authors) - MAX_AUTHORS_SHOWN} more"
+
+
+def compose_excerpt(abstract: str, limit: int = 280) -> str:
+    """The start of an abstract, cut at a word boundary with an ellipsis."""
+    text = " ".join(abstract.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
+    return cut + "…"
+
+
+def make_mail_environment(templates_dir: Path | None) -> Environment:
+    """Loader chain like the web's: the operator's directory first, then the bundled templates."""
+    package = PackageLoader("papertide.digest", "templates")
+    loaders: list[Any] = [FileSystemLoader(str(templates_dir))] if templates_dir is not None else []
+    loaders.append(package)
+    return Environment(
+        loader=ChoiceLoader(loaders),
+        # HTML is escaped; the text parts are plain text, where HTML escaping would be wrong.
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+
+
+def _period_heading(frequency: str, period_label: str) -> str:
+    return f"Trending papers, week of {period_label}" if frequency == "weekly" else f"Trending papers, {period_label}"
+
+
+class MailComposer:
+    """Compiled templates and per-run caches for one site; reuse it across a whole run."""
+
+    def __init__(self, site: MailSite) -> None:
+        self.site = site
+        environment = make_mail_environment(site.templates_dir)
+        self._templates = {
+            name: environment.get_template(name)
+            for name in (
+                "digest.html.j2",
+                "digest.txt.j2",
+                "_item.html.j2",
+                "_item.txt.j2",
+                "confirm.html.j2",
+                "confirm.txt.j2",
+            )
+        }
+        self._from = encode_header("From", encode_address(site.name, site.mail_from))
+        host = urlsplit(site.root).hostname or "localhost"
+        phrase = "".join(ch for ch in site.name if ch.isascii() and (ch.isalnum() or ch in " ._-")).strip()
+        self._list_id = encode_header("List-Id", f"{phrase or 'papertide'} digest <digest.{host}>")
+        self._sender = site.sender_address
+        self._mailto = site.unsubscribe_address or self._sender
+        self._fragments: dict[tuple[int, int], tuple[Markup, str]] = {}
+        self._subjects: dict[tuple[str, str], str] = {}
+
+    def manage_token(self, subscriber_id: int, email: str, now: dt.datetime) -> str:
+        """A fresh token for the subscriber's preferences page."""
+        return sign_token(self.site.secret, "manage", subscriber_id, email, now)
+
+    def paper_url(self, arxiv_id: str) -> str:
+        """The paper's page on this site."""
+        return f"{self.site.root}/papers/{quote(arxiv_id, safe='/')}"
+
+    def _fragment(self, entry: DigestEntry) -> tuple[Markup, str]:
+        key = (entry.paper_id, entry.upvotes)
+        cached = self._fragments.get(key)
+        if cached is None:
+            context = {
+                "title": entry.title,
+                "authors": format_authors(entry.authors),
+                "excerpt": entry.excerpt,
+                "upvotes": entry.upvotes,
+                "url": self.paper_url(entry.arxiv_id),
+            }
+            html = Markup(self._templates["_item.html.j2"].render(context).strip())
+            text = self._templates["_item.txt.j2"].render(context).strip()
+            cached = self._fragments[key] = (html, text)
+        return cached
+
+    def _subject(self, frequency: str, period_label: str) -> str:
+        key = (frequency, period_label)
+        subject = self._subjects.get(key)
+        if subject is None:
+            subject = encode_header("Subject", f"{_period_heading(frequency, period_label)} · {self.site.name}")
+            self._subjects[key] = subject
+        return subject
+
+    def compose_digest(
+        self,
+        *,
+        subscriber_id: int,
+        email: str,
+        frequency: str,
+        period_label: str,
+        message_id: str,
+        entries: Sequence[DigestEntry],
+        now: dt.datetime,
+    ) -> RawMessage:
+        """One subscriber's digest, ready to send."""
+        check_header_value("To", email)
+        check_header_value("Message-ID", message_id)
+        unsubscribe = sign_token(self.site.secret, "unsubscribe", subscriber_id, email, now)
+        manage = self.manage_token(subscriber_id, email, now)
+        unsubscribe_url = f"{self.site.root}/unsubscribe/{unsubscribe}"
+        mailto = self._mailto
+        check_header_value("List-Unsubscribe", unsubscribe_url + mailto)
+        context = {
+            "site_name": self.site.name,
+            "base_url": self.site.root,
+            "postal_address": self.site.postal_address,
+            "email": email,
+            "heading": _period_heading(frequency, period_label),
+            "title": f"{self.site.name}: {_period_heading(frequency, period_label)}",
+            "preheader": entries[0].title if entries else "",
+            "frequency_label": "weekly" if frequency == "weekly" else "daily",
+            "preferences_url": f"{self.site.root}/digest/preferences/{manage}",
+            "unsubscribe_url": unsubscribe_url,
+        }
+        fragments = [self._fragment(entry) for entry in entries]
+        html = self._templates["digest.html.j2"].render(
+            context, entries=[{"fragment": f[0], "reason": e.reason} for f, e in zip(fragments, entries, strict=True)]
+        )
+        text = self._templates["digest.txt.j2"].render(
+            context, entries=[{"fragment": f[1], "reason": e.reason} for f, e in zip(fragments, entries, strict=True)]
+        )
+        headers = (
+            self._from,
+            f"To: {email}",
+            self._subject(frequency, period_label),
+            f"Date: {format_datetime(now.astimezone(dt.UTC))}",
+            f"Message-ID: {message_id}",
+            self._list_id,
+            f"List-Unsubscribe: <{unsubscribe_url}>,\r\n <mailto:{mailto}?subject=unsubscribe>",
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        )
+        data = compose_alternative(headers, text, html)
+        return RawMessage(sender=self._sender, recipients=(email,), message_id=message_id, data=data)
+
+    def compose_confirmation(
+        self, *, subscriber_id: int, email: str, already_subscribed: bool, valid_days: int, now: dt.datetime
+    ) -> RawMessage:
+        """The double opt-in mail, or for a confirmed address a link to its preferences.
+
+        Both look alike from outside, so asking to subscribe never tells a stranger whether an
+        address is on the list.
+        """
+        check_header_value("To", email)
+        if already_subscribed:
+            token = self.manage_token(subscriber_id, email, now)
+            link = f"{self.site.root}/digest/preferences/{token}"
+            subject = f"Your {self.site.name} digest subscription"
+        else:
+            token = sign_token(self.site.secret, "confirm", subscriber_id, email, now)
+            link = f"{self.site.root}/subscribe/confirm/{token}"
+            subject = f"Confirm your subscription to {self.site.name}"
+        context = {
+            "site_name": self.site.name,
+            "base_url": self.site.root,
+            "postal_address": self.site.postal_address,
+            "email": email,
+            "link": link,
+            "already_subscribed": already_subscribed,
+            "valid_days": valid_days,
+            "heading": subject,
+            "title": subject,
+            "preheader": "",
+        }
+        message_id = f"<confirm.{secrets.token_hex(10)}@{self.site.domain}>"
+        headers = (
+            self._from,
+            f"To: {email}",
+            encode_header("Subject", subject),
+            f"Date: {format_datetime(now.astimezone(dt.UTC))}",
+            f"Message-ID: {message_id}",
+            # Not bulk mail and not to be answered by autoresponders (RFC 3834).
+            "Auto-Submitted: auto-generated",
+        )
+        html = self._templates["confirm.html.j2"].render(context)
+        text = self._templates["confirm.txt.j2"].render(context)
+        data = compose_alternative(headers, text, html)
+        return RawMessage(sender=self._sender, recipients=(email,), message_id=message_id, data=data)
+
+
+def parse_message(raw: RawMessage) -> EmailMessage:
+    """The composed bytes as an EmailMessage, for previews and tests."""
+    message = email.message_from_bytes(raw.data, _class=EmailMessage, policy=SMTP)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def compose_digest_message(site: MailSite, **arguments: Any) -> EmailMessage:
+    """One digest as an EmailMessage (see ``MailComposer.compose_digest`` for the arguments)."""
+    return parse_message(MailComposer(site).compose_digest(**arguments))

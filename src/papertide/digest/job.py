@@ -1,0 +1,133 @@
+"""`run_digest`: one run of the daily digest — tidy up, plan what is due, deliver what is queued.
+
+Idempotent and safe to run at any time, as often as you like, from cron, from
+`papertide serve`'s scheduler, or from several hosts at once: planning is keyed by
+(subscriber, period) and delivery by claims (see store/outbox.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from papertide.digest.compose import MailComposer
+from papertide.digest.deliver import Delivery, DeliveryReport
+from papertide.digest.plan import PlanReport, TopicMatcher, run_planning
+from papertide.digest.policy import DigestPolicy
+from papertide.digest.workers import make_worker_name
+from papertide.mail.transport import MailTransport
+from papertide.store.engine import begin_write
+from papertide.store.subscribers import delete_expired_pending
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+Clock = Callable[[], dt.datetime]
+Progress = Callable[[str, int], None]
+
+
+def utc_now() -> dt.datetime:
+    """The real clock."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class DigestReport:
+    """What one run did, for the CLI summary, the scheduler's log and the benchmark."""
+
+    plan: PlanReport = field(default_factory=PlanReport)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    expired_pending: int = 0
+    plan_seconds: float = 0.0
+    deliver_seconds: float = 0.0
+
+    @property
+    def failure(self) -> str | None:
+        """Why delivery stopped early, if it did."""
+        return self.delivery.failure
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the run did what was due (sending nothing is fine), 1 when delivery had to stop."""
+        return EXIT_FAILURE if self.failure else EXIT_OK
+
+    def summary(self) -> str:
+        """One line for people and logs."""
+        plan, sent = self.plan, self.delivery
+        parts = [
+            f"{plan.planned} planned ({plan.due} due, {plan.empty} with nothing new)",
+            f"{sent.sent} sent",
+            f"{sent.retried} to retry",
+            f"{sent.failed} failed",
+            f"{sent.bounced} now bouncing",
+            f"{sent.cancelled} cancelled",
+        ]
+        if sent.taken_over:
+            parts.append(f"{sent.taken_over} taken over from stopped runs")
+        if self.expired_pending:
+            parts.append(f"{self.expired_pending} unconfirmed sign-ups expired")
+        return "digest: " + ", ".join(parts)
+
+
+def run_digest(
+    engine: Engine,
+    transport: MailTransport,
+    composer: MailComposer,
+    *,
+    now: dt.datetime | None = None,
+    policy: DigestPolicy | None = None,
+    matcher: TopicMatcher | None = None,
+    clock: Clock = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Progress | None = None,
+) -> DigestReport:
+    """Plan the digests due at ``now`` (default: the clock) and deliver every queued one.
+
+    :param transport: where mail goes (mail/transport.py); entered for the delivery phase.
+    :param matcher: free-text topic -> paper ids by relevance; None matches no topics.
+    :param clock: the real time, for claims, retries and Date headers (``now`` may be a
+        chosen planning instant, e.g. ``--now``).
+    :param progress: called with ("plan", subscribers done) and ("send", digests sent).
+    """
+    policy = policy or DigestPolicy()
+    planning_now = now or clock()
+    report = DigestReport()
+    with begin_write(engine) as conn:
+        report.expired_pending = delete_expired_pending(conn, clock() - policy.pending_expiry)
+    started = time.perf_counter()
+    report.plan = run_planning(
+        engine,
+        now=planning_now,
+        policy=policy,
+        message_id=composer.site.make_message_id,
+        matcher=matcher,
+        advance=(lambda n: progress("plan", n)) if progress else None,
+    )
+    report.plan_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    delivery = Delivery(
+        engine,
+        transport,
+        composer,
+        policy=policy,
+        worker=make_worker_name(),
+        clock=clock,
+        papers=report.plan.papers,
+        advance=(lambda n: progress("send", n)) if progress else None,
+    )
+    report.delivery = delivery.report
+    delivery.take_over_gone_workers()
+    with transport:
+        while delivery.drain():
+            # Retries that fall due shortly are waited for, so a brief outage costs minutes, not a run.
+            wait = (delivery.next_retry - clock()).total_seconds() if delivery.next_retry else None
+            if wait is None or wait > policy.retry_wait.total_seconds():
+                break
+            delivery.next_retry = None
+            sleep(max(wait, 0.0))
+    report.plan.papers = {}
+    report.deliver_seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,207 @@
+"""Planning: deciding which digests are due and what goes into each, written to the outbox.
+
+The candidate pool is read and scored once per run; subscribers are then walked in id order,
+``plan_batch`` at a time: one read for the batch (who is due, what they were already sent),
+selection in memory, one write transaction for the batch's outbox rows, items and
+``last_digest_at``. A run killed here loses nothing: a batch is written whole or not at all,
+and the rerun plans what is still missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from papertide.digest.policy import DigestPolicy
+from papertide.digest.schedule import Slot, select_due_slot, select_since
+from papertide.digest.select import Candidate, CandidatePool, Selection, select_items, topic_key
+from papertide.domain.periods import local_date
+from papertide.domain.trending import score_age_hours, trending_score
+from papertide.store.engine import begin_write
+from papertide.store.outbox import (
+    CandidatePaper,
+    PlannedDigest,
+    PlannedItem,
+    list_candidate_papers,
+    list_planned,
+    list_sent_papers,
+    write_planned,
+)
+from papertide.store.subscribers import Subscriber, list_subscribers, write_last_digest
+
+log = logging.getLogger(__name__)
+
+TopicMatcher = Callable[[str, int], Sequence[int]]
+"""Free-text topic and how many hits -> paper ids, most relevant first (the search service)."""
+MessageIds = Callable[[str, int], str]
+SearchIds = Callable[[str, int], Sequence[int]]
+Advance = Callable[[int], None]
+
+
+@dataclass
+class PlanReport:
+    """What planning did; ``papers`` keeps the pool's papers for composing."""
+
+    subscribers: int = 0
+    due: int = 0
+    planned: int = 0
+    already_planned: int = 0
+    empty: int = 0
+    pool: int = 0
+    papers: dict[int, CandidatePaper] = field(default_factory=dict)
+
+
+def fetch_pool(
+    engine: Engine, now: dt.datetime, policy: DigestPolicy
+) -> tuple[CandidatePool, dict[int, CandidatePaper]]:
+    """Every paper listed within the look-back, scored by trending at ``now``."""
+    zone = ZoneInfo(policy.list_timezone)
+    today = local_date(now, zone)
+    since = local_date(now - policy.max_lookback, zone)
+    with engine.connect() as conn:
+        papers = list_candidate_papers(conn, since=since, until=today)
+    candidates = [
+        Candidate(
+            paper_id=paper.id,
+            listed_on=paper.listed_on,
+            upvotes=paper.upvotes,
+            score=trending_score(
+                paper.upvotes,
+                score_age_hours(paper.listed_on, now, zone),
+                gravity=policy.trending_gravity,
+                offset_hours=policy.trending_offset_hours,
+            ),
+            categories=paper.categories,
+            authors=paper.authors,
+        )
+        for paper in papers
+    ]
+    return CandidatePool(candidates), {paper.id: paper for paper in papers}
+
+
+def make_topic_matcher(search_ids: SearchIds, since: dt.date) -> TopicMatcher:
+    """Adapt a search service's ``search_ids`` to topics: plain words, listed ``since`` or later.
+
+    Quotes and colons are dropped so a topic never reads as query syntax ("ODE: theory" is not a
+    filter); the ``since:`` filter keeps the hits to the run's look-back, where candidates are.
+    """
+
+    def match(topic: str, hits: int) -> Sequence[int]:
+        words = " ".join(topic.replace('"', " ").replace(":", " ").split())
+        return search_ids(f"{words} since:{since.isoformat()}", hits) if words else []
+
+    return match
+
+
+class TopicCache:
+    """Search hits per free-text topic, asked once per run whatever the number of followers."""
+
+    def __init__(self, matcher: TopicMatcher | None, hits: int) -> None:
+        self.matcher = matcher
+        self.hits = hits
+        self.found: dict[str, Sequence[int]] = {}
+
+    def ensure(self, phrases: Sequence[str]) -> None:
+        """Search the phrases not searched yet in this run."""
+        for phrase in phrases:
+            key = topic_key(phrase)
+            if key in self.found:
+                continue
+            try:
+                self.found[key] = list(self.matcher(phrase, self.hits)) if self.matcher else []
+            except Exception:
+                # One topic the search cannot handle must not stop everyone's digest.
+                log.exception("topic search failed for %r; the topic matches nothing this run", phrase)
+                self.found[key] = []
+
+
+def choose_papers(
+    subscriber: Subscriber,
+    slot: Slot,
+    pool: CandidatePool,
+    sent: set[int],
+    topics: TopicCache,
+    zone: ZoneInfo,
+    policy: DigestPolicy,
+) -> list[Selection]:
+    """The papers of one subscriber's digest for ``slot``: new to them since their previous digest."""
+    preferences = subscriber.preferences
+    topics.ensure(preferences.topics.phrases)
+    since = local_date(select_since(subscriber, slot, max_lookback=policy.max_lookback), zone)
+    return select_items(
+        pool,
+        topics=preferences.topics,
+        size=preferences.size,
+        since=since,
+        sent=sent,
+        topic_matches=topics.found,
+    )
+
+
+def run_planning(
+    engine: Engine,
+    *,
+    now: dt.datetime,
+    policy: DigestPolicy,
+    message_id: MessageIds,
+    matcher: TopicMatcher | None = None,
+    advance: Advance | None = None,
+) -> PlanReport:
+    """Plan every digest due at ``now`` that has no outbox row yet."""
+    pool, papers = fetch_pool(engine, now, policy)
+    report = PlanReport(pool=len(pool), papers=papers)
+    zone = ZoneInfo(policy.list_timezone)
+    topics = TopicCache(matcher, policy.topic_hits)
+    pool_ids = [candidate.paper_id for candidate in pool.ranked]
+    after_id = 0
+    while True:
+        with engine.connect() as conn:
+            batch = list_subscribers(conn, statuses=["confirmed"], after_id=after_id, limit=policy.plan_batch)
+            if not batch:
+                break
+            after_id = batch[-1].id
+            report.subscribers += len(batch)
+            due: list[tuple[Subscriber, Slot]] = []
+            for subscriber in batch:
+                slot = select_due_slot(subscriber, now, max_delay=policy.max_delay)
+                if slot is not None:
+                    due.append((subscriber, slot))
+            report.due += len(due)
+            existing = list_planned(conn, [s.id for s, _ in due], {slot.period_key for _, slot in due})
+            due = [(s, slot) for s, slot in due if (s.id, slot.period_key) not in existing]
+            report.already_planned += len(existing)
+            sent = (
+                list_sent_papers(conn, pool_ids, first_subscriber=due[0][0].id, last_subscriber=due[-1][0].id)
+                if due and pool_ids
+                else {}
+            )
+        planned: list[PlannedDigest] = []
+        for subscriber, slot in due:
+            chosen = choose_papers(subscriber, slot, pool, sent.get(subscriber.id, set()), topics, zone, policy)
+            if not chosen:
+                report.empty += 1
+                continue
+            planned.append(
+                PlannedDigest(
+                    subscriber_id=subscriber.id,
+                    period_key=slot.period_key,
+                    message_id=message_id(slot.period_key, subscriber.id),
+                    due_at=slot.due_at,
+                    items=tuple(PlannedItem(c.paper_id, i, c.reason) for i, c in enumerate(chosen)),
+                )
+            )
+        if planned:
+            slots = {subscriber.id: slot.due_at for subscriber, slot in due}
+            with begin_write(engine) as conn:
+                created = write_planned(conn, planned, now)
+                write_last_digest(conn, [(subscriber_id, slots[subscriber_id]) for subscriber_id in created])
+            report.planned += len(created)
+            report.already_planned += len(planned) - len(created)
+        if advance is not None:
+            advance(len(batch))
+    return report

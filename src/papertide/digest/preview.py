@@ -1,0 +1,68 @@
+"""What a subscriber's next digest would hold right now, composed but neither stored nor sent.
+
+Used by `papertide digest preview EMAIL` and the preview link on the preferences page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+
+from papertide.digest.compose import DigestEntry, MailComposer, compose_excerpt
+from papertide.digest.plan import TopicCache, TopicMatcher, choose_papers, fetch_pool
+from papertide.digest.policy import DigestPolicy
+from papertide.digest.schedule import select_slot
+from papertide.mail.transport import RawMessage
+from papertide.store.outbox import list_sent_papers
+from papertide.store.subscribers import Subscriber
+
+
+def run_preview(
+    engine: Engine,
+    composer: MailComposer,
+    subscriber: Subscriber,
+    *,
+    now: dt.datetime,
+    policy: DigestPolicy,
+    matcher: TopicMatcher | None = None,
+) -> RawMessage | None:
+    """The digest ``subscriber`` would get if it went out at ``now``; None when nothing is new to them."""
+    preferences = subscriber.preferences
+    slot = select_slot(preferences, now) or select_slot(dataclasses.replace(preferences, frequency="daily"), now)
+    assert slot is not None
+    pool, papers = fetch_pool(engine, now, policy)
+    with engine.connect() as conn:
+        sent = list_sent_papers(
+            conn, [c.paper_id for c in pool.ranked], first_subscriber=subscriber.id, last_subscriber=subscriber.id
+        )
+    topics = TopicCache(matcher, policy.topic_hits)
+    zone = ZoneInfo(policy.list_timezone)
+    chosen = choose_papers(subscriber, slot, pool, sent.get(subscriber.id, set()), topics, zone, policy)
+    if not chosen:
+        return None
+    entries = [
+        DigestEntry(
+            paper_id=paper.id,
+            arxiv_id=paper.arxiv_id,
+            title=paper.title,
+            authors=paper.authors,
+            excerpt=compose_excerpt(paper.abstract),
+            upvotes=paper.upvotes,
+            reason=choice.reason,
+        )
+        for choice in chosen
+        if (paper := papers.get(choice.paper_id)) is not None
+    ]
+    frequency = "weekly" if preferences.frequency == "weekly" else "daily"
+    return composer.compose_digest(
+        subscriber_id=subscriber.id,
+        email=subscriber.email,
+        frequency=frequency,
+        period_label=slot.label,
+        message_id=composer.site.make_message_id("preview:" + slot.period_key, subscriber.id),
+        entries=entries,
+        now=now,
+    )

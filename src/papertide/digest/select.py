@@ -1,0 +1,175 @@
+"""Choosing a subscriber's papers: pure, over a pool of candidates ranked once per run.
+
+The pool holds every paper listed within the run's look-back, ranked by trending score.
+A subscriber gets the top of it that is new to them (listed since their previous digest,
+never sent to them before), re-ranked when they follow topics:
+
+    final = trending / best trending in the pool  +  TOPIC_WEIGHT * match strength
+
+Match strength is 1.0 for a followed author, 0.6 for a followed category, and 1.0 down to
+0.5 for a free-text topic by the paper's rank among the topic's search hits; each further
+match adds 0.1. A matched paper with no votes thus still outranks most unmatched ones, while
+the day's runaway favourite keeps its place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from papertide.store.subscribers import Topics
+
+TOPIC_WEIGHT = 1.0
+AUTHOR_STRENGTH = 1.0
+CATEGORY_STRENGTH = 0.6
+TOPIC_STRENGTH_RANGE = (1.0, 0.5)
+EXTRA_MATCH_BONUS = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A paper that may go into digests of this run."""
+
+    paper_id: int
+    listed_on: dt.date
+    upvotes: int
+    score: float
+    categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """A paper chosen for one subscriber and the reason shown beside it."""
+
+    paper_id: int
+    reason: str
+    score: float
+
+
+def topic_key(text: str) -> str:
+    """The form free-text topics are matched and cached under."""
+    return " ".join(text.split()).casefold()
+
+
+def author_keys(name: str) -> tuple[str, str]:
+    """A name's full key and its initial + last-name key ("" when the name has no letters).
+
+    Accents, case and punctuation are dropped: "Émile Borel" and "emile borel" share the full
+    key "emile borel"; "E. Borel" has the full key "e borel", which is the short key of both.
+    """
+    folded = unicodedata.normalize("NFKD", name)
+    letters = "".join(ch if ch.isalnum() else " " for ch in folded if not unicodedata.combining(ch))
+    words = letters.casefold().split()
+    if not words:
+        return ("", "")
+    full = " ".join(words)
+    return (full, f"{words[0][0]} {words[-1]}" if len(words) > 1 else full)
+
+
+class CandidatePool:
+    """Candidates ranked by trending score, with indexes by category and author."""
+
+    def __init__(self, candidates: Iterable[Candidate]) -> None:
+        self.ranked: list[Candidate] = sorted(
+            candidates, key=lambda c: (c.score, c.upvotes, c.listed_on, c.paper_id), reverse=True
+        )
+        self.position: dict[int, int] = {c.paper_id: i for i, c in enumerate(self.ranked)}
+        self.by_category: dict[str, list[int]] = {}
+        self.by_author: dict[str, list[int]] = {}
+        self.by_author_initial: dict[str, list[int]] = {}
+        for index, candidate in enumerate(self.ranked):
+            for category in {c.casefold() for c in candidate.categories}:
+                self.by_category.setdefault(category, []).append(index)
+            keys = [author_keys(author) for author in candidate.authors]
+            for full in {full for full, _ in keys if full}:
+                self.by_author.setdefault(full, []).append(index)
+            for short in {short for _, short in keys if short}:
+                self.by_author_initial.setdefault(short, []).append(index)
+        self.top_score = self.ranked[0].score if self.ranked else 0.0
+
+    def __len__(self) -> int:
+        return len(self.ranked)
+
+    def first_eligible(self, indexes: Iterable[int], take: int, since: dt.date, sent: Container[int]) -> list[int]:
+        """The first ``take`` of ``indexes`` listed on or after ``since`` and not in ``sent``."""
+        chosen: list[int] = []
+        for index in indexes:
+            candidate = self.ranked[index]
+            if candidate.listed_on >= since and candidate.paper_id not in sent:
+                chosen.append(index)
+                if len(chosen) == take:
+                    break
+        return chosen
+
+    def by_followed_author(self, name: str) -> list[int]:
+        """Papers by a followed name: "Ada Lovelace" finds her and "A. Lovelace"; "A. Lovelace" any A. Lovelace."""
+        full, short = author_keys(name)
+        if not full:
+            return []
+        if full == short:
+            return self.by_author_initial.get(short, [])
+        return sorted(set(self.by_author.get(full, [])) | set(self.by_author.get(short, [])))
+
+    def normalised(self, index: int) -> float:
+        """Trending score relative to the best in the pool, 0 to 1."""
+        return self.ranked[index].score / self.top_score if self.top_score > 0 else 0.0
+
+
+def _trending_reason(candidate: Candidate) -> str:
+    if candidate.upvotes > 0:
+        return f"trending with {candidate.upvotes} upvote{'s' if candidate.upvotes != 1 else ''}"
+    return "new since your last digest"
+
+
+def select_items(
+    pool: CandidatePool,
+    *,
+    topics: Topics,
+    size: int,
+    since: dt.date,
+    sent: Container[int],
+    topic_matches: Mapping[str, Sequence[int]],
+) -> list[Selection]:
+    """Up to ``size`` papers for one subscriber, best first; empty when nothing is new to them.
+
+    :param since: the earliest listing date that counts as new since the previous digest.
+    :param sent: ids of papers this subscriber has already been sent.
+    :param topic_matches: for each ``topic_key`` of a followed topic, paper ids by relevance.
+    """
+    if topics.is_empty():
+        return [
+            Selection(pool.ranked[i].paper_id, _trending_reason(pool.ranked[i]), pool.normalised(i))
+            for i in pool.first_eligible(range(len(pool)), size, since, sent)
+        ]
+    matches: dict[int, list[tuple[float, str]]] = {}
+
+    def add(indexes: Iterable[int], strength: float, reason: str) -> None:
+        for index in indexes:
+            matches.setdefault(index, []).append((strength, reason))
+
+    for category in topics.categories:
+        listed = pool.by_category.get(category.casefold(), [])
+        add(pool.first_eligible(listed, size, since, sent), CATEGORY_STRENGTH, f"in {category}, which you follow")
+    for author in topics.authors:
+        listed = pool.by_followed_author(author)
+        add(pool.first_eligible(listed, size, since, sent), AUTHOR_STRENGTH, f"by {author}, whom you follow")
+    high, low = TOPIC_STRENGTH_RANGE
+    for phrase in topics.phrases:
+        hits = topic_matches.get(topic_key(phrase), ())
+        step = (high - low) / max(len(hits), 1)
+        strengths = {pool.position[pid]: high - rank * step for rank, pid in enumerate(hits) if pid in pool.position}
+        eligible = pool.first_eligible(sorted(strengths, key=lambda i: -strengths[i]), size, since, sent)
+        for index in eligible:
+            add((index,), strengths[index], f"matches your topic '{phrase}'")
+    plain = pool.first_eligible(range(len(pool)), size, since, sent)
+    scored: list[tuple[float, int, str]] = []
+    for index in set(plain) | set(matches):
+        found = sorted(matches.get(index, []), key=lambda match: -match[0])
+        strength = found[0][0] + EXTRA_MATCH_BONUS * (len(found) - 1) if found else 0.0
+        reason = "; ".join(dict.fromkeys(r for _, r in found[:2])) or _trending_reason(pool.ranked[index])
+        scored.append((pool.normalised(index) + TOPIC_WEIGHT * strength, index, reason))
+    scored.sort(key=lambda row: (-row[0], row[1]))
+    return [Selection(pool.ranked[index].paper_id, reason, score) for score, index, reason in scored[:size]]

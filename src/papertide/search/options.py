@@ -1,0 +1,85 @@
+"""The vocabulary of the read side: requests, result pages, tuning options and the semantic port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, get_args
+
+from papertide.domain.errors import PapertideError
+from papertide.domain.models import Hit
+from papertide.domain.query import SearchQuery
+from papertide.domain.trending import TrendingCandidate
+from papertide.search.lexical_plan import FieldWeights
+
+Mode = Literal["hybrid", "lexical", "semantic"]
+Sort = Literal["relevance", "trending", "newest"]
+Fusion = Literal["rrf", "convex"]
+MODES: tuple[Mode, ...] = get_args(Mode)
+SORTS: tuple[Sort, ...] = get_args(Sort)
+
+# Orders trending candidates best first (domain.trending.score_trending bound to the settings and a clock).
+TrendingRanker = Callable[[Sequence[TrendingCandidate]], list[Hit]]
+
+
+class SearchUnavailable(PapertideError):
+    """The requested kind of search cannot run here (e.g. no embedding model); the message says why."""
+
+
+class SemanticRanker(Protocol):
+    """What search needs of the semantic side (search/semantic.py, SemanticSearcher)."""
+
+    def search(self, query: str, k: int, candidates: Collection[int] | None = None) -> list[Hit]:
+        """The ``k`` papers nearest in meaning to ``query``, among ``candidates`` when given."""
+        ...
+
+    def similar(self, paper_id: int, k: int) -> list[Hit]:
+        """The ``k`` papers nearest to a paper (itself excluded); empty when it has no vector yet."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """Fusion and paging parameters (settings under "search" in config.py)."""
+
+    field_weights: FieldWeights = field(default_factory=FieldWeights)
+    fusion: Fusion = "rrf"
+    fusion_k: float = 60.0
+    lexical_weight: float = 1.0
+    semantic_weight: float = 1.0
+    # Each engine's list is cut at this depth before fusion; deeper pages use max_results.
+    fusion_depth: int = 100
+    max_results: int = 1000
+    # Sorting by trending or date re-orders this many of the most relevant results.
+    sort_pool: int = 200
+    # Filtered semantic queries pass the filtered ids to the vector index when at most this many ...
+    candidate_limit: int = 20_000
+    # ... and otherwise fetch this many times more neighbours and keep those that pass.
+    overfetch: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """One search as a user asked for it."""
+
+    text: str
+    mode: Mode = "hybrid"
+    sort: Sort = "relevance"
+    page: int = 1
+    per_page: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of results: ids and scores (callers fill in paper details) and how many there are."""
+
+    query: SearchQuery
+    hits: list[Hit]
+    # Results reachable by paging; exact for lexical and filter-only searches, otherwise an upper bound.
+    total: int
+    total_exact: bool
+    has_more: bool
+    # The mode that ran: "hybrid" falls back to "lexical" when semantic search is unavailable.
+    mode: Mode
+    explain: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)

@@ -1,0 +1,363 @@
+"""The digest outbox: one row per (subscriber, period), the ledger that makes delivery exactly-once.
+
+States::
+
+    queued --claim--> sending --commit hook--> sent
+       ^                 |  \\--> failed (permanent, or out of attempts)
+       |                 |   \\-> cancelled (unsubscribed or bouncing before it went out)
+       +----retry/release+
+
+Planning inserts rows with ``ON CONFLICT DO NOTHING`` on the (subscriber, period) key, so two
+runs planning at once create each digest once. Claiming is one UPDATE over rows still
+``queued`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite), so no two
+workers hold a row. ``write_sent`` runs inside the mail transport's commit hook and succeeds
+only for the worker that still holds the row and only while the subscriber is confirmed:
+it is the single arbiter of whether a message goes out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from papertide.store.conflict import as_utc
+from papertide.store.schema import digest_items, digest_outbox, papers, subscribers
+
+# Bound parameters per statement stay well under SQLite's limit of 32,766.
+_CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedItem:
+    """One paper of a planned digest."""
+
+    paper_id: int
+    position: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedDigest:
+    """A digest decided by the planner, before it is written."""
+
+    subscriber_id: int
+    period_key: str
+    message_id: str
+    due_at: dt.datetime
+    items: tuple[PlannedItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CandidatePaper:
+    """What a digest needs of a paper: enough to rank it and to show it."""
+
+    id: int
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    listed_on: dt.date
+    upvotes: int
+
+
+_CANDIDATE_COLUMNS = (
+    papers.c.id,
+    papers.c.arxiv_id,
+    papers.c.title,
+    papers.c.abstract,
+    papers.c.authors,
+    papers.c.categories,
+    func.coalesce(papers.c.listed_on, papers.c.published).label("listing"),
+    (papers.c.external_upvotes + papers.c.community_upvotes).label("upvotes"),
+)
+
+
+def _to_candidate(row: Any) -> CandidatePaper:
+    listing = row.listing
+    if isinstance(listing, str):  # SQLite returns coalesce() of two dates as text
+        listing = dt.date.fromisoformat(listing)
+    return CandidatePaper(
+        id=int(row.id),
+        arxiv_id=str(row.arxiv_id),
+        title=str(row.title),
+        abstract=str(row.abstract),
+        authors=tuple(row.authors or ()),
+        categories=tuple(row.categories or ()),
+        listed_on=listing,
+        upvotes=int(row.upvotes or 0),
+    )
+
+
+def list_candidate_papers(conn: Connection, *, since: dt.date, until: dt.date) -> list[CandidatePaper]:
+    """Papers whose listing date (listed_on, else published) lies in [since, until]."""
+    listing = func.coalesce(papers.c.listed_on, papers.c.published)
+    rows = conn.execute(select(*_CANDIDATE_COLUMNS).where(listing >= since, listing <= until))
+    return [_to_candidate(row) for row in rows]
+
+
+def get_candidate_papers(conn: Connection, paper_ids: Sequence[int]) -> list[CandidatePaper]:
+    """Papers by id in the candidate shape, whatever their date (for digests planned by another run)."""
+    found: list[CandidatePaper] = []
+    for start in range(0, len(paper_ids), _CHUNK):
+        rows = conn.execute(select(*_CANDIDATE_COLUMNS).where(papers.c.id.in_(list(paper_ids[start : start + _CHUNK]))))
+        found.extend(_to_candidate(row) for row in rows if row.listing is not None)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDigest:
+    """An outbox row a worker now holds and must send, retry, fail or release."""
+
+    id: int
+    subscriber_id: int
+    period_key: str
+    message_id: str
+    due_at: dt.datetime
+    attempts: int
+
+
+def _insert(conn: Connection) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime) -> list[int]:
+    """Store planned digests with their items; returns the subscriber ids whose row this call created.
+
+    A (subscriber, period) that already has a row (planned by an earlier or concurrent run)
+    is skipped along with its items.
+    """
+    if not planned:
+        return []
+    insert = _insert(conn)
+    statement = (
+        insert(digest_outbox)
+        .on_conflict_do_nothing(index_elements=["subscriber_id", "period_key"])
+        .returning(digest_outbox.c.id, digest_outbox.c.subscriber_id)
+    )
+    rows = conn.execute(
+        statement,
+        [
+            {
+                "subscriber_id": digest.subscriber_id,
+                "period_key": digest.period_key,
+                "state": "queued",
+                "message_id": digest.message_id,
+                "due_at": digest.due_at,
+                "attempts": 0,
+                "created_at": now,
+            }
+            for digest in planned
+        ],
+    ).all()
+    created = {int(row.subscriber_id): int(row.id) for row in rows}
+    items = [
+        {
+            "subscriber_id": digest.subscriber_id,
+            "paper_id": item.paper_id,
+            "outbox_id": created[digest.subscriber_id],
+            "position": item.position,
+            "reason": item.reason,
+        }
+        for digest in planned
+        if digest.subscriber_id in created
+        for item in digest.items
+    ]
+    for start in range(0, len(items), _CHUNK):
+        conn.execute(
+            insert(digest_items).on_conflict_do_nothing(index_elements=["subscriber_id", "paper_id"]),
+            items[start : start + _CHUNK],
+        )
+    return list(created)
+
+
+def list_planned(conn: Connection, subscriber_ids: Sequence[int], period_keys: Iterable[str]) -> set[tuple[int, str]]:
+    """Which of these (subscriber, period) pairs already have an outbox row."""
+    keys = sorted(set(period_keys))
+    if not subscriber_ids or not keys:
+        return set()
+    rows = conn.execute(
+        select(digest_outbox.c.subscriber_id, digest_outbox.c.period_key).where(
+            digest_outbox.c.subscriber_id.in_(list(subscriber_ids)), digest_outbox.c.period_key.in_(keys)
+        )
+    )
+    return {(int(row.subscriber_id), str(row.period_key)) for row in rows}
+
+
+def list_sent_papers(
+    conn: Connection, paper_ids: Sequence[int], *, first_subscriber: int, last_subscriber: int
+) -> dict[int, set[int]]:
+    """For subscribers with ids in [first, last], which of ``paper_ids`` each was already sent."""
+    sent: dict[int, set[int]] = {}
+    for start in range(0, len(paper_ids), _CHUNK):
+        rows = conn.execute(
+            select(digest_items.c.subscriber_id, digest_items.c.paper_id).where(
+                digest_items.c.paper_id.in_(list(paper_ids[start : start + _CHUNK])),
+                digest_items.c.subscriber_id.between(first_subscriber, last_subscriber),
+            )
+        )
+        for subscriber_id, paper_id in rows:
+            sent.setdefault(int(subscriber_id), set()).add(int(paper_id))
+    return sent
+
+
+def list_claimers(conn: Connection) -> list[tuple[str, dt.datetime]]:
+    """Who holds rows in ``sending`` and since when (oldest claim per worker)."""
+    rows = conn.execute(
+        select(digest_outbox.c.claimed_by, func.min(digest_outbox.c.claimed_at))
+        .where(digest_outbox.c.state == "sending")
+        .group_by(digest_outbox.c.claimed_by)
+    )
+    return [(str(worker), as_utc(claimed_at)) for worker, claimed_at in rows if worker is not None]
+
+
+def release_claims(conn: Connection, workers: Sequence[str]) -> int:
+    """Put rows held by workers known to be gone back in the queue; returns how many.
+
+    Safe even if a worker is in fact alive: its ``write_sent`` then fails and it sends nothing.
+    """
+    if not workers:
+        return 0
+    result = conn.execute(
+        update(digest_outbox)
+        .where(digest_outbox.c.state == "sending", digest_outbox.c.claimed_by.in_(list(workers)))
+        .values(state="queued", claimed_by=None, claimed_at=None)
+    )
+    return int(result.rowcount)
+
+
+def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> list[ClaimedDigest]:
+    """Take up to ``limit`` queued rows that are due, oldest first, for ``worker``."""
+    due = (
+        select(digest_outbox.c.id)
+        .where(
+            digest_outbox.c.state == "queued",
+            or_(digest_outbox.c.next_attempt_at.is_(None), digest_outbox.c.next_attempt_at <= now),
+        )
+        .order_by(digest_outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    rows = conn.execute(
+        update(digest_outbox)
+        .where(digest_outbox.c.id.in_(due), digest_outbox.c.state == "queued")
+        .values(state="sending", claimed_by=worker, claimed_at=now)
+        .returning(
+            digest_outbox.c.id,
+            digest_outbox.c.subscriber_id,
+            digest_outbox.c.period_key,
+            digest_outbox.c.message_id,
+            digest_outbox.c.due_at,
+            digest_outbox.c.attempts,
+        )
+    ).all()
+    claimed = [
+        ClaimedDigest(
+            id=int(row.id),
+            subscriber_id=int(row.subscriber_id),
+            period_key=str(row.period_key),
+            message_id=str(row.message_id),
+            due_at=as_utc(row.due_at),
+            attempts=int(row.attempts),
+        )
+        for row in rows
+    ]
+    return sorted(claimed, key=lambda digest: digest.id)
+
+
+def _held(outbox_id: int, worker: str, state: str = "sending") -> ColumnElement[bool]:
+    return and_(digest_outbox.c.id == outbox_id, digest_outbox.c.claimed_by == worker, digest_outbox.c.state == state)
+
+
+def write_sent(conn: Connection, outbox_id: int, worker: str, now: dt.datetime) -> bool:
+    """Record the digest as sent if this worker still holds it and the subscriber is still confirmed."""
+    confirmed = exists().where(
+        and_(subscribers.c.id == digest_outbox.c.subscriber_id, subscribers.c.status == "confirmed")
+    )
+    result = conn.execute(
+        update(digest_outbox)
+        .where(_held(outbox_id, worker), confirmed)
+        .values(state="sent", sent_at=now, attempts=digest_outbox.c.attempts + 1, error=None)
+    )
+    return result.rowcount == 1
+
+
+def write_retry(
+    conn: Connection, outbox_id: int, worker: str, *, next_attempt_at: dt.datetime, error: str, state: str = "sending"
+) -> bool:
+    """A temporary failure: back to the queue, due again at ``next_attempt_at``."""
+    result = conn.execute(
+        update(digest_outbox)
+        .where(_held(outbox_id, worker, state))
+        .values(
+            state="queued",
+            attempts=digest_outbox.c.attempts + 1,
+            next_attempt_at=next_attempt_at,
+            claimed_by=None,
+            claimed_at=None,
+            error=error[:2000],
+        )
+    )
+    return result.rowcount == 1
+
+
+def write_failed(conn: Connection, outbox_id: int, worker: str, *, error: str, state: str = "sending") -> bool:
+    """A permanent failure, or attempts used up: this digest will not be sent."""
+    result = conn.execute(
+        update(digest_outbox)
+        .where(_held(outbox_id, worker, state))
+        .values(state="failed", attempts=digest_outbox.c.attempts + 1, claimed_by=None, error=error[:2000])
+    )
+    return result.rowcount == 1
+
+
+def write_cancelled(conn: Connection, outbox_id: int, worker: str, *, reason: str) -> bool:
+    """The subscriber left or bounces: the digest is dropped unsent."""
+    result = conn.execute(
+        update(digest_outbox)
+        .where(_held(outbox_id, worker))
+        .values(state="cancelled", claimed_by=None, error=reason[:2000])
+    )
+    return result.rowcount == 1
+
+
+def release(conn: Connection, outbox_ids: Sequence[int], worker: str) -> int:
+    """Give rows back untried (the run stops early); their attempts are not counted."""
+    if not outbox_ids:
+        return 0
+    result = conn.execute(
+        update(digest_outbox)
+        .where(
+            digest_outbox.c.id.in_(list(outbox_ids)),
+            digest_outbox.c.claimed_by == worker,
+            digest_outbox.c.state == "sending",
+        )
+        .values(state="queued", claimed_by=None, claimed_at=None)
+    )
+    return int(result.rowcount)
+
+
+def list_items(conn: Connection, outbox_ids: Sequence[int]) -> dict[int, list[PlannedItem]]:
+    """The papers of each outbox row, in digest order."""
+    found: dict[int, list[PlannedItem]] = {}
+    for start in range(0, len(outbox_ids), _CHUNK):
+        rows = conn.execute(
+            select(digest_items.c.outbox_id, digest_items.c.paper_id, digest_items.c.position, digest_items.c.reason)
+            .where(digest_items.c.outbox_id.in_(list(outbox_ids[start : start + _CHUNK])))
+            .order_by(digest_items.c.outbox_id, digest_items.c.position)
+        )
+        for outbox_id, paper_id, position, reason in rows:
+            found.setdefault(int(outbox_id), []).append(PlannedItem(int(paper_id), int(position), str(reason)))
+    return found
+
+
+def count_outbox(conn: Connection) -> dict[str, int]:
+    """How many outbox rows are in each state."""
+    rows = conn.execute(select(digest_outbox.c.state, func.count()).group_by(digest_outbox.c.state))
+    return {str(state): int(count) for state, count in rows}

@@ -1,0 +1,257 @@
+"""Digest subscribers: who gets a digest, when, about what; callers get dataclasses, never rows.
+
+Validation of what a person typed lives in digest/preferences.py; this module trusts its
+arguments and only keeps the state transitions atomic (one UPDATE with its precondition).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
+
+from papertide.store.conflict import as_utc, insert_if_absent
+from papertide.store.schema import subscribers
+
+FREQUENCIES = ("daily", "weekly", "paused")
+STATUSES = ("pending", "confirmed", "unsubscribed", "bouncing")
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """What a subscriber follows: arXiv categories, author names and free-text topics."""
+
+    categories: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        """Whether nothing is followed, so the digest is plain trending."""
+        return not (self.categories or self.authors or self.phrases)
+
+    def to_json(self) -> dict[str, list[str]]:
+        """The form stored in ``subscribers.topics``."""
+        return {"categories": list(self.categories), "authors": list(self.authors), "topics": list(self.phrases)}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Topics:
+        """Read the stored form; anything missing counts as empty."""
+        if not isinstance(value, dict):
+            return cls()
+
+        def strings(name: str) -> tuple[str, ...]:
+            items = value.get(name) or []
+            return tuple(str(item) for item in items if isinstance(item, str))
+
+        return cls(categories=strings("categories"), authors=strings("authors"), phrases=strings("topics"))
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """How often, when (hour in the subscriber's IANA zone), how many papers, and which topics."""
+
+    frequency: str = "daily"
+    hour: int = 7
+    timezone: str = "UTC"
+    size: int = 10
+    topics: Topics = field(default_factory=Topics)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """One address on the digest list and where it stands."""
+
+    id: int
+    email: str
+    status: str
+    preferences: Preferences
+    created_at: dt.datetime
+    confirmed_at: dt.datetime | None = None
+    unsubscribed_at: dt.datetime | None = None
+    last_digest_at: dt.datetime | None = None
+    bounce_count: int = 0
+    confirmation_sent_at: dt.datetime | None = None
+
+
+def _maybe_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+def to_subscriber(row: Row[Any]) -> Subscriber:
+    """A row of ``subscribers`` as a Subscriber."""
+    mapping = row._mapping
+    preferences = Preferences(
+        frequency=mapping["frequency"],
+        hour=int(mapping["hour"]),
+        timezone=mapping["timezone"],
+        size=int(mapping["size"]),
+        topics=Topics.from_json(mapping["topics"]),
+    )
+    return Subscriber(
+        id=int(mapping["id"]),
+        email=mapping["email"],
+        status=mapping["status"],
+        preferences=preferences,
+        created_at=as_utc(mapping["created_at"]),
+        confirmed_at=_maybe_utc(mapping["confirmed_at"]),
+        unsubscribed_at=_maybe_utc(mapping["unsubscribed_at"]),
+        last_digest_at=_maybe_utc(mapping["last_digest_at"]),
+        bounce_count=int(mapping["bounce_count"]),
+        confirmation_sent_at=_maybe_utc(mapping["confirmation_sent_at"]),
+    )
+
+
+def _preference_values(preferences: Preferences) -> dict[str, Any]:
+    return {
+        "frequency": preferences.frequency,
+        "hour": preferences.hour,
+        "timezone": preferences.timezone,
+        "size": preferences.size,
+        "topics": preferences.topics.to_json(),
+    }
+
+
+def get_subscriber(conn: Connection, subscriber_id: int) -> Subscriber | None:
+    """One subscriber by id, or None."""
+    row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+    return to_subscriber(row) if row else None
+
+
+def get_subscribers(conn: Connection, subscriber_ids: Sequence[int]) -> dict[int, Subscriber]:
+    """Subscribers by id; ids not found are left out."""
+    found: dict[int, Subscriber] = {}
+    for start in range(0, len(subscriber_ids), 5000):
+        chunk = list(subscriber_ids[start : start + 5000])
+        for row in conn.execute(select(subscribers).where(subscribers.c.id.in_(chunk))):
+            subscriber = to_subscriber(row)
+            found[subscriber.id] = subscriber
+    return found
+
+
+def get_subscriber_by_email(conn: Connection, email: str) -> Subscriber | None:
+    """One subscriber by (already normalised) address, or None."""
+    row = conn.execute(select(subscribers).where(subscribers.c.email == email)).first()
+    return to_subscriber(row) if row else None
+
+
+def insert_subscriber(
+    conn: Connection, email: str, preferences: Preferences, *, status: str, now: dt.datetime
+) -> Subscriber | None:
+    """Add an address; None when it is already on the list (the existing row is left alone)."""
+    values = {
+        "email": email,
+        "status": status,
+        "created_at": now,
+        "confirmed_at": now if status == "confirmed" else None,
+        "bounce_count": 0,
+        **_preference_values(preferences),
+    }
+    if not insert_if_absent(conn, subscribers, values):
+        return None
+    return get_subscriber_by_email(conn, email)
+
+
+def write_preferences(conn: Connection, subscriber_id: int, preferences: Preferences) -> None:
+    """Replace a subscriber's preferences."""
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**_preference_values(preferences)))
+
+
+def write_confirmation_sent(conn: Connection, subscriber_id: int, when: dt.datetime | None) -> None:
+    """Remember when the latest confirmation mail went out (None undoes a failed send)."""
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(confirmation_sent_at=when))
+
+
+def confirm_subscriber(conn: Connection, subscriber_id: int, now: dt.datetime) -> bool:
+    """Mark the address confirmed (also after an unsubscribe or bounces); False when already confirmed."""
+    result = conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id, subscribers.c.status != "confirmed")
+        .values(status="confirmed", confirmed_at=now, unsubscribed_at=None, bounce_count=0)
+    )
+    return result.rowcount == 1
+
+
+def unsubscribe_subscriber(conn: Connection, subscriber_id: int, now: dt.datetime) -> bool:
+    """Stop every mail to the address at once; False when it was already unsubscribed (idempotent)."""
+    result = conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id, subscribers.c.status != "unsubscribed")
+        .values(status="unsubscribed", unsubscribed_at=now)
+    )
+    return result.rowcount == 1
+
+
+def delete_subscriber(conn: Connection, subscriber_id: int) -> bool:
+    """Erase the address and its digest history (outbox and items cascade)."""
+    return conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id)).rowcount == 1
+
+
+def delete_expired_pending(conn: Connection, created_before: dt.datetime) -> int:
+    """Forget sign-ups never confirmed since ``created_before``; returns how many."""
+    result = conn.execute(
+        delete(subscribers).where(
+            subscribers.c.status == "pending",
+            subscribers.c.confirmed_at.is_(None),
+            subscribers.c.created_at < created_before,
+        )
+    )
+    return int(result.rowcount)
+
+
+def write_bounce(conn: Connection, subscriber_id: int, *, limit: int, now: dt.datetime) -> bool:
+    """Count one permanent failure; True when the address just reached ``limit`` and stops receiving."""
+    conn.execute(
+        update(subscribers).where(subscribers.c.id == subscriber_id).values(bounce_count=subscribers.c.bounce_count + 1)
+    )
+    result = conn.execute(
+        update(subscribers)
+        .where(
+            subscribers.c.id == subscriber_id,
+            subscribers.c.status == "confirmed",
+            subscribers.c.bounce_count >= limit,
+        )
+        .values(status="bouncing", unsubscribed_at=now)
+    )
+    return result.rowcount == 1
+
+
+def reset_bounces(conn: Connection, subscriber_id: int) -> None:
+    """A delivery went through: earlier bounces no longer count against the address."""
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id, subscribers.c.bounce_count > 0)
+        .values(bounce_count=0)
+    )
+
+
+def write_last_digest(conn: Connection, slots: Sequence[tuple[int, dt.datetime]]) -> None:
+    """Record the slot of each subscriber's latest planned digest, in one batch."""
+    if not slots:
+        return
+    conn.execute(
+        update(subscribers).where(subscribers.c.id == bindparam("_id")).values(last_digest_at=bindparam("_at")),
+        [{"_id": subscriber_id, "_at": when} for subscriber_id, when in slots],
+    )
+
+
+def list_subscribers(
+    conn: Connection, *, statuses: Iterable[str] = (), after_id: int = 0, limit: int = 1000
+) -> list[Subscriber]:
+    """Subscribers in id order after ``after_id`` (keyset paging), optionally of some statuses."""
+    statement = select(subscribers).where(subscribers.c.id > after_id)
+    wanted = list(statuses)
+    if wanted:
+        statement = statement.where(subscribers.c.status.in_(wanted))
+    statement = statement.order_by(subscribers.c.id).limit(limit)
+    return [to_subscriber(row) for row in conn.execute(statement)]
+
+
+def count_subscribers(conn: Connection) -> dict[str, int]:
+    """How many addresses are in each status."""
+    rows = conn.execute(select(subscribers.c.status, func.count()).group_by(subscribers.c.status))
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({str(status): int(count) for status, count in rows})
+    return counts

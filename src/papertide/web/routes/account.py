@@ -1,0 +1,208 @@
+"""Sign-in by emailed link, sign-out, and the account page.
+
+Opening the emailed link (GET) only shows a "Sign in" button; the POST it sends uses the link.
+So nothing changes on GET, and mail scanners that pre-open links cannot spend them.
+Accounts are created the first time a link is used; asking for a link reveals nothing about
+whether an account exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from email_validator import EmailNotValidError, validate_email
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from papertide.domain.accounts import LinkCheck, LinkState
+from papertide.mail.signin import compose_signin_message
+from papertide.mail.transport import DeliveryError, make_transport
+from papertide.store.accounts import (
+    check_login_token,
+    create_login_token,
+    redeem_login_token,
+    write_login,
+    write_session_epoch,
+)
+from papertide.store.engine import begin_write
+from papertide.store.ratelimits import RateRule, take_rate_slots
+from papertide.store.votes import count_user_votes, list_upvoted_papers
+from papertide.web.clock import NowDep
+from papertide.web.deps import ConnDep, EngineDep, SettingsDep, TemplatesDep
+from papertide.web.security import (
+    CsrfDep,
+    UserDep,
+    clear_session,
+    client_address,
+    parse_local_url,
+    write_session,
+)
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+TokenField = Annotated[str, Form(min_length=1, max_length=200)]
+
+
+def _render(
+    templates: TemplatesDep, request: Request, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+@router.get("/signin", response_class=HTMLResponse, include_in_schema=False)
+def read_signin(
+    request: Request,
+    templates: TemplatesDep,
+    next: Annotated[str | None, Query(max_length=600)] = None,
+    email: Annotated[str, Query(max_length=320)] = "",
+) -> HTMLResponse:
+    """The form asking for an email address."""
+    return _render(templates, request, "signin.html", {"next": parse_local_url(next, "/account"), "email": email})
+
+
+def _wait_text(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@router.post("/signin", response_class=HTMLResponse, include_in_schema=False)
+def send_signin_link(
+    request: Request,
+    _csrf: CsrfDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    now: NowDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    next: Annotated[str | None, Form(max_length=600)] = None,
+) -> HTMLResponse:
+    """Mail a single-use sign-in link, within the per-address and per-client limits."""
+    target = parse_local_url(next, "/account")
+    form = {"next": target, "email": email.strip()}
+    try:
+        address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        form["error"] = f"That email address does not look right: {error}"
+        return _render(templates, request, "signin.html", form, status=400)
+    window = dt.timedelta(minutes=settings.signin_rate_window_minutes)
+    rules = [
+        RateRule(f"signin:address:{address}", settings.signin_mails_per_address, window),
+        RateRule(f"signin:client:{client_address(request)}", settings.signin_mails_per_client, window),
+    ]
+    lifetime = dt.timedelta(minutes=settings.login_link_minutes)
+    with begin_write(engine) as conn:
+        decision = take_rate_slots(conn, rules, now)
+        token = (
+            create_login_token(conn, address, now=now, lifetime=lifetime, next_url=target) if decision.allowed else ""
+        )
+    if not decision.allowed:
+        who = "this address" if decision.refused_key == rules[0].key else "your network"
+        form["error"] = (
+            f"Too many sign-in links were sent to {who} recently. "
+            f"Please try again in {_wait_text(decision.retry_after_seconds)}, or use a link already sent."
+        )
+        response = _render(templates, request, "signin.html", form, status=429)
+        response.headers["Retry-After"] = str(decision.retry_after_seconds)
+        return response
+    link = f"{settings.base_url.rstrip('/')}/signin/link?{urlencode({'token': token})}"
+    message = compose_signin_message(
+        to=address,
+        link=link,
+        site_name=settings.site_name,
+        mail_from=settings.mail_from,
+        valid_minutes=settings.login_link_minutes,
+        now=now,
+    )
+    try:
+        with make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir) as transport:
+            transport.send(message)
+    except DeliveryError as error:
+        log.warning("sign-in mail to %s not delivered: %s", address, error)
+        form["error"] = "The sign-in mail could not be sent just now. Please try again in a few minutes."
+        return _render(templates, request, "signin.html", form, status=503)
+    context = {"email": address, "next": target, "minutes": settings.login_link_minutes}
+    return _render(templates, request, "signin_sent.html", context)
+
+
+def _link_problem(templates: TemplatesDep, request: Request, check: LinkCheck) -> HTMLResponse:
+    status = 400 if check.state is LinkState.UNKNOWN else 410
+    context = {"check": check, "email": check.email or "", "next": parse_local_url(check.next_url, "/account")}
+    return _render(templates, request, "signin_link.html", context, status=status)
+
+
+@router.get("/signin/link", response_class=HTMLResponse, include_in_schema=False)
+def read_signin_link(
+    request: Request,
+    engine: EngineDep,
+    templates: TemplatesDep,
+    now: NowDep,
+    token: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    """The page an emailed link opens: a button that signs in, or why the link no longer works."""
+    with engine.connect() as conn:
+        check = check_login_token(conn, token, now) if token else LinkCheck(LinkState.UNKNOWN)
+    if check.state is not LinkState.VALID:
+        return _link_problem(templates, request, check)
+    return _render(templates, request, "signin_link.html", {"check": check, "token": token, "email": check.email})
+
+
+@router.post("/signin/link", include_in_schema=False, response_model=None)
+def use_signin_link(
+    request: Request,
+    _csrf: CsrfDep,
+    engine: EngineDep,
+    templates: TemplatesDep,
+    now: NowDep,
+    token: TokenField,
+) -> Response:
+    """Spend the link, create the account on first use, and start a session."""
+    with begin_write(engine) as conn:
+        check = redeem_login_token(conn, token, now)
+        user = write_login(conn, check.email, now) if check.state is LinkState.VALID and check.email else None
+    if user is None:
+        return _link_problem(templates, request, check)
+    response = RedirectResponse(parse_local_url(check.next_url, "/account"), status_code=303)
+    write_session(response, request, user)
+    return response
+
+
+@router.post("/signout", include_in_schema=False)
+def sign_out(request: Request, _csrf: CsrfDep) -> RedirectResponse:
+    """Sign this browser out."""
+    response = RedirectResponse("/", status_code=303)
+    clear_session(response, request)
+    return response
+
+
+@router.post("/account/signout-everywhere", include_in_schema=False)
+def sign_out_everywhere(request: Request, _csrf: CsrfDep, user: UserDep, engine: EngineDep) -> RedirectResponse:
+    """End every session of the account, on every browser."""
+    with begin_write(engine) as conn:
+        write_session_epoch(conn, user.id)
+    response = RedirectResponse("/", status_code=303)
+    clear_session(response, request)
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse, include_in_schema=False)
+def read_account(
+    request: Request,
+    user: UserDep,
+    conn: ConnDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    """The signed-in user's address and the papers they upvoted, latest vote first."""
+    size = settings.list_page_size
+    total = count_user_votes(conn, user.id)
+    upvoted = list_upvoted_papers(conn, user.id, limit=size, offset=(page - 1) * size)
+    pager = {
+        "previous": f"/account?page={page - 1}" if page > 1 else None,
+        "next": f"/account?page={page + 1}" if page * size < total else None,
+    }
+    context = {"user": user, "upvoted": upvoted, "total": total, "pager": pager}
+    return _render(templates, request, "account.html", context)

@@ -1,0 +1,216 @@
+"""SearchService: hybrid fusion, modes, filters with the semantic side, sorting, pages, explain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from search_corpus import FakeSemantic, Paper, paper_ids, store, texts_of
+from sqlalchemy import Engine
+
+from papertide.domain.errors import InvalidQuery
+from papertide.domain.models import Hit
+from papertide.domain.trending import TrendingCandidate
+from papertide.search.lexical import LexicalIndex
+from papertide.search.options import SearchOptions, SearchRequest, SearchUnavailable
+from papertide.search.query import SearchService
+
+
+def build(
+    engine: Engine,
+    index_dir: Path,
+    semantic: FakeSemantic | None = None,
+    **options: object,
+) -> SearchService:
+    index = LexicalIndex(index_dir)
+    index.open(engine)
+    loader = (lambda: semantic) if semantic is not None else None
+    return SearchService(engine, index, loader, SearchOptions(**options))  # type: ignore[arg-type]
+
+
+def arxiv_ids(engine: Engine, hits: Sequence[Hit]) -> list[str]:
+    by_id = {value: key for key, value in paper_ids(engine).items()}
+    return [by_id[hit.paper_id] for hit in hits]
+
+
+def run(service: SearchService, text: str, **request: object) -> list[str]:
+    page = service.search(SearchRequest(text=text, **request))  # type: ignore[arg-type]
+    return arxiv_ids(service.engine, page.hits)
+
+
+@pytest.fixture
+def fake(themed_sqlite: Engine) -> FakeSemantic:
+    return FakeSemantic(texts_of(themed_sqlite))
+
+
+@pytest.fixture
+def service(themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic) -> SearchService:
+    return build(themed_sqlite, index_dir, fake)
+
+
+def test_hybrid_finds_papers_by_meaning_that_share_no_word_with_the_query(service: SearchService) -> None:
+    # No paper contains "turbulence"; the fake model relates it to chaotic dynamics.
+    assert run(service, "turbulence", mode="lexical") == []
+    assert set(run(service, "turbulence", mode="semantic")) == {"2501.00001", "2502.00002"}
+    assert set(run(service, "turbulence")) == {"2501.00001", "2502.00002"}
+
+
+def test_a_paper_both_engines_agree_on_comes_first(service: SearchService) -> None:
+    # "lorenz attractor": paper 1 by words and meaning; paper 2 by meaning only.
+    assert run(service, "lorenz attractor")[:2] == ["2501.00001", "2502.00002"]
+
+
+def test_papers_without_a_vector_yet_are_still_found_by_words(themed_sqlite: Engine, index_dir: Path) -> None:
+    newest = paper_ids(themed_sqlite)["2505.00005"]
+    fake = FakeSemantic(texts_of(themed_sqlite), missing={newest})
+    service = build(themed_sqlite, index_dir, fake)
+    assert run(service, "riemannian", mode="semantic") == []
+    assert run(service, "riemannian") == ["2505.00005"]
+
+
+def test_each_hit_says_where_its_rank_came_from(service: SearchService) -> None:
+    page = service.search(SearchRequest(text="lorenz attractor"))
+    first = page.hits[0].detail
+    assert first["lexical_rank"] == 1 and first["semantic_rank"] == 1
+    assert "lexical_rank" not in page.hits[1].detail and page.hits[1].detail["semantic_rank"] == 2
+
+
+def test_small_filtered_sets_are_handed_to_the_vector_index_as_candidates(
+    service: SearchService, fake: FakeSemantic, themed_sqlite: Engine
+) -> None:
+    assert run(service, "chaos cat:cs.AI", mode="semantic") == ["2502.00002"]
+    ids = paper_ids(themed_sqlite)
+    assert fake.calls[-1][2] == sorted([ids["2502.00002"], ids["2503.00003"]])
+
+
+def test_large_filtered_sets_over_fetch_neighbours_and_keep_those_that_pass(
+    themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic
+) -> None:
+    service = build(themed_sqlite, index_dir, fake, candidate_limit=1, overfetch=3, fusion_depth=10)
+    assert run(service, "chaos cat:cs.AI", mode="semantic", per_page=5) == ["2502.00002"]
+    assert fake.calls[-1][1:] == (30, None)
+
+
+def test_phrases_are_required_in_every_mode(service: SearchService) -> None:
+    # The fake relates "beliefs" to paper 4's "mind" too, but only paper 3 has the phrase.
+    assert run(service, '"theory of mind" beliefs', mode="semantic") == ["2503.00003"]
+    assert run(service, '"theory of mind" beliefs') == ["2503.00003"]
+
+
+def test_a_filter_only_query_lists_matching_papers_newest_first(service: SearchService) -> None:
+    assert run(service, "author:Lovelace") == ["2505.00005", "2501.00001"]
+
+
+def test_sorting_by_newest_reorders_the_relevant_results(service: SearchService) -> None:
+    relevant = set(run(service, "chaotic dynamics"))
+    newest = run(service, "chaotic dynamics", sort="newest")
+    assert set(newest) == relevant
+    assert newest == ["2502.00002", "2501.00001"]
+
+
+def test_sorting_by_trending_uses_the_wired_ranker_or_upvotes(
+    themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic
+) -> None:
+    service = build(themed_sqlite, index_dir, fake)
+    assert run(service, "mind protein", sort="trending") == ["2503.00003", "2504.00004"]
+
+    def fewest_votes_first(candidates: Sequence[TrendingCandidate]) -> list[Hit]:
+        ordered = sorted(candidates, key=lambda c: (c.upvotes, c.paper_id))
+        return [Hit(paper_id=c.paper_id, score=float(-c.upvotes)) for c in ordered]
+
+    service.rank_trending = fewest_votes_first
+    assert run(service, "mind protein", sort="trending") == ["2504.00004", "2503.00003"]
+
+
+def test_pages_do_not_overlap_and_say_whether_more_follow(service: SearchService) -> None:
+    everything = run(service, "chaos mind protein gradient", per_page=10)
+    first = service.search(SearchRequest(text="chaos mind protein gradient", per_page=2))
+    second = service.search(SearchRequest(text="chaos mind protein gradient", per_page=2, page=2))
+    assert arxiv_ids(service.engine, first.hits + second.hits) == everything[:4]
+    assert first.has_more and first.total >= len(everything)
+    last = service.search(SearchRequest(text="chaos mind protein gradient", per_page=2, page=3))
+    assert not last.has_more and len(last.hits) == len(everything) - 4
+
+
+def test_lexical_totals_are_exact(service: SearchService) -> None:
+    page = service.search(SearchRequest(text="learning", mode="lexical", per_page=1))
+    assert page.total == 2 and page.total_exact and page.has_more
+
+
+def test_explain_shows_the_parsed_query_each_engine_and_the_fusion(service: SearchService) -> None:
+    page = service.search(SearchRequest(text="lorenz cat:cs.LG"))
+    assert page.explain[0] == "query: lorenz cat:cs.LG"
+    assert any(line.startswith("semantic: 'lorenz' among 1 candidates from +category:(cs.lg)") for line in page.explain)
+    assert any("title:lorenz^2 abstract:lorenz" in line for line in page.explain if line.startswith("lexical:"))
+    assert any(line.startswith("fusion: reciprocal rank, k=60") for line in page.explain)
+
+
+def test_convex_fusion_can_be_chosen(themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic) -> None:
+    service = build(themed_sqlite, index_dir, fake, fusion="convex")
+    page = service.search(SearchRequest(text="lorenz attractor"))
+    assert arxiv_ids(themed_sqlite, page.hits)[0] == "2501.00001"
+    assert any(line.startswith("fusion: convex") for line in page.explain)
+
+
+def test_without_a_model_hybrid_falls_back_to_words_and_says_so(themed_sqlite: Engine, index_dir: Path) -> None:
+    index = LexicalIndex(index_dir)
+    index.open(themed_sqlite)
+
+    def broken() -> FakeSemantic:
+        raise OSError("model folder /models/missing not found")
+
+    service = SearchService(themed_sqlite, index, broken)
+    page = service.search(SearchRequest(text="chaotic"))
+    assert page.mode == "lexical"
+    assert page.notices == [
+        "semantic search is unavailable: model folder /models/missing not found; showing word matches only"
+    ]
+    assert arxiv_ids(themed_sqlite, page.hits)[0] == "2501.00001"
+    with pytest.raises(SearchUnavailable, match="model folder /models/missing not found"):
+        service.search(SearchRequest(text="chaotic", mode="semantic"))
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (SearchRequest(text='"unclosed'), "unclosed quote"),
+        (SearchRequest(text="   "), "the query is empty"),
+        (SearchRequest(text="chaos", page=0), "page must be 1 or more"),
+        (SearchRequest(text="chaos", per_page=5000), "per_page between 1 and 1000"),
+        (SearchRequest(text="chaos", page=200, per_page=10), "only the first 1000 results"),
+    ],
+)
+def test_bad_requests_raise_invalid_query(service: SearchService, request_: SearchRequest, message: str) -> None:
+    with pytest.raises(InvalidQuery, match=message):
+        service.search(request_)
+
+
+def test_search_ids_serves_free_text_topics_even_with_stray_quotes(service: SearchService) -> None:
+    ids = paper_ids(service.engine)
+    assert service.search_ids("chaotic dynamics", 1) == [ids["2501.00001"]]
+    assert service.search_ids('theory of "mind', 1) == [ids["2503.00003"]]
+
+
+def test_similar_papers_come_from_embeddings_or_shared_words(
+    themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic
+) -> None:
+    ids = paper_ids(themed_sqlite)
+    service = build(themed_sqlite, index_dir, fake)
+    similar = service.similar(ids["2501.00001"], 3)
+    assert arxiv_ids(themed_sqlite, similar) == ["2502.00002"]
+    assert similar[0].detail == {"semantic": 1.0}
+    words_only = build(themed_sqlite, index_dir, None)
+    by_words = words_only.similar(ids["2501.00001"], 3)
+    assert by_words and ids["2501.00001"] not in [hit.paper_id for hit in by_words]
+    assert by_words[0].detail == {"lexical": 1.0}
+
+
+def test_papers_stored_after_the_service_started_are_found(themed_engine: Engine, index_dir: Path) -> None:
+    service = build(themed_engine, index_dir, None)
+    store(
+        themed_engine,
+        Paper(arxiv_id="2507.00007", title="Turbulence closures", abstract="Eddies.", published=dt.date(2025, 7, 1)),
+    )
+    assert run(service, "turbulence", mode="lexical") == ["2507.00007"]

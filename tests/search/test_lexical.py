@@ -1,0 +1,251 @@
+"""The tantivy lexical index: BM25 with field boosts, filters, phrases, and consistency with the database."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from search_corpus import THEMED, Paper, paper_ids, revised, store
+from sqlalchemy import Engine, delete
+
+from papertide.domain.query import parse_query
+from papertide.search import analyzer
+from papertide.search.lexical import LexicalIndex, shared_lexical_index
+from papertide.search.lexical_plan import FieldWeights, compose_lexical_plan
+from papertide.store.engine import begin_write, make_engine
+from papertide.store.migrate import upgrade_database
+from papertide.store.schema import papers
+
+
+def ranked_ids(index: LexicalIndex, engine: Engine, text: str, weights: FieldWeights | None = None) -> list[str]:
+    """arXiv ids of the ranked matches of a query, best first."""
+    plan = compose_lexical_plan(index.schema, parse_query(text), weights or FieldWeights())
+    by_id = {value: key for key, value in paper_ids(engine).items()}
+    if plan.ranked is None:
+        assert plan.required is not None
+        return [by_id[pid] for pid, _ in index.newest(plan.required, 50)[0]]
+    return [by_id[pid] for pid, _ in index.search(plan.ranked, 50)[0]]
+
+
+@pytest.fixture
+def index(themed_sqlite: Engine, index_dir: Path) -> LexicalIndex:
+    """An index built from the themed corpus in SQLite (ranking does not depend on the database)."""
+    built = LexicalIndex(index_dir)
+    assert built.open(themed_sqlite) == "does not exist yet"
+    return built
+
+
+@pytest.fixture
+def synced(themed_engine: Engine, index_dir: Path) -> LexicalIndex:
+    """An index built from the themed corpus in each database."""
+    built = LexicalIndex(index_dir)
+    assert built.open(themed_engine) == "does not exist yet"
+    return built
+
+
+def test_a_title_match_outranks_an_abstract_match(index: LexicalIndex, themed_sqlite: Engine) -> None:
+    # "chaotic dynamics" is in paper 1's title and only in paper 2's abstract.
+    assert ranked_ids(index, themed_sqlite, "chaotic dynamics")[:2] == ["2501.00001", "2502.00002"]
+
+
+def test_the_title_boost_decides_between_title_and_abstract_matches(index: LexicalIndex, themed_sqlite: Engine) -> None:
+    # "mind": paper 3 has it in title and abstract, paper 4 only in a longer abstract.
+    weights = FieldWeights(title=0.0, abstract=1.0, authors=0.0)
+    assert ranked_ids(index, themed_sqlite, "attention mind", weights)[0] == "2504.00004"
+    assert ranked_ids(index, themed_sqlite, "attention mind", FieldWeights(title=5.0))[0] == "2504.00004"
+    assert ranked_ids(index, themed_sqlite, "theory mind", FieldWeights(title=5.0))[0] == "2503.00003"
+
+
+def test_words_are_stemmed_and_accents_folded(index: LexicalIndex, themed_sqlite: Engine) -> None:
+    assert ranked_ids(index, themed_sqlite, "dynamical")[0] == "2501.00001"
+    assert ranked_ids(index, themed_sqlite, "schrodinger") == ["2505.00005"]
+
+
+def test_any_word_may_match(index: LexicalIndex, themed_sqlite: Engine) -> None:
+    assert set(ranked_ids(index, themed_sqlite, "protein manifolds")) == {"2504.00004", "2505.00005"}
+
+
+def test_author_names_are_searchable_as_words_and_kept_whole(index: LexicalIndex, themed_sqlite: Engine) -> None:
+    assert set(ranked_ids(index, themed_sqlite, "lovelace")) == {"2501.00001", "2505.00005"}
+    # "An" is a stop word in text but a name: the author filter still finds An Wang.
+    assert ranked_ids(index, themed_sqlite, 'author:"An Wang"') == ["2503.00003"]
+
+
+def test_phrases_are_required_and_keep_word_order(index: LexicalIndex, themed_sqlite: Engine) -> None:
+    # Paper 4 has "mind" and "theory" but not the phrase "theory of mind".
+    assert ranked_ids(index, themed_sqlite, '"theory of mind"') == ["2503.00003"]
+    assert ranked_ids(index, themed_sqlite, 'attention "theory of mind"') == ["2503.00003"]
+
+
+def test_filters_narrow_without_changing_the_order(index: LexicalIndex, themed_sqlite: Engine) -> None:
+    assert ranked_ids(index, themed_sqlite, "chaotic cat:cs.AI") == ["2502.00002"]
+    assert set(ranked_ids(index, themed_sqlite, "cat:cs")) == {"2501.00001", "2502.00002", "2503.00003"}
+    assert ranked_ids(index, themed_sqlite, "cat:Q-BIO") == ["2504.00004"]
+    assert ranked_ids(index, themed_sqlite, 'author:"ada lovelace" since:2025-03') == ["2505.00005"]
+    assert ranked_ids(index, themed_sqlite, "until:2024-12-31") == ["2504.00004"]
+    assert ranked_ids(index, themed_sqlite, "learning author:Noether") == []
+
+
+def test_filter_only_queries_list_newest_first(index: LexicalIndex, themed_sqlite: Engine) -> None:
+    assert ranked_ids(index, themed_sqlite, "since:2025") == [
+        "2505.00005",
+        "2503.00003",
+        "2502.00002",
+        "2501.00001",
+    ]
+
+
+def test_the_plan_reads_as_a_lucene_style_string(index: LexicalIndex) -> None:
+    plan = compose_lexical_plan(
+        index.schema,
+        parse_query('the dynamics "theory of mind" author:"Ada Lovelace" cat:cs.LG,stat.ML since:2025'),
+        FieldWeights(title=2.0, abstract=1.0, authors=1.5),
+    )
+    assert plan.description == (
+        "title:dynam^2 abstract:dynam authors:dynamics^1.5 "
+        '+(title:"theori _ mind"^2 abstract:"theori _ mind" authors:"theory of mind"^1.5) '
+        '+authors:"ada lovelace" +category:(cs.lg OR stat.ml) +published:[2025-01-01 TO *]'
+    )
+    assert plan.required_description == (
+        '+(title:"theori _ mind"^2 abstract:"theori _ mind" authors:"theory of mind"^1.5) '
+        '+authors:"ada lovelace" +category:(cs.lg OR stat.ml) +published:[2025-01-01 TO *]'
+    )
+
+
+def test_stop_words_alone_give_nothing_to_rank(index: LexicalIndex) -> None:
+    plan = compose_lexical_plan(index.schema, parse_query("the of and"), FieldWeights())
+    assert plan.ranked is None and plan.required is None
+
+
+# --- consistency with the database --------------------------------------------------------------
+
+
+def test_sync_applies_only_changed_papers_and_records_their_seq(synced: LexicalIndex, themed_engine: Engine) -> None:
+    before = synced.applied_seq
+    assert synced.sync(themed_engine) == 0
+    report = store(themed_engine, revised(THEMED[3], title="Protein folding with transformers"))
+    store(themed_engine, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
+    assert synced.sync(themed_engine) == 2
+    assert synced.applied_seq == before + 2
+    assert report.updated == 1
+    # The revised paper is found by its new title only, and only once.
+    assert ranked_ids(synced, themed_engine, "transformers") == ["2504.00004"]
+    assert ranked_ids(synced, themed_engine, "attention")[0] == "2504.00004"
+    assert ranked_ids(synced, themed_engine, "turbulence") == ["2506.00006"]
+    assert synced.paper_count == 6
+
+
+def test_a_second_process_sees_commits_of_the_first_before_its_next_query(
+    synced: LexicalIndex, themed_engine: Engine, index_dir: Path
+) -> None:
+    other = LexicalIndex(index_dir)
+    assert other.open(themed_engine) is None
+    store(themed_engine, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
+    synced.sync(themed_engine)
+    other.refresh(themed_engine)
+    assert ranked_ids(other, themed_engine, "turbulence") == ["2506.00006"]
+
+
+def test_a_query_catches_up_with_rows_no_hook_indexed(synced: LexicalIndex, themed_engine: Engine) -> None:
+    store(themed_engine, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
+    synced.refresh(themed_engine)
+    assert ranked_ids(synced, themed_engine, "turbulence") == ["2506.00006"]
+
+
+def test_reopening_an_index_after_a_crash_before_its_commit_catches_up(
+    synced: LexicalIndex, themed_engine: Engine, index_dir: Path
+) -> None:
+    # The database committed, the process died before the index did: nothing of it is in the index.
+    store(themed_engine, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
+    reopened = LexicalIndex(index_dir)
+    assert reopened.open(themed_engine) is None
+    assert ranked_ids(reopened, themed_engine, "turbulence") == ["2506.00006"]
+
+
+def test_a_missing_index_is_rebuilt_from_the_database(synced: LexicalIndex, themed_engine: Engine) -> None:
+    shutil.rmtree(synced.path)
+    fresh = LexicalIndex(synced.path)
+    assert fresh.open(themed_engine) == "does not exist yet"
+    assert fresh.paper_count == len(THEMED)
+
+
+def test_a_corrupt_index_is_rebuilt_from_the_database(synced: LexicalIndex, themed_engine: Engine) -> None:
+    (synced.path / "meta.json").write_text("{ not json", encoding="utf-8")
+    fresh = LexicalIndex(synced.path)
+    problem = fresh.open(themed_engine)
+    assert problem is not None and problem.startswith("cannot be read")
+    assert ranked_ids(fresh, themed_engine, "protein") == ["2504.00004"]
+
+
+def test_an_index_whose_segments_vanished_is_rebuilt(synced: LexicalIndex, themed_engine: Engine) -> None:
+    for segment in synced.path.glob("*.idx"):
+        segment.unlink()
+    fresh = LexicalIndex(synced.path)
+    assert fresh.open(themed_engine) is not None
+    assert fresh.paper_count == len(THEMED)
+
+
+def test_an_index_built_with_another_analyzer_is_rebuilt(
+    synced: LexicalIndex, themed_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changed = json.dumps({"schema_version": analyzer.SCHEMA_VERSION, "analyzers": "something else"})
+    monkeypatch.setattr(analyzer, "configuration_fingerprint", lambda: changed)
+    monkeypatch.setattr("papertide.search.lexical.configuration_fingerprint", lambda: changed)
+    fresh = LexicalIndex(synced.path)
+    assert fresh.open(themed_engine) == "was built with another analyzer configuration"
+    monkeypatch.undo()
+    assert LexicalIndex(synced.path).open(themed_engine) == "was built with another analyzer configuration"
+
+
+def test_an_index_of_another_database_is_rebuilt(synced: LexicalIndex, tmp_path: Path) -> None:
+    other_engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    upgrade_database(other_engine)
+    store(other_engine, THEMED[0])
+    fresh = LexicalIndex(synced.path)
+    assert fresh.open(other_engine) == "was built from another database"
+    assert fresh.paper_count == 1
+    other_engine.dispose()
+
+
+def test_an_index_ahead_of_the_database_is_rebuilt(synced: LexicalIndex, themed_engine: Engine) -> None:
+    # As after restoring an older backup: the database's highest seq is below the index's.
+    newest = paper_ids(themed_engine)["2505.00005"]
+    with begin_write(themed_engine) as conn:
+        conn.execute(delete(papers).where(papers.c.id == newest))
+    fresh = LexicalIndex(synced.path)
+    problem = fresh.open(themed_engine)
+    assert problem is not None and "ahead of the database" in problem
+    assert fresh.paper_count == len(THEMED) - 1
+
+
+def test_a_paper_deleted_from_the_database_triggers_a_rebuild(synced: LexicalIndex, themed_engine: Engine) -> None:
+    oldest = paper_ids(themed_engine)["2501.00001"]
+    with begin_write(themed_engine) as conn:
+        conn.execute(delete(papers).where(papers.c.id == oldest))
+    fresh = LexicalIndex(synced.path)
+    assert fresh.open(themed_engine) == f"holds {len(THEMED)} papers where the database has {len(THEMED) - 1}"
+    assert "2501.00001" not in ranked_ids(fresh, themed_engine, "chaotic")
+
+
+def test_rebuild_keeps_the_same_results(synced: LexicalIndex, themed_engine: Engine) -> None:
+    before = ranked_ids(synced, themed_engine, "learning dynamics mind")
+    assert synced.rebuild(themed_engine) == len(THEMED)
+    assert ranked_ids(synced, themed_engine, "learning dynamics mind") == before
+    assert synced.paper_count == len(THEMED)
+
+
+def test_an_empty_database_gives_an_empty_index_that_stays_current(engine: Engine, index_dir: Path) -> None:
+    empty = LexicalIndex(index_dir)
+    empty.open(engine)
+    assert empty.paper_count == 0 and empty.applied_seq == 0
+    assert empty.sync(engine) == 0
+
+
+def test_one_index_object_is_shared_per_directory_and_opened_once(themed_engine: Engine, index_dir: Path) -> None:
+    first = shared_lexical_index(index_dir)
+    assert shared_lexical_index(index_dir) is first
+    assert first.ensure_open(themed_engine) == "does not exist yet"
+    assert first.ensure_open(themed_engine) is None
+    assert first.paper_count == len(THEMED)
