@@ -153,10 +153,14 @@ class Settings(BaseSettings):
 
     # --- search (issue 4) ----------------------------------------------------------------------
     search_title_weight: float = Field(
-        2.0, ge=0, le=20, description="BM25 boost of a word found in a paper's title, relative to the abstract (1.0)."
+        0.3,
+        ge=0,
+        le=20,
+        description="Extra BM25 weight of a word found in a paper's title. Title and abstract form one text field "
+        "(weight 1), and the title is indexed again on its own with this weight, so a title match counts more.",
     )
     search_authors_weight: float = Field(
-        1.5, ge=0, le=20, description="BM25 boost of a word found among a paper's author names (0 turns it off)."
+        1.0, ge=0, le=20, description="BM25 weight of a word found among a paper's author names (0 turns it off)."
     )
     search_fusion: Literal["rrf", "convex"] = Field(
         "rrf",

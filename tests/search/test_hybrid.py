@@ -10,7 +10,7 @@ import pytest
 from search_corpus import FakeSemantic, Paper, paper_ids, store, texts_of
 from sqlalchemy import Engine
 
-from papertide.domain.errors import InvalidQuery
+from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.domain.models import Hit
 from papertide.domain.trending import TrendingCandidate
 from papertide.search.lexical import LexicalIndex
@@ -143,7 +143,7 @@ def test_explain_shows_the_parsed_query_each_engine_and_the_fusion(service: Sear
     page = service.search(SearchRequest(text="lorenz cat:cs.LG"))
     assert page.explain[0] == "query: lorenz cat:cs.LG"
     assert any(line.startswith("semantic: 'lorenz' among 1 candidates from +category:(cs.lg)") for line in page.explain)
-    assert any("title:lorenz^2 abstract:lorenz" in line for line in page.explain if line.startswith("lexical:"))
+    assert any("text:lorenz title:lorenz^0.3" in line for line in page.explain if line.startswith("lexical:"))
     assert any(line.startswith("fusion: reciprocal rank, k=60") for line in page.explain)
 
 
@@ -214,3 +214,18 @@ def test_papers_stored_after_the_service_started_are_found(themed_engine: Engine
         Paper(arxiv_id="2507.00007", title="Turbulence closures", abstract="Eddies.", published=dt.date(2025, 7, 1)),
     )
     assert run(service, "turbulence", mode="lexical") == ["2507.00007"]
+
+
+def test_a_model_that_fails_at_query_time_also_falls_back_to_words(
+    themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic
+) -> None:
+    class Mismatched(FakeSemantic):
+        def search(self, query: str, k: int, candidates: object = None) -> list[Hit]:
+            raise PapertideError("the stored vectors come from another model: run `papertide reindex`")
+
+    service = build(themed_sqlite, index_dir, Mismatched(fake.texts))
+    page = service.search(SearchRequest(text="chaotic"))
+    assert page.mode == "lexical"
+    assert "run `papertide reindex`; showing word matches only" in page.notices[0]
+    with pytest.raises(SearchUnavailable, match="another model"):
+        service.search(SearchRequest(text="chaotic", mode="semantic"))

@@ -20,6 +20,7 @@ from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
 from papertide.store.ratelimits import RateRule, count_rate_events, take_rate_slots
 from papertide.store.schema import papers
+from papertide.store.trending import read_trending_now
 from papertide.store.votes import count_paper_votes, list_upvoted_papers, list_voted_ids, write_vote
 
 NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
@@ -125,3 +126,40 @@ def test_votes_keep_the_cached_count_equal_to_the_votes(engine: Engine) -> None:
         assert cached == count_paper_votes(conn, paper_id) == 1
         assert list_voted_ids(conn, grace.id) == {paper_id} and list_voted_ids(conn, ada.id, [paper_id]) == set()
         assert [item.paper.arxiv_id for item in list_upvoted_papers(conn, grace.id, limit=10)] == ["2611.00001"]
+
+
+def test_trending_pages_run_from_scored_papers_into_unvoted_ones_in_listing_order(engine: Engine) -> None:
+    day = dt.date(2026, 11, 27)
+    batch = [
+        Paper(arxiv_id="2611.00001", title="T", abstract="A", listed_on=day, external_upvotes=2),
+        Paper(arxiv_id="2611.00002", title="T", abstract="A", listed_on=day - dt.timedelta(days=1), external_upvotes=9),
+        Paper(arxiv_id="2611.00003", title="T", abstract="A", listed_on=day - dt.timedelta(days=2)),
+        Paper(arxiv_id="2611.00004", title="T", abstract="A", listed_on=day),
+        Paper(arxiv_id="2611.00005", title="T", abstract="A", listed_on=day),
+        Paper(arxiv_id="2611.00006", title="T", abstract="A", listed_on=day - dt.timedelta(days=30)),  # outside
+    ]
+    with begin_write(engine) as conn:
+        upsert_papers(conn, batch, NOW)
+
+    def page(number: int) -> list[str]:
+        with engine.connect() as conn:
+            result = read_trending_now(
+                conn,
+                now=NOW,
+                zone=dt.UTC,
+                window_days=7,
+                gravity=1.8,
+                offset_hours=2.0,
+                limit=2,
+                offset=(number - 1) * 2,
+            )
+        assert result.total == 5
+        return [ranked.item.paper.arxiv_id for ranked in result.papers]
+
+    # 9 / (57 + 2) ** 1.8 = 0.0059 beats 2 / (33 + 2) ** 1.8 = 0.0033; then the unvoted: latest listing, higher id.
+    assert [page(1), page(2), page(3), page(4)] == [
+        ["2611.00002", "2611.00001"],
+        ["2611.00005", "2611.00004"],
+        ["2611.00003"],
+        [],
+    ]

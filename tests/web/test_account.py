@@ -63,6 +63,7 @@ def test_sign_in_end_to_end_through_the_outbox(make_client: Callable[..., TestCl
 
     confirm = client.get(local_path(link))
     assert confirm.status_code == 200
+    assert confirm.headers["referrer-policy"] == "no-referrer" and confirm.headers["cache-control"] == "no-store"
     assert "papertide_session" not in client.cookies  # opening the link changes nothing
     action, fields = form_fields(confirm.text, "main form")
     assert action == "/signin/link"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from papertide.cli import admin, core, digest, doctor, ingest, search, subscribers, trending
+from papertide.cli import admin, core, digest, doctor, evaluate, ingest, search, subscribers, trending
 
 app = typer.Typer(
     name="papertide",
@@ -18,6 +18,7 @@ admin.register(app)
 trending.register(app)
 search.register(app)
 app.command("doctor")(doctor.doctor)
+app.command("eval")(evaluate.evaluate)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(digest.app, name="digest")
 app.add_typer(subscribers.app, name="subscribers")

@@ -122,22 +122,32 @@ def _run_with_progress(indexer: SearchIndexer, *, rebuild: bool) -> IndexReport:
         lexical = indexer.rebuild_lexical(advance) if rebuild else indexer.catch_up_lexical(advance)
     with count_progress("embeddings", known) as advance:
         embedded, note = indexer.rebuild_semantic(advance) if rebuild else indexer.catch_up_semantic(advance)
-    return IndexReport(lexical=lexical, semantic=embedded, note=note)
+    return IndexReport(lexical=lexical, semantic=embedded, note=note, failed=embedded is None)
 
 
 def index() -> None:
-    """Catch the search indexes up: apply changed papers and embed those without a vector."""
+    """Catch the search indexes up: apply changed papers and embed those without a vector.
+
+    Exits 1 when papers could not be embedded (they are still found by words).
+    """
     try:
         report = _run_with_progress(open_indexer(), rebuild=False)
     except PapertideError as error:
         raise fail(str(error)) from None
     console.print(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def reindex() -> None:
-    """Rebuild the search indexes from the database (after changing the model or analyzer)."""
+    """Rebuild the search indexes from the database (after changing the model or analyzer).
+
+    Exits 1 when papers could not be embedded (they are still found by words).
+    """
     try:
         report = _run_with_progress(open_indexer(), rebuild=True)
     except PapertideError as error:
         raise fail(str(error)) from None
     console.print(report.summary())
+    if report.failed:
+        raise typer.Exit(1)

@@ -11,7 +11,8 @@ from rich.markup import escape
 
 from papertide.cli.context import console, fail, open_engine, settings, stdout
 from papertide.domain.periods import InvalidPeriod, parse_time_zone
-from papertide.store.listings import PeriodList, TrendingList
+from papertide.store.listings import PeriodList
+from papertide.store.trending import TrendingList
 from papertide.web.listing import ListKind, compose_list_out, read_community_list
 
 

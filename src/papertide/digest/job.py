@@ -18,7 +18,7 @@ from papertide.digest.compose import MailComposer
 from papertide.digest.deliver import Delivery, DeliveryReport
 from papertide.digest.plan import PlanReport, TopicMatcher, run_planning
 from papertide.digest.policy import DigestPolicy
-from papertide.digest.workers import make_worker_name
+from papertide.digest.workers import make_worker_name, retire_worker
 from papertide.mail.transport import MailTransport
 from papertide.store.engine import begin_write
 from papertide.store.subscribers import delete_expired_pending
@@ -108,26 +108,30 @@ def run_digest(
     )
     report.plan_seconds = time.perf_counter() - started
     started = time.perf_counter()
+    worker = make_worker_name()
     delivery = Delivery(
         engine,
         transport,
         composer,
         policy=policy,
-        worker=make_worker_name(),
+        worker=worker,
         clock=clock,
         papers=report.plan.papers,
         advance=(lambda n: progress("send", n)) if progress else None,
     )
     report.delivery = delivery.report
-    delivery.take_over_gone_workers()
-    with transport:
-        while delivery.drain():
-            # Retries that fall due shortly are waited for, so a brief outage costs minutes, not a run.
-            wait = (delivery.next_retry - clock()).total_seconds() if delivery.next_retry else None
-            if wait is None or wait > policy.retry_wait.total_seconds():
-                break
-            delivery.next_retry = None
-            sleep(max(wait, 0.0))
+    try:
+        delivery.take_over_gone_workers()
+        with transport:
+            while delivery.drain():
+                # Retries that fall due shortly are waited for, so a brief outage costs minutes, not a run.
+                wait = (delivery.next_retry - clock()).total_seconds() if delivery.next_retry else None
+                if wait is None or wait > policy.retry_wait.total_seconds():
+                    break
+                delivery.next_retry = None
+                sleep(max(wait, 0.0))
+    finally:
+        retire_worker(worker)
     report.plan.papers = {}
     report.deliver_seconds = time.perf_counter() - started
     return report

@@ -28,9 +28,20 @@ def host_key() -> str:
     return f"{socket.gethostname()}/{namespace}"
 
 
+# Workers alive in this process (several runs can share one, e.g. the scheduler and a test).
+_LIVE: set[str] = set()
+
+
 def make_worker_name() -> str:
-    """A name for this process's claims, unique across hosts and restarts."""
-    return f"{host_key()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """A name for one run's claims, unique across hosts and restarts; retire it when the run ends."""
+    name = f"{host_key()}:{os.getpid()}:{secrets.token_hex(4)}"
+    _LIVE.add(name)
+    return name
+
+
+def retire_worker(name: str) -> None:
+    """The run is over: its name no longer counts as alive."""
+    _LIVE.discard(name)
 
 
 def _process_gone(pid: int) -> bool:
@@ -56,11 +67,11 @@ def fetch_gone_workers(
     """The workers whose claims may be taken over: dead on this host, or silent for too long."""
     gone: list[str] = []
     for worker, oldest_claim in claimers:
-        if worker == me:
+        if worker == me or worker in _LIVE:
             continue
         parts = worker.rsplit(":", 2)
         pid = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
-        # A worker of this host with our own pid but another name is an earlier, dead process.
+        # A worker of this host with our own pid that is not alive here was an earlier, dead process.
         dead_here = parts[0] == host_key() and pid > 0 and (pid == os.getpid() or _process_gone(pid))
         if dead_here or now - oldest_claim > claim_timeout:
             gone.append(worker)

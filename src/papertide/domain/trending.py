@@ -15,6 +15,7 @@ stays ahead of a younger one until the ratio of their (age + offset) passes 2 **
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -56,21 +57,25 @@ def score_trending(
     zone: dt.tzinfo,
     gravity: float,
     offset_hours: float,
+    limit: int | None = None,
 ) -> list[Hit]:
-    """Candidates as hits, best first.
+    """Candidates as hits, best first; only the best ``limit`` when given.
 
     Ties (equal scores, e.g. papers of one day with equal votes, or all with none) go to more
     votes, then the later listing, then the higher id, so the order never depends on the database.
     """
-    hits: list[tuple[float, int, dt.date, int, float]] = []
+    rows: list[tuple[float, int, dt.date, int, float]] = []
+    ages: dict[dt.date, float] = {}  # a window spans a few days: convert each day once
     for candidate in candidates:
-        age = score_age_hours(candidate.listed_on, now, zone)
+        age = ages.get(candidate.listed_on)
+        if age is None:
+            age = ages[candidate.listed_on] = score_age_hours(candidate.listed_on, now, zone)
         score = trending_score(candidate.upvotes, age, gravity=gravity, offset_hours=offset_hours)
-        hits.append((score, candidate.upvotes, candidate.listed_on, candidate.paper_id, age))
-    hits.sort(key=lambda row: (row[0], row[1], row[2], row[3]), reverse=True)
+        rows.append((score, candidate.upvotes, candidate.listed_on, candidate.paper_id, age))
+    best = heapq.nlargest(limit, rows) if limit is not None else sorted(rows, reverse=True)
     return [
         Hit(paper_id=paper_id, score=score, detail={"upvotes": float(upvotes), "age_hours": age})
-        for score, upvotes, _listed, paper_id, age in hits
+        for score, upvotes, _listed, paper_id, age in best
     ]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from papertide.domain.errors import InvalidRecord, PapertideError
 from papertide.domain.models import Paper
 from papertide.ingest.http import Stopped
+from papertide.ingest.readahead import read_ahead
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Deletion, Item, Source
 from papertide.store.engine import begin_write
@@ -48,7 +49,11 @@ def run_ingest(
 
     A batch lands in one transaction, papers first and then the signals about them; a
     failure while reading the source (a truncated file, a broken feed, a refused request)
-    keeps the batches already stored and is reported as the run's failure.
+    keeps the batches already stored and is reported as the run's failure. The source is
+    read a few hundred records ahead in a second thread (ingest/readahead.py).
+
+    :param should_stop: checked after every record; when true the run stops as a failure.
+    :param on_record: called with 1 for every record read, for progress bars.
     """
     report = IngestReport(source=source)
     started = time.perf_counter()
@@ -70,7 +75,7 @@ def run_ingest(
             on_changed(result.changed_ids)
 
     try:
-        for item in records:
+        for item in read_ahead(records):
             if isinstance(item, Paper):
                 report.fetched += 1
                 batch.append(item)

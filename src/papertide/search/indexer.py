@@ -52,6 +52,8 @@ class IndexReport:
     lexical: int
     semantic: int | None = None
     note: str = ""
+    # The semantic side was asked to work and could not (the note says why).
+    failed: bool = False
 
     def summary(self) -> str:
         """One line for a person."""
@@ -107,22 +109,32 @@ class SearchIndexer:
             )
             return IndexReport(lexical=applied, note=note)
         semantic, problem = self._semantic()
-        if semantic is None:
-            log.warning("changed papers are searchable by words only: %s", problem)
-            return IndexReport(lexical=applied, note=problem)
-        return IndexReport(lexical=applied, semantic=semantic.index_papers(self.engine, list(paper_ids)))
+        if semantic is not None:
+            try:
+                return IndexReport(lexical=applied, semantic=semantic.index_papers(self.engine, list(paper_ids)))
+            except PapertideError as error:
+                # E.g. the stored vectors belong to another model until `papertide reindex`:
+                # ingestion goes on, the papers are found by words meanwhile.
+                problem = f"not embedded: {error}"
+        log.warning("changed papers are searchable by words only: %s", problem)
+        return IndexReport(lexical=applied, note=problem)
 
     def catch_up_lexical(self, on_progress: Progress | None = None) -> int:
         """Apply every changed paper to the lexical index (building it when missing)."""
+        before = self.lexical.written
         self.lexical.ensure_open(self.engine, on_progress)
-        return self.lexical.sync(self.engine, on_progress)
+        self.lexical.sync(self.engine, on_progress)
+        return self.lexical.written - before
 
     def catch_up_semantic(self, on_progress: Progress | None = None) -> tuple[int | None, str]:
-        """Embed papers without a current vector; (None, why) when there is no semantic side."""
+        """Embed papers without a current vector; (None, why) when that cannot be done."""
         semantic, problem = self._semantic()
         if semantic is None:
             return None, problem
-        return semantic.sync(self.engine, on_progress), ""
+        try:
+            return semantic.sync(self.engine, on_progress), ""
+        except PapertideError as error:
+            return None, f"not embedded: {error}"
 
     def rebuild_lexical(self, on_progress: Progress | None = None) -> int:
         """Index every paper again."""
@@ -130,22 +142,25 @@ class SearchIndexer:
         return self.lexical.rebuild(self.engine, on_progress)
 
     def rebuild_semantic(self, on_progress: Progress | None = None) -> tuple[int | None, str]:
-        """Embed every paper again and rebuild the vector index; (None, why) without a semantic side."""
+        """Embed every paper again and rebuild the vector index; (None, why) when that cannot be done."""
         semantic, problem = self._semantic()
         if semantic is None:
             return None, problem
-        return semantic.rebuild(self.engine, on_progress), ""
+        try:
+            return semantic.rebuild(self.engine, on_progress), ""
+        except PapertideError as error:
+            return None, f"not embedded: {error}"
 
     def catch_up(self, progress: IndexProgress | None = None) -> IndexReport:
         """Apply everything pending: changed rows to the lexical index, missing or stale vectors."""
         progress = progress or IndexProgress()
         applied = self.catch_up_lexical(progress.lexical)
         embedded, problem = self.catch_up_semantic(progress.semantic)
-        return IndexReport(lexical=applied, semantic=embedded, note=problem)
+        return IndexReport(lexical=applied, semantic=embedded, note=problem, failed=embedded is None)
 
     def reindex(self, progress: IndexProgress | None = None) -> IndexReport:
         """Rebuild both indexes from the database (after changing the model or the analyzer)."""
         progress = progress or IndexProgress()
         rebuilt = self.rebuild_lexical(progress.lexical)
         embedded, problem = self.rebuild_semantic(progress.semantic)
-        return IndexReport(lexical=rebuilt, semantic=embedded, note=problem)
+        return IndexReport(lexical=rebuilt, semantic=embedded, note=problem, failed=embedded is None)

@@ -1,4 +1,4 @@
-"""The lexical index: BM25 over title (boosted), abstract and authors with tantivy, beside the database.
+"""The lexical index: BM25 over title and abstract (title boosted) and authors with tantivy, beside the database.
 
 Consistency with the database (issue 4): every commit of the index carries, in a bookkeeping
 document, the last ``papers.seq`` it applied, the analyzer configuration and the identity of
@@ -30,12 +30,11 @@ from sqlalchemy import Engine
 
 from papertide.domain.errors import PapertideError
 from papertide.search.analyzer import (
-    FIELD_ABSTRACT,
     FIELD_META,
     FIELD_META_JSON,
     FIELD_PAPER_ID,
     FIELD_PUBLISHED,
-    FIELD_TITLE,
+    FIELD_TEXT,
     SCHEMA_VERSION,
     build_schema,
     compose_document,
@@ -108,6 +107,8 @@ class LexicalIndex:
         self._database_id = ""
         self._opened = False
         self._lock = threading.RLock()
+        # Papers this object has written into the index since it was created (for reports).
+        self.written = 0
 
     # --- opening ----------------------------------------------------------------------------
 
@@ -251,6 +252,7 @@ class LexicalIndex:
         writer.wait_merging_threads()
 
     def _add(self, writer: tantivy.IndexWriter, paper: PaperText) -> None:
+        self.written += 1
         # Delete-then-add replaces an earlier version; tantivy applies the delete only to
         # documents added before it, so the new one survives.
         writer.delete_documents_by_term(FIELD_PAPER_ID, paper.id)
@@ -408,7 +410,7 @@ class LexicalIndex:
         """Papers sharing the most distinctive words of ``paper`` (more-like-this), itself excluded."""
         like = tantivy.Query.more_like_this_document_fields_query(
             self.schema,
-            {FIELD_TITLE: [paper.title], FIELD_ABSTRACT: [paper.abstract]},
+            {FIELD_TEXT: [paper.title, paper.abstract]},
             min_doc_frequency=1,
             min_term_frequency=1,
             max_query_terms=30,

@@ -4,10 +4,11 @@ Built apart from running it so that tests can check the plan as a string and
 ``papertide search --explain`` can print what the index is asked.
 
 Shape of a plan (Lucene notation, as ``describe`` prints it):
-- every free word is a SHOULD clause over title (boosted), abstract and authors (boosted), so
+- every free word is a SHOULD clause over the text (title and abstract), the title alone
+  (boosted, so a title match counts more than an abstract match) and the authors, so
   documents are ranked by BM25 summed over fields and any word may match (block-max WAND
   keeps that fast on large indexes);
-- every phrase is a MUST clause: the phrase in the title, the abstract or the authors;
+- every phrase is a MUST clause: the phrase in the text, the title or the authors;
 - filters (authors, categories, dates) are MUST clauses with a constant score of 0, so they
   narrow the results without changing their order.
 """
@@ -20,11 +21,11 @@ import tantivy
 
 from papertide.domain.query import SearchQuery
 from papertide.search.analyzer import (
-    FIELD_ABSTRACT,
     FIELD_AUTHORS,
     FIELD_CATEGORY,
     FIELD_PAPER_ID,
     FIELD_PUBLISHED,
+    FIELD_TEXT,
     FIELD_TITLE,
     NAME_ANALYZER,
     TEXT_ANALYZER,
@@ -36,10 +37,10 @@ Clause = tuple[tantivy.Occur, tantivy.Query]
 
 @dataclass(frozen=True, slots=True)
 class FieldWeights:
-    """BM25 boosts per field: a title match counts more than an abstract match."""
+    """BM25 boosts per field. The title is also part of the text, so a title word scores ``text + title``."""
 
-    title: float = 2.0
-    abstract: float = 1.0
+    text: float = 1.0
+    title: float = 0.3
     authors: float = 1.0
 
 
@@ -106,8 +107,8 @@ def _word_clauses(schema: tantivy.Schema, query: SearchQuery, weights: FieldWeig
             continue
         name_terms = [term for term in _Analyzers.names.analyze(word) if len(term) > 1]
         targets = [
+            (FIELD_TEXT, text_terms, weights.text),
             (FIELD_TITLE, text_terms, weights.title),
-            (FIELD_ABSTRACT, text_terms, weights.abstract),
             (FIELD_AUTHORS, name_terms, weights.authors),
         ]
         for field, terms, boost in targets:
@@ -127,8 +128,8 @@ def _phrase_clause(schema: tantivy.Schema, phrase: str, weights: FieldWeights) -
     alternatives: list[tantivy.Query] = []
     described: list[str] = []
     targets = [
+        (FIELD_TEXT, _Analyzers.text, weights.text),
         (FIELD_TITLE, _Analyzers.text, weights.title),
-        (FIELD_ABSTRACT, _Analyzers.text, weights.abstract),
         (FIELD_AUTHORS, _Analyzers.names, weights.authors),
     ]
     for field, analyzer, boost in targets:

@@ -86,6 +86,16 @@ class SearchService:
             self._semantic_error = None
             return self._semantic
 
+    @staticmethod
+    def _guarded(call: Callable[[], list[Hit]]) -> list[Hit]:
+        """Run a semantic call; a model that cannot load or vectors of another model make it unavailable."""
+        try:
+            return call()
+        except SearchUnavailable:
+            raise
+        except (PapertideError, OSError) as error:
+            raise SearchUnavailable(f"semantic search is unavailable: {error}") from error
+
     # --- searching --------------------------------------------------------------------------
 
     def search(self, request: SearchRequest) -> SearchPage:
@@ -121,7 +131,7 @@ class SearchService:
             ranked, total, exact = self._run_lexical(plan, depth, explain, details)
         else:
             try:
-                semantic = self.semantic()
+                ranked, total, exact = self._run_semantic(self.semantic(), query, plan, depth, explain, details)
             except SearchUnavailable as error:
                 if mode == "semantic":
                     raise
@@ -129,7 +139,6 @@ class SearchService:
                 mode = "lexical"
                 ranked, total, exact = self._run_lexical(plan, depth, explain, details)
             else:
-                ranked, total, exact = self._run_semantic(semantic, query, plan, depth, explain, details)
                 if mode == "hybrid":
                     ranked, total, exact = self._fuse(ranked, total, plan, depth, explain, details)
         if sorting:
@@ -175,17 +184,21 @@ class SearchService:
         options = self.options
         start = time.perf_counter()
         if plan.required is None:
-            hits = semantic.search(query.text, depth)
+            hits = self._guarded(lambda: semantic.search(query.text, depth))
             pool = self.lexical.paper_count
             how = "all papers"
         else:
             candidates = self.lexical.matching_ids(plan.required, options.candidate_limit)
             if candidates is not None:
-                hits = semantic.search(query.text, depth, candidates=candidates) if candidates else []
+                hits = (
+                    self._guarded(lambda: semantic.search(query.text, depth, candidates=candidates))
+                    if candidates
+                    else []
+                )
                 pool = len(candidates)
                 how = f"{pool} candidates from {plan.required_description}"
             else:
-                wide = semantic.search(query.text, depth * options.overfetch)
+                wide = self._guarded(lambda: semantic.search(query.text, depth * options.overfetch))
                 passing = self.lexical.keep_matching(plan.required, [hit.paper_id for hit in wide])
                 hits = [hit for hit in wide if hit.paper_id in passing][:depth]
                 pool = self.lexical.count(plan.required)
@@ -251,7 +264,7 @@ class SearchService:
     def similar(self, paper_id: int, k: int) -> list[Hit]:
         """Papers nearest in meaning to one paper; by shared words when it has no vector or there is no model."""
         try:
-            hits = self.semantic().similar(paper_id, k)
+            hits = self._guarded(lambda: self.semantic().similar(paper_id, k))
         except SearchUnavailable:
             hits = []
         if hits:

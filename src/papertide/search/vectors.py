@@ -128,16 +128,14 @@ def _stale(space: VectorSpace) -> Any:
     )
 
 
-def fetch_papers_to_embed(conn: Connection, space: VectorSpace, after_id: int, limit: int) -> list[PaperToEmbed]:
-    """Papers above ``after_id`` whose vector is missing, older than the paper, or of another space."""
+def fetch_papers_to_embed(conn: Connection, space: VectorSpace | None, after_id: int, limit: int) -> list[PaperToEmbed]:
+    """Papers above ``after_id``, in id order, whose vector is missing, older than the paper or of
+    another space; every paper when ``space`` is None."""
     joined = papers.outerjoin(paper_vectors, paper_vectors.c.paper_id == papers.c.id)
-    statement = (
-        select(*_paper_columns())
-        .select_from(joined)
-        .where(and_(papers.c.id > after_id, _stale(space)))
-        .order_by(papers.c.id)
-        .limit(limit)
-    )
+    condition = papers.c.id > after_id
+    if space is not None:
+        condition = and_(condition, _stale(space))
+    statement = select(*_paper_columns()).select_from(joined).where(condition).order_by(papers.c.id).limit(limit)
     return [_to_paper(row) for row in conn.execute(statement)]
 
 

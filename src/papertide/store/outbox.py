@@ -232,7 +232,11 @@ def release_claims(conn: Connection, workers: Sequence[str]) -> int:
 
 
 def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> list[ClaimedDigest]:
-    """Take up to ``limit`` queued rows that are due, oldest first, for ``worker``."""
+    """Take up to ``limit`` queued rows that are due, oldest first, for ``worker``.
+
+    On PostgreSQL the rows are picked in a CTE with ``FOR UPDATE SKIP LOCKED``: as a plain
+    ``IN (subquery)`` the planner may rescan the subquery and claim far more than ``limit``.
+    """
     due = (
         select(digest_outbox.c.id)
         .where(
@@ -241,14 +245,15 @@ def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> 
         )
         .order_by(digest_outbox.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
     )
+    claim = update(digest_outbox).values(state="sending", claimed_by=worker, claimed_at=now)
+    if conn.dialect.name == "postgresql":
+        picked = due.with_for_update(skip_locked=True).cte("picked")
+        claim = claim.where(digest_outbox.c.id == picked.c.id)
+    else:
+        claim = claim.where(digest_outbox.c.id.in_(due.scalar_subquery()), digest_outbox.c.state == "queued")
     rows = conn.execute(
-        update(digest_outbox)
-        .where(digest_outbox.c.id.in_(due), digest_outbox.c.state == "queued")
-        .values(state="sending", claimed_by=worker, claimed_at=now)
-        .returning(
+        claim.returning(
             digest_outbox.c.id,
             digest_outbox.c.subscriber_id,
             digest_outbox.c.period_key,
@@ -291,13 +296,16 @@ def write_sent(conn: Connection, outbox_id: int, worker: str, now: dt.datetime) 
 def write_retry(
     conn: Connection, outbox_id: int, worker: str, *, next_attempt_at: dt.datetime, error: str, state: str = "sending"
 ) -> bool:
-    """A temporary failure: back to the queue, due again at ``next_attempt_at``."""
+    """A temporary failure: back to the queue, due again at ``next_attempt_at``.
+
+    ``state`` is "sent" when the server refused after the commit hook, which counted the attempt.
+    """
     result = conn.execute(
         update(digest_outbox)
         .where(_held(outbox_id, worker, state))
         .values(
             state="queued",
-            attempts=digest_outbox.c.attempts + 1,
+            attempts=digest_outbox.c.attempts + (0 if state == "sent" else 1),
             next_attempt_at=next_attempt_at,
             claimed_by=None,
             claimed_at=None,
@@ -312,7 +320,12 @@ def write_failed(conn: Connection, outbox_id: int, worker: str, *, error: str, s
     result = conn.execute(
         update(digest_outbox)
         .where(_held(outbox_id, worker, state))
-        .values(state="failed", attempts=digest_outbox.c.attempts + 1, claimed_by=None, error=error[:2000])
+        .values(
+            state="failed",
+            attempts=digest_outbox.c.attempts + (0 if state == "sent" else 1),
+            claimed_by=None,
+            error=error[:2000],
+        )
     )
     return result.rowcount == 1
 

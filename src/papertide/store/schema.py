@@ -205,8 +205,15 @@ rate_events = Table(
 )
 
 # The lists and "trending now" select papers by listing date: the day a paper was featured on a
-# daily list, else its publication date. This expression index serves that filter on both databases.
-Index("ix_papers_listing_date", func.coalesce(papers.c.listed_on, papers.c.published))
+# daily list, else its publication date. This expression index serves that filter on both databases,
+# and carries the upvotes so that scoring a window never reads the (wide) paper rows.
+Index(
+    "ix_papers_listing_date",
+    func.coalesce(papers.c.listed_on, papers.c.published),
+    papers.c.external_upvotes,
+    papers.c.community_upvotes,
+    papers.c.id,
+)
 
 # --- digest ------------------------------------------------------------------------------------
 

@@ -123,9 +123,40 @@ def search_options(settings: Settings) -> SearchOptions:
     )
 
 
-def load_semantic(settings: Settings, engine: Engine) -> Callable[[], SemanticEngine] | None:
-    """A loader of the semantic searcher, called on first use (the model is not loaded before)."""
-    return None
+def load_semantic(settings: Settings, engine: Engine, *, for_search: bool = True) -> Callable[[], SemanticEngine]:
+    """A loader of the semantic searcher, called on first use (the model is not loaded before).
+
+    Search and indexing in one process share one searcher (search/semantic.py). For search it
+    raises ModelMismatch while the stored vectors come from another model, so hybrid search
+    falls back to words; for indexing it loads anyway, so that `papertide reindex` can fix that.
+    """
+    from papertide.search.semantic import model_cache_for, shared_semantic, vector_directory_for
+    from papertide.search.vector_index import IndexConfig
+
+    index_config = IndexConfig(
+        kind=settings.vector_index,
+        exact_limit=settings.vector_exact_limit,
+        hnsw_m=settings.vector_hnsw_m,
+        ef_construction=settings.vector_hnsw_ef_construction,
+        ef_search=settings.vector_hnsw_ef_search,
+    )
+
+    def load() -> SemanticEngine:
+        searcher = shared_semantic(
+            engine,
+            vector_directory_for(settings.data_dir),
+            model=settings.embedding_model,
+            backend=settings.embedding_backend,
+            cache_dir=model_cache_for(settings.data_dir),
+            batch_size=settings.embedding_batch_size,
+            threads=settings.embedding_threads,
+            index_config=index_config,
+        )
+        if for_search:
+            searcher.check()
+        return searcher
+
+    return load
 
 
 def make_search_service(
@@ -150,7 +181,7 @@ def make_search_service(
 def make_search_indexer(settings: Settings, engine: Engine) -> SearchIndexer:
     """The write side of search for ingestion hooks and `papertide index` / `reindex`."""
     lexical = shared_lexical_index(directory_for(settings.data_dir))
-    loader = load_semantic(settings, engine)
+    loader = load_semantic(settings, engine, for_search=False)
     return SearchIndexer(engine, lexical, loader, embed_batch_limit=settings.search_embed_batch_limit)
 
 

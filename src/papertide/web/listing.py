@@ -22,14 +22,8 @@ from papertide.domain.periods import (
     parse_period_reference,
     parse_time_zone,
 )
-from papertide.store.listings import (
-    PeriodList,
-    RankedPaper,
-    TrendingList,
-    read_default_period,
-    read_period_list,
-    read_trending_now,
-)
+from papertide.store.listings import PeriodList, RankedPaper, read_default_period, read_period_list
+from papertide.store.trending import TrendingList, read_trending_now
 
 ListKind = Literal["now", "day", "week", "month"]
 _SEGMENTS = {"day": "date", "week": "week", "month": "month"}

@@ -44,6 +44,7 @@ from papertide.web.security import (
 router = APIRouter()
 log = logging.getLogger(__name__)
 TokenField = Annotated[str, Form(min_length=1, max_length=200)]
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _render(
@@ -145,8 +146,14 @@ def read_signin_link(
     with engine.connect() as conn:
         check = check_login_token(conn, token, now) if token else LinkCheck(LinkState.UNKNOWN)
     if check.state is not LinkState.VALID:
-        return _link_problem(templates, request, check)
-    return _render(templates, request, "signin_link.html", {"check": check, "token": token, "email": check.email})
+        response = _link_problem(templates, request, check)
+    else:
+        response = _render(
+            templates, request, "signin_link.html", {"check": check, "token": token, "email": check.email}
+        )
+    # The token is in this page's address: keep it out of caches and of Referer headers.
+    response.headers.update(PRIVATE_HEADERS)
+    return response
 
 
 @router.post("/signin/link", include_in_schema=False, response_model=None)
@@ -205,4 +212,6 @@ def read_account(
         "next": f"/account?page={page + 1}" if page * size < total else None,
     }
     context = {"user": user, "upvoted": upvoted, "total": total, "pager": pager}
-    return _render(templates, request, "account.html", context)
+    response = _render(templates, request, "account.html", context)
+    response.headers.update(PRIVATE_HEADERS)
+    return response

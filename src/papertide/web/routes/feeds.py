@@ -11,7 +11,8 @@ from fastapi.responses import Response
 
 from papertide.config import Settings
 from papertide.domain.periods import InvalidPeriod, parse_time_zone, start_of_day
-from papertide.store.listings import PeriodList, TrendingList
+from papertide.store.listings import PeriodList
+from papertide.store.trending import TrendingList
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, SettingsDep
 from papertide.web.listing import ListKind, period_path, read_community_list

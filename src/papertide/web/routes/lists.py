@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide.domain.periods import InvalidPeriod, PeriodKind, local_date, parse_time_zone, period_containing
-from papertide.store.listings import PeriodList, TrendingList, read_default_period
+from papertide.store.listings import PeriodList, read_default_period
 from papertide.store.papers import count_papers
+from papertide.store.trending import TrendingList
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, SettingsDep, TemplatesDep
 from papertide.web.listing import period_path, read_community_list

@@ -59,7 +59,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("votes", schema=None) as batch_op:
         batch_op.create_index("ix_votes_paper_id", ["paper_id"], unique=False)
-    op.create_index("ix_papers_listing_date", "papers", [sa.text("coalesce(listed_on, published)")], unique=False)
+    op.create_index(
+        "ix_papers_listing_date",
+        "papers",
+        [sa.text("coalesce(listed_on, published)"), "external_upvotes", "community_upvotes", "id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:

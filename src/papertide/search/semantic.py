@@ -1,0 +1,390 @@
+"""Semantic search: papers and queries embedded by one model, nearest neighbours by cosine.
+
+The ``paper_vectors`` table is the truth (search/vectors.py); the vector index beside the
+database (search/vector_index.py, saved by search/vector_snapshot.py) is a cache that catches
+up by ``change_seq`` before every search, so vectors written by another process (an ingest
+job, another web worker) are found at once. The embedding model is loaded on first use:
+opening a searcher to find similar papers never loads it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from papertide.domain.models import Hit
+from papertide.search.changes import fetch_database_id
+from papertide.search.embedder import Embedder, embed_papers, load_embedder, resolve_model
+from papertide.search.vector_index import IndexConfig, VectorIndex
+from papertide.search.vector_snapshot import read_snapshot, write_snapshot
+from papertide.search.vectors import (
+    ModelMismatch,
+    PaperToEmbed,
+    VectorSpace,
+    check_space,
+    fetch_max_change_seq,
+    fetch_papers_by_id,
+    fetch_papers_to_embed,
+    fetch_pending_count,
+    fetch_space,
+    fetch_vector_stats,
+    iter_vectors,
+    write_current_seq,
+    write_space,
+    write_vectors,
+)
+from papertide.store.engine import begin_write
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int], None]
+
+# Papers embedded and written per transaction: an interrupted run keeps what it finished.
+PAPERS_PER_BATCH = 256
+# The index is saved after this many changes (and at the end of sync and rebuild); a restart
+# catches up on the rest from the database.
+SAVE_AFTER_CHANGES = 2000
+
+
+def vector_directory_for(data_dir: Path) -> Path:
+    """Where the vector index lives under the data directory."""
+    return data_dir / "search" / "vectors"
+
+
+def model_cache_for(data_dir: Path) -> Path:
+    """Where locally exported ONNX models are cached."""
+    return data_dir / "models"
+
+
+def utc_now() -> dt.datetime:
+    """The current time, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+class SemanticSearcher:
+    """Embeds papers into ``paper_vectors`` and answers nearest-neighbour queries over them."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        index_dir: Path,
+        *,
+        model: str,
+        backend: str,
+        cache_dir: Path,
+        batch_size: int = 32,
+        threads: int = 0,
+        index_config: IndexConfig | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.engine = engine
+        self.index_dir = index_dir
+        self.backend = backend
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self.threads = threads
+        self.index_config = index_config or IndexConfig()
+        self.model_name = embedder.name if embedder is not None else resolve_model(model).name
+        self._model = model
+        self._embedder = embedder
+        self.space = VectorSpace(self.model_name, embedder.dim if embedder else 0)
+        self.index: VectorIndex | None = None
+        self.applied = 0
+        # Why the stored vectors cannot be used with the configured model (None: they can).
+        self.mismatch: str | None = None
+        self._unsaved = 0
+        self._database_id = ""
+        self._lock = threading.RLock()
+
+    # --- opening and keeping up -------------------------------------------------------------
+
+    def open(self) -> None:
+        """Compare the recorded model, then load the saved index and catch it up with the database."""
+        with self._lock:
+            self._database_id = fetch_database_id(self.engine)
+            configured = VectorSpace(self.model_name, self.space.dim)
+            with self.engine.connect() as conn:
+                try:
+                    check_space(conn, configured)
+                    self.mismatch = None
+                except ModelMismatch as error:
+                    self.mismatch = str(error)
+                recorded = fetch_space(conn)
+            self.space = recorded if recorded is not None and recorded.accepts(configured) else configured
+            self._load_index()
+
+    def check(self) -> None:
+        """Raise ModelMismatch when the stored vectors belong to another model (until a reindex)."""
+        if self.mismatch is not None:
+            raise ModelMismatch(self.mismatch)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use; its width must match the stored vectors."""
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    self._embedder = load_embedder(self._model, self.backend, self.cache_dir, threads=self.threads)
+        if self.space.dim and self._embedder.dim != self.space.dim:
+            raise ModelMismatch(
+                f"model {self.model_name!r} makes {self._embedder.dim}-dimensional vectors but the stored ones have "
+                f"{self.space.dim}: run `papertide reindex`"
+            )
+        if not self.space.dim:
+            self.space = VectorSpace(self.model_name, self._embedder.dim)
+        return self._embedder
+
+    def _load_index(self) -> None:
+        self.index, self.applied, self._unsaved = None, 0, 0
+        if not self.space.dim:
+            return
+        with self.engine.connect() as conn:
+            count, latest = fetch_vector_stats(conn, self.space)
+        snapshot = read_snapshot(self.index_dir, self.index_config)
+        if snapshot is not None:
+            index, meta = snapshot
+            usable = (
+                meta.get("database_id") == self._database_id
+                and meta.get("space") == self.space.key
+                and index.dim == self.space.dim
+                and int(meta.get("change_seq", -1)) <= latest
+            )
+            if usable:
+                self.index, self.applied = index, int(meta["change_seq"])
+        rebuilt = self.index is None
+        if self.index is None:
+            self.index = VectorIndex(self.space.dim, self.index_config.kind_for(count), self.index_config)
+        self._catch_up()
+        if len(self.index) != count:
+            # Papers deleted since the snapshot, or a snapshot of a different history: start over.
+            log.info("vector index holds %d vectors, the database %d: rebuilding it", len(self.index), count)
+            self.index = VectorIndex(self.space.dim, self.index_config.kind_for(count), self.index_config)
+            self.applied, rebuilt = 0, True
+            self._catch_up()
+        if rebuilt or self._unsaved >= SAVE_AFTER_CHANGES:
+            self.save()
+
+    def _catch_up(self) -> None:
+        assert self.index is not None
+        for ids, vectors, change_seq in iter_vectors(self.engine, self.space, self.applied):
+            self.index.add(ids, vectors)
+            self.applied = change_seq
+            self._unsaved += len(ids)
+        wanted = self.index_config.kind_for(len(self.index))
+        if wanted != self.index.kind or self.index.needs_compaction():
+            log.info("rebuilding the vector index as %s for %d vectors", wanted, len(self.index))
+            self.index = self.index.compacted(wanted)
+            self._unsaved += len(self.index)
+
+    def refresh(self) -> None:
+        """Apply vectors written since the last look (one indexed query when nothing changed)."""
+        with self.engine.connect() as conn:
+            latest = fetch_max_change_seq(conn)
+        if latest <= self.applied:
+            return
+        with self._lock:
+            if self.index is None:
+                self.open()
+            else:
+                self._catch_up()
+
+    def save(self) -> None:
+        """Write the index beside the database so that the next start only catches up."""
+        with self._lock:
+            if self.index is None:
+                return
+            meta = {"database_id": self._database_id, "space": self.space.key, "change_seq": self.applied}
+            write_snapshot(self.index_dir, self.index, meta)
+            self._unsaved = 0
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def search(self, query: str, k: int, candidates: Collection[int] | None = None) -> list[Hit]:
+        """The ``k`` papers nearest in meaning to ``query`` (cosine), among ``candidates`` when given."""
+        self.check()
+        vector = self.embedder.embed_query(query)
+        self.refresh()
+        with self._lock:
+            if self.index is None:
+                return []
+            pairs = self.index.search(vector, k, candidates)
+        return [Hit(paper_id=paper_id, score=score) for paper_id, score in pairs]
+
+    def similar(self, paper_id: int, k: int) -> list[Hit]:
+        """The ``k`` papers nearest to a paper, itself excluded; empty when it has no vector."""
+        self.check()
+        self.refresh()
+        with self._lock:
+            vector = self.index.vector(paper_id) if self.index is not None else None
+            if vector is None or self.index is None:
+                return []
+            pairs = self.index.search(vector, k + 1)
+        return [Hit(paper_id=pid, score=score) for pid, score in pairs if pid != paper_id][:k]
+
+    def pending(self) -> int:
+        """How many papers have no current vector."""
+        with self.engine.connect() as conn:
+            return fetch_pending_count(conn, VectorSpace(self.model_name, self.space.dim))
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def _embed(self, engine: Engine, papers: Sequence[PaperToEmbed], on_progress: Progress | None, force: bool) -> int:
+        embedded = 0
+        for start in range(0, len(papers), PAPERS_PER_BATCH):
+            batch = papers[start : start + PAPERS_PER_BATCH]
+            space = VectorSpace(self.model_name, self.embedder.dim)
+            unchanged = [] if force else [paper for paper in batch if paper.is_current(space)]
+            todo = [paper for paper in batch if force or not paper.is_current(space)]
+            vectors = embed_papers(self.embedder, [(p.title, p.abstract) for p in todo], batch_size=self.batch_size)
+            with begin_write(engine) as conn:
+                write_vectors(conn, space, list(zip(todo, vectors, strict=True)), utc_now())
+                write_current_seq(conn, unchanged)
+            embedded += len(todo)
+            if on_progress:
+                on_progress(len(batch))
+        return embedded
+
+    def _require_space(self, engine: Engine) -> None:
+        self.check()
+        with engine.connect() as conn:
+            check_space(conn, VectorSpace(self.model_name, self.embedder.dim))
+
+    def index_papers(self, engine: Engine, paper_ids: Sequence[int], on_progress: Progress | None = None) -> int:
+        """Embed, store and index these papers where their vector is missing or stale; returns how many.
+
+        With vectors of another model stored, nothing is embedded (a warning is logged): the
+        papers stay searchable by words until ``papertide reindex``, and ingestion goes on.
+        """
+        try:
+            self._require_space(engine)
+        except ModelMismatch as error:
+            log.warning("%d papers not embedded: %s", len(paper_ids), error)
+            return 0
+        with engine.connect() as conn:
+            papers = fetch_papers_by_id(conn, paper_ids)
+        embedded = self._embed(engine, papers, on_progress, force=False)
+        self.refresh()
+        if self._unsaved >= SAVE_AFTER_CHANGES:
+            self.save()
+        return embedded
+
+    def sync(self, engine: Engine, on_progress: Progress | None = None) -> int:
+        """Embed every paper whose vector is missing or stale (by seq and text); returns how many."""
+        self._require_space(engine)
+        space = VectorSpace(self.model_name, self.embedder.dim)
+        embedded, cursor = 0, 0
+        while True:
+            with engine.connect() as conn:
+                papers = fetch_papers_to_embed(conn, space, cursor, PAPERS_PER_BATCH)
+            if not papers:
+                break
+            cursor = papers[-1].id
+            embedded += self._embed(engine, papers, on_progress, force=False)
+        self.refresh()
+        if self._unsaved:
+            self.save()
+        return embedded
+
+    def rebuild(self, engine: Engine, on_progress: Progress | None = None) -> int:
+        """Embed every paper again with the configured model and rebuild the index (``papertide reindex``)."""
+        space = VectorSpace(self.model_name, self.embedder.dim)
+        with begin_write(engine) as conn:
+            write_space(conn, space, utc_now())
+        with self._lock:
+            self.space = space
+            self.index, self.applied, self.mismatch = None, 0, None
+        embedded, cursor = 0, 0
+        while True:
+            with engine.connect() as conn:
+                papers = fetch_papers_to_embed(conn, None, cursor, PAPERS_PER_BATCH)
+            if not papers:
+                break
+            cursor = papers[-1].id
+            embedded += self._embed(engine, papers, on_progress, force=True)
+        with self._lock:
+            self._load_index()
+            self.save()
+        return embedded
+
+
+def open_semantic(
+    engine: Engine,
+    index_dir: Path,
+    *,
+    model: str,
+    backend: str,
+    cache_dir: Path | None = None,
+    batch_size: int = 32,
+    threads: int = 0,
+    index_config: IndexConfig | None = None,
+    embedder: Embedder | None = None,
+    allow_mismatch: bool = False,
+) -> SemanticSearcher:
+    """A searcher over ``engine``'s vectors with its index in ``index_dir``.
+
+    Raises ModelMismatch when the stored vectors come from another model, unless
+    ``allow_mismatch``: such a searcher refuses to search or sync until ``rebuild``
+    (``papertide reindex``). ``embedder`` replaces loading ``model`` with ``backend`` (tests,
+    or a model already loaded).
+    """
+    searcher = SemanticSearcher(
+        engine,
+        index_dir,
+        model=model,
+        backend=backend,
+        cache_dir=cache_dir or index_dir.parent / "models",
+        batch_size=batch_size,
+        threads=threads,
+        index_config=index_config,
+        embedder=embedder,
+    )
+    searcher.open()
+    if not allow_mismatch:
+        searcher.check()
+    return searcher
+
+
+# Kept for the life of the process: the indexer asks for the searcher on every ingest batch and
+# must not reload the model each time.
+_SHARED: dict[tuple[str, str, str, str], SemanticSearcher] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_semantic(
+    engine: Engine,
+    index_dir: Path,
+    *,
+    model: str,
+    backend: str,
+    cache_dir: Path | None = None,
+    batch_size: int = 32,
+    threads: int = 0,
+    index_config: IndexConfig | None = None,
+) -> SemanticSearcher:
+    """This process's searcher for a database, index folder, model and backend, opened on first use.
+
+    Searching and indexing in one process (the web app and the jobs it schedules) then share
+    one model and one index. It is opened with ``allow_mismatch``: call ``check()`` before
+    relying on it for search.
+    """
+    key = (engine.url.render_as_string(hide_password=True), str(index_dir.resolve()), model, backend)
+    with _SHARED_LOCK:
+        searcher = _SHARED.get(key)
+        if searcher is None:
+            searcher = open_semantic(
+                engine,
+                index_dir,
+                model=model,
+                backend=backend,
+                cache_dir=cache_dir,
+                batch_size=batch_size,
+                threads=threads,
+                index_config=index_config,
+                allow_mismatch=True,
+            )
+            _SHARED[key] = searcher
+        return searcher

@@ -1,0 +1,94 @@
+"""Saving and loading the vector index beside the database, so a restart does not rebuild it.
+
+A snapshot is a folder written in full before a small pointer file is atomically replaced to
+name it; a crash at any moment leaves the previous snapshot in force. Several processes may
+save: the last pointer written wins and each snapshot is complete. A snapshot is a cache: any
+that is missing, unreadable or from another database or vector space is ignored, and the
+caller rebuilds from the ``paper_vectors`` table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from papertide.search.vector_index import IndexConfig, VectorIndex
+
+log = logging.getLogger(__name__)
+
+POINTER = "current.json"
+FORMAT = 1
+# Older snapshots are removed once they are this old, so a process still reading one is not cut off.
+KEEP_SECONDS = 120.0
+
+
+def write_snapshot(folder: Path, index: VectorIndex, meta: dict[str, Any]) -> Path:
+    """Write ``index`` and ``meta`` as the current snapshot in ``folder``; returns the snapshot's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"snapshot-{int(meta.get('change_seq', 0))}-{uuid.uuid4().hex[:8]}"
+    staging = folder / f".{name}.partial"
+    staging.mkdir()
+    try:
+        ids, matrix, graph = index.arrays()
+        np.save(staging / "ids.npy", ids)
+        if matrix is not None:
+            np.save(staging / "vectors.npy", matrix)
+        else:
+            import faiss
+
+            faiss.write_index(graph, str(staging / "graph.faiss"))
+        payload = {**meta, "format": FORMAT, "kind": index.kind, "dim": index.dim, "size": len(ids)}
+        (staging / "meta.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        os.replace(staging, folder / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    pointer = folder / f".{POINTER}.{uuid.uuid4().hex[:8]}"
+    pointer.write_text(json.dumps({"snapshot": name}), encoding="utf-8")
+    os.replace(pointer, folder / POINTER)
+    _remove_old(folder, keep=name)
+    return folder / name
+
+
+def _remove_old(folder: Path, keep: str) -> None:
+    now = time.time()
+    for path in folder.iterdir():
+        if path.name == keep or not path.name.lstrip(".").startswith("snapshot-"):
+            continue
+        try:
+            if now - path.stat().st_mtime > KEEP_SECONDS:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def read_snapshot(folder: Path, config: IndexConfig) -> tuple[VectorIndex, dict[str, Any]] | None:
+    """The current snapshot and its meta, or None when there is no usable one."""
+    try:
+        name = json.loads((folder / POINTER).read_text(encoding="utf-8"))["snapshot"]
+        path = folder / str(name)
+        meta: dict[str, Any] = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("format") != FORMAT:
+            return None
+        ids = np.load(path / "ids.npy")
+        kind = meta["kind"]
+        if kind == "exact":
+            index = VectorIndex.from_arrays(int(meta["dim"]), "exact", config, ids, np.load(path / "vectors.npy"), None)
+        else:
+            import faiss
+
+            graph = faiss.read_index(str(path / "graph.faiss"))
+            index = VectorIndex.from_arrays(int(meta["dim"]), "hnsw", config, ids, None, graph)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        log.warning("ignoring unreadable vector index snapshot in %s: %s", folder, error)
+        return None
+    return index, meta

@@ -1,0 +1,34 @@
+"""Digest fixtures: a real SMTP server on loopback, the mail site and composer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from digest_data import SECRET
+from smtp_sink import SmtpSink
+
+from papertide.digest.compose import MailComposer, MailSite
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def site() -> MailSite:
+    return MailSite(
+        name="papertide",
+        base_url="https://papers.example.org/",
+        mail_from="papertide <digest@papers.example.org>",
+        secret=SECRET,
+        postal_address="1 Example Street, 12345 Springfield",
+    )
+
+
+@pytest.fixture
+def composer(site: MailSite) -> MailComposer:
+    return MailComposer(site)

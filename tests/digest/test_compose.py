@@ -1,0 +1,175 @@
+"""The digest mail: multipart text + HTML, escaped, self-contained, with every header the issue lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+from papertide.digest.compose import DigestEntry, MailComposer, MailSite, compose_excerpt, parse_message
+from papertide.digest.mime import HeaderInjection
+from papertide.digest.tokens import check_token
+
+NOW = dt.datetime(2026, 8, 21, 7, 0, tzinfo=dt.UTC)
+
+
+def entries() -> list[DigestEntry]:
+    return [
+        DigestEntry(
+            paper_id=1,
+            arxiv_id="2608.00001",
+            title="Neural ODEs <script>alert(1)</script> & chaos",
+            authors=("Émile Borel", "Ada Lovelace"),
+            excerpt="We learn $\\dot x = f(x)$ from data.",
+            upvotes=42,
+            reason="matches your topic 'neural ODEs'",
+        ),
+        DigestEntry(
+            paper_id=2,
+            arxiv_id="math/0601001",
+            title="An older identifier",
+            authors=tuple(f"Author {i}" for i in range(9)),
+            excerpt="Plain.",
+            upvotes=1,
+            reason="trending with 1 upvote",
+        ),
+    ]
+
+
+def compose(composer: MailComposer, **changes: object):  # type: ignore[no-untyped-def]
+    arguments: dict[str, object] = {
+        "subscriber_id": 7,
+        "email": "jane@example.org",
+        "frequency": "daily",
+        "period_label": "21 Aug 2026",
+        "message_id": "<digest.day-2026-08-21.7.abc@papers.example.org>",
+        "entries": entries(),
+        "now": NOW,
+    }
+    arguments.update(changes)
+    return composer.compose_digest(**arguments)  # type: ignore[arg-type]
+
+
+def test_the_message_carries_every_header_of_the_issue(composer: MailComposer) -> None:
+    message = parse_message(compose(composer))
+    assert message["From"] == "papertide <digest@papers.example.org>"
+    assert message["To"] == "jane@example.org"
+    assert "21 Aug 2026" in message["Subject"]
+    assert message["Date"] == "Fri, 21 Aug 2026 07:00:00 +0000"
+    assert message["Message-ID"] == "<digest.day-2026-08-21.7.abc@papers.example.org>"
+    assert message["List-Id"] == "papertide digest <digest.papers.example.org>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    links = re.findall(r"<([^>]+)>", str(message["List-Unsubscribe"]))
+    assert links[0].startswith("https://papers.example.org/unsubscribe/")
+    assert links[1] == "mailto:digest@papers.example.org?subject=unsubscribe"
+
+
+def test_the_unsubscribe_link_is_a_plain_url_even_though_it_is_long(composer: MailComposer) -> None:
+    raw = compose(composer).data
+    header = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert "=?utf-8?" not in header.split("List-Unsubscribe:", 1)[1].split("List-Unsubscribe-Post")[0]
+    token = re.search(r"/unsubscribe/([^>]+)>", header)
+    assert token is not None
+    check_token(composer.site.secret, "unsubscribe", token.group(1), "jane@example.org", now=NOW, max_age=None)
+
+
+def test_text_and_html_parts_show_each_paper_with_link_authors_excerpt_votes_and_reason(
+    composer: MailComposer,
+) -> None:
+    message = parse_message(compose(composer))
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Neural ODEs <script>alert(1)</script> & chaos" in text
+    assert "https://papers.example.org/papers/2608.00001" in text
+    assert "Why: matches your topic 'neural ODEs'" in text
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.find("script") is None
+    titles = [heading.get_text() for heading in soup.find_all("h2")]
+    assert titles == ["Neural ODEs <script>alert(1)</script> & chaos", "An older identifier"]
+    links = [a["href"] for a in soup.find_all("a")]
+    assert "https://papers.example.org/papers/2608.00001" in links
+    assert "https://papers.example.org/papers/math/0601001" in links
+    assert "Émile Borel, Ada Lovelace · 42 upvotes" in soup.get_text()
+    assert "Author 0, Author 1, Author 2, Author 3, Author 4 and 4 more" in soup.get_text()
+    assert "Why: matches your topic 'neural ODEs'" in soup.get_text()
+    assert "1 Example Street" in soup.get_text() and "1 Example Street" in text
+
+
+def test_the_html_is_self_contained_600_px_and_has_no_trackers(composer: MailComposer) -> None:
+    html = parse_message(compose(composer)).get_body(("html",)).get_content()  # type: ignore[union-attr]
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.find("img") is None
+    assert soup.find("link") is None and soup.find("script") is None
+    assert 'name="viewport"' in html
+    container = soup.find("table", class_="container")
+    assert container is not None and container["width"] == "600" and "max-width:600px" in container["style"]
+    assert all(tag.get("style") for tag in soup.find_all(["p", "h2"]))
+    assert "@media (max-width: 620px)" in html
+    external = [a["href"] for a in soup.find_all("a") if not a["href"].startswith("https://papers.example.org/")]
+    assert external == []
+
+
+def test_footer_links_manage_and_unsubscribe_with_valid_tokens(composer: MailComposer) -> None:
+    html = parse_message(compose(composer)).get_body(("html",)).get_content()  # type: ignore[union-attr]
+    soup = BeautifulSoup(html, "html.parser")
+    manage = soup.find("a", string=re.compile("Change topics"))
+    assert manage is not None
+    token = manage["href"].rsplit("/", 1)[1]
+    check_token(composer.site.secret, "manage", token, "jane@example.org", now=NOW, max_age=dt.timedelta(days=1))
+
+
+def test_weekly_subjects_name_the_week(composer: MailComposer) -> None:
+    message = parse_message(compose(composer, frequency="weekly", period_label="17 Aug 2026"))
+    assert "week of 17 Aug 2026" in message["Subject"]
+
+
+def test_non_ascii_site_names_are_encoded_in_headers(site: MailSite) -> None:
+    composer = MailComposer(
+        MailSite(
+            name="Papiers tendance — Zürich", base_url=site.base_url, mail_from="Zürich <d@example.org>", secret="s"
+        )
+    )
+    raw = compose(composer)
+    head = raw.data.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii()
+    message = parse_message(raw)
+    assert "Zürich" in message["Subject"] and "Zürich" in message["From"]
+
+
+@pytest.mark.parametrize("field", ["email", "message_id"])
+def test_line_breaks_in_any_header_value_are_refused(composer: MailComposer, field: str) -> None:
+    with pytest.raises(HeaderInjection):
+        compose(composer, **{field: "jane@example.org\r\nBcc: victim@example.org"})
+
+
+def test_the_bytes_use_crlf_and_short_lines(composer: MailComposer) -> None:
+    raw = compose(composer).data
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+
+
+def test_excerpts_end_at_a_word_with_an_ellipsis() -> None:
+    text = "word " * 100
+    excerpt = compose_excerpt(text, limit=40)
+    assert excerpt.endswith("…") and len(excerpt) <= 41 and "wor…" not in excerpt
+    assert compose_excerpt("  short\n text ") == "short text"
+
+
+def test_confirmation_mails_link_to_confirm_or_to_preferences(composer: MailComposer) -> None:
+    pending = parse_message(
+        composer.compose_confirmation(
+            subscriber_id=3, email="jane@example.org", already_subscribed=False, valid_days=7, now=NOW
+        )
+    )
+    confirmed = parse_message(
+        composer.compose_confirmation(
+            subscriber_id=3, email="jane@example.org", already_subscribed=True, valid_days=7, now=NOW
+        )
+    )
+    assert "/subscribe/confirm/" in pending.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "/digest/preferences/" in confirmed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert pending["List-Unsubscribe"] is None
+    assert pending["Auto-Submitted"] == "auto-generated"

@@ -1,0 +1,36 @@
+"""The app over the themed search corpus, with a deterministic stand-in for the embedding model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from papertide.config import Settings
+from papertide.search.options import SemanticRanker
+from papertide.search.query import SearchService
+from papertide.web.app import create_app
+from search.search_corpus import THEMED, FakeSemantic, Paper, store, texts_of
+
+
+@contextmanager
+def search_client(settings: Settings, engine: Engine, *extra: Paper, semantic: bool = True) -> Iterator[TestClient]:
+    """A TestClient (lifespan run) over the themed corpus plus ``extra`` papers.
+
+    :param semantic: give the app the fake semantic searcher; False: no model, as on a box without one.
+    """
+    store(engine, *THEMED, *extra)
+    app = create_app(settings)
+    built: SearchService = app.state.search
+    fake = FakeSemantic(texts_of(engine))
+
+    def load() -> SemanticRanker:
+        if not semantic:
+            raise OSError("no embedding model in this test")
+        return fake
+
+    app.state.search = SearchService(built.engine, built.lexical, load, built.options, built.rank_trending)
+    with TestClient(app) as client:
+        yield client

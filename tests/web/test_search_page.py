@@ -1,0 +1,165 @@
+"""The search page, parsed as HTML: results, highlights, modes, sorting, filters, pages, errors, feed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+from xml.etree import ElementTree
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+from search_app import search_client
+from sqlalchemy import Engine
+
+from papertide.config import Settings
+from search.search_corpus import Paper
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+FILLER = [
+    Paper(
+        arxiv_id=f"2508.{index:05d}",
+        title=f"Kernel methods note {index}",
+        abstract="Kernel regression with random features.",
+        published=dt.date(2025, 8, 1) + dt.timedelta(days=index),
+    )
+    for index in range(1, 26)
+]
+
+
+def soup(response: Any) -> BeautifulSoup:
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def titles(page: BeautifulSoup) -> list[str]:
+    return [a.get_text().strip() for a in page.select("#results .paper-title a")]
+
+
+@pytest.fixture
+def client(settings: Settings, sqlite_engine: Engine) -> Iterator[TestClient]:
+    with search_client(settings, sqlite_engine, *FILLER) as test_client:
+        yield test_client
+
+
+def test_results_are_listed_with_matched_words_marked(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "chaotic dynamics"})
+    page = soup(response)
+    assert response.status_code == 200
+    assert titles(page)[0] == "Neural ordinary differential equations for chaotic dynamics"
+    first = page.select_one("#results .paper-item")
+    assert {mark.get_text().lower() for mark in first.select(".paper-title mark")} == {"chaotic", "dynamics"}
+    assert "chaotic" in {mark.get_text().lower() for mark in page.select("#results .snippet mark")}
+
+
+def test_hybrid_search_finds_papers_that_share_no_word_with_the_query(client: TestClient) -> None:
+    hybrid = titles(soup(client.get("/search", params={"q": "turbulence"})))
+    words = soup(client.get("/search", params={"q": "turbulence", "mode": "lexical"}))
+    assert "Neural ordinary differential equations for chaotic dynamics" in hybrid
+    assert titles(words) == []
+    assert words.select_one("#result-summary").get_text(strip=True).startswith("No papers match")
+
+
+def test_the_mode_and_sort_controls_show_the_current_choice(client: TestClient) -> None:
+    page = soup(client.get("/search", params={"q": "mind", "mode": "semantic", "sort": "newest"}))
+    assert page.select_one("#search-mode option[selected]")["value"] == "semantic"
+    assert page.select_one("#search-sort option[selected]")["value"] == "newest"
+    assert page.select_one("label[for=search-mode]") is not None
+
+
+def test_sorting_by_newest_puts_the_latest_relevant_paper_first(client: TestClient) -> None:
+    page = soup(client.get("/search", params={"q": "chaotic dynamics", "sort": "newest", "mode": "lexical"}))
+    assert titles(page) == [
+        "A survey of reinforcement learning",
+        "Neural ordinary differential equations for chaotic dynamics",
+    ]
+
+
+def test_filter_fields_narrow_results_and_stay_filled_in(client: TestClient) -> None:
+    page = soup(client.get("/search", params={"q": "chaotic", "cat": "cs.AI", "mode": "lexical"}))
+    assert titles(page) == ["A survey of reinforcement learning"]
+    assert page.select_one("#filter-cat")["value"] == "cs.AI"
+    assert page.select_one("details.search-filters").has_attr("open")
+
+
+def test_query_syntax_filters_work_from_the_search_box(client: TestClient) -> None:
+    page = soup(client.get("/search", params={"q": 'author:"Ada Lovelace" since:2025-03'}))
+    assert titles(page) == ["Stochastic gradient descent on manifolds"]
+
+
+def test_invalid_syntax_is_a_400_page_that_names_the_problem(client: TestClient) -> None:
+    response = client.get("/search", params={"q": 'neural "ordinary'})
+    page = soup(response)
+    assert response.status_code == 400
+    assert "unclosed quote" in page.select_one("[role=alert]").get_text()
+    assert page.select_one("#search-q")["value"] == 'neural "ordinary'
+    assert titles(page) == []
+
+
+@pytest.mark.parametrize("params", [{"q": "x", "mode": "fuzzy"}, {"q": "x", "page": "0"}, {"q": "x", "sort": "?"}])
+def test_bad_parameters_are_400_pages_not_500(client: TestClient, params: dict[str, str]) -> None:
+    response = client.get("/search", params=params)
+    assert response.status_code == 400
+    assert soup(response).select_one(".error-page") is not None
+
+
+def test_pages_link_to_each_other_and_keep_the_options(client: TestClient) -> None:
+    first = soup(client.get("/search", params={"q": "kernel", "mode": "lexical", "sort": "newest"}))
+    assert len(titles(first)) == 20
+    next_link = first.select_one("nav.pager a[rel=next]")["href"]
+    params = parse_qs(urlparse(next_link).query)
+    assert params == {"q": ["kernel"], "mode": ["lexical"], "sort": ["newest"], "page": ["2"]}
+    second = soup(client.get(next_link))
+    assert len(titles(second)) == 5
+    assert not set(titles(second)) & set(titles(first))
+    assert second.select_one("nav.pager a[rel=prev]") is not None
+    assert second.select_one("nav.pager a[rel=next]") is None
+    assert "25 results" in first.select_one("#result-summary").get_text()
+
+
+def test_without_a_model_hybrid_shows_word_matches_and_semantic_explains(
+    settings: Settings, sqlite_engine: Engine
+) -> None:
+    with search_client(settings, sqlite_engine, semantic=False) as client:
+        hybrid = client.get("/search", params={"q": "chaotic"})
+        semantic = client.get("/search", params={"q": "chaotic", "mode": "semantic"})
+    assert hybrid.status_code == 200
+    assert "showing word matches only" in soup(hybrid).select_one(".notice").get_text()
+    assert semantic.status_code == 503
+    assert "no embedding model" in soup(semantic).select_one("[role=alert]").get_text()
+
+
+def test_an_empty_search_shows_the_form_and_the_syntax_help(client: TestClient) -> None:
+    page = soup(client.get("/search"))
+    assert page.select_one("#search-q") is not None
+    assert page.select_one("details.search-help") is not None
+    assert titles(page) == []
+
+
+def test_the_paper_page_lists_similar_papers_but_not_itself(client: TestClient) -> None:
+    page = soup(client.get("/papers/2501.00001"))
+    related = [a.get_text(strip=True) for a in page.select("section.related a")]
+    assert related == ["A survey of reinforcement learning"]
+    assert page.select_one("#related-heading").get_text(strip=True) == "Similar papers"
+
+
+def test_any_search_is_an_atom_feed(client: TestClient) -> None:
+    page = soup(client.get("/search", params={"q": "chaotic"}))
+    feed_href = page.select_one("link[rel=alternate][type='application/atom+xml']")["href"]
+    response = client.get(feed_href)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    root = ElementTree.fromstring(response.content)
+    entries = [entry.findtext(f"{ATOM}title") for entry in root.findall(f"{ATOM}entry")]
+    assert entries[:2] == [
+        "A survey of reinforcement learning",
+        "Neural ordinary differential equations for chaotic dynamics",
+    ]
+    assert root.findtext(f"{ATOM}title") == "papertide: chaotic"
+
+
+def test_an_atom_feed_of_a_bad_query_is_a_400_with_the_message(client: TestClient) -> None:
+    response = client.get("/search.atom", params={"q": "since:never"})
+    assert response.status_code == 400
+    assert "since: expects a date" in response.text
