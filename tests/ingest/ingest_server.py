@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from conftest import shared_data
-from papertide.ingest.http import Politeness, PoliteClient
+from papertide.ingest.http import PoliteClient, Politeness
 
 USER_AGENT = "papertide-tests/1.0 (mailto:tests@example.org)"
 FAST = Politeness(user_agent=USER_AGENT, spacing_s=0, timeout_s=2.0, retries=2, backoff_s=0, max_wait_s=60)
@@ -66,7 +66,7 @@ class FeedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
                 answer = server.answer(Request(parts.path, query, {k.lower(): v for k, v in self.headers.items()}))

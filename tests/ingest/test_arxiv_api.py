@@ -63,8 +63,9 @@ def test_old_style_identifiers_are_kept_without_their_version() -> None:
 
 def test_a_code_repository_in_the_comments_becomes_the_code_link() -> None:
     entry = recorded_entries()[0].replace(
-        "</summary>", "</summary>\n    <arxiv:comment xmlns:arxiv=\"http://arxiv.org/schemas/atom\">Code: "
-        "https://github.com/example/datanature.</arxiv:comment>"
+        "</summary>",
+        '</summary>\n    <arxiv:comment xmlns:arxiv="http://arxiv.org/schemas/atom">Code: '
+        "https://github.com/example/datanature.</arxiv:comment>",
     )
     page = parse_atom_feed(atom_page(0, 1, entries=[entry]), "fixture")
     assert isinstance(page.items[0], Paper)
@@ -99,8 +100,10 @@ def test_the_same_results_twice_change_nothing(engine: Engine, server: FeedServe
 def test_a_newer_version_updates_the_stored_paper(engine: Engine, server: FeedServer) -> None:
     url = server.route("/api/query", paged)
     harvest(engine, url)
-    revised = recorded_entries()[0].replace("1501.05039v1", "1501.05039v2").replace(
-        "<title>Defining Data Science</title>", "<title>Defining Data Science, revised</title>"
+    revised = (
+        recorded_entries()[0]
+        .replace("1501.05039v1", "1501.05039v2")
+        .replace("<title>Defining Data Science</title>", "<title>Defining Data Science, revised</title>")
     )
     server.route("/api/query", lambda q: Answer(atom_page(0, 10, entries=[revised])))
     report = harvest(engine, url)

@@ -63,7 +63,9 @@ def test_the_recorded_listing_gives_papers_and_signals() -> None:
 
 
 def test_a_fetch_stores_papers_with_featured_date_upvotes_and_signals(engine: Engine, server: FeedServer) -> None:
-    url = server.route("/api/daily_papers", Answer(fixture_bytes("hf_daily_papers.json"), content_type="application/json"))
+    url = server.route(
+        "/api/daily_papers", Answer(fixture_bytes("hf_daily_papers.json"), content_type="application/json")
+    )
     report = fetch(engine, url, [FEATURED])
     with engine.connect() as conn:
         stored = get_paper_by_arxiv_id(conn, "2410.17243")

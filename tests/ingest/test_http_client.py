@@ -66,7 +66,7 @@ def test_server_errors_back_off_exponentially_then_give_up_naming_the_source(ser
 
 
 def test_a_timeout_is_retried_and_a_later_answer_is_used(server: FeedServer) -> None:
-    url = server.route("/slow", Answer(b"<late/>", delay_s=1.5), Answer(b"<ok/>"))
+    url = server.route("/slow", Answer(b"<late/>", delay_s=0.8), Answer(b"<ok/>"))
     politeness = dataclasses.replace(FAST, timeout_s=0.3)
     with polite_client("test", politeness=politeness) as client:
         fetched = client.fetch(url)
@@ -75,7 +75,7 @@ def test_a_timeout_is_retried_and_a_later_answer_is_used(server: FeedServer) -> 
 
 
 def test_a_server_that_never_answers_in_time_fails_clearly(server: FeedServer) -> None:
-    url = server.route("/slow", Answer(b"<late/>", delay_s=1.0))
+    url = server.route("/slow", Answer(b"<late/>", delay_s=0.6))
     politeness = dataclasses.replace(FAST, timeout_s=0.2, retries=1)
     with polite_client("test", politeness=politeness) as client, pytest.raises(FetchError) as raised:
         client.fetch(url)

@@ -26,6 +26,8 @@ def papertide(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedPro
         "PAPERTIDE_INGEST_REQUEST_SPACING_S": "0",
         "PAPERTIDE_INGEST_BACKOFF_S": "0",
         "HF_HUB_OFFLINE": "1",
+        # Keep the embedding model out of these runs: words are indexed, meaning waits for `index`.
+        "PAPERTIDE_SEARCH_EMBED_BATCH_LIMIT": "0",
         **env,
     }
     environment.pop("PAPERTIDE_DATABASE_URL", None)

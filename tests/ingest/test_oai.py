@@ -7,7 +7,16 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from ingest_server import FAST, Answer, FeedServer, Sleeps, oai_page, polite_client, recorded_oai_records, running_server
+from ingest_server import (
+    FAST,
+    Answer,
+    FeedServer,
+    Sleeps,
+    oai_page,
+    polite_client,
+    recorded_oai_records,
+    running_server,
+)
 from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
@@ -21,7 +30,7 @@ from papertide.store.papers import count_papers, get_paper_by_arxiv_id
 RESPONSE_DAY = dt.date(2018, 6, 21)  # <responseDate> of the recording
 FIRST, SECOND = recorded_oai_records()
 DELETED = (
-    "<record>\n<header status=\"deleted\">\n <identifier>oai:arXiv.org:0704.0002</identifier>\n"
+    '<record>\n<header status="deleted">\n <identifier>oai:arXiv.org:0704.0002</identifier>\n'
     " <datestamp>2015-01-02</datestamp>\n <setSpec>cs</setSpec>\n</header>\n</record>"
 )
 # The arXivRaw format as arXiv documents it (https://arxiv.org/OAI/arXivRaw.xsd); no recording exists.
@@ -75,7 +84,7 @@ def test_the_recorded_response_parses_both_records() -> None:
 
 
 def test_the_arxiv_raw_format_gives_the_latest_version_and_its_dates() -> None:
-    page = parse_list_records(oai_page([RAW]).replace(b"metadataPrefix=\"arXiv\"", b""), "fixture", "arXivRaw")
+    page = parse_list_records(oai_page([RAW]).replace(b'metadataPrefix="arXiv"', b""), "fixture", "arXivRaw")
     (paper,) = page.items
     assert isinstance(paper, Paper)
     assert (paper.arxiv_id, paper.version) == ("0704.0001", 2)
@@ -93,7 +102,11 @@ def test_resumption_tokens_are_followed_to_the_end(engine: Engine, server: FeedS
     report = harvest(engine, url, set_spec="cs", from_date=dt.date(2015, 1, 1), until=dt.date(2015, 1, 3))
     first, second = (request.query for request in server.requests)
     assert first == {
-        "verb": "ListRecords", "metadataPrefix": "arXiv", "set": "cs", "from": "2015-01-01", "until": "2015-01-03"
+        "verb": "ListRecords",
+        "metadataPrefix": "arXiv",
+        "set": "cs",
+        "from": "2015-01-01",
+        "until": "2015-01-03",
     }
     assert second == {"verb": "ListRecords", "resumptionToken": "6960524|1001"}
     assert report.new == 2 and report.failure is None
@@ -137,7 +150,9 @@ def test_a_later_from_date_leaves_a_gap_so_the_saved_date_stays(engine: Engine, 
 
 
 def test_a_503_with_retry_after_is_honoured_as_recorded(engine: Engine, server: FeedServer) -> None:
-    busy = Answer(b"<h1>Retry after 10 seconds</h1>", status=503, headers={"Retry-After": "10"}, content_type="text/html")
+    busy = Answer(
+        b"<h1>Retry after 10 seconds</h1>", status=503, headers={"Retry-After": "10"}, content_type="text/html"
+    )
     url = server.route("/oai", busy, Answer(oai_page()))
     sleeps = Sleeps()
     report = harvest(engine, url, sleeps=sleeps, set_spec=None)

@@ -125,7 +125,9 @@ def test_stopping_the_scheduler_ends_a_running_job(engine: Engine) -> None:
 
 
 def test_settings_switch_on_the_ingest_jobs_that_have_an_interval(settings: Settings, sqlite_engine: Engine) -> None:
-    configured = settings.model_copy(update={"ingest_schedule_oai_minutes": 1440, "ingest_schedule_hf_daily_minutes": 60})
+    configured = settings.model_copy(
+        update={"ingest_schedule_oai_minutes": 1440, "ingest_schedule_hf_daily_minutes": 60}
+    )
     jobs = {job.name: job.interval for job in scheduled_jobs(configured, sqlite_engine)}
     assert jobs == {"ingest:oai": dt.timedelta(days=1), "ingest:hf-daily": dt.timedelta(hours=1)}
     assert scheduled_jobs(settings, sqlite_engine) == []

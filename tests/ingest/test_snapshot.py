@@ -132,6 +132,8 @@ def test_old_style_ids_and_a_newer_version_update_the_stored_paper(engine: Engin
 
 
 def test_a_record_parses_without_optional_fields() -> None:
-    paper = parse_snapshot_record({"id": "2501.01234", "title": "T", "abstract": "A", "authors": "A. One and B. Two"}, "x:1")
+    paper = parse_snapshot_record(
+        {"id": "2501.01234", "title": "T", "abstract": "A", "authors": "A. One and B. Two"}, "x:1"
+    )
     assert isinstance(paper, Paper)
     assert paper.authors == ("A. One", "B. Two") and paper.version == 1 and paper.published is None

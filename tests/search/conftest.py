@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from search_corpus import THEMED, store
 from sqlalchemy import Engine
+
+from papertide.search.embedder import DEFAULT_MODEL, Embedder, load_embedder
+from search_corpus import THEMED, store
 
 
 @pytest.fixture
@@ -27,3 +29,15 @@ def themed_sqlite(sqlite_engine: Engine) -> Engine:
 def index_dir(tmp_path: Path) -> Path:
     """Where a test's lexical index lives."""
     return tmp_path / "index" / "lexical"
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the embedding model is exported to ONNX, once per test session (search/onnx_embedder.py)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder(onnx_cache: Path) -> Embedder:
+    """The bundled all-MiniLM-L6-v2 on ONNX Runtime, loaded once per test session."""
+    return load_embedder(DEFAULT_MODEL, "onnx", onnx_cache, threads=2)

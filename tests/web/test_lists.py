@@ -243,3 +243,18 @@ def test_the_home_page_links_every_list(make_client: Callable[..., TestClient]) 
     assert nav["Trending"] == "/" and nav["Daily"] == "/papers/date" and nav["Weekly"] == "/papers/week"
     assert nav["Monthly"] == "/papers/month" and nav["Sign in"].startswith("/signin")
     assert page.select_one('link[rel=alternate][type="application/atom+xml"]')["href"] == "/feeds/trending.atom"
+
+
+def test_long_lists_are_paged_with_links_both_ways(settings: Settings, corpus_engine: Engine) -> None:
+    with TestClient(create_app(settings.model_copy(update={"list_page_size": 5}))) as client:
+        first = BeautifulSoup(client.get("/papers/month/2026-08").text, "html.parser")
+        assert len(first.select("main article.paper-item")) == 5
+        assert first.select_one(".pager a[rel=next]")["href"] == "/papers/month/2026-08?page=2"
+        assert first.select_one(".pager a[rel=prev]") is None
+        last = BeautifulSoup(client.get("/papers/month/2026-08?page=3").text, "html.parser")
+        assert len(last.select("main article.paper-item")) == 4  # 14 papers in August 2026
+        assert last.select_one("main ol")["start"] == "11"
+        assert last.select_one(".pager a[rel=prev]")["href"] == "/papers/month/2026-08?page=2"
+        assert last.select_one(".pager a[rel=next]") is None
+        assert client.get("/papers/month/2026-08?page=4").status_code == 404
+        assert client.get("/papers/month/2026-08?page=0").status_code == 400

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from sqlalchemy import Engine
 
 from papertide.cli.context import console, fail, index_hook, open_engine, settings, stdout
 from papertide.cli.progress import count_progress, file_progress
@@ -29,23 +31,23 @@ app = typer.Typer(
 )
 
 MAX_PROBLEMS_SHOWN = 20
-DateOption = typer.Option(formats=["%Y-%m-%d"], metavar="YYYY-MM-DD")
 
 
 def finish(report: IngestReport) -> None:
     """Print the problems and the summary, then exit with the documented code."""
+    # soft_wrap: one line per message, so paths and URLs stay whole in logs and for grep.
     for problem in report.problems[:MAX_PROBLEMS_SHOWN]:
-        console.print(f"[yellow]skipped[/] {problem}", markup=True, highlight=False)
+        console.print(f"[yellow]skipped[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     if report.skipped > MAX_PROBLEMS_SHOWN:
         console.print(f"... and {report.skipped - MAX_PROBLEMS_SHOWN} more skipped records")
     if report.failure:
-        console.print(f"[bold red]failed:[/] {report.failure}", markup=True, highlight=False)
-    console.print(report.summary(), markup=False, highlight=False)
+        console.print(f"[bold red]failed:[/] {escape(report.failure)}", highlight=False, soft_wrap=True)
+    console.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(report.exit_code)
 
 
-def _run_network(source: Source, label: str, total: int | None = None) -> None:
-    engine = open_engine()
+def _run_network(source: Source, label: str, total: int | None = None, engine: Engine | None = None) -> None:
+    engine = engine or open_engine()
     with count_progress(label, total) as advance:
         report = run_source(engine, source, on_changed=index_hook(engine), on_record=advance)
     finish(report)
@@ -111,9 +113,10 @@ def ingest_oai(
     chosen_prefix = prefix or config.oai_prefix
     if chosen_prefix not in ("arXiv", "arXivRaw"):
         raise fail(f"--prefix must be arXiv or arXivRaw, not {chosen_prefix!r}", 2)
+    engine = open_engine()
     start = _date(from_date)
     if start is None:
-        start = read_resume_date(open_engine(), chosen_set or None, chosen_prefix)
+        start = read_resume_date(engine, chosen_set or None, chosen_prefix)
         console.print(f"continuing from {start}" if start else "no earlier harvest: harvesting everything")
     with open_client("oai", config) as client:
         source = OaiSource(
@@ -124,7 +127,7 @@ def ingest_oai(
             from_date=start,
             until=_date(until),
         )
-        _run_network(source, f"oai {chosen_set or 'all'}")
+        _run_network(source, f"oai {chosen_set or 'all'}", engine=engine)
 
 
 @app.command("hf-daily")

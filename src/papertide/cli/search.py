@@ -134,7 +134,7 @@ def index() -> None:
         report = _run_with_progress(open_indexer(), rebuild=False)
     except PapertideError as error:
         raise fail(str(error)) from None
-    console.print(report.summary())
+    console.print(report.summary(), soft_wrap=True, markup=False)
     if report.failed:
         raise typer.Exit(1)
 
@@ -148,6 +148,6 @@ def reindex() -> None:
         report = _run_with_progress(open_indexer(), rebuild=True)
     except PapertideError as error:
         raise fail(str(error)) from None
-    console.print(report.summary())
+    console.print(report.summary(), soft_wrap=True, markup=False)
     if report.failed:
         raise typer.Exit(1)

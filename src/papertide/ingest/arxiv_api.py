@@ -120,7 +120,6 @@ class ArxivApiSource:
         self.max_results = max_results
         self.page_size = page_size
         self.sort_by = sort_by
-        self.total: int | None = None
 
     def read(self) -> Iterator[Item]:
         """Fetch page after page until the results or ``max_results`` are exhausted."""
@@ -136,7 +135,6 @@ class ArxivApiSource:
             }
             fetched = self.client.fetch(self.base_url, params)
             page = parse_atom_feed(fetched.content, f"{self.name} {fetched.url}")
-            self.total = min(page.total, self.max_results)
             if start >= page.total:
                 return
             if not page.items:

@@ -114,7 +114,6 @@ class HfDailySource:
         self.client = client
         self.base_url = base_url
         self.dates = list(dates) or [None]
-        self.total: int | None = None
 
     def read(self) -> Iterator[Item]:
         """Fetch each date's listing in turn."""

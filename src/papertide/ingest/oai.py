@@ -61,7 +61,6 @@ class OaiSource:
         self.prefix = prefix
         self.from_date = from_date
         self.until = until
-        self.total: int | None = None
         self.response_date: dt.date | None = None
 
     def _first_request(self) -> dict[str, str | int]:
@@ -83,8 +82,6 @@ class OaiSource:
             page: OaiPage = parse_list_records(fetched.content, f"{self.name} {fetched.url}", self.prefix)
             if self.response_date is None:
                 self.response_date = page.response_date
-            if page.complete_size is not None:
-                self.total = page.complete_size
             yield from page.items
             if not page.token:
                 return

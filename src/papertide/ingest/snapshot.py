@@ -166,7 +166,6 @@ class SnapshotSource:
         self.categories = tuple(categories)
         self.since = since.isoformat() if since else None
         self.on_progress = on_progress
-        self.total: int | None = None
         self.filtered = 0
 
     def read(self) -> Iterator[Item]:

@@ -43,11 +43,6 @@ class Source(Protocol):
         """Short name used in the ledger, logs and error locations (``arxiv-api``)."""
         ...
 
-    @property
-    def total(self) -> int | None:
-        """How many records the run will read, once the source knows; for progress bars."""
-        ...
-
     def read(self) -> Iterator[Item]:
         """The run's items, fetched lazily; raises PapertideError when the source breaks off."""
         ...

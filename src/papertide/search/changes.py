@@ -58,9 +58,13 @@ def _to_text(row: Row[*tuple[Any, ...]]) -> PaperText:
     )
 
 
+# Built once: it runs before every search, and building a select costs more than running it.
+_MAX_SEQ = select(func.max(papers.c.seq))
+
+
 def fetch_max_seq(conn: Connection) -> int:
     """The highest change sequence number stored (0 for an empty database)."""
-    return int(conn.execute(select(func.max(papers.c.seq))).scalar_one_or_none() or 0)
+    return int(conn.execute(_MAX_SEQ).scalar_one_or_none() or 0)
 
 
 def fetch_paper_count(conn: Connection) -> int:

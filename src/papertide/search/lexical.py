@@ -58,6 +58,7 @@ META_KEY = "state"
 # A sync commits every this many papers, so a long catch-up that is interrupted resumes.
 SYNC_COMMIT_EVERY = 50_000
 PROGRESS_STEP = 1000
+BULK_SYNC_PAPERS = 5000
 WRITER_WAIT_SECONDS = 60.0
 
 
@@ -276,11 +277,14 @@ class LexicalIndex:
             self._reload()
             with engine.connect() as conn:
                 target = fetch_max_seq(conn)
-            if target <= self._seq:
-                return 0
+                if target <= self._seq:
+                    return 0
+                # An ingest batch gets a small writer; a first build or a long catch-up a big one.
+                bulk = fetch_pending_count(conn, self._seq) > BULK_SYNC_PAPERS
             wait = WRITER_WAIT_SECONDS if wait_seconds is None else wait_seconds
+            heap, threads = (self.writer_heap_bytes, 2) if bulk else (50_000_000, 1)
             try:
-                with self._writer(wait, heap_bytes=50_000_000, threads=1) as writer:
+                with self._writer(wait, heap_bytes=heap, threads=threads) as writer:
                     self._reload()  # another process may have committed while we waited
                     applied = self._apply(writer, iter_changed_papers(engine, self._seq), target, on_progress)
             except IndexLocked:

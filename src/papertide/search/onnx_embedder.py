@@ -2,7 +2,8 @@
 
 The export runs once per model (a few seconds), from the files sentence-transformers loads,
 never from a hub. The model is loaded with eager attention so that ONNX Runtime's optimizer
-can fuse the attention layers. ``onnx-int8`` adds dynamic int8 quantisation of the weights.
+can fuse the attention layers. ``onnx-int8`` adds dynamic int8 quantisation of the weights
+(per channel).
 The tokenizer is the model's own ``tokenizer.json`` with truncation set to 256 tokens and
 padding to the longest text of each batch (the bundled file pads and cuts at a fixed 128).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -27,7 +29,7 @@ from papertide.search.embedder import MAX_TOKENS, ModelSource, ModelUnavailable,
 from papertide.search.passages import Vectors, normalize_rows
 
 # Bumped when the export below changes, so that old cached exports are not reused.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 OPSET = 17
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -126,7 +128,20 @@ def _quantize(export: OnnxExport) -> None:
 
     final = export.model_file(quantized=True)
     partial = final.with_suffix(".partial")
-    quantize_dynamic(str(export.model_file(quantized=False)), str(partial), weight_type=QuantType.QInt8)
+    # The quantizer logs advice about pre-processing on the root logger; it changes nothing here.
+    logging.disable(logging.WARNING)
+    try:
+        # Per-channel scales keep the cosine to the float32 vectors at ~0.99 (0.90 with one scale
+        # per tensor); reduce_range avoids saturation on CPUs without VNNI instructions.
+        quantize_dynamic(
+            str(export.model_file(quantized=False)),
+            str(partial),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            reduce_range=True,
+        )
+    finally:
+        logging.disable(logging.NOTSET)
     os.replace(partial, final)
 
 

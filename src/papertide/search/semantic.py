@@ -273,15 +273,20 @@ class SemanticSearcher:
         return embedded
 
     def sync(self, engine: Engine, on_progress: Progress | None = None) -> int:
-        """Embed every paper whose vector is missing or stale (by seq and text); returns how many."""
-        self._require_space(engine)
-        space = VectorSpace(self.model_name, self.embedder.dim)
+        """Embed every paper whose vector is missing or stale (by seq and text); returns how many.
+
+        The model is loaded only when there is something to embed.
+        """
+        self.check()
+        space = VectorSpace(self.model_name, self.space.dim)
         embedded, cursor = 0, 0
         while True:
             with engine.connect() as conn:
                 papers = fetch_papers_to_embed(conn, space, cursor, PAPERS_PER_BATCH)
             if not papers:
                 break
+            if cursor == 0:
+                self._require_space(engine)
             cursor = papers[-1].id
             embedded += self._embed(engine, papers, on_progress, force=False)
         self.refresh()

@@ -21,7 +21,11 @@ GROUP_SIZE = 512
 def load_sentence_transformer(source: ModelSource, **kwargs: Any) -> Any:
     """A SentenceTransformer on the CPU from local files only, or ModelUnavailable saying what is missing."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    # Their per-load progress bar and INFO lines would interleave with papertide's own bars.
+    transformers_logging.disable_progress_bar()
+    logging.getLogger("sentence_transformers").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
     try:
         model = SentenceTransformer(source.location, device="cpu", local_files_only=True, **kwargs)
     except (OSError, ValueError, RuntimeError) as error:

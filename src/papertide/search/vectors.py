@@ -150,6 +150,18 @@ def fetch_papers_by_id(conn: Connection, paper_ids: Sequence[int]) -> list[Paper
     return sorted(found, key=lambda paper: paper.id)
 
 
+def fetch_papers_by_key(conn: Connection, arxiv_ids: Sequence[str]) -> dict[str, PaperToEmbed]:
+    """The papers with these arXiv ids (unknown ones left out), by arXiv id."""
+    joined = papers.outerjoin(paper_vectors, paper_vectors.c.paper_id == papers.c.id)
+    found: dict[str, PaperToEmbed] = {}
+    for start in range(0, len(arxiv_ids), 500):
+        chunk = list(arxiv_ids[start : start + 500])
+        statement = select(papers.c.arxiv_id, *_paper_columns()).select_from(joined).where(papers.c.arxiv_id.in_(chunk))
+        for row in conn.execute(statement):
+            found[str(row.arxiv_id)] = _to_paper(row)
+    return found
+
+
 def fetch_pending_count(conn: Connection, space: VectorSpace) -> int:
     """How many papers need a vector (missing, stale or of another space)."""
     joined = papers.outerjoin(paper_vectors, paper_vectors.c.paper_id == papers.c.id)

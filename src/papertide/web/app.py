@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -72,7 +73,7 @@ def create_app(
         app.state.search.lexical.ensure_open(engine)
         scheduler = None
         if run_jobs and settings.scheduler_enabled:
-            scheduler = make_scheduler(settings, engine, on_changed=index_hook(engine) if index_hook else None)
+            scheduler = make_scheduler(settings, engine, index_hook=index_hook)
             scheduler.start()
         yield
         if scheduler is not None:
@@ -221,7 +222,8 @@ def _install_error_pages(app: FastAPI) -> None:
             for item in error.errors()
         )
         if _wants_json(request):
-            return JSONResponse({"detail": problems, "errors": error.errors()}, status_code=422)
+            # jsonable_encoder: the offending input may be bytes (a form body sent to a JSON endpoint).
+            return JSONResponse({"detail": problems, "errors": jsonable_encoder(error.errors())}, status_code=422)
         return render(request, 400, "Bad request", problems)
 
     @app.exception_handler(Exception)

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import Engine
+
 from papertide.config import Settings
-from papertide.digest.compose import MailSite
+from papertide.digest.compose import MailComposer, MailSite
+from papertide.digest.job import run_digest
+from papertide.digest.plan import make_topic_matcher
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.subscription import SignupLimits
+from papertide.mail.transport import make_transport
 from papertide.store.subscribers import Preferences
 
 
@@ -72,3 +77,22 @@ def pending_expiry(settings: Settings) -> dt.timedelta:
 def link_max_age(settings: Settings) -> dt.timedelta:
     """How long a preferences link stays valid."""
     return dt.timedelta(days=settings.digest_link_days)
+
+
+def run_scheduled_digest(settings: Settings, engine: Engine) -> tuple[bool, str]:
+    """One digest run for `papertide serve`'s scheduler: (succeeded, summary)."""
+    # Imported here: web.app imports the routes, which import this module.
+    from papertide.web.app import make_search_service
+
+    now = dt.datetime.now(dt.UTC)
+    policy = digest_policy(settings)
+    search = make_search_service(settings, engine)
+    report = run_digest(
+        engine,
+        make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir),
+        MailComposer(mail_site(settings, settings.secret())),
+        now=now,
+        policy=policy,
+        matcher=make_topic_matcher(search.search_ids, (now - policy.max_lookback).date()),
+    )
+    return report.failure is None, report.failure or report.summary()

@@ -27,6 +27,7 @@ from papertide.ingest.http import Politeness
 from papertide.ingest.pipeline import ChangeHook
 from papertide.ingest.registry import SourceConfig, run_scheduled
 from papertide.store.leases import claim_job, ensure_job, release_job, renew_lease
+from papertide.web.digest_settings import run_scheduled_digest
 
 log = logging.getLogger(__name__)
 
@@ -187,14 +188,24 @@ def scheduled_jobs(settings: Settings, engine: Engine, *, on_changed: ChangeHook
         "oai": settings.ingest_schedule_oai_minutes,
         "hf-daily": settings.ingest_schedule_hf_daily_minutes,
     }
-    return [_ingest_job(name, minutes, engine, config, on_changed) for name, minutes in intervals.items() if minutes]
+    jobs = [_ingest_job(name, minutes, engine, config, on_changed) for name, minutes in intervals.items() if minutes]
+    if settings.digest_schedule_minutes:
+        # The digest run is idempotent: each run sends what became due since the last (issue 6).
+        digest = dt.timedelta(minutes=settings.digest_schedule_minutes)
+        jobs.append(Job("digest", digest, lambda stop: JobResult(*run_scheduled_digest(settings, engine))))
+    return jobs
 
 
-def make_scheduler(settings: Settings, engine: Engine, *, on_changed: ChangeHook | None = None) -> Scheduler:
-    """The scheduler `papertide serve` starts in the app's lifespan."""
+def make_scheduler(settings: Settings, engine: Engine, *, index_hook: IndexHookFactory | None = None) -> Scheduler:
+    """The scheduler `papertide serve` starts in the app's lifespan.
+
+    The index hook is built only when some job is switched on: it opens the search indexes.
+    """
+    wanted = scheduled_jobs(settings, engine)
+    on_changed = index_hook(engine) if index_hook is not None and wanted else None
     return Scheduler(
         engine,
-        scheduled_jobs(settings, engine, on_changed=on_changed),
+        scheduled_jobs(settings, engine, on_changed=on_changed) if on_changed else wanted,
         poll_s=settings.scheduler_poll_s,
         lease=dt.timedelta(seconds=settings.scheduler_lease_s),
     )

@@ -26,7 +26,7 @@ def format_date(value: dt.date | dt.datetime | None) -> str:
 
 def format_authors(authors: tuple[str, ...] | list[str], limit: int = 6) -> str:
     """The first few authors, then how many more."""
-    names = list(authors)
+    names = [render_tex(name) for name in authors]
     if len(names) <= limit:
         return ", ".join(names)
     return ", ".join(names[:limit]) + f" and {len(names) - limit} more"

@@ -1,0 +1,223 @@
+"""Search benchmark (issue 4): build time, size, memory and query latency per mode, in-process and over HTTP.
+
+Stores a synthetic corpus (bench/search_corpus.py) through papertide's own write paths into a
+fresh SQLite database, random clustered vectors for the semantic side, then builds the search
+indexes exactly as `papertide index` would and times one query at a time, warm, through the
+same SearchService the web app uses, query embedding (the configured model, ONNX by default)
+and fetching the ten papers of a page included. Then it starts `papertide serve` on localhost
+and times the same queries through `GET /api/v1/search`.
+
+    .venv/bin/python -m bench.search                    # 100,000 papers
+    .venv/bin/python -m bench.search --papers 1000000   # the 1 M target (takes a while)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from bench.search_corpus import Vocabulary, store_papers, store_vectors
+from papertide.config import Settings
+from papertide.search.embedder import resolve_model
+from papertide.search.options import Mode, SearchRequest
+from papertide.store.engine import make_engine
+from papertide.store.migrate import upgrade_database
+from papertide.store.papers import get_papers
+from papertide.web.app import make_search_indexer, make_search_service
+
+MODES: list[tuple[str, Mode, str]] = [
+    ("lexical", "lexical", ""),
+    ("semantic", "semantic", ""),
+    ("hybrid", "hybrid", ""),
+    ("hybrid + cat:cs.LG", "hybrid", " cat:cs.LG"),
+    ("hybrid + since:2024", "hybrid", " since:2024-01-01"),
+]
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process now, in MB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def size_mb(path: Path) -> float:
+    """Bytes under a file or folder, in MB."""
+    if path.is_file():
+        return path.stat().st_size / 1e6
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file()) / 1e6
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p95 in milliseconds."""
+    ordered = sorted(samples)
+    return statistics.median(ordered) * 1000, ordered[int(0.95 * (len(ordered) - 1))] * 1000
+
+
+def timed(step: str, work: Callable[[], object], report: list[tuple[str, str]]) -> float:
+    """Run ``work``, print and record how long it took."""
+    started = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - started
+    print(f"  {step}: {seconds:,.1f} s", flush=True)
+    report.append((step, f"{seconds:,.1f} s"))
+    return seconds
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def time_queries(run: Callable[[str], object], queries: list[str]) -> tuple[float, float]:
+    """Warm up on a few queries, then time each query once."""
+    for query in queries[:10]:
+        run(query)
+    samples = []
+    for query in queries:
+        started = time.perf_counter()
+        run(query)
+        samples.append(time.perf_counter() - started)
+    return percentiles(samples)
+
+
+def run(papers: int, query_count: int, folder: Path, http: bool) -> None:
+    settings = Settings(data_dir=folder, secret_key="bench-secret-key-not-for-production")  # type: ignore[arg-type]
+    engine = make_engine(settings.database_url)
+    upgrade_database(engine)
+    vocabulary = Vocabulary()
+    queries = vocabulary.queries(np.random.default_rng(3), query_count)
+    builds: list[tuple[str, str]] = []
+    print(f"{papers:,} synthetic papers in {folder}", flush=True)
+    timed(
+        "store papers (upsert, not a target)", lambda: store_papers(engine, vocabulary, papers, lambda n: None), builds
+    )
+    model = resolve_model(settings.embedding_model).name
+    timed("store random vectors (not a target)", lambda: store_vectors(engine, model, lambda n: None), builds)
+    indexer = make_search_indexer(settings, engine)
+    timed("build lexical index (tantivy)", indexer.catch_up_lexical, builds)
+    timed("build vector index (from stored vectors)", lambda: indexer.catch_up_semantic(), builds)
+    service = make_search_service(settings, engine)
+    sizes = [
+        ("database (papers + vectors)", size_mb(Path(settings.database_url.removeprefix("sqlite:///")))),
+        ("lexical index", size_mb(service.lexical.path)),
+        ("vector index", size_mb(folder / "search" / "vectors")),
+    ]
+
+    def in_process(mode: Mode, suffix: str) -> Callable[[str], object]:
+        def search(query: str) -> object:
+            page = service.search(SearchRequest(text=query + suffix, mode=mode, per_page=10))
+            with engine.connect() as conn:
+                return get_papers(conn, [hit.paper_id for hit in page.hits])
+
+        return search
+
+    latencies: dict[str, tuple[float, float]] = {}
+    for label, mode, suffix in MODES:
+        latencies[label] = time_queries(in_process(mode, suffix), queries)
+        print(f"  in-process {label}: p50 {latencies[label][0]:.2f} ms, p95 {latencies[label][1]:.2f} ms", flush=True)
+    process_rss = rss_mb()
+    http_latencies: dict[str, tuple[float, float]] = {}
+    server_rss = 0.0
+    if http:
+        http_latencies, server_rss = run_http(folder, settings, queries)
+    print_table(papers, builds, sizes, latencies, http_latencies, process_rss, server_rss)
+    engine.dispose()
+
+
+def run_http(folder: Path, settings: Settings, queries: list[str]) -> tuple[dict[str, tuple[float, float]], float]:
+    """Serve the same data with `papertide serve` and time the search API over localhost."""
+    port = free_port()
+    env = {**os.environ, "PAPERTIDE_DATA_DIR": str(folder), "PAPERTIDE_SECRET_KEY": "bench-secret-key-not-for-prod"}
+    env.pop("PAPERTIDE_DATABASE_URL", None)
+    command = [sys.executable, "-m", "papertide", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latencies: dict[str, tuple[float, float]] = {}
+    try:
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=120) as client:
+            deadline = time.monotonic() + 600
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("papertide serve did not come up")
+                time.sleep(0.5)
+            for label, mode, suffix in MODES:
+
+                def fetch(query: str, mode: str = mode, suffix: str = suffix) -> object:
+                    response = client.get("/api/v1/search", params={"q": query + suffix, "mode": mode, "per_page": 10})
+                    response.raise_for_status()
+                    return response
+
+                latencies[label] = time_queries(fetch, queries)
+                print(f"  HTTP {label}: p50 {latencies[label][0]:.2f} ms, p95 {latencies[label][1]:.2f} ms", flush=True)
+        return latencies, rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def print_table(
+    papers: int,
+    builds: list[tuple[str, str]],
+    sizes: list[tuple[str, float]],
+    latencies: dict[str, tuple[float, float]],
+    http_latencies: dict[str, tuple[float, float]],
+    process_rss: float,
+    server_rss: float,
+) -> None:
+    print(f"\n### {papers:,} papers\n")
+    print("| step | time |\n|---|---:|")
+    for step, seconds in builds:
+        print(f"| {step} | {seconds} |")
+    print("\n| on disk | MB |\n|---|---:|")
+    for name, megabytes in sizes:
+        print(f"| {name} | {megabytes:,.0f} |")
+    print("\n| query (top 10, papers fetched) | in-process p50 / p95 ms | HTTP p50 / p95 ms |\n|---|---:|---:|")
+    for label, (p50, p95) in latencies.items():
+        remote = http_latencies.get(label)
+        over_http = f"{remote[0]:.1f} / {remote[1]:.1f}" if remote else "—"
+        print(f"| {label} | {p50:.1f} / {p95:.1f} | {over_http} |")
+    print(f"\nresident memory: bench process {process_rss:,.0f} MB", end="")
+    print(f", `papertide serve` after the HTTP queries {server_rss:,.0f} MB" if server_rss else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--papers", type=int, default=100_000, help="corpus size (default 100,000; target 1,000,000)")
+    parser.add_argument("--queries", type=int, default=200, help="queries timed per mode")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP measurements")
+    parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        run(args.papers, args.queries, args.keep, not args.no_http)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="papertide-bench-search-"))
+    try:
+        run(args.papers, args.queries, folder, not args.no_http)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
