@@ -49,7 +49,13 @@ def run(
 ) -> DigestReport:
     clock = clock or FakeClock(now)
     return run_digest(
-        engine, SmtpTransport(url), composer, now=now, policy=policy or DigestPolicy(), clock=clock, sleep=clock.sleep
+        engine,
+        lambda: SmtpTransport(url),
+        composer,
+        now=now,
+        policy=policy or DigestPolicy(),
+        clock=clock,
+        sleep=clock.sleep,
     )
 
 
@@ -138,7 +144,9 @@ def test_topics_reorder_the_digest_and_say_why(engine: Engine, smtp_sink: SmtpSi
         return [8]  # the stored id of paper 9 (ids follow insertion order)
 
     clock = FakeClock(NOW)
-    run_digest(engine, SmtpTransport(smtp_sink.url), composer, now=NOW, clock=clock, sleep=clock.sleep, matcher=matcher)
+    run_digest(
+        engine, lambda: SmtpTransport(smtp_sink.url), composer, now=NOW, clock=clock, sleep=clock.sleep, matcher=matcher
+    )
     text = smtp_sink.received[0].parsed().get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert text.index("Chaotic flows") < text.index("Paper number 7")
     assert "Why: matches your topic 'chaos'; in math.DS, which you follow" in text
@@ -215,7 +223,7 @@ def test_a_server_that_is_down_stops_the_run_and_nothing_is_lost(
         add_subscriber(engine, f"reader{i}@example.org")
     down = run(engine, composer, f"smtp://127.0.0.1:{free_port()}", policy=DigestPolicy(max_consecutive_failures=3))
     assert down.exit_code == 1 and "3 temporary failures in a row" in (down.failure or "")
-    assert down.delivery.retried == 3
+    assert down.delivery.retried >= 3  # each of the run's connections may have been trying one
     with engine.connect() as conn:
         assert count_outbox(conn) == {"queued": 15}
     later = run(engine, composer, smtp_sink.url, now=NOW + dt.timedelta(minutes=30))

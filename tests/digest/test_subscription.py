@@ -79,7 +79,9 @@ def test_signing_up_stores_a_pending_address_and_mails_only_the_confirmation(
     assert len(smtp_sink.received) == 1
     message = smtp_sink.received[0].parsed()
     assert message["To"] == "jane@example.org" and "Confirm" in message["Subject"]
-    run_digest(engine, SmtpTransport(smtp_sink.url), composer, now=NOW + dt.timedelta(days=1), clock=lambda: NOW)
+    run_digest(
+        engine, lambda: SmtpTransport(smtp_sink.url), composer, now=NOW + dt.timedelta(days=1), clock=lambda: NOW
+    )
     assert len(smtp_sink.received) == 1, "a pending address must get nothing but the confirmation"
 
 
@@ -92,7 +94,7 @@ def test_confirming_makes_the_address_receive_digests(
     again = run_confirmation(engine, SECRET, link(smtp_sink), now=NOW - dt.timedelta(days=1), max_age=WEEK)
     assert again.status == "confirmed"
     store_papers(engine, [make_paper(1, upvotes=5)])
-    run_digest(engine, SmtpTransport(smtp_sink.url), composer, now=NOW, clock=lambda: NOW)
+    run_digest(engine, lambda: SmtpTransport(smtp_sink.url), composer, now=NOW, clock=lambda: NOW)
     assert [m.recipients for m in smtp_sink.received] == [("jane@example.org",), ("jane@example.org",)]
 
 
@@ -153,7 +155,7 @@ def test_unconfirmed_sign_ups_and_their_links_expire_after_seven_days(
     with pytest.raises(ExpiredToken):
         run_confirmation(engine, SECRET, token, now=NOW + WEEK + dt.timedelta(minutes=1), max_age=WEEK)
     later = NOW + WEEK + dt.timedelta(hours=1)
-    report = run_digest(engine, SmtpTransport(smtp_sink.url), composer, now=later, clock=lambda: later)
+    report = run_digest(engine, lambda: SmtpTransport(smtp_sink.url), composer, now=later, clock=lambda: later)
     assert report.expired_pending == 1 and stored(engine) == 0
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from hashing_embedder import HashingEmbedder
-from search_corpus import THEMED, paper_ids, store
 from sqlalchemy import Engine
 
 from papertide.search.embedder import Embedder
@@ -17,6 +16,7 @@ from papertide.search.vector_index import IndexConfig
 from papertide.search.vectors import ModelMismatch
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
+from search_corpus import THEMED, paper_ids, store
 
 
 def open_with(engine: Engine, index_dir: Path, embedder: Embedder, **options: object) -> SemanticSearcher:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from search_corpus import THEMED, paper_ids, store
 from sqlalchemy import Engine
 
 from papertide.search.passages import normalize_rows
@@ -26,6 +25,7 @@ from papertide.search.vectors import (
     write_vectors,
 )
 from papertide.store.engine import begin_write
+from search_corpus import THEMED, paper_ids, store
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 SPACE = VectorSpace("test/model", 8)

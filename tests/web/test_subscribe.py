@@ -286,7 +286,7 @@ def test_a_digest_links_to_working_pages_and_its_list_unsubscribe_header_unsubsc
     add_confirmed(corpus_engine, "reader@example.org")
     outbox = tmp_path / "digests"
     composer = MailComposer(mail_site(settings, settings.secret()))
-    run_digest(corpus_engine, FileOutbox(outbox), composer, now=NOW, clock=lambda: NOW)
+    run_digest(corpus_engine, lambda: FileOutbox(outbox), composer, now=NOW, clock=lambda: NOW)
     [digest] = outbox_messages(outbox)
     html = digest.get_body(("html",))
     assert html is not None

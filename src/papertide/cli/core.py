@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
-from papertide.cli.context import console, open_engine, settings, stdout
-from papertide.cli.progress import file_progress
+from papertide.cli.context import console, open_engine, open_indexer, settings, stdout
+from papertide.cli.progress import count_progress, file_progress
+from papertide.domain.errors import PapertideError
 from papertide.ingest.jsonl import read_jsonl_papers
 from papertide.ingest.pipeline import run_ingest
 from papertide.ingest.sample import open_sample, sample_name
@@ -42,6 +44,28 @@ def init(
     with open_sample() as handle, file_progress("loading sample", handle) as advance:
         report = run_ingest(engine, "sample", read_jsonl_papers(handle, sample_name(), advance))
     console.print(report.summary())
+    _make_sample_searchable(engine, report.new)
+
+
+def _make_sample_searchable(engine: Engine, papers: int) -> None:
+    """Index the sample at once, with its precomputed vectors instead of an embedding run (issue 4)."""
+    from papertide.search.sample_vectors import import_precomputed, read_precomputed, sample_vectors_file
+    from papertide.web.app import open_shared_semantic
+
+    with count_progress("lexical index", papers) as advance:
+        open_indexer(engine).catch_up_lexical(advance)
+    try:
+        searcher = open_shared_semantic(settings(), engine)
+        bundled = sample_vectors_file()
+        imported = import_precomputed(engine, searcher, read_precomputed(bundled)) if bundled else 0
+        console.print(f"stored {imported} precomputed vectors of the sample")
+        with count_progress("embeddings", searcher.pending()) as advance:
+            searcher.sync(engine, advance)
+        console.print(f"preparing the embedding model {settings().embedding_model} ({settings().embedding_backend})")
+        searcher.check()
+        _ = searcher.embedder
+    except (PapertideError, OSError, ImportError) as error:
+        console.print(f"semantic search is not ready ({error}); the sample is searchable by words")
 
 
 def serve(

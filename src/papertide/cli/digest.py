@@ -87,12 +87,11 @@ def run(
     planning_now = parse_now(now)
     engine = open_engine()
     composer = MailComposer(mail_site(config, config.secret()))
-    transport = make_transport(config.smtp_url.get_secret_value(), config.outbox_dir)
     moment = planning_now or dt.datetime.now(dt.UTC)
     with run_progress() as progress:
         report = run_digest(
             engine,
-            transport,
+            lambda: make_transport(config.smtp_url.get_secret_value(), config.outbox_dir),
             composer,
             now=planning_now,
             policy=digest_policy(config),

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -29,6 +30,11 @@ from papertide.digest.tokens import sign_token
 from papertide.mail.transport import RawMessage
 
 MAX_AUTHORS_SHOWN = 5
+
+
+@lru_cache(maxsize=16)
+def _bare_address(mailbox: str) -> str:
+    return parseaddr(mailbox)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +57,7 @@ class MailSite:
     @property
     def sender_address(self) -> str:
         """The bare address of ``mail_from``."""
-        return parseaddr(self.mail_from)[1]
+        return _bare_address(self.mail_from)
 
     @property
     def domain(self) -> str:

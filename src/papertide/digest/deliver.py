@@ -5,22 +5,31 @@ composed and transmitted; at the transport's point of no return the commit hook 
 row ``sent`` in its own transaction, which succeeds only while this worker still holds the
 row and the subscriber is still confirmed; only then does the server get the final dot. A
 kill before the hook leaves the row ``sending`` with nothing delivered, and the next run
-takes it over (digest/workers.py); a kill after it leaves ``sent``. Temporary failures go
-back to the queue with exponential back-off; permanent refusals of the address count toward
-marking it bouncing; a server that keeps failing, or refuses us outright, stops the run.
+takes it over (digest/workers.py); a kill after it leaves ``sent``.
+
+Throughput: this thread claims rows and loads what they need; ``connections`` sender
+threads, each with its own SMTP connection, compose and send. Each sender alternates about a
+millisecond of composing with waits on the server and the database, so the threads overlap
+well. (Composing in one thread while others only send does not: a thread waking from I/O
+then waits up to the interpreter's 5 ms switch interval for the busy composer.)
+digest/outcome.py records the results.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import TracebackType
 
 from sqlalchemy import Engine
 
 from papertide.digest.compose import DigestEntry, MailComposer, compose_excerpt
+from papertide.digest.outcome import ClaimLost, DeliveryReport, Outcomes, StopDelivery
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import select_period_label
 from papertide.digest.workers import fetch_gone_workers
@@ -28,6 +37,7 @@ from papertide.mail.transport import (
     MailTransport,
     MessageRejected,
     PermanentFailure,
+    RawMessage,
     RecipientRefused,
     TemporaryFailure,
 )
@@ -42,49 +52,31 @@ from papertide.store.outbox import (
     list_items,
     release,
     release_claims,
-    write_cancelled,
-    write_failed,
-    write_retry,
-    write_sent,
 )
-from papertide.store.subscribers import Subscriber, get_subscriber, get_subscribers, reset_bounces, write_bounce
+from papertide.store.subscribers import Subscriber, get_subscribers
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
-Sleep = Callable[[float], None]
 Advance = Callable[[int], None]
+Transports = Callable[[], MailTransport]
+
+__all__ = ["Delivery", "DeliveryReport", "Transports"]
 
 
-@dataclass
-class DeliveryReport:
-    """What delivery did in one run."""
-
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    bounced: int = 0
-    cancelled: int = 0
-    taken_over: int = 0
-    compose_seconds: float = 0.0
-    send_seconds: float = 0.0
-    failure: str | None = None
-
-
-class ClaimLost(Exception):
-    """The row is no longer this worker's to send (taken over, or the subscriber left)."""
-
-
-class _Stop(Exception):
-    """The run must stop delivering (the server is down or refuses us)."""
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    digest: ClaimedDigest
+    subscriber: Subscriber | None
+    items: list[PlannedItem]
 
 
 class Delivery:
-    """One worker's delivery loop over the outbox."""
+    """One worker's delivery over the outbox; use as a context manager around ``drain()`` calls."""
 
     def __init__(
         self,
         engine: Engine,
-        transport: MailTransport,
+        transports: Transports,
         composer: MailComposer,
         *,
         policy: DigestPolicy,
@@ -94,7 +86,7 @@ class Delivery:
         advance: Advance | None = None,
     ) -> None:
         self.engine = engine
-        self.transport = transport
+        self.transports = transports
         self.composer = composer
         self.policy = policy
         self.worker = worker
@@ -102,9 +94,39 @@ class Delivery:
         self.papers = dict(papers or {})
         self.excerpts: dict[int, str] = {}
         self.advance = advance
-        self.report = DeliveryReport()
-        self.consecutive_failures = 0
-        self.next_retry: dt.datetime | None = None
+        self.outcomes = Outcomes(engine, policy=policy, worker=worker, clock=clock)
+        self.report: DeliveryReport = self.outcomes.report
+        self.stopping = threading.Event()
+        self._queue: queue.Queue[_Claimed | None] = queue.Queue(maxsize=4 * policy.connections)
+        self._senders: list[threading.Thread] = []
+        self._crash: BaseException | None = None
+
+    @property
+    def next_retry(self) -> dt.datetime | None:
+        """When the earliest digest this run put back for a retry falls due."""
+        return self.outcomes.next_retry
+
+    def __enter__(self) -> Delivery:
+        for number in range(max(1, self.policy.connections)):
+            thread = threading.Thread(target=self._send_loop, name=f"digest-sender-{number}", daemon=True)
+            thread.start()
+            self._senders.append(thread)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if error is not None:
+            self.stopping.set()
+        for _ in self._senders:
+            self._queue.put(None)
+        for thread in self._senders:
+            thread.join()
+        # Rows claimed but never tried (the run stopped, or crashed) go back to the queue untouched.
+        with begin_write(self.engine) as conn:
+            release(conn, None, self.worker)
+        if self._crash is not None and error is None:
+            raise self._crash
 
     def take_over_gone_workers(self) -> None:
         """Requeue rows held by workers that died (see digest/workers.py)."""
@@ -113,28 +135,24 @@ class Delivery:
         gone = fetch_gone_workers(claimers, me=self.worker, now=self.clock(), claim_timeout=self.policy.claim_timeout)
         if gone:
             with begin_write(self.engine) as conn:
-                self.report.taken_over += release_claims(conn, gone)
-            log.info("took over %d digests from stopped workers %s", self.report.taken_over, gone)
+                taken = release_claims(conn, gone)
+            self.outcomes.count(taken_over=taken)
+            log.info("took over %d digests from stopped workers %s", taken, gone)
 
     def drain(self) -> bool:
         """Send every row that is due now; False when the run had to stop."""
-        while True:
+        while not self.stopping.is_set():
             with begin_write(self.engine) as conn:
                 batch = claim_batch(conn, self.worker, self.clock(), self.policy.claim_batch)
             if not batch:
-                return True
-            held = [digest.id for digest in batch]
-            try:
-                subscribers, items = self._load(batch)
-                for digest in batch:
-                    self._deliver(digest, subscribers.get(digest.subscriber_id), items.get(digest.id, []))
-                    held.remove(digest.id)
-            except _Stop:
-                return False
-            finally:
-                if held:
-                    with begin_write(self.engine) as conn:
-                        release(conn, held, self.worker)
+                break
+            subscribers, items = self._load(batch)
+            for digest in batch:
+                if self.stopping.is_set():
+                    break
+                self._queue.put(_Claimed(digest, subscribers.get(digest.subscriber_id), items.get(digest.id, [])))
+        self._queue.join()
+        return not self.stopping.is_set()
 
     def _load(self, batch: list[ClaimedDigest]) -> tuple[dict[int, Subscriber], dict[int, list[PlannedItem]]]:
         with self.engine.connect() as conn:
@@ -162,16 +180,17 @@ class Delivery:
             reason=item.reason,
         )
 
-    def _deliver(self, digest: ClaimedDigest, subscriber: Subscriber | None, items: list[PlannedItem]) -> None:
+    def _compose(self, claimed: _Claimed) -> RawMessage | None:
+        digest, subscriber = claimed.digest, claimed.subscriber
         if subscriber is None:
-            return  # erased meanwhile; its outbox row went with it
+            return None  # erased meanwhile; its outbox row went with it
         if subscriber.status != "confirmed":
-            self._cancel(digest, f"subscriber is {subscriber.status}")
-            return
-        entries = [entry for item in items if (entry := self._entry(item)) is not None]
+            self.outcomes.cancel(digest, f"subscriber is {subscriber.status}")
+            return None
+        entries = [entry for item in claimed.items if (entry := self._entry(item)) is not None]
         if not entries:
-            self._cancel(digest, "its papers are no longer stored")
-            return
+            self.outcomes.cancel(digest, "its papers are no longer stored")
+            return None
         started = time.perf_counter()
         frequency, label = select_period_label(digest.period_key)
         message = self.composer.compose_digest(
@@ -183,88 +202,74 @@ class Delivery:
             entries=entries,
             now=self.clock(),
         )
-        composed = time.perf_counter()
-        self.report.compose_seconds += composed - started
+        self.outcomes.count(compose_seconds=time.perf_counter() - started)
+        return message
+
+    def _send_loop(self) -> None:
+        transport: MailTransport | None = None
+        try:
+            transport = self.transports()
+            transport.__enter__()
+        except BaseException as error:
+            self._fail_run(error)
+            transport = None
+        try:
+            while True:
+                claimed = self._queue.get()
+                try:
+                    if claimed is None:
+                        return
+                    if transport is not None and not self.stopping.is_set():
+                        message = self._compose(claimed)
+                        if message is not None:
+                            self._send(transport, claimed, message)
+                except StopDelivery:
+                    self.stopping.set()
+                except BaseException as error:
+                    self._fail_run(error)
+                finally:
+                    self._queue.task_done()
+        finally:
+            if transport is not None:
+                transport.__exit__(None, None, None)
+
+    def _fail_run(self, error: BaseException) -> None:
+        log.error("digest delivery stopped by an unexpected error: %r", error)
+        if self._crash is None:
+            self._crash = error
+        self.stopping.set()
+
+    def _send(self, transport: MailTransport, claimed: _Claimed, message: RawMessage) -> None:
+        digest, subscriber = claimed.digest, claimed.subscriber
+        assert subscriber is not None
         committed = False
 
         def commit() -> None:
             nonlocal committed
-            with begin_write(self.engine) as conn:
-                if not write_sent(conn, digest.id, self.worker, self.clock()):
-                    raise ClaimLost(digest.id)
-                if subscriber.bounce_count:
-                    reset_bounces(conn, subscriber.id)
+            self.outcomes.commit_sent(digest, subscriber)
             committed = True
 
+        started = time.perf_counter()
         try:
-            self.transport.send(message, commit=commit)
+            transport.send(message, commit=commit)
         except ClaimLost:
-            self._after_lost_claim(digest)
+            self.outcomes.lost_claim(digest)
             return
         except TemporaryFailure as error:
-            self._retry(digest, str(error), "sent" if committed else "sending")
+            self.outcomes.retry(digest, str(error), "sent" if committed else "sending")
             return
         except RecipientRefused as error:
-            self._bounce(digest, str(error), "sent" if committed else "sending")
+            self.outcomes.bounce(digest, str(error), "sent" if committed else "sending")
             return
         except MessageRejected as error:
-            self._fail(digest, str(error), "sent" if committed else "sending")
+            self.outcomes.fail(digest, str(error), "sent" if committed else "sending")
             return
         except PermanentFailure as error:
             # Refused as a sender, or a login refused: every message would fail the same way.
-            self.report.failure = f"the mail server refuses to take mail from us: {error}"
-            raise _Stop from error
+            self.outcomes.stop(f"the mail server refuses to take mail from us: {error}")
+            raise StopDelivery from error
         finally:
-            self.report.send_seconds += time.perf_counter() - composed
-        self.report.sent += 1
-        self.consecutive_failures = 0
+            self.outcomes.count(send_seconds=time.perf_counter() - started)
+        self.outcomes.sent()
         if self.advance is not None:
             self.advance(1)
-
-    def _cancel(self, digest: ClaimedDigest, reason: str) -> None:
-        with begin_write(self.engine) as conn:
-            if write_cancelled(conn, digest.id, self.worker, reason=reason):
-                self.report.cancelled += 1
-
-    def _after_lost_claim(self, digest: ClaimedDigest) -> None:
-        with self.engine.connect() as conn:
-            subscriber = get_subscriber(conn, digest.subscriber_id)
-        if subscriber is not None and subscriber.status != "confirmed":
-            self._cancel(digest, f"subscriber is {subscriber.status}")
-        else:
-            log.info("digest %d was taken over by another worker; not sent here", digest.id)
-
-    def _retry(self, digest: ClaimedDigest, error: str, state: str) -> None:
-        attempts = digest.attempts + 1
-        with begin_write(self.engine) as conn:
-            if attempts >= self.policy.max_attempts:
-                if write_failed(
-                    conn, digest.id, self.worker, error=f"gave up after {attempts} attempts: {error}", state=state
-                ):
-                    self.report.failed += 1
-            else:
-                when = self.clock() + self.policy.retry_delay(attempts)
-                if write_retry(conn, digest.id, self.worker, next_attempt_at=when, error=error, state=state):
-                    self.report.retried += 1
-                    self.next_retry = min(when, self.next_retry or when)
-        log.warning("temporary failure sending digest %d (attempt %d): %s", digest.id, attempts, error)
-        self.consecutive_failures += 1
-        if self.consecutive_failures >= self.policy.max_consecutive_failures:
-            self.report.failure = (
-                f"stopped after {self.consecutive_failures} temporary failures in a row; last: {error}"
-            )
-            raise _Stop
-
-    def _bounce(self, digest: ClaimedDigest, error: str, state: str) -> None:
-        with begin_write(self.engine) as conn:
-            if write_failed(conn, digest.id, self.worker, error=error, state=state):
-                self.report.failed += 1
-            if write_bounce(conn, digest.subscriber_id, limit=self.policy.bounce_limit, now=self.clock()):
-                self.report.bounced += 1
-        self.consecutive_failures = 0
-
-    def _fail(self, digest: ClaimedDigest, error: str, state: str) -> None:
-        with begin_write(self.engine) as conn:
-            if write_failed(conn, digest.id, self.worker, error=error, state=state):
-                self.report.failed += 1
-        self.consecutive_failures = 0

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from papertide.digest.compose import MailComposer
-from papertide.digest.deliver import Delivery, DeliveryReport
+from papertide.digest.deliver import Delivery, DeliveryReport, Transports
 from papertide.digest.plan import PlanReport, TopicMatcher, run_planning
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.workers import make_worker_name, retire_worker
-from papertide.mail.transport import MailTransport
 from papertide.store.engine import begin_write
 from papertide.store.subscribers import delete_expired_pending
 
@@ -74,7 +73,7 @@ class DigestReport:
 
 def run_digest(
     engine: Engine,
-    transport: MailTransport,
+    transports: Transports,
     composer: MailComposer,
     *,
     now: dt.datetime | None = None,
@@ -86,7 +85,8 @@ def run_digest(
 ) -> DigestReport:
     """Plan the digests due at ``now`` (default: the clock) and deliver every queued one.
 
-    :param transport: where mail goes (mail/transport.py); entered for the delivery phase.
+    :param transports: makes a transport (mail/transport.py) for each of the run's
+        ``policy.connections`` sender threads, e.g. ``lambda: make_transport(url, outbox)``.
     :param matcher: free-text topic -> paper ids by relevance; None matches no topics.
     :param clock: the real time, for claims, retries and Date headers (``now`` may be a
         chosen planning instant, e.g. ``--now``).
@@ -109,26 +109,25 @@ def run_digest(
     report.plan_seconds = time.perf_counter() - started
     started = time.perf_counter()
     worker = make_worker_name()
-    delivery = Delivery(
-        engine,
-        transport,
-        composer,
-        policy=policy,
-        worker=worker,
-        clock=clock,
-        papers=report.plan.papers,
-        advance=(lambda n: progress("send", n)) if progress else None,
-    )
-    report.delivery = delivery.report
     try:
-        delivery.take_over_gone_workers()
-        with transport:
+        with Delivery(
+            engine,
+            transports,
+            composer,
+            policy=policy,
+            worker=worker,
+            clock=clock,
+            papers=report.plan.papers,
+            advance=(lambda n: progress("send", n)) if progress else None,
+        ) as delivery:
+            report.delivery = delivery.report
+            delivery.take_over_gone_workers()
             while delivery.drain():
                 # Retries that fall due shortly are waited for, so a brief outage costs minutes, not a run.
                 wait = (delivery.next_retry - clock()).total_seconds() if delivery.next_retry else None
                 if wait is None or wait > policy.retry_wait.total_seconds():
                     break
-                delivery.next_retry = None
+                delivery.outcomes.next_retry = None
                 sleep(max(wait, 0.0))
     finally:
         retire_worker(worker)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from papertide.store.subscribers import Preferences, Subscriber
@@ -34,8 +35,15 @@ def _label(day: dt.date) -> str:
 
 def select_slot(preferences: Preferences, now: dt.datetime) -> Slot | None:
     """The latest delivery slot at or before ``now``; None when paused."""
-    if preferences.frequency not in PERIOD_LENGTH:
+    return _slot(preferences.frequency, preferences.hour, preferences.timezone, now)
+
+
+@lru_cache(maxsize=4096)
+def _slot(frequency: str, hour: int, timezone: str, now: dt.datetime) -> Slot | None:
+    # Memoised: a run asks for the same few hundred (frequency, hour, zone) slots 100,000 times.
+    if frequency not in PERIOD_LENGTH:
         return None
+    preferences = Preferences(frequency=frequency, hour=hour, timezone=timezone)
     zone = ZoneInfo(preferences.timezone)
     local = now.astimezone(zone)
     day = local.date()

@@ -89,16 +89,32 @@ class CandidatePool:
             for short in {short for _, short in keys if short}:
                 self.by_author_initial.setdefault(short, []).append(index)
         self.top_score = self.ranked[0].score if self.ranked else 0.0
+        self._topics: dict[str, tuple[list[int], dict[int, float]]] = {}
+        self._since: dict[tuple[str, dt.date], list[int]] = {}
+        self.everything = list(range(len(self.ranked)))
 
     def __len__(self) -> int:
         return len(self.ranked)
 
-    def first_eligible(self, indexes: Iterable[int], take: int, since: dt.date, sent: Container[int]) -> list[int]:
+    def listed_since(self, key: str, indexes: Sequence[int], since: dt.date) -> list[int]:
+        """``indexes`` (a list of this pool named ``key``) listed on or after ``since``, memoised.
+
+        Subscribers of one run share a handful of ``since`` dates, so each list is filtered by
+        date once per date rather than once per subscriber.
+        """
+        cached = self._since.get((key, since))
+        if cached is None:
+            cached = self._since[(key, since)] = [i for i in indexes if self.ranked[i].listed_on >= since]
+        return cached
+
+    def first_eligible(
+        self, key: str, indexes: Sequence[int], take: int, since: dt.date, sent: Container[int]
+    ) -> list[int]:
         """The first ``take`` of ``indexes`` listed on or after ``since`` and not in ``sent``."""
         chosen: list[int] = []
-        for index in indexes:
-            candidate = self.ranked[index]
-            if candidate.listed_on >= since and candidate.paper_id not in sent:
+        ranked = self.ranked
+        for index in self.listed_since(key, indexes, since):
+            if ranked[index].paper_id not in sent:
                 chosen.append(index)
                 if len(chosen) == take:
                     break
@@ -112,6 +128,20 @@ class CandidatePool:
         if full == short:
             return self.by_author_initial.get(short, [])
         return sorted(set(self.by_author.get(full, [])) | set(self.by_author.get(short, [])))
+
+    def topic_hits(self, key: str, hits: Sequence[int]) -> tuple[list[int], dict[int, float]]:
+        """A topic's search hits that are in the pool, best first, with their match strength (memoised per key)."""
+        cached = self._topics.get(key)
+        if cached is None:
+            high, low = TOPIC_STRENGTH_RANGE
+            step = (high - low) / max(len(hits), 1)
+            strength: dict[int, float] = {}
+            for rank, paper_id in enumerate(hits):
+                index = self.position.get(paper_id)
+                if index is not None and index not in strength:
+                    strength[index] = high - rank * step
+            cached = self._topics[key] = (list(strength), strength)
+        return cached
 
     def normalised(self, index: int) -> float:
         """Trending score relative to the best in the pool, 0 to 1."""
@@ -142,7 +172,7 @@ def select_items(
     if topics.is_empty():
         return [
             Selection(pool.ranked[i].paper_id, _trending_reason(pool.ranked[i]), pool.normalised(i))
-            for i in pool.first_eligible(range(len(pool)), size, since, sent)
+            for i in pool.first_eligible("*", pool.everything, size, since, sent)
         ]
     matches: dict[int, list[tuple[float, str]]] = {}
 
@@ -152,24 +182,28 @@ def select_items(
 
     for category in topics.categories:
         listed = pool.by_category.get(category.casefold(), [])
-        add(pool.first_eligible(listed, size, since, sent), CATEGORY_STRENGTH, f"in {category}, which you follow")
+        eligible = pool.first_eligible("c:" + category.casefold(), listed, size, since, sent)
+        add(eligible, CATEGORY_STRENGTH, f"in {category}, which you follow")
     for author in topics.authors:
         listed = pool.by_followed_author(author)
-        add(pool.first_eligible(listed, size, since, sent), AUTHOR_STRENGTH, f"by {author}, whom you follow")
-    high, low = TOPIC_STRENGTH_RANGE
+        eligible = pool.first_eligible("a:" + author, listed, size, since, sent)
+        add(eligible, AUTHOR_STRENGTH, f"by {author}, whom you follow")
     for phrase in topics.phrases:
-        hits = topic_matches.get(topic_key(phrase), ())
-        step = (high - low) / max(len(hits), 1)
-        strengths = {pool.position[pid]: high - rank * step for rank, pid in enumerate(hits) if pid in pool.position}
-        eligible = pool.first_eligible(sorted(strengths, key=lambda i: -strengths[i]), size, since, sent)
-        for index in eligible:
+        key = topic_key(phrase)
+        order, strengths = pool.topic_hits(key, topic_matches.get(key, ()))
+        for index in pool.first_eligible("t:" + key, order, size, since, sent):
             add((index,), strengths[index], f"matches your topic '{phrase}'")
-    plain = pool.first_eligible(range(len(pool)), size, since, sent)
-    scored: list[tuple[float, int, str]] = []
+    plain = pool.first_eligible("*", pool.everything, size, since, sent)
+    scored: list[tuple[float, int]] = []
     for index in set(plain) | set(matches):
-        found = sorted(matches.get(index, []), key=lambda match: -match[0])
-        strength = found[0][0] + EXTRA_MATCH_BONUS * (len(found) - 1) if found else 0.0
-        reason = "; ".join(dict.fromkeys(r for _, r in found[:2])) or _trending_reason(pool.ranked[index])
-        scored.append((pool.normalised(index) + TOPIC_WEIGHT * strength, index, reason))
+        found = matches.get(index)
+        strength = max(m[0] for m in found) + EXTRA_MATCH_BONUS * (len(found) - 1) if found else 0.0
+        scored.append((pool.normalised(index) + TOPIC_WEIGHT * strength, index))
     scored.sort(key=lambda row: (-row[0], row[1]))
-    return [Selection(pool.ranked[index].paper_id, reason, score) for score, index, reason in scored[:size]]
+    chosen: list[Selection] = []
+    for score, index in scored[:size]:
+        # Reasons are written only for the papers that make it: the strongest match first, at most two.
+        found = sorted(matches.get(index, []), key=lambda match: -match[0])
+        reason = "; ".join(dict.fromkeys(r for _, r in found[:2])) or _trending_reason(pool.ranked[index])
+        chosen.append(Selection(pool.ranked[index].paper_id, reason, score))
+    return chosen

@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,6 +183,10 @@ class SmtpTransport:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 if self.starttls:
                     client.starttls(context=ssl.create_default_context())
+            if client.sock is not None:
+                # The final "." goes out in its own small write after the commit hook; without
+                # TCP_NODELAY, Nagle's algorithm holds it until the server's delayed ACK (~40 ms).
+                client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.username:
                 client.login(self.username, self.password or "")
         except smtplib.SMTPAuthenticationError as error:

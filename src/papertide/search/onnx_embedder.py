@@ -201,6 +201,9 @@ class OnnxEmbedder:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads > 0:
             options.intra_op_num_threads = threads
+        # Idle worker threads sleep instead of spinning: on a small shared machine spinning takes
+        # the cores the web server, the lexical index and other jobs need.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(
             str(export.model_file(quantized)), options, providers=["CPUExecutionProvider"]
         )

@@ -24,7 +24,7 @@ def load_sentence_transformer(source: ModelSource, **kwargs: Any) -> Any:
     from transformers.utils import logging as transformers_logging
 
     # Their per-load progress bar and INFO lines would interleave with papertide's own bars.
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     logging.getLogger("sentence_transformers").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
     try:
         model = SentenceTransformer(source.location, device="cpu", local_files_only=True, **kwargs)

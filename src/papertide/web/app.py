@@ -27,6 +27,7 @@ from papertide.search.lexical import directory_for, shared_lexical_index
 from papertide.search.lexical_plan import FieldWeights
 from papertide.search.options import SearchOptions
 from papertide.search.query import SearchService
+from papertide.search.semantic import SemanticSearcher
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.web.clock import system_clock
@@ -124,13 +125,8 @@ def search_options(settings: Settings) -> SearchOptions:
     )
 
 
-def load_semantic(settings: Settings, engine: Engine, *, for_search: bool = True) -> Callable[[], SemanticEngine]:
-    """A loader of the semantic searcher, called on first use (the model is not loaded before).
-
-    Search and indexing in one process share one searcher (search/semantic.py). For search it
-    raises ModelMismatch while the stored vectors come from another model, so hybrid search
-    falls back to words; for indexing it loads anyway, so that `papertide reindex` can fix that.
-    """
+def open_shared_semantic(settings: Settings, engine: Engine) -> SemanticSearcher:
+    """This process's semantic searcher for the configured model, backend and data directory."""
     from papertide.search.semantic import model_cache_for, shared_semantic, vector_directory_for
     from papertide.search.vector_index import IndexConfig
 
@@ -141,18 +137,28 @@ def load_semantic(settings: Settings, engine: Engine, *, for_search: bool = True
         ef_construction=settings.vector_hnsw_ef_construction,
         ef_search=settings.vector_hnsw_ef_search,
     )
+    return shared_semantic(
+        engine,
+        vector_directory_for(settings.data_dir),
+        model=settings.embedding_model,
+        backend=settings.embedding_backend,
+        cache_dir=model_cache_for(settings.data_dir),
+        batch_size=settings.embedding_batch_size,
+        threads=settings.embedding_threads,
+        index_config=index_config,
+    )
+
+
+def load_semantic(settings: Settings, engine: Engine, *, for_search: bool = True) -> Callable[[], SemanticEngine]:
+    """A loader of the semantic searcher, called on first use (the model is not loaded before).
+
+    Search and indexing in one process share one searcher (search/semantic.py). For search it
+    raises ModelMismatch while the stored vectors come from another model, so hybrid search
+    falls back to words; for indexing it loads anyway, so that `papertide reindex` can fix that.
+    """
 
     def load() -> SemanticEngine:
-        searcher = shared_semantic(
-            engine,
-            vector_directory_for(settings.data_dir),
-            model=settings.embedding_model,
-            backend=settings.embedding_backend,
-            cache_dir=model_cache_for(settings.data_dir),
-            batch_size=settings.embedding_batch_size,
-            threads=settings.embedding_threads,
-            index_config=index_config,
-        )
+        searcher = open_shared_semantic(settings, engine)
         if for_search:
             searcher.check()
         return searcher

@@ -47,6 +47,7 @@ def digest_policy(settings: Settings) -> DigestPolicy:
         bounce_limit=settings.digest_bounce_limit,
         claim_timeout=dt.timedelta(minutes=settings.digest_claim_timeout_minutes),
         pending_expiry=pending_expiry(settings),
+        connections=settings.digest_smtp_connections,
     )
 
 
@@ -89,7 +90,7 @@ def run_scheduled_digest(settings: Settings, engine: Engine) -> tuple[bool, str]
     search = make_search_service(settings, engine)
     report = run_digest(
         engine,
-        make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir),
+        lambda: make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir),
         MailComposer(mail_site(settings, settings.secret())),
         now=now,
         policy=policy,

@@ -1,0 +1,151 @@
+"""Recording what became of each digest a worker tried to send: sent, retry later, failed, bounced, cancelled.
+
+Shared by the delivery's sender threads: counters change under a lock, and on SQLite the
+writes of one process go through one lock too, so threads hand the write lock over at once
+instead of sleeping in SQLite's busy handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine
+
+from papertide.digest.policy import DigestPolicy
+from papertide.store.engine import begin_write, is_sqlite
+from papertide.store.outbox import ClaimedDigest, write_cancelled, write_failed, write_retry, write_sent
+from papertide.store.subscribers import Subscriber, get_subscriber, reset_bounces, write_bounce
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass
+class DeliveryReport:
+    """What delivery did in one run."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    bounced: int = 0
+    cancelled: int = 0
+    taken_over: int = 0
+    compose_seconds: float = 0.0
+    send_seconds: float = 0.0
+    failure: str | None = None
+
+
+class ClaimLost(Exception):
+    """The row is no longer this worker's to send (taken over, or the subscriber left)."""
+
+
+class StopDelivery(Exception):
+    """The run must stop delivering (the server is down or refuses us); the reason is in the report."""
+
+
+class Outcomes:
+    """The outbox and subscriber writes that follow each attempt, and the run's counters."""
+
+    def __init__(self, engine: Engine, *, policy: DigestPolicy, worker: str, clock: Clock) -> None:
+        self.engine = engine
+        self.policy = policy
+        self.worker = worker
+        self.clock = clock
+        self.report = DeliveryReport()
+        self.next_retry: dt.datetime | None = None
+        self._counters = threading.Lock()
+        self._writes = threading.Lock() if is_sqlite(engine) else None
+        self._consecutive_failures = 0
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction, serialised within this process on SQLite."""
+        with self._writes or contextlib.nullcontext(), begin_write(self.engine) as conn:
+            yield conn
+
+    def count(self, **changes: float) -> None:
+        """Add to the report's counters (thread-safe)."""
+        with self._counters:
+            for name, value in changes.items():
+                setattr(self.report, name, getattr(self.report, name) + value)
+
+    def commit_sent(self, digest: ClaimedDigest, subscriber: Subscriber) -> None:
+        """The transport's commit hook: record the digest as sent, or raise ClaimLost."""
+        with self.write() as conn:
+            if not write_sent(conn, digest.id, self.worker, self.clock()):
+                raise ClaimLost(digest.id)
+            if subscriber.bounce_count:
+                reset_bounces(conn, subscriber.id)
+
+    def sent(self) -> None:
+        """A delivery went through."""
+        with self._counters:
+            self.report.sent += 1
+            self._consecutive_failures = 0
+
+    def cancel(self, digest: ClaimedDigest, reason: str) -> None:
+        """Drop a digest whose subscriber left, or whose papers are gone."""
+        with self.write() as conn:
+            if write_cancelled(conn, digest.id, self.worker, reason=reason):
+                self.count(cancelled=1)
+
+    def lost_claim(self, digest: ClaimedDigest) -> None:
+        """The commit hook refused: the subscriber left (cancel) or another worker took the row (leave it)."""
+        with self.engine.connect() as conn:
+            subscriber = get_subscriber(conn, digest.subscriber_id)
+        if subscriber is not None and subscriber.status != "confirmed":
+            self.cancel(digest, f"subscriber is {subscriber.status}")
+        else:
+            log.info("digest %d was taken over by another worker; not sent here", digest.id)
+
+    def retry(self, digest: ClaimedDigest, error: str, state: str) -> None:
+        """A temporary failure: back-off, or give up after the last attempt; may stop the run."""
+        attempts = digest.attempts + 1
+        with self.write() as conn:
+            if attempts >= self.policy.max_attempts:
+                gave_up = f"gave up after {attempts} attempts: {error}"
+                if write_failed(conn, digest.id, self.worker, error=gave_up, state=state):
+                    self.count(failed=1)
+            else:
+                when = self.clock() + self.policy.retry_delay(attempts)
+                if write_retry(conn, digest.id, self.worker, next_attempt_at=when, error=error, state=state):
+                    with self._counters:
+                        self.report.retried += 1
+                        self.next_retry = min(when, self.next_retry or when)
+        log.warning("temporary failure sending digest %d (attempt %d): %s", digest.id, attempts, error)
+        with self._counters:
+            self._consecutive_failures += 1
+            count = self._consecutive_failures
+            if count >= self.policy.max_consecutive_failures and self.report.failure is None:
+                self.report.failure = f"stopped after {count} temporary failures in a row; last: {error}"
+        if count >= self.policy.max_consecutive_failures:
+            raise StopDelivery
+
+    def bounce(self, digest: ClaimedDigest, error: str, state: str) -> None:
+        """The server refused the address: the digest fails and the address counts a bounce."""
+        with self.write() as conn:
+            if write_failed(conn, digest.id, self.worker, error=error, state=state):
+                self.count(failed=1)
+            if write_bounce(conn, digest.subscriber_id, limit=self.policy.bounce_limit, now=self.clock()):
+                self.count(bounced=1)
+        with self._counters:
+            self._consecutive_failures = 0
+
+    def fail(self, digest: ClaimedDigest, error: str, state: str) -> None:
+        """The server refused this message for good."""
+        with self.write() as conn:
+            if write_failed(conn, digest.id, self.worker, error=error, state=state):
+                self.count(failed=1)
+        with self._counters:
+            self._consecutive_failures = 0
+
+    def stop(self, reason: str) -> None:
+        """Record why the run stops delivering (the first reason wins)."""
+        with self._counters:
+            if self.report.failure is None:
+                self.report.failure = reason

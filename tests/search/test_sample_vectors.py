@@ -1,0 +1,82 @@
+"""Precomputed vectors: imported only where model and text match; the bundled file fits the bundled sample."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hashing_embedder import HashingEmbedder
+from sqlalchemy import Engine, select
+
+from papertide.ingest.jsonl import read_jsonl_papers
+from papertide.ingest.pipeline import run_ingest
+from papertide.ingest.sample import open_sample, sample_name
+from papertide.search.embedder import DEFAULT_MODEL, embed_papers
+from papertide.search.passages import PASSAGE_SCHEME, compose_text_hash
+from papertide.search.sample_vectors import (
+    PrecomputedVectors,
+    import_precomputed,
+    read_precomputed,
+    sample_vectors_file,
+    write_precomputed,
+)
+from papertide.search.semantic import open_semantic
+from papertide.search.vectors import VectorSpace
+from papertide.store.schema import papers
+from search_corpus import THEMED, store
+
+
+def precompute(embedder: HashingEmbedder, space: VectorSpace) -> PrecomputedVectors:
+    vectors = embed_papers(embedder, [(p.title, p.abstract) for p in THEMED])
+    return PrecomputedVectors(
+        space=space,
+        keys=np.array([p.arxiv_id for p in THEMED]),
+        hashes=np.array([compose_text_hash(p.title, p.abstract) for p in THEMED]),
+        vectors=vectors.astype(np.float16),
+    )
+
+
+def test_precomputed_vectors_replace_an_embedding_run(themed_sqlite: Engine, tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    path = tmp_path / "vectors.npz"
+    write_precomputed(path, precompute(HashingEmbedder(), VectorSpace(embedder.name, embedder.dim)))
+    store(themed_sqlite, dataclasses.replace(THEMED[0], abstract="Changed since the vectors were computed."))
+    searcher = open_semantic(
+        themed_sqlite, tmp_path / "vectors", model=embedder.name, backend="test", embedder=embedder
+    )
+    assert import_precomputed(themed_sqlite, searcher, read_precomputed(path)) == len(THEMED) - 1
+    assert embedder.embedded == 0
+    assert searcher.pending() == 1
+    assert searcher.sync(themed_sqlite) == 1
+    assert len(searcher.search("theory of mind", 10)) == len(THEMED)
+
+
+def test_precomputed_vectors_of_another_model_are_not_imported(themed_sqlite: Engine, tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    searcher = open_semantic(
+        themed_sqlite, tmp_path / "vectors", model=embedder.name, backend="test", embedder=embedder
+    )
+    other = precompute(HashingEmbedder(), VectorSpace("test/other", embedder.dim))
+    assert import_precomputed(themed_sqlite, searcher, other) == 0
+    assert searcher.pending() == len(THEMED)
+
+
+def test_the_bundled_vectors_cover_the_bundled_sample_as_ingested(sqlite_engine: Engine) -> None:
+    bundled = sample_vectors_file()
+    if bundled is None:
+        pytest.fail("src/papertide/data/sample_vectors.npz is missing: run scripts/make_sample_vectors.py")
+    precomputed = read_precomputed(bundled)
+    assert precomputed.space == VectorSpace(DEFAULT_MODEL, 384, PASSAGE_SCHEME)
+    with open_sample() as handle:
+        run_ingest(sqlite_engine, "sample", read_jsonl_papers(handle, sample_name()))
+    with sqlite_engine.connect() as conn:
+        stored = {
+            row.arxiv_id: compose_text_hash(row.title, row.abstract)
+            for row in conn.execute(select(papers.c.arxiv_id, papers.c.title, papers.c.abstract))
+        }
+    # A change to how ingestion normalises text shows up here: regenerate the file then.
+    assert dict(zip(precomputed.keys.tolist(), precomputed.hashes.tolist(), strict=True)) == stored
+    norms = np.linalg.norm(precomputed.vectors.astype(np.float32), axis=1)
+    np.testing.assert_allclose(norms, 1.0, atol=2e-3)
