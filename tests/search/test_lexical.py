@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
-from search_corpus import THEMED, Paper, paper_ids, revised, store
 from sqlalchemy import Engine, delete
 
 from papertide.domain.query import parse_query
@@ -17,6 +17,7 @@ from papertide.search.lexical_plan import FieldWeights, compose_lexical_plan
 from papertide.store.engine import begin_write, make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.store.schema import papers
+from search_corpus import THEMED, Paper, paper_ids, revised, store
 
 
 def ranked_ids(index: LexicalIndex, engine: Engine, text: str, weights: FieldWeights | None = None) -> list[str]:
@@ -262,3 +263,19 @@ def test_one_index_object_is_shared_per_directory_and_opened_once(themed_engine:
     assert first.ensure_open(themed_engine) == "does not exist yet"
     assert first.ensure_open(themed_engine) is None
     assert first.paper_count == len(THEMED)
+
+
+def test_two_processes_opening_a_missing_index_together_build_it_once(themed_engine: Engine, index_dir: Path) -> None:
+    # Separate objects on one directory stand for separate processes (e.g. web workers starting).
+    first, second = LexicalIndex(index_dir), LexicalIndex(index_dir)
+    outcomes: dict[str, str | None] = {}
+    threads = [
+        threading.Thread(target=lambda name=name, index=index: outcomes.__setitem__(name, index.open(themed_engine)))
+        for name, index in (("first", first), ("second", second))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values(), key=lambda outcome: outcome or "") == [None, "does not exist yet"]
+    assert first.paper_count == second.paper_count == len(THEMED)

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from search_corpus import THEMED, store
 
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
+from search_corpus import THEMED, store
 
 
 def papertide(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,7 @@ one writer in at a time; readers see each commit after ``reload``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import shutil
@@ -75,6 +76,18 @@ class IndexLocked(PapertideError):
     """Another process holds the index's writer for longer than we are willing to wait."""
 
 
+@contextmanager
+def _directory_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock, across processes, on opening the index at ``path`` (``<path>.lock``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f"{path.name}.lock").open("a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def directory_for(data_dir: Path) -> Path:
     """Where the lexical index lives under the data directory (one folder per schema version)."""
     return data_dir / "search" / f"lexical-v{SCHEMA_VERSION}"
@@ -114,8 +127,12 @@ class LexicalIndex:
     # --- opening ----------------------------------------------------------------------------
 
     def open(self, engine: Engine, on_progress: Progress | None = None) -> str | None:
-        """Open the index, building, rebuilding or catching it up as needed; returns why it was (re)built."""
-        with self._lock:
+        """Open the index, building, rebuilding or catching it up as needed; returns why it was (re)built.
+
+        Processes opening the same directory take turns (a lock file beside it), so web workers
+        starting together on a missing index build it once instead of removing each other's work.
+        """
+        with self._lock, _directory_lock(self.path):
             problem = self._open(engine, on_progress)
             self._opened = True
             return problem
@@ -317,10 +334,9 @@ class LexicalIndex:
     def rebuild(self, engine: Engine, on_progress: Progress | None = None) -> int:
         """Index every paper again from the database in one commit; readers see the old index until then."""
         with self._lock:
-            if self._index is None:
-                self._create_empty()
-            if not self._database_id:
-                self._database_id = fetch_database_id(engine)
+            before = self.written
+            if self._index is None and self.open(engine, on_progress) is not None:
+                return self.written - before  # opening it built it just now
             with engine.connect() as conn:
                 target = fetch_max_seq(conn)
             with self._writer(WRITER_WAIT_SECONDS, heap_bytes=self.writer_heap_bytes, threads=2) as writer:
@@ -338,7 +354,8 @@ class LexicalIndex:
                 on_progress(count % PROGRESS_STEP)
             self._reload()
             # Rows changed while we streamed (their new seq is above the commit's) are applied now.
-            return count + self.sync(engine)
+            self.sync(engine)
+            return self.written - before
 
     def refresh(self, engine: Engine) -> None:
         """Before a query: load newer commits and apply newer rows, without waiting for a busy writer."""

@@ -31,6 +31,8 @@ from papertide.web.digest_settings import run_scheduled_digest
 
 log = logging.getLogger(__name__)
 
+INGEST_JOB_PREFIX = "ingest:"
+
 # Builds the hook that indexes changed papers, given the app's engine (cli.context.index_hook).
 IndexHookFactory = Callable[[Engine], ChangeHook]
 
@@ -177,7 +179,7 @@ def _ingest_job(name: str, minutes: int, engine: Engine, config: SourceConfig, o
         report = run_scheduled(name, engine, config, on_changed=on_changed, stop=stop)
         return JobResult(report.failure is None, report.failure or report.summary())
 
-    return Job(f"ingest:{name}", dt.timedelta(minutes=minutes), run)
+    return Job(f"{INGEST_JOB_PREFIX}{name}", dt.timedelta(minutes=minutes), run)
 
 
 def scheduled_jobs(settings: Settings, engine: Engine, *, on_changed: ChangeHook | None = None) -> list[Job]:
@@ -199,10 +201,11 @@ def scheduled_jobs(settings: Settings, engine: Engine, *, on_changed: ChangeHook
 def make_scheduler(settings: Settings, engine: Engine, *, index_hook: IndexHookFactory | None = None) -> Scheduler:
     """The scheduler `papertide serve` starts in the app's lifespan.
 
-    The index hook is built only when some job is switched on: it opens the search indexes.
+    The index hook is built only when an ingest job is switched on: it opens the search indexes.
     """
     wanted = scheduled_jobs(settings, engine)
-    on_changed = index_hook(engine) if index_hook is not None and wanted else None
+    ingesting = any(job.name.startswith(INGEST_JOB_PREFIX) for job in wanted)
+    on_changed = index_hook(engine) if index_hook is not None and ingesting else None
     return Scheduler(
         engine,
         scheduled_jobs(settings, engine, on_changed=on_changed) if on_changed else wanted,
