@@ -344,11 +344,12 @@ class Settings(BaseSettings):
         description="First retry delay after a temporary SMTP failure; each further retry waits 4 times longer "
         "(capped at 6 hours).",
     )
-    digest_smtp_connections: int = Field(
-        4,
+    digest_workers: int = Field(
+        2,
         ge=1,
         le=32,
-        description="SMTP connections one digest run sends over in parallel (composing overlaps with sending).",
+        description="Processes one digest run delivers with (itself plus helpers), each composing and sending over "
+        "its own SMTP connection. 1 keeps everything in one process.",
     )
     digest_bounce_limit: int = Field(
         3, ge=1, le=100, description="Permanent refusals of an address (5xx) before it is marked bouncing."

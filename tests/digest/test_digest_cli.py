@@ -135,7 +135,7 @@ def test_digest_run_sends_what_is_due_once(cli: CliRunner, sqlite_engine: Engine
     add_subscriber(sqlite_engine, "ada@example.org")
     first = invoke(cli, "digest", "run", "--now", NOW.isoformat())
     second = invoke(cli, "digest", "run", "--now", NOW.isoformat())
-    assert first.exit_code == 0 and "1 sent" in flat(first.output)
+    assert first.exit_code == 0 and "1 sent" in flat(first.output), (first.output, repr(first.exception))
     assert second.exit_code == 0 and "0 sent" in flat(second.output)
     [message] = outbox(data_dir)
     assert message["To"] == "ada@example.org" and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -91,7 +92,7 @@ def run(
     with run_progress() as progress:
         report = run_digest(
             engine,
-            lambda: make_transport(config.smtp_url.get_secret_value(), config.outbox_dir),
+            partial(make_transport, config.smtp_url.get_secret_value(), config.outbox_dir),
             composer,
             now=planning_now,
             policy=digest_policy(config),

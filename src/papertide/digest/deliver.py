@@ -7,24 +7,19 @@ row and the subscriber is still confirmed; only then does the server get the fin
 kill before the hook leaves the row ``sending`` with nothing delivered, and the next run
 takes it over (digest/workers.py); a kill after it leaves ``sent``.
 
-Throughput: this thread claims rows and loads what they need; ``connections`` sender
-threads, each with its own SMTP connection, compose and send. Each sender alternates about a
-millisecond of composing with waits on the server and the database, so the threads overlap
-well. (Composing in one thread while others only send does not: a thread waking from I/O
-then waits up to the interpreter's 5 ms switch interval for the busy composer.)
-digest/outcome.py records the results.
+Everything runs in one thread. That is deliberate: with a second busy thread in the process,
+a thread whose commit just returned can wait up to the interpreter's 5 ms switch interval for
+the GIL before it writes the final dot, which widens the window above from microseconds to
+milliseconds (the kill tests caught it). Parallel delivery uses worker processes instead
+(digest/parallel.py), each single-threaded; digest/outcome.py records the results.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from types import TracebackType
 
 from sqlalchemy import Engine
 
@@ -63,20 +58,13 @@ Transports = Callable[[], MailTransport]
 __all__ = ["Delivery", "DeliveryReport", "Transports"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Claimed:
-    digest: ClaimedDigest
-    subscriber: Subscriber | None
-    items: list[PlannedItem]
-
-
 class Delivery:
-    """One worker's delivery over the outbox; use as a context manager around ``drain()`` calls."""
+    """One worker's delivery loop over the outbox, on one transport."""
 
     def __init__(
         self,
         engine: Engine,
-        transports: Transports,
+        transport: MailTransport,
         composer: MailComposer,
         *,
         policy: DigestPolicy,
@@ -84,9 +72,10 @@ class Delivery:
         clock: Clock,
         papers: dict[int, CandidatePaper] | None = None,
         advance: Advance | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.engine = engine
-        self.transports = transports
+        self.transport = transport
         self.composer = composer
         self.policy = policy
         self.worker = worker
@@ -94,39 +83,14 @@ class Delivery:
         self.papers = dict(papers or {})
         self.excerpts: dict[int, str] = {}
         self.advance = advance
+        self.should_stop = should_stop
         self.outcomes = Outcomes(engine, policy=policy, worker=worker, clock=clock)
         self.report: DeliveryReport = self.outcomes.report
-        self.stopping = threading.Event()
-        self._queue: queue.Queue[_Claimed | None] = queue.Queue(maxsize=4 * policy.connections)
-        self._senders: list[threading.Thread] = []
-        self._crash: BaseException | None = None
 
     @property
     def next_retry(self) -> dt.datetime | None:
         """When the earliest digest this run put back for a retry falls due."""
         return self.outcomes.next_retry
-
-    def __enter__(self) -> Delivery:
-        for number in range(max(1, self.policy.connections)):
-            thread = threading.Thread(target=self._send_loop, name=f"digest-sender-{number}", daemon=True)
-            thread.start()
-            self._senders.append(thread)
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        if error is not None:
-            self.stopping.set()
-        for _ in self._senders:
-            self._queue.put(None)
-        for thread in self._senders:
-            thread.join()
-        # Rows claimed but never tried (the run stopped, or crashed) go back to the queue untouched.
-        with begin_write(self.engine) as conn:
-            release(conn, None, self.worker)
-        if self._crash is not None and error is None:
-            raise self._crash
 
     def take_over_gone_workers(self) -> None:
         """Requeue rows held by workers that died (see digest/workers.py)."""
@@ -141,18 +105,26 @@ class Delivery:
 
     def drain(self) -> bool:
         """Send every row that is due now; False when the run had to stop."""
-        while not self.stopping.is_set():
+        while not self.should_stop():
             with begin_write(self.engine) as conn:
                 batch = claim_batch(conn, self.worker, self.clock(), self.policy.claim_batch)
             if not batch:
-                break
-            subscribers, items = self._load(batch)
-            for digest in batch:
-                if self.stopping.is_set():
-                    break
-                self._queue.put(_Claimed(digest, subscribers.get(digest.subscriber_id), items.get(digest.id, [])))
-        self._queue.join()
-        return not self.stopping.is_set()
+                return True
+            held = [digest.id for digest in batch]
+            try:
+                subscribers, items = self._load(batch)
+                for digest in batch:
+                    if self.should_stop():
+                        return False
+                    self._deliver(digest, subscribers.get(digest.subscriber_id), items.get(digest.id, []))
+                    held.remove(digest.id)
+            except StopDelivery:
+                return False
+            finally:
+                if held:
+                    with begin_write(self.engine) as conn:
+                        release(conn, held, self.worker)
+        return False
 
     def _load(self, batch: list[ClaimedDigest]) -> tuple[dict[int, Subscriber], dict[int, list[PlannedItem]]]:
         with self.engine.connect() as conn:
@@ -180,17 +152,16 @@ class Delivery:
             reason=item.reason,
         )
 
-    def _compose(self, claimed: _Claimed) -> RawMessage | None:
-        digest, subscriber = claimed.digest, claimed.subscriber
+    def _deliver(self, digest: ClaimedDigest, subscriber: Subscriber | None, items: list[PlannedItem]) -> None:
         if subscriber is None:
-            return None  # erased meanwhile; its outbox row went with it
+            return  # erased meanwhile; its outbox row went with it
         if subscriber.status != "confirmed":
             self.outcomes.cancel(digest, f"subscriber is {subscriber.status}")
-            return None
-        entries = [entry for item in claimed.items if (entry := self._entry(item)) is not None]
+            return
+        entries = [entry for item in items if (entry := self._entry(item)) is not None]
         if not entries:
             self.outcomes.cancel(digest, "its papers are no longer stored")
-            return None
+            return
         started = time.perf_counter()
         frequency, label = select_period_label(digest.period_key)
         message = self.composer.compose_digest(
@@ -202,46 +173,12 @@ class Delivery:
             entries=entries,
             now=self.clock(),
         )
-        self.outcomes.count(compose_seconds=time.perf_counter() - started)
-        return message
+        composed = time.perf_counter()
+        self.report.compose_seconds += composed - started
+        self._send(digest, subscriber, message)
+        self.report.send_seconds += time.perf_counter() - composed
 
-    def _send_loop(self) -> None:
-        transport: MailTransport | None = None
-        try:
-            transport = self.transports()
-            transport.__enter__()
-        except BaseException as error:
-            self._fail_run(error)
-            transport = None
-        try:
-            while True:
-                claimed = self._queue.get()
-                try:
-                    if claimed is None:
-                        return
-                    if transport is not None and not self.stopping.is_set():
-                        message = self._compose(claimed)
-                        if message is not None:
-                            self._send(transport, claimed, message)
-                except StopDelivery:
-                    self.stopping.set()
-                except BaseException as error:
-                    self._fail_run(error)
-                finally:
-                    self._queue.task_done()
-        finally:
-            if transport is not None:
-                transport.__exit__(None, None, None)
-
-    def _fail_run(self, error: BaseException) -> None:
-        log.error("digest delivery stopped by an unexpected error: %r", error)
-        if self._crash is None:
-            self._crash = error
-        self.stopping.set()
-
-    def _send(self, transport: MailTransport, claimed: _Claimed, message: RawMessage) -> None:
-        digest, subscriber = claimed.digest, claimed.subscriber
-        assert subscriber is not None
+    def _send(self, digest: ClaimedDigest, subscriber: Subscriber, message: RawMessage) -> None:
         committed = False
 
         def commit() -> None:
@@ -249,9 +186,8 @@ class Delivery:
             self.outcomes.commit_sent(digest, subscriber)
             committed = True
 
-        started = time.perf_counter()
         try:
-            transport.send(message, commit=commit)
+            self.transport.send(message, commit=commit)
         except ClaimLost:
             self.outcomes.lost_claim(digest)
             return
@@ -268,8 +204,6 @@ class Delivery:
             # Refused as a sender, or a login refused: every message would fail the same way.
             self.outcomes.stop(f"the mail server refuses to take mail from us: {error}")
             raise StopDelivery from error
-        finally:
-            self.outcomes.count(send_seconds=time.perf_counter() - started)
         self.outcomes.sent()
         if self.advance is not None:
             self.advance(1)

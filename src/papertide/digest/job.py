@@ -8,6 +8,7 @@ Idempotent and safe to run at any time, as often as you like, from cron, from
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from sqlalchemy import Engine
 
 from papertide.digest.compose import MailComposer
 from papertide.digest.deliver import Delivery, DeliveryReport, Transports
+from papertide.digest.parallel import Helpers, HelperSetup, merge_reports
 from papertide.digest.plan import PlanReport, TopicMatcher, run_planning
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.workers import make_worker_name, retire_worker
@@ -85,8 +87,9 @@ def run_digest(
 ) -> DigestReport:
     """Plan the digests due at ``now`` (default: the clock) and deliver every queued one.
 
-    :param transports: makes a transport (mail/transport.py) for each of the run's
-        ``policy.connections`` sender threads, e.g. ``lambda: make_transport(url, outbox)``.
+    :param transports: makes a transport (mail/transport.py), e.g.
+        ``functools.partial(make_transport, url, outbox)``; it must pickle when
+        ``policy.workers`` > 1, since each helper process makes its own.
     :param matcher: free-text topic -> paper ids by relevance; None matches no topics.
     :param clock: the real time, for claims, retries and Date headers (``now`` may be a
         chosen planning instant, e.g. ``--now``).
@@ -108,18 +111,39 @@ def run_digest(
     )
     report.plan_seconds = time.perf_counter() - started
     started = time.perf_counter()
+    helpers = None
+    if policy.workers > 1:
+        setup = HelperSetup(
+            database_url=engine.url.render_as_string(hide_password=False),
+            transports=transports,
+            site=composer.site,
+            policy=policy,
+            parent_pid=os.getpid(),
+        )
+        helpers = Helpers(setup, policy.workers - 1)
+    shown = own = 0
+
+    def advance(count: int) -> None:
+        nonlocal shown, own
+        own += count
+        total = own + (helpers.sent.value if helpers else 0)
+        if progress is not None and total > shown:
+            progress("send", total - shown)
+            shown = total
+
     worker = make_worker_name()
     try:
-        with Delivery(
-            engine,
-            transports,
-            composer,
-            policy=policy,
-            worker=worker,
-            clock=clock,
-            papers=report.plan.papers,
-            advance=(lambda n: progress("send", n)) if progress else None,
-        ) as delivery:
+        with transports() as transport:
+            delivery = Delivery(
+                engine,
+                transport,
+                composer,
+                policy=policy,
+                worker=worker,
+                clock=clock,
+                papers=report.plan.papers,
+                advance=advance,
+            )
             report.delivery = delivery.report
             delivery.take_over_gone_workers()
             while delivery.drain():
@@ -131,6 +155,9 @@ def run_digest(
                 sleep(max(wait, 0.0))
     finally:
         retire_worker(worker)
+        if helpers is not None:
+            merge_reports(report.delivery, helpers.join())
+            advance(0)
     report.plan.papers = {}
     report.deliver_seconds = time.perf_counter() - started
     return report

@@ -22,8 +22,8 @@ class DigestPolicy:
     # Subscribers planned per database transaction, outbox rows claimed at once.
     plan_batch: int = 500
     claim_batch: int = 200
-    # Parallel SMTP connections (sender threads) of one run.
-    connections: int = 4
+    # Processes delivering in one run (the run's own plus helpers), each with one connection.
+    workers: int = 1
     # Retries of temporary failures: base * 4**(attempt-1), capped; then the digest fails.
     max_attempts: int = 6
     retry_base: dt.timedelta = dt.timedelta(minutes=1)

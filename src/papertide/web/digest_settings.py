@@ -7,6 +7,7 @@ commands (cli/digest.py, cli/subscribers.py), so all three behave alike.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from sqlalchemy import Engine
 
@@ -47,7 +48,7 @@ def digest_policy(settings: Settings) -> DigestPolicy:
         bounce_limit=settings.digest_bounce_limit,
         claim_timeout=dt.timedelta(minutes=settings.digest_claim_timeout_minutes),
         pending_expiry=pending_expiry(settings),
-        connections=settings.digest_smtp_connections,
+        workers=settings.digest_workers,
     )
 
 
@@ -90,7 +91,7 @@ def run_scheduled_digest(settings: Settings, engine: Engine) -> tuple[bool, str]
     search = make_search_service(settings, engine)
     report = run_digest(
         engine,
-        lambda: make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir),
+        partial(make_transport, settings.smtp_url.get_secret_value(), settings.outbox_dir),
         MailComposer(mail_site(settings, settings.secret())),
         now=now,
         policy=policy,

@@ -1,0 +1,111 @@
+"""Helper processes that deliver alongside the run's own process, for large lists.
+
+Each helper is a fresh interpreter (multiprocessing "spawn") that opens its own engine and
+transport and runs the same single-threaded delivery loop as the parent; claims keep them
+apart (store/outbox.py). A helper stops when its parent is gone (a killed run leaves no
+orphans sending on its own): it finishes the message in hand, which the commit hook keeps
+exactly-once, gives back its claims and exits. Processes rather than threads, so that no
+second busy thread sits between a commit and the final dot of the SMTP transaction (see
+digest/deliver.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import queue
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from multiprocessing.sharedctypes import Synchronized
+from typing import Any
+
+from papertide.digest.compose import MailComposer, MailSite
+from papertide.digest.deliver import Delivery, DeliveryReport, Transports
+from papertide.digest.policy import DigestPolicy
+from papertide.digest.workers import make_worker_name, retire_worker
+from papertide.store.engine import begin_write, make_engine
+from papertide.store.outbox import release
+
+_CONTEXT = multiprocessing.get_context("spawn")
+
+
+@dataclass(frozen=True)
+class HelperSetup:
+    """What a helper needs, all picklable (``transports`` too: e.g. a ``functools.partial``)."""
+
+    database_url: str
+    transports: Transports
+    site: MailSite
+    policy: DigestPolicy
+    parent_pid: int
+
+
+def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int]) -> None:
+    """A helper's whole life: deliver until nothing is due or the parent is gone, then report."""
+    from papertide.digest.job import utc_now
+
+    results.cancel_join_thread()  # never hang on exit when the parent is gone
+    engine = make_engine(setup.database_url)
+    worker = make_worker_name()
+
+    def count(number: int) -> None:
+        with sent.get_lock():
+            sent.value += number
+
+    delivery: Delivery | None = None
+    try:
+        with setup.transports() as transport:
+            delivery = Delivery(
+                engine,
+                transport,
+                MailComposer(setup.site),
+                policy=setup.policy,
+                worker=worker,
+                clock=utc_now,
+                advance=count,
+                should_stop=lambda: os.getppid() != setup.parent_pid,
+            )
+            delivery.drain()
+    finally:
+        with begin_write(engine) as conn:
+            release(conn, None, worker)
+        retire_worker(worker)
+        engine.dispose()
+        report = delivery.report if delivery is not None else DeliveryReport(failure="the helper could not start")
+        results.put(dataclasses.asdict(report))
+
+
+class Helpers:
+    """Started helper processes; ``join()`` waits for them and returns their reports."""
+
+    def __init__(self, setup: HelperSetup, count: int) -> None:
+        self.results: Any = _CONTEXT.Queue()
+        self.sent: Synchronized[int] = _CONTEXT.Value("i", 0)
+        self.processes: list[BaseProcess] = [
+            _CONTEXT.Process(target=_deliver, args=(setup, self.results, self.sent), daemon=True) for _ in range(count)
+        ]
+        for process in self.processes:
+            process.start()
+
+    def join(self) -> list[DeliveryReport]:
+        """Wait for every helper; a helper that crashed reports as a failure."""
+        reports: list[DeliveryReport] = []
+        for process in self.processes:
+            process.join()
+        for process in self.processes:
+            try:
+                reports.append(DeliveryReport(**self.results.get(timeout=5)))
+            except queue.Empty:
+                reports.append(DeliveryReport(failure=f"a delivery helper exited with code {process.exitcode}"))
+        return reports
+
+
+def merge_reports(into: DeliveryReport, others: list[DeliveryReport]) -> None:
+    """Add the helpers' counts to the run's report; the first failure stays."""
+    for other in others:
+        for field in dataclasses.fields(DeliveryReport):
+            if field.name == "failure":
+                into.failure = into.failure or other.failure
+            else:
+                setattr(into, field.name, getattr(into, field.name) + getattr(other, field.name))
