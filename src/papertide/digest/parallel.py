@@ -45,7 +45,6 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int]) -> None:
     """A helper's whole life: deliver until nothing is due or the parent is gone, then report."""
     from papertide.digest.job import utc_now
 
-    results.cancel_join_thread()  # never hang on exit when the parent is gone
     engine = make_engine(setup.database_url)
     worker = make_worker_name()
 
@@ -73,7 +72,8 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int]) -> None:
         retire_worker(worker)
         engine.dispose()
         report = delivery.report if delivery is not None else DeliveryReport(failure="the helper could not start")
-        results.put(dataclasses.asdict(report))
+        if os.getppid() == setup.parent_pid:  # nobody reads the report of a run that was killed
+            results.put(dataclasses.asdict(report))
 
 
 class Helpers:
