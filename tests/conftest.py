@@ -6,7 +6,6 @@ from a migrated template. Tests migrate through Alembic; nothing calls create_al
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import tempfile
@@ -17,26 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
+from corpus import SMALL_CORPUS, load_small_corpus, shared_data  # noqa: F401 - re-exported for fixtures
 from papertide.config import Settings
-from papertide.ingest.jsonl import read_jsonl_papers
-from papertide.ingest.pipeline import run_ingest
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
-
-TESTS_DIR = Path(__file__).parent
-DATA_DIR = TESTS_DIR / "data"
-SHARED_DATA = TESTS_DIR.parent.parent / "shared" / "data"
-SMALL_CORPUS = DATA_DIR / "papers_small.jsonl"
-FIXED_NOW = dt.datetime(2026, 8, 21, 12, 0, tzinfo=dt.UTC)
-
-
-def shared_data(*parts: str) -> Path:
-    """A file of ../shared/data; the test is skipped only when the whole folder is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not SHARED_DATA.exists():
-        pytest.skip("../shared/data is not laid out beside the repository")
-    return path
-
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
@@ -148,13 +131,6 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     upgrade_database(built)
     yield built
     built.dispose()
-
-
-def load_small_corpus(engine: Engine) -> None:
-    """Store tests/data/papers_small.jsonl."""
-    with SMALL_CORPUS.open("rb") as handle:
-        report = run_ingest(engine, "jsonl", read_jsonl_papers(handle, SMALL_CORPUS.name))
-    assert report.new > 0 and report.skipped == 0
 
 
 @pytest.fixture

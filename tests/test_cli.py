@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SMALL_CORPUS
+from corpus import SMALL_CORPUS
 
 FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from conftest import load_small_corpus
+from corpus import load_small_corpus
 from papertide.cli import app
 from papertide.cli.context import settings as cli_settings
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -20,9 +21,9 @@ def entries() -> list[DigestEntry]:
         DigestEntry(
             paper_id=1,
             arxiv_id="2608.00001",
-            title="Neural ODEs <script>alert(1)</script> & chaos",
-            authors=("Émile Borel", "Ada Lovelace"),
-            excerpt="We learn $\\dot x = f(x)$ from data.",
+            title="Neural ODEs <script>alert(1)</script> & chaos in $O(n^2)$",
+            authors=("\\'Emile Borel", "Ada Lovelace"),
+            abstract="We learn $\\alpha$-divergences from data. " * 20,
             upvotes=42,
             reason="matches your topic 'neural ODEs'",
         ),
@@ -31,7 +32,7 @@ def entries() -> list[DigestEntry]:
             arxiv_id="math/0601001",
             title="An older identifier",
             authors=tuple(f"Author {i}" for i in range(9)),
-            excerpt="Plain.",
+            abstract="Plain.",
             upvotes=1,
             reason="trending with 1 upvote",
         ),
@@ -75,20 +76,21 @@ def test_the_unsubscribe_link_is_a_plain_url_even_though_it_is_long(composer: Ma
     check_token(composer.site.secret, "unsubscribe", token.group(1), "jane@example.org", now=NOW, max_age=None)
 
 
-def test_text_and_html_parts_show_each_paper_with_link_authors_excerpt_votes_and_reason(
+def test_each_paper_shows_readable_title_link_authors_excerpt_votes_and_reason_in_both_parts(
     composer: MailComposer,
 ) -> None:
     message = parse_message(compose(composer))
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert "Neural ODEs <script>alert(1)</script> & chaos" in text
+    assert "Neural ODEs <script>alert(1)</script> & chaos in O(n²)" in text
+    assert "We learn α-divergences from data." in text and "…" in text
     assert "https://papers.example.org/papers/2608.00001" in text
     assert "Why: matches your topic 'neural ODEs'" in text
     soup = BeautifulSoup(html, "html.parser")
     assert soup.find("script") is None
     titles = [heading.get_text() for heading in soup.find_all("h2")]
-    assert titles == ["Neural ODEs <script>alert(1)</script> & chaos", "An older identifier"]
+    assert titles == ["Neural ODEs <script>alert(1)</script> & chaos in O(n²)", "An older identifier"]
     links = [a["href"] for a in soup.find_all("a")]
     assert "https://papers.example.org/papers/2608.00001" in links
     assert "https://papers.example.org/papers/math/0601001" in links
@@ -173,3 +175,34 @@ def test_confirmation_mails_link_to_confirm_or_to_preferences(composer: MailComp
     assert "/digest/preferences/" in confirmed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert pending["List-Unsubscribe"] is None
     assert pending["Auto-Submitted"] == "auto-generated"
+
+
+def test_cards_encoded_once_and_spliced_in_give_the_same_bytes_as_encoding_the_whole_text() -> None:
+    from papertide.digest.mime import block_marker, encode_quoted_printable, encode_with_blocks
+
+    cards = ["<h2>α card one</h2>\n<p>" + "x" * 200 + " \n</p>", "second card, trailing space \n=tricky="]
+    rendered = f"head\n{block_marker(0)}\nbetween\n{block_marker(1)}\n{block_marker(0)}\ntail"
+    whole = rendered
+    for index, card in enumerate(cards):
+        whole = whole.replace(block_marker(index), card)
+    blocks = [encode_quoted_printable(card + "\n") for card in cards]
+    assert encode_with_blocks(rendered, blocks) is None  # block 0 appears twice: markers must be in order
+    ordered = f"head\n{block_marker(0)}\nbetween\n{block_marker(1)}\ntail"
+    expected = ordered.replace(block_marker(0), cards[0]).replace(block_marker(1), cards[1])
+    assert encode_with_blocks(ordered, blocks) == encode_quoted_printable(expected)
+    assert encode_with_blocks("inline " + block_marker(0) + " text", blocks[:1]) is None
+
+
+def test_an_operator_template_with_cards_inline_still_renders_them(tmp_path: Path, site: MailSite) -> None:
+    (tmp_path / "digest.txt.j2").write_text(
+        "{% for entry in entries %}{{ loop.index }}. {{ entry.fragment }} ({{ entry.reason }})\n{% endfor %}",
+        encoding="utf-8",
+    )
+    custom = MailComposer(
+        MailSite(
+            name=site.name, base_url=site.base_url, mail_from=site.mail_from, secret=site.secret, templates_dir=tmp_path
+        )
+    )
+    text = parse_message(compose(custom)).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text.startswith("1. Neural ODEs <script>alert(1)</script> & chaos in O(n²)")
+    assert "(matches your topic 'neural ODEs')" in text

@@ -2,7 +2,7 @@
 
 Tests script the server per path: each request takes the next scripted answer (the last one
 repeats), or a function builds the answer from the query. Nothing here touches the internet.
-Kept out of a conftest.py so that `from conftest import ...` elsewhere keeps meaning tests/conftest.py.
+Kept out of a conftest.py so that several directories can import it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import shared_data
+from corpus import shared_data
 from papertide.ingest.http import PoliteClient, Politeness
 
 USER_AGENT = "papertide-tests/1.0 (mailto:tests@example.org)"

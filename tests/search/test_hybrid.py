@@ -88,9 +88,11 @@ def test_small_filtered_sets_are_handed_to_the_vector_index_as_candidates(
 def test_large_filtered_sets_over_fetch_neighbours_and_keep_those_that_pass(
     themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic
 ) -> None:
-    service = build(themed_sqlite, index_dir, fake, candidate_limit=1, overfetch=3, fusion_depth=10)
+    service = build(themed_sqlite, index_dir, fake, candidate_limit=1, overfetch=3)
     assert run(service, "chaos cat:cs.AI", mode="semantic", per_page=5) == ["2502.00002"]
-    assert fake.calls[-1][1:] == (30, None)
+    # A page of 5 needs 6 hits (one more tells whether a next page exists); 2 of the 5 papers pass
+    # the filter, so about 1.5 * 6 / (2/5) = 23 neighbours are fetched (at least 3 * 6).
+    assert fake.calls[-1][1:] == (23, None)
 
 
 def test_phrases_are_required_in_every_mode(service: SearchService) -> None:
@@ -137,6 +139,16 @@ def test_pages_do_not_overlap_and_say_whether_more_follow(service: SearchService
 def test_lexical_totals_are_exact(service: SearchService) -> None:
     page = service.search(SearchRequest(text="learning", mode="lexical", per_page=1))
     assert page.total == 2 and page.total_exact and page.has_more
+
+
+def test_lexical_totals_stop_counting_at_the_pageable_limit(
+    themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic
+) -> None:
+    # "chaotic" alone is in two papers: with two pageable results nothing more needs counting.
+    service = build(themed_sqlite, index_dir, fake, max_results=2)
+    page = service.search(SearchRequest(text="chaotic protein", mode="lexical", per_page=1))
+    assert (page.total, page.total_exact, page.has_more) == (2, False, True)
+    assert any("at least 2 match" in line for line in page.explain)
 
 
 def test_explain_shows_the_parsed_query_each_engine_and_the_fusion(service: SearchService) -> None:

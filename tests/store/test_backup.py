@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from conftest import load_small_corpus
+from corpus import load_small_corpus
 from papertide.domain.errors import PapertideError
 from papertide.store.backup import restore_backup, write_backup
 from papertide.store.engine import begin_write

@@ -9,7 +9,7 @@ from typing import Any
 from bs4 import BeautifulSoup
 from sqlalchemy import Engine
 
-from conftest import SMALL_CORPUS
+from corpus import SMALL_CORPUS
 from papertide.domain.models import Paper
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers

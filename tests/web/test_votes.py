@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from community_flow import Clock, form_fields, live_client, serve_app, sign_in
-from conftest import load_small_corpus
+from corpus import load_small_corpus
 from papertide.config import Settings
 from papertide.store.engine import make_engine
 from papertide.store.schema import papers, votes

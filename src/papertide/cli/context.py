@@ -73,7 +73,6 @@ def index_hook(engine: Engine) -> Callable[[Sequence[int]], None]:
     log = logging.getLogger("papertide.search")
 
     def index(paper_ids: Sequence[int]) -> None:
-        indexer.lexical.ensure_open(engine)
         report = indexer.index_changed(paper_ids)
         log.info("indexed a batch: %s", report.summary())
 

@@ -25,8 +25,17 @@ from urllib.parse import quote, urlsplit
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from papertide.digest.mime import check_header_value, compose_alternative, encode_address, encode_header
+from papertide.digest.mime import (
+    block_marker,
+    check_header_value,
+    compose_alternative,
+    encode_address,
+    encode_header,
+    encode_quoted_printable,
+    encode_with_blocks,
+)
 from papertide.digest.tokens import sign_token
+from papertide.domain.latex import render_tex
 from papertide.mail.transport import RawMessage
 
 MAX_AUTHORS_SHOWN = 5
@@ -78,9 +87,29 @@ class DigestEntry:
     arxiv_id: str
     title: str
     authors: tuple[str, ...]
-    excerpt: str
+    abstract: str
     upvotes: int
     reason: str
+
+
+@lru_cache(maxsize=8192)
+def _encode_short(text: str) -> bytes:
+    return encode_quoted_printable(text)
+
+
+def _encode_piece(text: str) -> bytes:
+    """Quoted-printable, memoised for the short pieces between cards, which repeat across messages."""
+    return _encode_short(text) if len(text) < 2000 else encode_quoted_printable(text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Card:
+    """One paper's card, rendered and quoted-printable-encoded once per run."""
+
+    html: Markup
+    text: str
+    html_qp: bytes
+    text_qp: bytes
 
 
 def format_authors(authors: Sequence[str]) -> str:
@@ -142,7 +171,7 @@ class MailComposer:
         self._list_id = encode_header("List-Id", f"{phrase or 'papertide'} digest <digest.{host}>")
         self._sender = site.sender_address
         self._mailto = site.unsubscribe_address or self._sender
-        self._fragments: dict[tuple[int, int], tuple[Markup, str]] = {}
+        self._fragments: dict[tuple[int, int], _Card] = {}
         self._subjects: dict[tuple[str, str], str] = {}
 
     def manage_token(self, subscriber_id: int, email: str, now: dt.datetime) -> str:
@@ -153,21 +182,40 @@ class MailComposer:
         """The paper's page on this site."""
         return f"{self.site.root}/papers/{quote(arxiv_id, safe='/')}"
 
-    def _fragment(self, entry: DigestEntry) -> tuple[Markup, str]:
+    def _fragment(self, entry: DigestEntry) -> _Card:
         key = (entry.paper_id, entry.upvotes)
         cached = self._fragments.get(key)
         if cached is None:
+            # arXiv metadata is TeX: "$O(n^2)$", "Bal\\'azs" read as "O(n²)", "Balázs" (domain/latex.py).
             context = {
-                "title": entry.title,
-                "authors": format_authors(entry.authors),
-                "excerpt": entry.excerpt,
+                "title": render_tex(entry.title),
+                "authors": format_authors([render_tex(author) for author in entry.authors]),
+                "excerpt": compose_excerpt(render_tex(entry.abstract)),
                 "upvotes": entry.upvotes,
                 "url": self.paper_url(entry.arxiv_id),
             }
-            html = Markup(self._templates["_item.html.j2"].render(context).strip())
-            text = self._templates["_item.txt.j2"].render(context).strip()
-            cached = self._fragments[key] = (html, text)
+            html = self._templates["_item.html.j2"].render(context).strip().replace("\0", "")
+            text = self._templates["_item.txt.j2"].render(context).strip().replace("\0", "")
+            cached = self._fragments[key] = _Card(
+                Markup(html), text, encode_quoted_printable(html + "\n"), encode_quoted_printable(text + "\n")
+            )
         return cached
+
+    def _render(self, name: str, context: dict[str, Any], cards: list[_Card], entries: Sequence[DigestEntry]) -> bytes:
+        """One part, quoted-printable, with the cards' pre-encoded bytes spliced in."""
+        html = name.endswith(".html.j2")
+        markers = [Markup(block_marker(i)) if html else block_marker(i) for i in range(len(cards))]
+        rendered = self._templates[name].render(
+            context, entries=[{"fragment": m, "reason": e.reason} for m, e in zip(markers, entries, strict=True)]
+        )
+        spliced = encode_with_blocks(
+            rendered, [card.html_qp if html else card.text_qp for card in cards], _encode_piece
+        )
+        if spliced is not None:
+            return spliced
+        for index, card in enumerate(cards):
+            rendered = rendered.replace(block_marker(index), card.html if html else card.text)
+        return encode_quoted_printable(rendered)
 
     def _subject(self, frequency: str, period_label: str) -> str:
         key = (frequency, period_label)
@@ -203,18 +251,14 @@ class MailComposer:
             "email": email,
             "heading": _period_heading(frequency, period_label),
             "title": f"{self.site.name}: {_period_heading(frequency, period_label)}",
-            "preheader": entries[0].title if entries else "",
+            "preheader": render_tex(entries[0].title).replace("\0", "") if entries else "",
             "frequency_label": "weekly" if frequency == "weekly" else "daily",
             "preferences_url": f"{self.site.root}/digest/preferences/{manage}",
             "unsubscribe_url": unsubscribe_url,
         }
-        fragments = [self._fragment(entry) for entry in entries]
-        html = self._templates["digest.html.j2"].render(
-            context, entries=[{"fragment": f[0], "reason": e.reason} for f, e in zip(fragments, entries, strict=True)]
-        )
-        text = self._templates["digest.txt.j2"].render(
-            context, entries=[{"fragment": f[1], "reason": e.reason} for f, e in zip(fragments, entries, strict=True)]
-        )
+        cards = [self._fragment(entry) for entry in entries]
+        html = self._render("digest.html.j2", context, cards, entries)
+        text = self._render("digest.txt.j2", context, cards, entries)
         headers = (
             self._from,
             f"To: {email}",

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from papertide.digest.compose import DigestEntry, MailComposer, compose_excerpt
+from papertide.digest.compose import DigestEntry, MailComposer
 from papertide.digest.outcome import ClaimLost, DeliveryReport, Outcomes, StopDelivery
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import select_period_label
@@ -81,11 +81,14 @@ class Delivery:
         self.worker = worker
         self.clock = clock
         self.papers = dict(papers or {})
-        self.excerpts: dict[int, str] = {}
         self.advance = advance
         self.should_stop = should_stop
         self.outcomes = Outcomes(engine, policy=policy, worker=worker, clock=clock)
         self.report: DeliveryReport = self.outcomes.report
+
+    def close(self) -> None:
+        """Release the worker's database connection."""
+        self.outcomes.close()
 
     @property
     def next_retry(self) -> dt.datetime | None:
@@ -139,15 +142,12 @@ class Delivery:
         paper = self.papers.get(item.paper_id)
         if paper is None:
             return None
-        excerpt = self.excerpts.get(paper.id)
-        if excerpt is None:
-            excerpt = self.excerpts[paper.id] = compose_excerpt(paper.abstract)
         return DigestEntry(
             paper_id=paper.id,
             arxiv_id=paper.arxiv_id,
             title=paper.title,
             authors=paper.authors,
-            excerpt=excerpt,
+            abstract=paper.abstract,
             upvotes=paper.upvotes,
             reason=item.reason,
         )

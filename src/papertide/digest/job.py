@@ -145,14 +145,17 @@ def run_digest(
                 advance=advance,
             )
             report.delivery = delivery.report
-            delivery.take_over_gone_workers()
-            while delivery.drain():
-                # Retries that fall due shortly are waited for, so a brief outage costs minutes, not a run.
-                wait = (delivery.next_retry - clock()).total_seconds() if delivery.next_retry else None
-                if wait is None or wait > policy.retry_wait.total_seconds():
-                    break
-                delivery.outcomes.next_retry = None
-                sleep(max(wait, 0.0))
+            try:
+                delivery.take_over_gone_workers()
+                while delivery.drain():
+                    # Retries that fall due shortly are waited for: a brief outage costs minutes, not a run.
+                    wait = (delivery.next_retry - clock()).total_seconds() if delivery.next_retry else None
+                    if wait is None or wait > policy.retry_wait.total_seconds():
+                        break
+                    delivery.outcomes.next_retry = None
+                    sleep(max(wait, 0.0))
+            finally:
+                delivery.close()
     finally:
         retire_worker(worker)
         if helpers is not None:

@@ -15,7 +15,7 @@ turned into an encoded-word, which mail clients then cannot read as a URL.
 from __future__ import annotations
 
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.header import Header
 from email.utils import formataddr, parseaddr
 
@@ -66,10 +66,47 @@ def encode_quoted_printable(text: str) -> bytes:
     return encoded.replace(b"\n", b"\r\n")
 
 
-def compose_alternative(headers: Sequence[str], text: str, html: str) -> bytes:
+def block_marker(index: int) -> str:
+    """What a template renders in place of pre-encoded block ``index`` (see ``encode_with_blocks``)."""
+    return f"\0{index}\0"
+
+
+def encode_with_blocks(
+    rendered: str, blocks: Sequence[bytes], encode: Callable[[str], bytes] = encode_quoted_printable
+) -> bytes | None:
+    """Quoted-printable of ``rendered`` with block ``i`` spliced in where ``block_marker(i)`` stands.
+
+    Quoted-printable encodes line by line, so a block that is a run of whole lines can be
+    encoded once (a paper's card, shared by every subscriber who gets it) and spliced into
+    each message. Returns None when a marker does not stand on a line of its own (an
+    overriding template put it inline); the caller then encodes the whole text.
+
+    :param encode: how the text between blocks is encoded (the composer memoises it: the
+        wrappers and reasons between cards repeat across subscribers).
+    """
+    if rendered.count("\0") != 2 * len(blocks):
+        return None  # a marker repeated or missing: the template does not use each card once
+    pieces: list[bytes] = []
+    position = 0
+    for index, block in enumerate(blocks):
+        at = rendered.find(f"\n{block_marker(index)}\n", max(position - 1, 0))
+        if at < 0:
+            return None
+        if at + 1 > position:
+            pieces.append(encode(rendered[position : at + 1]))
+        pieces.append(block)
+        position = at + len(block_marker(index)) + 2
+    if position < len(rendered):
+        pieces.append(encode(rendered[position:]))
+    return b"".join(pieces)
+
+
+def compose_alternative(headers: Sequence[str], text: str | bytes, html: str | bytes) -> bytes:
     """The whole message: pre-encoded header lines (``encode_header``), then both parts.
 
     :param headers: lines without line ends, each from ``encode_header`` or equally safe.
+    :param text: the plain part, or its quoted-printable bytes when already encoded.
+    :param html: the HTML part, likewise.
     """
     head = "\r\n".join(
         (
@@ -85,10 +122,10 @@ def compose_alternative(headers: Sequence[str], text: str, html: str) -> bytes:
             b"\r\n\r\n",
             f"--{BOUNDARY}\r\n".encode("ascii"),
             part_head.format("plain").encode("ascii"),
-            encode_quoted_printable(text),
+            text if isinstance(text, bytes) else encode_quoted_printable(text),
             f"--{BOUNDARY}\r\n".encode("ascii"),
             part_head.format("html").encode("ascii"),
-            encode_quoted_printable(html),
+            html if isinstance(html, bytes) else encode_quoted_printable(html),
             f"--{BOUNDARY}--\r\n".encode("ascii"),
         )
     )

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine
 
 from papertide.digest.policy import DigestPolicy
-from papertide.store.engine import begin_write, is_sqlite
 from papertide.store.outbox import ClaimedDigest, write_cancelled, write_failed, write_retry, write_sent
 from papertide.store.subscribers import Subscriber, get_subscriber, reset_bounces, write_bounce
 
@@ -59,14 +58,33 @@ class Outcomes:
         self.report = DeliveryReport()
         self.next_retry: dt.datetime | None = None
         self._counters = threading.Lock()
-        self._writes = threading.Lock() if is_sqlite(engine) else None
+        self._writes = threading.Lock()
+        self._conn: Connection | None = None
         self._consecutive_failures = 0
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction, serialised within this process on SQLite."""
-        with self._writes or contextlib.nullcontext(), begin_write(self.engine) as conn:
-            yield conn
+        """A write transaction on this worker's own connection (kept open: one commit per message).
+
+        After an error the connection is dropped and the next write opens a fresh one.
+        """
+        with self._writes:
+            if self._conn is None:
+                self._conn = self.engine.connect()
+                self._conn.info["write"] = True  # BEGIN IMMEDIATE on SQLite (store/engine.py)
+            try:
+                with self._conn.begin():
+                    yield self._conn
+            except BaseException:
+                self.close()
+                raise
+
+    def close(self) -> None:
+        """Give the write connection back to the pool."""
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
 
     def count(self, **changes: float) -> None:
         """Add to the report's counters (thread-safe)."""

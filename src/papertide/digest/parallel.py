@@ -65,7 +65,10 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int]) -> None:
                 advance=count,
                 should_stop=lambda: os.getppid() != setup.parent_pid,
             )
-            delivery.drain()
+            try:
+                delivery.drain()
+            finally:
+                delivery.close()
     finally:
         with begin_write(engine) as conn:
             release(conn, None, worker)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from papertide.digest.compose import DigestEntry, MailComposer, compose_excerpt
+from papertide.digest.compose import DigestEntry, MailComposer
 from papertide.digest.plan import TopicCache, TopicMatcher, choose_papers, fetch_pool
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import select_slot
@@ -49,7 +49,7 @@ def run_preview(
             arxiv_id=paper.arxiv_id,
             title=paper.title,
             authors=paper.authors,
-            excerpt=compose_excerpt(paper.abstract),
+            abstract=paper.abstract,
             upvotes=paper.upvotes,
             reason=choice.reason,
         )

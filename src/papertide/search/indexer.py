@@ -99,7 +99,7 @@ class SearchIndexer:
 
     def index_changed(self, paper_ids: Sequence[int]) -> IndexReport:
         """After an ingest batch: sync the lexical index; embed the batch when it is small enough."""
-        applied = self.lexical.sync(self.engine)
+        applied = self.catch_up_lexical()
         if not paper_ids:
             return IndexReport(lexical=applied)
         if len(paper_ids) > self.embed_batch_limit:

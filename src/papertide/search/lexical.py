@@ -382,13 +382,23 @@ class LexicalIndex:
         values = searcher.fast_field_values(FIELD_PAPER_ID, [address for _, address in hits])
         return [int(value) if value is not None else -1 for value in values]
 
-    def search(self, query: tantivy.Query, limit: int) -> tuple[list[tuple[int, float]], int]:
-        """The ``limit`` best (paper id, BM25 score) pairs and how many papers match in all."""
+    def search(self, query: tantivy.Query, limit: int, *, count: bool = True) -> tuple[list[tuple[int, float]], int]:
+        """The ``limit`` best (paper id, BM25 score) pairs and how many papers match in all.
+
+        :param count: count every match; False returns the number of hits instead and lets
+            tantivy skip the blocks that cannot reach the top (much faster for common words).
+        """
         searcher = self.searcher()
-        result = searcher.search(query, max(limit, 1), count=True)
+        result = searcher.search(query, max(limit, 1), count=count)
         ids = self._paper_ids(searcher, result.hits)
         ranked = [(paper_id, float(score)) for paper_id, (score, _) in zip(ids, result.hits, strict=True)]
-        return [pair for pair in ranked if pair[0] >= 0][:limit], _count(result)
+        ranked = [pair for pair in ranked if pair[0] >= 0][:limit]
+        return ranked, _count(result) if count else len(ranked)
+
+    def most_frequent(self, terms: tuple[tuple[str, str], ...]) -> int:
+        """The largest document frequency among (field, term) pairs: a lower bound of an any-word match count."""
+        searcher = self.searcher()
+        return max((searcher.doc_freq(field, term) for field, term in terms), default=0)
 
     def newest(self, query: tantivy.Query, limit: int) -> tuple[list[tuple[int, float]], int]:
         """Matching papers, most recently published first, as (paper id, day ordinal) pairs, and the count."""
@@ -404,9 +414,12 @@ class LexicalIndex:
         """How many papers match."""
         return _count(self.searcher().search(query, 1, count=True))
 
-    def matching_ids(self, query: tantivy.Query, limit: int) -> list[int] | None:
-        """Every paper matching ``query``, or None when more than ``limit`` do."""
-        total = self.count(query)
+    def matching_ids(self, query: tantivy.Query, limit: int, *, total: int | None = None) -> list[int] | None:
+        """Every paper matching ``query``, or None when more than ``limit`` do.
+
+        :param total: how many match, when the caller counted already.
+        """
+        total = self.count(query) if total is None else total
         if total > limit:
             return None
         # Ordering by the id field hands back each id as the sort value: no second lookup per hit.
@@ -417,12 +430,12 @@ class LexicalIndex:
         """Those of ``paper_ids`` that match ``query``."""
         if not paper_ids:
             return set()
-        restricted = tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Must, query),
-                (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, FIELD_PAPER_ID, paper_ids)),
-            ]
+        # One SHOULD term per id: at a million papers a term-set query over the id field scanned
+        # its whole dictionary (40 ms for 1,000 ids), this looks each id up (under 10 ms).
+        ids = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, FIELD_PAPER_ID, i)) for i in paper_ids]
         )
+        restricted = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, ids)])
         searcher = self.searcher()
         hits = searcher.search(restricted, len(paper_ids), count=False).hits
         return set(self._paper_ids(searcher, hits))

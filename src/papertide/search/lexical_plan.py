@@ -54,6 +54,8 @@ class LexicalPlan:
     required: tantivy.Query | None
     description: str
     required_description: str
+    # The (field, term) pairs of the free words: their document frequencies bound the match count.
+    terms: tuple[tuple[str, str], ...] = ()
 
 
 class _Analyzers:
@@ -96,7 +98,9 @@ def _render_phrase(terms: list[tuple[int, str]]) -> str:
     return " ".join(rendered)
 
 
-def _word_clauses(schema: tantivy.Schema, query: SearchQuery, weights: FieldWeights) -> tuple[list[Clause], list[str]]:
+def _word_clauses(
+    schema: tantivy.Schema, query: SearchQuery, weights: FieldWeights
+) -> tuple[list[Clause], list[str], list[tuple[str, str]]]:
     clauses: list[Clause] = []
     described: list[str] = []
     seen: set[tuple[str, str]] = set()
@@ -121,7 +125,7 @@ def _word_clauses(schema: tantivy.Schema, query: SearchQuery, weights: FieldWeig
                 term_query, text = _phrase_or_term(schema, field, [(0, term)], boost)
                 clauses.append((tantivy.Occur.Should, term_query))
                 described.append(text)
-    return clauses, described
+    return clauses, described, sorted(seen)
 
 
 def _phrase_clause(schema: tantivy.Schema, phrase: str, weights: FieldWeights) -> tuple[tantivy.Query, str] | None:
@@ -168,6 +172,9 @@ def _filter_clauses(schema: tantivy.Schema, query: SearchQuery) -> tuple[list[ta
                 tantivy.FieldType.Integer,
                 lower_bound=query.since.toordinal() if query.since else None,
                 upper_bound=query.until.toordinal() if query.until else None,
+                # The posting lists of the days in range: counted several times faster than a
+                # scan of the fast field at a million papers.
+                use_inverted_index=True,
             )
         )
         low = query.since.isoformat() if query.since else "*"
@@ -178,7 +185,7 @@ def _filter_clauses(schema: tantivy.Schema, query: SearchQuery) -> tuple[list[ta
 
 def compose_lexical_plan(schema: tantivy.Schema, query: SearchQuery, weights: FieldWeights) -> LexicalPlan:
     """The ranked and the required-only query for ``query``."""
-    should, should_text = _word_clauses(schema, query, weights)
+    should, should_text, terms = _word_clauses(schema, query, weights)
     must: list[tantivy.Query] = []
     must_text: list[str] = []
     for phrase in query.phrases:
@@ -207,6 +214,7 @@ def compose_lexical_plan(schema: tantivy.Schema, query: SearchQuery, weights: Fi
         required=required,
         description=description,
         required_description=required_description,
+        terms=tuple(terms),
     )
 
 

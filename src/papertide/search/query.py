@@ -9,6 +9,7 @@ embedding rankings (domain.ranking), ``lexical`` and ``semantic`` run one engine
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 Pairs = list[tuple[int, float]]
 # A semantic searcher that failed to load is tried again after this long (e.g. after a reindex).
 RETRY_SEMANTIC_SECONDS = 60.0
+# Neighbours a filtered semantic search may fetch to find enough that pass (a wider fetch costs
+# more than handing the vector index the candidates, see search_candidate_limit).
+MAX_OVERFETCH = 2000
 
 
 def _milliseconds(start: float) -> str:
@@ -116,6 +120,9 @@ class SearchService:
         sorting = request.sort != "relevance"
         if sorting:
             depth = options.sort_pool
+        elif request.mode != "hybrid":
+            # One engine: its own top ``needed`` is already the page; no fusion to feed.
+            depth = min(needed, options.max_results)
         else:
             depth = options.fusion_depth if needed <= options.fusion_depth else options.max_results
         explain = [f"query: {query.describe()}"]
@@ -128,7 +135,7 @@ class SearchService:
             exact = True
             explain.append(f"filters only: {plan.required_description}, newest first; {total} match")
         elif mode == "lexical":
-            ranked, total, exact = self._run_lexical(plan, depth, explain, details)
+            ranked, total, exact = self._run_lexical(plan, depth, explain, details, count=True)
         else:
             try:
                 ranked, total, exact = self._run_semantic(self.semantic(), query, plan, depth, explain, details)
@@ -137,7 +144,7 @@ class SearchService:
                     raise
                 notices.append(f"{error}; showing word matches only")
                 mode = "lexical"
-                ranked, total, exact = self._run_lexical(plan, depth, explain, details)
+                ranked, total, exact = self._run_lexical(plan, depth, explain, details, count=True)
             else:
                 if mode == "hybrid":
                     ranked, total, exact = self._fuse(ranked, total, plan, depth, explain, details)
@@ -160,17 +167,31 @@ class SearchService:
         )
 
     def _run_lexical(
-        self, plan: LexicalPlan, depth: int, explain: list[str], details: dict[int, dict[str, float]]
+        self,
+        plan: LexicalPlan,
+        depth: int,
+        explain: list[str],
+        details: dict[int, dict[str, float]],
+        *,
+        count: bool,
     ) -> tuple[Pairs, int, bool]:
+        """BM25 top ``depth``; with ``count``, also how many match (exact unless at least max_results)."""
         if plan.ranked is None:
             explain.append("lexical: the words are all stop words; nothing to match")
             return [], 0, True
         start = time.perf_counter()
-        ranked, total = self.lexical.search(plan.ranked, depth)
-        explain.append(f"lexical: {plan.description} -> {total} match, top {len(ranked)} in {_milliseconds(start)}")
+        # Counting every match defeats block-max WAND, so it is skipped when it cannot matter:
+        # when one word alone is in max_results papers, only the first max_results can be paged.
+        at_least = self.lexical.most_frequent(plan.terms) if count and plan.required is None else 0
+        exact = count and at_least < self.options.max_results
+        ranked, total = self.lexical.search(plan.ranked, depth, count=exact)
+        if count and not exact:
+            total = self.options.max_results
+        matched = f"{total} match" if exact else f"at least {total} match" if count else "not counted"
+        explain.append(f"lexical: {plan.description} -> {matched}, top {len(ranked)} in {_milliseconds(start)}")
         for rank, (paper_id, score) in enumerate(ranked, start=1):
             details.setdefault(paper_id, {}).update(lexical_rank=rank, lexical_score=score)
-        return ranked, total, True
+        return ranked, total, exact
 
     def _run_semantic(
         self,
@@ -188,20 +209,20 @@ class SearchService:
             pool = self.lexical.paper_count
             how = "all papers"
         else:
-            candidates = self.lexical.matching_ids(plan.required, options.candidate_limit)
+            pool = self.lexical.count(plan.required)
+            candidates = self.lexical.matching_ids(plan.required, options.candidate_limit, total=pool)
             if candidates is not None:
                 hits = (
                     self._guarded(lambda: semantic.search(query.text, depth, candidates=candidates))
                     if candidates
                     else []
                 )
-                pool = len(candidates)
                 how = f"{pool} candidates from {plan.required_description}"
             else:
-                wide = self._guarded(lambda: semantic.search(query.text, depth * options.overfetch))
+                width = self._overfetch_width(depth, pool)
+                wide = self._guarded(lambda: semantic.search(query.text, width))
                 passing = self.lexical.keep_matching(plan.required, [hit.paper_id for hit in wide])
                 hits = [hit for hit in wide if hit.paper_id in passing][:depth]
-                pool = self.lexical.count(plan.required)
                 how = f"{len(wide)} nearest, kept {len(hits)} passing {plan.required_description}"
         ranked = [(hit.paper_id, hit.score) for hit in hits]
         explain.append(f"semantic: {query.text!r} among {how} -> top {len(ranked)} in {_milliseconds(start)}")
@@ -210,6 +231,16 @@ class SearchService:
         if len(ranked) < depth:
             return ranked, len(ranked), True
         return ranked, pool, False
+
+    def _overfetch_width(self, depth: int, passing: int) -> int:
+        """How many neighbours to fetch so that about ``depth`` pass a filter that ``passing`` papers pass.
+
+        At least ``overfetch`` times the depth; more for a narrow filter (its share of the corpus
+        tells how many neighbours pass on average), up to MAX_OVERFETCH.
+        """
+        share = passing / max(self.lexical.paper_count, 1)
+        needed = math.ceil(1.5 * depth / share) if share > 0 else MAX_OVERFETCH
+        return max(depth * self.options.overfetch, min(needed, MAX_OVERFETCH))
 
     def _fuse(
         self,
@@ -221,7 +252,8 @@ class SearchService:
         details: dict[int, dict[str, float]],
     ) -> tuple[Pairs, int, bool]:
         options = self.options
-        lexical, lexical_total, _ = self._run_lexical(plan, depth, explain, details)
+        # The semantic side already bounds the total (every candidate is at some distance).
+        lexical, lexical_total, _ = self._run_lexical(plan, depth, explain, details, count=False)
         weights = (options.lexical_weight, options.semantic_weight)
         if options.fusion == "convex":
             fused = fuse_normalized_scores([lexical, semantic], weights)

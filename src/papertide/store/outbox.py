@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from papertide.store.conflict import as_utc
@@ -278,16 +278,22 @@ def _held(outbox_id: int, worker: str, state: str = "sending") -> ColumnElement[
     return and_(digest_outbox.c.id == outbox_id, digest_outbox.c.claimed_by == worker, digest_outbox.c.state == state)
 
 
+# Built once: this runs once per message, and building the statement cost more than running it.
+_WRITE_SENT = (
+    update(digest_outbox)
+    .where(
+        digest_outbox.c.id == bindparam("outbox_id"),
+        digest_outbox.c.claimed_by == bindparam("worker"),
+        digest_outbox.c.state == "sending",
+        exists().where(subscribers.c.id == digest_outbox.c.subscriber_id, subscribers.c.status == "confirmed"),
+    )
+    .values(state="sent", sent_at=bindparam("now"), attempts=digest_outbox.c.attempts + 1, error=None)
+)
+
+
 def write_sent(conn: Connection, outbox_id: int, worker: str, now: dt.datetime) -> bool:
     """Record the digest as sent if this worker still holds it and the subscriber is still confirmed."""
-    confirmed = exists().where(
-        and_(subscribers.c.id == digest_outbox.c.subscriber_id, subscribers.c.status == "confirmed")
-    )
-    result = conn.execute(
-        update(digest_outbox)
-        .where(_held(outbox_id, worker), confirmed)
-        .values(state="sent", sent_at=now, attempts=digest_outbox.c.attempts + 1, error=None)
-    )
+    result = conn.execute(_WRITE_SENT, {"outbox_id": outbox_id, "worker": worker, "now": now})
     return result.rowcount == 1
 
 
