@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from search_corpus import FakeSemantic, Paper, paper_ids, store, texts_of
 from sqlalchemy import Engine
 
 from papertide.domain.errors import InvalidQuery, PapertideError
@@ -16,6 +15,7 @@ from papertide.domain.trending import TrendingCandidate
 from papertide.search.lexical import LexicalIndex
 from papertide.search.options import SearchOptions, SearchRequest, SearchUnavailable
 from papertide.search.query import SearchService
+from search_corpus import FakeSemantic, Paper, paper_ids, store, texts_of
 
 
 def build(

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 from hashing_embedder import HashingEmbedder
 from sqlalchemy import Engine, select
+from typer.testing import CliRunner
 
+from papertide.cli import app
+from papertide.cli.context import settings
 from papertide.ingest.jsonl import read_jsonl_papers
 from papertide.ingest.pipeline import run_ingest
 from papertide.ingest.sample import open_sample, sample_name
@@ -22,8 +25,9 @@ from papertide.search.sample_vectors import (
     sample_vectors_file,
     write_precomputed,
 )
-from papertide.search.semantic import open_semantic
+from papertide.search.semantic import open_semantic, vector_directory_for
 from papertide.search.vectors import VectorSpace
+from papertide.store.engine import make_engine
 from papertide.store.schema import papers
 from search_corpus import THEMED, store
 
@@ -80,3 +84,27 @@ def test_the_bundled_vectors_cover_the_bundled_sample_as_ingested(sqlite_engine:
     assert dict(zip(precomputed.keys.tolist(), precomputed.hashes.tolist(), strict=True)) == stored
     norms = np.linalg.norm(precomputed.vectors.astype(np.float32), axis=1)
     np.testing.assert_allclose(norms, 1.0, atol=2e-3)
+
+
+@pytest.mark.slow
+def test_init_sample_makes_the_sample_searchable_by_meaning_without_embedding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("PAPERTIDE_DATA_DIR", str(data_dir))
+    # The torch backend needs no ONNX export, so the model is ready in a second.
+    monkeypatch.setenv("PAPERTIDE_EMBEDDING_BACKEND", "torch")
+    settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["init", "--sample"])
+    finally:
+        settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "stored 4000 precomputed vectors" in " ".join(result.output.split())
+    engine = make_engine(f"sqlite:///{data_dir / 'papertide.db'}")
+    searcher = open_semantic(engine, vector_directory_for(data_dir), model=DEFAULT_MODEL, backend="torch")
+    assert searcher.pending() == 0
+    assert len(searcher.index or ()) == 4000
+    hits = searcher.search("diffusion models that generate images", 5)
+    assert len(hits) == 5 and hits[0].score > 0.4
+    engine.dispose()

@@ -100,19 +100,9 @@ def run_digest(
     report = DigestReport()
     with begin_write(engine) as conn:
         report.expired_pending = delete_expired_pending(conn, clock() - policy.pending_expiry)
-    started = time.perf_counter()
-    report.plan = run_planning(
-        engine,
-        now=planning_now,
-        policy=policy,
-        message_id=composer.site.make_message_id,
-        matcher=matcher,
-        advance=(lambda n: progress("plan", n)) if progress else None,
-    )
-    report.plan_seconds = time.perf_counter() - started
-    started = time.perf_counter()
     helpers = None
     if policy.workers > 1:
+        # Started first: they deliver each batch as soon as planning has written it.
         setup = HelperSetup(
             database_url=engine.url.render_as_string(hide_password=False),
             transports=transports,
@@ -121,6 +111,24 @@ def run_digest(
             parent_pid=os.getpid(),
         )
         helpers = Helpers(setup, policy.workers - 1)
+    started = time.perf_counter()
+    try:
+        report.plan = run_planning(
+            engine,
+            now=planning_now,
+            policy=policy,
+            message_id=composer.site.make_message_id,
+            matcher=matcher,
+            advance=(lambda n: progress("plan", n)) if progress else None,
+        )
+    except BaseException:
+        if helpers is not None:
+            helpers.join()
+        raise
+    report.plan_seconds = time.perf_counter() - started
+    if helpers is not None:
+        helpers.planning_done()
+    started = time.perf_counter()
     shown = own = 0
 
     def advance(count: int) -> None:

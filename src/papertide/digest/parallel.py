@@ -1,12 +1,13 @@
 """Helper processes that deliver alongside the run's own process, for large lists.
 
-Each helper is a fresh interpreter (multiprocessing "spawn") that opens its own engine and
-transport and runs the same single-threaded delivery loop as the parent; claims keep them
-apart (store/outbox.py). A helper stops when its parent is gone (a killed run leaves no
-orphans sending on its own): it finishes the message in hand, which the commit hook keeps
-exactly-once, gives back its claims and exits. Processes rather than threads, so that no
-second busy thread sits between a commit and the final dot of the SMTP transaction (see
-digest/deliver.py).
+Helpers start before planning and send each batch as soon as the planner has written it, so
+planning 100,000 digests overlaps with delivering them. Each helper is a fresh interpreter
+(multiprocessing "spawn") that opens its own engine and transport and runs the same
+single-threaded delivery loop as the parent; claims keep them apart (store/outbox.py). A
+helper stops when its parent is gone (a killed run leaves no orphans sending on its own): it
+finishes the message in hand, which the commit hook keeps exactly-once, gives back its claims
+and exits. Processes rather than threads, so that no second busy thread sits between a commit
+and the final dot of the SMTP transaction (see digest/deliver.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from papertide.store.engine import begin_write, make_engine
 from papertide.store.outbox import release
 
 _CONTEXT = multiprocessing.get_context("spawn")
+# How often a helper looks for newly planned digests while planning goes on.
+_POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,8 @@ class HelperSetup:
     parent_pid: int
 
 
-def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int]) -> None:
-    """A helper's whole life: deliver until nothing is due or the parent is gone, then report."""
+def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int], planned: Any) -> None:
+    """A helper's whole life: deliver until planning is over and nothing is due (or the parent is gone)."""
     from papertide.digest.job import utc_now
 
     engine = make_engine(setup.database_url)
@@ -66,7 +69,12 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int]) -> None:
                 should_stop=lambda: os.getppid() != setup.parent_pid,
             )
             try:
-                delivery.drain()
+                while True:
+                    # Read before draining: a drain that began after planning ended has seen every row.
+                    planning_over = planned.is_set()
+                    if not delivery.drain() or planning_over:
+                        break
+                    planned.wait(_POLL_S)
             finally:
                 delivery.close()
     finally:
@@ -85,14 +93,21 @@ class Helpers:
     def __init__(self, setup: HelperSetup, count: int) -> None:
         self.results: Any = _CONTEXT.Queue()
         self.sent: Synchronized[int] = _CONTEXT.Value("i", 0)
+        self.planned: Any = _CONTEXT.Event()
+        arguments = (setup, self.results, self.sent, self.planned)
         self.processes: list[BaseProcess] = [
-            _CONTEXT.Process(target=_deliver, args=(setup, self.results, self.sent), daemon=True) for _ in range(count)
+            _CONTEXT.Process(target=_deliver, args=arguments, daemon=True) for _ in range(count)
         ]
         for process in self.processes:
             process.start()
 
+    def planning_done(self) -> None:
+        """Tell the helpers that no more digests will be planned in this run."""
+        self.planned.set()
+
     def join(self) -> list[DeliveryReport]:
         """Wait for every helper; a helper that crashed reports as a failure."""
+        self.planned.set()
         reports: list[DeliveryReport] = []
         for process in self.processes:
             process.join()

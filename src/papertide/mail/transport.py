@@ -20,7 +20,6 @@ import copy
 import hashlib
 import logging
 import os
-import re
 import smtplib
 import socket
 import ssl
@@ -272,8 +271,7 @@ class SmtpTransport:
         if code != 354:
             self._reset(code)
             raise _failure_for(code, f"DATA refused: SMTP {code} {reply!r}", rejected=True)
-        body = _DOT_AT_LINE_START.sub(b"..", raw.data)
-        client.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+        client.send(_dot_stuffed(raw.data))
         if commit is not None:
             try:
                 commit()
@@ -309,7 +307,16 @@ class _Dropped(Exception):
     """The kept connection turned out to be closed before anything was sent."""
 
 
-_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
+def _dot_stuffed(data: bytes) -> bytes:
+    """RFC 5321 transparency: a line starting with "." gets another; ends with CRLF."""
+    crlf = data.count(b"\r\n")
+    lines = data
+    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:  # bare CR or LF: normalise (rare)
+        lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    if not lines.endswith(b"\r\n"):
+        lines += b"\r\n"
+    stuffed = lines.replace(b"\r\n.", b"\r\n..")
+    return b"." + stuffed if stuffed.startswith(b".") else stuffed
 
 
 def _failure_for(code: int, detail: str, *, rejected: bool = False) -> DeliveryError:

@@ -1,0 +1,108 @@
+"""Reading the lexical index: ranked search, counts, filter checks and more-like-this.
+
+A mixin of LexicalIndex (lexical.py), which keeps the index current; everything here only
+reads the last commit the process has loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tantivy
+
+from papertide.search.analyzer import FIELD_PAPER_ID, FIELD_PUBLISHED, FIELD_TEXT
+from papertide.search.changes import PaperText
+
+
+def _count(result: tantivy.SearchResult) -> int:
+    # SearchResult.count exists when searching with count=True but is missing from the stubs.
+    return int(getattr(result, "count", 0) or 0)
+
+
+class LexicalReader:
+    """Queries over the searcher of a LexicalIndex."""
+
+    schema: tantivy.Schema
+
+    def searcher(self) -> tantivy.Searcher:
+        """A searcher over the last commit this process has loaded."""
+        raise NotImplementedError
+
+    def _paper_ids(self, searcher: tantivy.Searcher, hits: list[tuple[Any, tantivy.DocAddress]]) -> list[int]:
+        values = searcher.fast_field_values(FIELD_PAPER_ID, [address for _, address in hits])
+        return [int(value) if value is not None else -1 for value in values]
+
+    def search(self, query: tantivy.Query, limit: int, *, count: bool = True) -> tuple[list[tuple[int, float]], int]:
+        """The ``limit`` best (paper id, BM25 score) pairs and how many papers match in all.
+
+        :param count: count every match; False returns the number of hits instead and lets
+            tantivy skip the blocks that cannot reach the top (much faster for common words).
+        """
+        searcher = self.searcher()
+        result = searcher.search(query, max(limit, 1), count=count)
+        ids = self._paper_ids(searcher, result.hits)
+        ranked = [(paper_id, float(score)) for paper_id, (score, _) in zip(ids, result.hits, strict=True)]
+        ranked = [pair for pair in ranked if pair[0] >= 0][:limit]
+        return ranked, _count(result) if count else len(ranked)
+
+    def most_frequent(self, terms: tuple[tuple[str, str], ...]) -> int:
+        """The largest document frequency among (field, term) pairs: a lower bound of an any-word match count."""
+        searcher = self.searcher()
+        return max((searcher.doc_freq(field, term) for field, term in terms), default=0)
+
+    def newest(self, query: tantivy.Query, limit: int) -> tuple[list[tuple[int, float]], int]:
+        """Matching papers, most recently published first, as (paper id, day ordinal) pairs, and the count."""
+        searcher = self.searcher()
+        result = searcher.search(
+            query, max(limit, 1), count=True, order_by_field=FIELD_PUBLISHED, order=tantivy.Order.Desc
+        )
+        ids = self._paper_ids(searcher, result.hits)
+        ranked = [(paper_id, float(day or 0)) for paper_id, (day, _) in zip(ids, result.hits, strict=True)]
+        return [pair for pair in ranked if pair[0] >= 0][:limit], _count(result)
+
+    def count(self, query: tantivy.Query) -> int:
+        """How many papers match."""
+        return _count(self.searcher().search(query, 1, count=True))
+
+    def matching_ids(self, query: tantivy.Query, limit: int, *, total: int | None = None) -> list[int] | None:
+        """Every paper matching ``query``, or None when more than ``limit`` do.
+
+        :param total: how many match, when the caller counted already.
+        """
+        total = self.count(query) if total is None else total
+        if total > limit:
+            return None
+        # Ordering by the id field hands back each id as the sort value: no second lookup per hit.
+        hits = self.searcher().search(query, max(total, 1), count=False, order_by_field=FIELD_PAPER_ID).hits
+        return [int(value) for value, _ in hits if value is not None]
+
+    def keep_matching(self, query: tantivy.Query, paper_ids: list[int]) -> set[int]:
+        """Those of ``paper_ids`` that match ``query``."""
+        if not paper_ids:
+            return set()
+        # One SHOULD term per id: at a million papers a term-set query over the id field scanned
+        # its whole dictionary (40 ms for 1,000 ids), this looks each id up (under 10 ms).
+        ids = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, FIELD_PAPER_ID, i)) for i in paper_ids]
+        )
+        restricted = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, ids)])
+        searcher = self.searcher()
+        hits = searcher.search(restricted, len(paper_ids), count=False).hits
+        return set(self._paper_ids(searcher, hits))
+
+    def similar(self, paper: PaperText, limit: int) -> list[tuple[int, float]]:
+        """Papers sharing the most distinctive words of ``paper`` (more-like-this), itself excluded."""
+        like = tantivy.Query.more_like_this_document_fields_query(
+            self.schema,
+            {FIELD_TEXT: [paper.title, paper.abstract]},
+            min_doc_frequency=1,
+            min_term_frequency=1,
+            max_query_terms=30,
+        )
+        query = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, like),
+                (tantivy.Occur.MustNot, tantivy.Query.term_query(self.schema, FIELD_PAPER_ID, paper.id)),
+            ]
+        )
+        return self.search(query, limit)[0]
