@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from corpus import SMALL_CORPUS, load_small_corpus, shared_data  # noqa: F401 - re-exported for fixtures
 from papertide.config import Settings
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
+
+from corpus import SMALL_CORPUS, load_small_corpus, shared_data  # noqa: F401 - re-exported for fixtures
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 

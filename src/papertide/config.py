@@ -129,12 +129,15 @@ class Settings(BaseSettings):
         0, ge=0, description="Run the `arxiv-api` query inside `papertide serve` every this many minutes; 0: never."
     )
     ingest_schedule_oai_minutes: int = Field(
-        0, ge=0, description="Run the incremental OAI-PMH harvest inside `papertide serve` every this many minutes; "
-        "0: never. arXiv updates once a day, so 1440 is plenty."
+        0,
+        ge=0,
+        description="Run the incremental OAI-PMH harvest inside `papertide serve` every this many minutes; "
+        "0: never. arXiv updates once a day, so 1440 is plenty.",
     )
     ingest_schedule_hf_daily_minutes: int = Field(
-        0, ge=0, description="Fetch Hugging Face daily papers inside `papertide serve` every this many minutes; "
-        "0: never."
+        0,
+        ge=0,
+        description="Fetch Hugging Face daily papers inside `papertide serve` every this many minutes; 0: never.",
     )
     scheduler_enabled: bool = Field(
         True,
@@ -265,7 +268,7 @@ class Settings(BaseSettings):
         7,
         ge=1,
         le=366,
-        description="Papers listed within this many days (today included) compete for \"trending now\". When none "
+        description='Papers listed within this many days (today included) compete for "trending now". When none '
         "were, the home page shows the same window ending on the latest day that has papers, and says so.",
     )
     list_page_size: int = Field(30, ge=5, le=200, description="Papers per page on the trending and period lists.")

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from community_flow import local_path, outbox_messages, serve_app, signin_link
 from papertide.config import Settings
 from papertide.web.app import create_app
+
+from community_flow import local_path, outbox_messages, serve_app, signin_link
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from corpus import load_small_corpus
 from papertide.cli import app
 from papertide.cli.context import settings as cli_settings
+
+from corpus import load_small_corpus
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from digest_data import SECRET
-from smtp_sink import SmtpSink
 
 from papertide.digest.compose import MailComposer, MailSite
+
+from digest_data import SECRET
+from smtp_sink import SmtpSink
 
 
 @pytest.fixture

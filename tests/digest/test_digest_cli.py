@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from digest_data import NOW, add_subscriber, make_paper, store_papers
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner, Result
 
@@ -17,6 +16,8 @@ from papertide.cli import app
 from papertide.cli.context import settings as cli_settings
 from papertide.store.schema import digest_outbox
 from papertide.store.subscribers import get_subscriber_by_email, list_subscribers
+
+from digest_data import NOW, add_subscriber, make_paper, store_papers
 
 
 @pytest.fixture

@@ -16,12 +16,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from digest_data import NOW, add_subscriber, make_paper, store_papers
-from smtp_sink import SmtpSink
 from sqlalchemy import func, select
 
 from papertide.store.engine import make_engine
 from papertide.store.schema import digest_outbox
+
+from digest_data import NOW, add_subscriber, make_paper, store_papers
+from smtp_sink import SmtpSink
 
 SUBSCRIBERS = 150
 

@@ -6,8 +6,6 @@ import datetime as dt
 import threading
 from collections import Counter
 
-from digest_data import NOW, add_subscriber, make_paper, store_papers
-from smtp_sink import SmtpSink, free_port
 from sqlalchemy import Engine, func, select
 
 from papertide.digest.compose import MailComposer
@@ -19,6 +17,9 @@ from papertide.store.engine import begin_write
 from papertide.store.outbox import count_outbox
 from papertide.store.schema import digest_items, digest_outbox
 from papertide.store.subscribers import Topics, get_subscriber_by_email, unsubscribe_subscriber
+
+from digest_data import NOW, add_subscriber, make_paper, store_papers
+from smtp_sink import SmtpSink, free_port
 
 DAY = dt.timedelta(days=1)
 

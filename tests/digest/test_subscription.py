@@ -6,8 +6,6 @@ import datetime as dt
 import re
 
 import pytest
-from digest_data import NOW, SECRET, add_subscriber, make_paper, store_papers
-from smtp_sink import SmtpSink, free_port
 from sqlalchemy import Engine, func, select
 
 from papertide.digest.compose import MailComposer
@@ -28,6 +26,9 @@ from papertide.digest.tokens import ExpiredToken, InvalidToken, sign_token
 from papertide.mail.transport import SmtpTransport
 from papertide.store.schema import subscribers
 from papertide.store.subscribers import Preferences, get_subscriber_by_email
+
+from digest_data import NOW, SECRET, add_subscriber, make_paper, store_papers
+from smtp_sink import SmtpSink, free_port
 
 WEEK = dt.timedelta(days=7)
 

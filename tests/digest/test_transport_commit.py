@@ -6,10 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from smtp_sink import SmtpSink
 
 from papertide.digest.compose import MailComposer
 from papertide.mail.transport import FileOutbox, MailTransport, RawMessage, SmtpTransport
+
+from smtp_sink import SmtpSink
 
 NOW = dt.datetime(2026, 8, 21, 7, tzinfo=dt.UTC)
 

@@ -7,9 +7,10 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from ingest_server import FAST, USER_AGENT, Answer, FeedServer, Sleeps, polite_client, running_server
 
 from papertide.ingest.http import FetchError, parse_retry_after
+
+from ingest_server import FAST, USER_AGENT, Answer, FeedServer, Sleeps, polite_client, running_server
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from ingest_server import Answer, FeedServer, fixture_bytes, fixture_path, oai_page, running_server
 
 

@@ -7,6 +7,16 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import Engine
+
+from papertide.domain.models import Paper
+from papertide.ingest.oai import OaiSource, read_resume_date
+from papertide.ingest.oai_records import parse_list_records
+from papertide.ingest.pipeline import run_source
+from papertide.ingest.report import EXIT_FAILURE, EXIT_NOTHING_NEW
+from papertide.ingest.source import Deletion
+from papertide.store.papers import count_papers, get_paper_by_arxiv_id
+
 from ingest_server import (
     FAST,
     Answer,
@@ -17,15 +27,6 @@ from ingest_server import (
     recorded_oai_records,
     running_server,
 )
-from sqlalchemy import Engine
-
-from papertide.domain.models import Paper
-from papertide.ingest.oai import OaiSource, read_resume_date
-from papertide.ingest.oai_records import parse_list_records
-from papertide.ingest.pipeline import run_source
-from papertide.ingest.report import EXIT_FAILURE, EXIT_NOTHING_NEW
-from papertide.ingest.source import Deletion
-from papertide.store.papers import count_papers, get_paper_by_arxiv_id
 
 RESPONSE_DAY = dt.date(2018, 6, 21)  # <responseDate> of the recording
 FIRST, SECOND = recorded_oai_records()

@@ -7,7 +7,6 @@ import gzip
 import json
 from pathlib import Path
 
-from ingest_server import fixture_path
 from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
@@ -21,6 +20,8 @@ from papertide.ingest.snapshot import (
     select_categories,
 )
 from papertide.store.papers import count_papers, get_paper_by_arxiv_id
+
+from ingest_server import fixture_path
 
 
 def recorded_lines() -> list[bytes]:

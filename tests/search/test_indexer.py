@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from search_corpus import THEMED, FakeSemantic, Paper, paper_ids, store
 from sqlalchemy import Engine
 
 from papertide.cli import context
@@ -16,6 +15,8 @@ from papertide.search.changes import fetch_max_seq
 from papertide.search.indexer import SearchIndexer
 from papertide.search.lexical import LexicalIndex
 from papertide.search.options import SearchRequest
+
+from search_corpus import THEMED, FakeSemantic, Paper, paper_ids, store
 
 
 class RecordingSemantic(FakeSemantic):

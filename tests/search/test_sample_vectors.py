@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hashing_embedder import HashingEmbedder
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
@@ -29,6 +28,8 @@ from papertide.search.semantic import open_semantic, vector_directory_for
 from papertide.search.vectors import VectorSpace
 from papertide.store.engine import make_engine
 from papertide.store.schema import papers
+
+from hashing_embedder import HashingEmbedder
 from search_corpus import THEMED, store
 
 

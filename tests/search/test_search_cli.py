@@ -16,6 +16,7 @@ import pytest
 
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
+
 from search_corpus import THEMED, store
 
 

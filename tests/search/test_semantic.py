@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hashing_embedder import HashingEmbedder
 from sqlalchemy import Engine
 
 from papertide.search.embedder import Embedder
@@ -16,6 +15,8 @@ from papertide.search.vector_index import IndexConfig
 from papertide.search.vectors import ModelMismatch
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
+
+from hashing_embedder import HashingEmbedder
 from search_corpus import THEMED, paper_ids, store
 
 

@@ -11,10 +11,11 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from community_flow import Clock, form_fields, local_path, outbox_messages, request_link, sign_in, signin_link
 from papertide.config import Settings
 from papertide.store.schema import login_tokens, users
 from papertide.web.app import create_app
+
+from community_flow import Clock, form_fields, local_path, outbox_messages, request_link, sign_in, signin_link
 
 NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from search_app import search_client
 from sqlalchemy import Engine
 
 from papertide.config import Settings
 from search.search_corpus import Paper
+
+from search_app import search_client
 
 OLD_STYLE = Paper(
     arxiv_id="math/0601001",

@@ -16,7 +16,6 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from community_flow import Clock
 from papertide.config import Settings
 from papertide.domain.models import Paper
 from papertide.store.accounts import write_login
@@ -25,6 +24,8 @@ from papertide.store.papers import upsert_papers
 from papertide.store.schema import papers
 from papertide.store.votes import write_vote
 from papertide.web.app import create_app
+
+from community_flow import Clock
 
 D = dt.date
 # arxiv id, listed on (None: falls back to published), imported upvotes

@@ -9,10 +9,11 @@ from typing import Any
 from bs4 import BeautifulSoup
 from sqlalchemy import Engine
 
-from corpus import SMALL_CORPUS
 from papertide.domain.models import Paper
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
+
+from corpus import SMALL_CORPUS
 
 FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
 

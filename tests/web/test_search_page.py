@@ -11,11 +11,12 @@ from xml.etree import ElementTree
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
-from search_app import search_client
 from sqlalchemy import Engine
 
 from papertide.config import Settings
 from search.search_corpus import Paper
+
+from search_app import search_client
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FILLER = [

@@ -13,7 +13,6 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from community_flow import Clock, form_fields, outbox_messages
 from papertide.config import Settings
 from papertide.digest.compose import MailComposer
 from papertide.digest.job import run_digest
@@ -26,6 +25,8 @@ from papertide.store.schema import digest_outbox, subscribers
 from papertide.store.subscribers import Preferences, Subscriber, get_subscriber_by_email, insert_subscriber
 from papertide.web.app import create_app
 from papertide.web.digest_settings import mail_site
+
+from community_flow import Clock, form_fields, outbox_messages
 
 NOW = dt.datetime(2026, 8, 21, 12, 0, tzinfo=dt.UTC)
 CONFIRM_LINK = re.compile(r"http://testserver(/subscribe/confirm/\S+)")

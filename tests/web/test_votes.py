@@ -14,12 +14,13 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from community_flow import Clock, form_fields, live_client, serve_app, sign_in
-from corpus import load_small_corpus
 from papertide.config import Settings
 from papertide.store.engine import make_engine
 from papertide.store.schema import papers, votes
 from papertide.web.app import create_app
+
+from community_flow import Clock, form_fields, live_client, serve_app, sign_in
+from corpus import load_small_corpus
 
 PAPER = "2608.16887"  # 17 imported upvotes in tests/data/papers_small.jsonl
 IMPORTED = 17

@@ -127,7 +127,8 @@ def search_options(settings: Settings) -> SearchOptions:
 
 def open_shared_semantic(settings: Settings, engine: Engine) -> SemanticSearcher:
     """This process's semantic searcher for the configured model, backend and data directory."""
-    from papertide.search.semantic import model_cache_for, shared_semantic, vector_directory_for
+    from papertide.search.semantic import model_cache_for, vector_directory_for
+    from papertide.search.semantic_shared import shared_semantic
     from papertide.search.vector_index import IndexConfig
 
     index_config = IndexConfig(
