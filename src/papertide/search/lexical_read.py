@@ -6,6 +6,7 @@ reads the last commit the process has loaded.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 import tantivy
@@ -19,14 +20,14 @@ def _count(result: tantivy.SearchResult) -> int:
     return int(getattr(result, "count", 0) or 0)
 
 
-class LexicalReader:
-    """Queries over the searcher of a LexicalIndex."""
+class LexicalReader(ABC):
+    """Queries over the searcher of a LexicalIndex (which supplies ``searcher``)."""
 
     schema: tantivy.Schema
 
+    @abstractmethod
     def searcher(self) -> tantivy.Searcher:
         """A searcher over the last commit this process has loaded."""
-        raise NotImplementedError
 
     def _paper_ids(self, searcher: tantivy.Searcher, hits: list[tuple[Any, tantivy.DocAddress]]) -> list[int]:
         values = searcher.fast_field_values(FIELD_PAPER_ID, [address for _, address in hits])

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from papertide.domain.errors import PapertideError
+
 
 def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Insert one row unless one with the same unique key exists; True when this call inserted it."""
@@ -23,7 +25,7 @@ def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any]) -> 
     elif conn.dialect.name == "sqlite":
         statement = sqlite.insert(table).values(values).on_conflict_do_nothing()
     else:
-        raise NotImplementedError(f"unsupported database {conn.dialect.name!r}")
+        raise PapertideError(f"papertide supports SQLite and PostgreSQL, not {conn.dialect.name!r}")
     return conn.execute(statement.returning(*table.primary_key.columns)).first() is not None
 
 
