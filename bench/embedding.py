@@ -1,7 +1,7 @@
 """Embedding backends side by side: throughput, query latency and agreement with torch float32 (issue 4).
 
 Papers come from the bundled sample (real arXiv abstracts); each is embedded as papertide
-embeds it (title-prefixed passages, search/passages.py). Queries are short phrases cut from
+embeds it (title-prefixed passages, search/semantic/passages.py). Queries are short phrases cut from
 other papers' titles. Agreement is the cosine to the torch float32 vectors and the overlap of
 the top-10 papers each backend retrieves for the queries. All backends run in one process,
 one after another, so their ratios are comparable even on a busy machine.
@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from papertide.ingest.sample import open_sample
-from papertide.search.embedder import BACKENDS, DEFAULT_MODEL, Embedder, ModelUnavailable, embed_papers, load_embedder
-from papertide.search.passages import Vectors
+from papertide.search.semantic.embedder import embed_papers, load_embedder
+from papertide.search.semantic.model import BACKENDS, DEFAULT_MODEL, Embedder, ModelUnavailable
+from papertide.search.semantic.passages import Vectors
 
 
 def read_sample(count: int) -> list[tuple[str, str]]:

@@ -32,9 +32,9 @@ import numpy as np
 from bench.search_corpus import Vocabulary, store_papers, store_vectors
 from papertide.config import Settings
 from papertide.domain.query import parse_query
-from papertide.search.embedder import resolve_model
-from papertide.search.lexical_plan import compose_lexical_plan
-from papertide.search.options import Mode, SearchRequest
+from papertide.search.lexical.plan import compose_lexical_plan
+from papertide.search.request import Mode, SearchRequest
+from papertide.search.semantic.model import resolve_model
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.store.papers import get_papers

@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
 from papertide.ingest.sample import open_sample
-from papertide.search.passages import PASSAGE_SCHEME
-from papertide.search.vectors import VectorSpace, fetch_papers_to_embed, write_vectors
+from papertide.search.semantic.passages import PASSAGE_SCHEME
+from papertide.search.semantic.vectors import VectorSpace, fetch_papers_to_embed, write_vectors
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
 

@@ -3,7 +3,7 @@
 Runs the product's own path: the sample is ingested into a throwaway SQLite database exactly as
 `papertide init --sample` does, embedded by the semantic searcher, and the stored vectors are
 written out with the model, the passage scheme and each paper's text hash. Rerun it whenever
-the sample, the default model or the passage scheme (search/passages.py) changes.
+the sample, the default model or the passage scheme (search/semantic/passages.py) changes.
 
 Usage: python scripts/make_sample_vectors.py [--model NAME] [--backend onnx] [--output PATH]
 (about 4,000 papers: some minutes on two cores.)
@@ -23,11 +23,11 @@ from sqlalchemy import select
 from papertide.ingest.jsonl import read_jsonl_papers
 from papertide.ingest.pipeline import run_ingest
 from papertide.ingest.sample import open_sample, sample_name
-from papertide.search.embedder import DEFAULT_MODEL
-from papertide.search.passages import compose_text_hash
-from papertide.search.sample_vectors import SAMPLE_VECTORS, PrecomputedVectors, write_precomputed
-from papertide.search.semantic import open_semantic
-from papertide.search.vectors import decode_vectors
+from papertide.search.semantic.model import DEFAULT_MODEL
+from papertide.search.semantic.passages import compose_text_hash
+from papertide.search.semantic.sample import SAMPLE_VECTORS, PrecomputedVectors, write_precomputed
+from papertide.search.semantic.searcher import open_semantic
+from papertide.search.semantic.vectors import decode_vectors
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.store.schema import paper_vectors, papers
@@ -50,7 +50,7 @@ def main(model: str, backend: str, output: Path, cache_dir: Path | None) -> None
         columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("embedding", total=searcher.pending())
-            searcher.sync(engine, lambda count: progress.advance(task, count))
+            searcher.sync(lambda count: progress.advance(task, count))
         statement = (
             select(papers.c.arxiv_id, papers.c.title, papers.c.abstract, paper_vectors.c.vector)
             .join(paper_vectors, paper_vectors.c.paper_id == papers.c.id)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from papertide.search.embedder import DEFAULT_MODEL, Embedder, load_embedder
+from papertide.search.semantic.embedder import load_embedder
+from papertide.search.semantic.model import DEFAULT_MODEL, Embedder
 
 from search_corpus import THEMED, store
 
@@ -34,7 +35,7 @@ def index_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the embedding model is exported to ONNX, once per test session (search/onnx_embedder.py)."""
+    """Where the embedding model is exported to ONNX, once per test session (search/semantic/onnx.py)."""
     return tmp_path_factory.mktemp("models")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from papertide.search.passages import Vectors, normalize_rows
+from papertide.search.semantic.passages import Vectors, normalize_rows
 
 _WORD = re.compile(r"\w+")
 

@@ -87,7 +87,7 @@ def revised(paper: Paper, **changes: object) -> Paper:
 
 
 class FakeSemantic:
-    """A deterministic stand-in for search/semantic.py's SemanticSearcher: the same methods, no model.
+    """A deterministic stand-in for search/semantic/searcher.py's SemanticSearcher: the same methods, no model.
 
     Meaning is faked by concept groups: a query and a paper are similar when they share a concept,
     even with no word in common (e.g. "turbulence" ~ "chaotic"), which is what hybrid search must add.
@@ -126,13 +126,13 @@ class FakeSemantic:
         hits = self.search(self.texts[paper_id], k + 1)
         return [hit for hit in hits if hit.paper_id != paper_id][:k]
 
-    def index_papers(self, engine: Engine, paper_ids: Sequence[int], on_progress: object = None) -> int:
+    def index_papers(self, paper_ids: Sequence[int], on_progress: object = None) -> int:
         return len(paper_ids)
 
-    def sync(self, engine: Engine, on_progress: object = None) -> int:
+    def sync(self, on_progress: object = None) -> int:
         return 0
 
-    def rebuild(self, engine: Engine, on_progress: object = None) -> int:
+    def rebuild(self, on_progress: object = None) -> int:
         return len(self.texts)
 
 

@@ -8,17 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from papertide.search.embedder import (
-    DEFAULT_MODEL,
-    Embedder,
-    ModelUnavailable,
+from papertide.search.semantic.embedder import (
     cpu_has_bf16,
     embed_papers,
     fetch_cpu_flags,
     load_embedder,
     parse_cpu_flags,
-    resolve_model,
 )
+from papertide.search.semantic.model import DEFAULT_MODEL, Embedder, ModelUnavailable, resolve_model
 
 LONG_ABSTRACT = " ".join(
     f"Sentence {i} describes how recurrent networks model chaotic dynamics and turbulent flows." for i in range(40)

@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.domain.models import Hit
 from papertide.domain.trending import TrendingCandidate
-from papertide.search.lexical import LexicalIndex
-from papertide.search.options import SearchOptions, SearchRequest, SearchUnavailable
+from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
+from papertide.search.request import SearchOptions, SearchRequest, SearchUnavailable
 
 from search_corpus import FakeSemantic, Paper, paper_ids, store, texts_of
 
@@ -25,8 +25,8 @@ def build(
     semantic: FakeSemantic | None = None,
     **options: object,
 ) -> SearchService:
-    index = LexicalIndex(index_dir)
-    index.open(engine)
+    index = LexicalIndex(engine, index_dir)
+    index.open()
     loader = (lambda: semantic) if semantic is not None else None
     return SearchService(engine, index, loader, SearchOptions(**options))  # type: ignore[arg-type]
 
@@ -168,8 +168,8 @@ def test_convex_fusion_can_be_chosen(themed_sqlite: Engine, index_dir: Path, fak
 
 
 def test_without_a_model_hybrid_falls_back_to_words_and_says_so(themed_sqlite: Engine, index_dir: Path) -> None:
-    index = LexicalIndex(index_dir)
-    index.open(themed_sqlite)
+    index = LexicalIndex(themed_sqlite, index_dir)
+    index.open()
 
     def broken() -> FakeSemantic:
         raise OSError("model folder /models/missing not found")

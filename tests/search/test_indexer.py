@@ -13,8 +13,8 @@ from papertide.config import Settings
 from papertide.domain.errors import PapertideError
 from papertide.search.changes import fetch_max_seq
 from papertide.search.indexer import SearchIndexer
-from papertide.search.lexical import LexicalIndex
-from papertide.search.options import SearchRequest
+from papertide.search.lexical.index import LexicalIndex
+from papertide.search.request import SearchRequest
 
 from search_corpus import THEMED, FakeSemantic, Paper, paper_ids, store
 
@@ -28,24 +28,24 @@ class RecordingSemantic(FakeSemantic):
         self.synced = 0
         self.rebuilt = 0
 
-    def index_papers(self, engine: Engine, paper_ids: Sequence[int], on_progress: object = None) -> int:
+    def index_papers(self, paper_ids: Sequence[int], on_progress: object = None) -> int:
         self.embedded.append(sorted(paper_ids))
         return len(paper_ids)
 
-    def sync(self, engine: Engine, on_progress: object = None) -> int:
+    def sync(self, on_progress: object = None) -> int:
         self.synced += 1
         return 7
 
-    def rebuild(self, engine: Engine, on_progress: object = None) -> int:
+    def rebuild(self, on_progress: object = None) -> int:
         self.rebuilt += 1
         return 9
 
 
 def make_indexer(engine: Engine, index_dir: Path, semantic: FakeSemantic | None, limit: int = 3) -> SearchIndexer:
-    lexical = LexicalIndex(index_dir)
-    lexical.open(engine)
+    lexical = LexicalIndex(engine, index_dir)
+    lexical.open()
     loader = (lambda: semantic) if semantic is not None else None
-    return SearchIndexer(engine, lexical, loader, embed_batch_limit=limit)
+    return SearchIndexer(lexical, loader, embed_batch_limit=limit)
 
 
 def test_a_small_batch_is_searchable_by_words_and_embedded_at_once(themed_engine: Engine, index_dir: Path) -> None:
@@ -75,13 +75,13 @@ def test_a_bulk_batch_is_searchable_by_words_and_left_to_papertide_index(
 
 
 def test_without_a_model_ingestion_still_indexes_words(themed_sqlite: Engine, index_dir: Path) -> None:
-    lexical = LexicalIndex(index_dir)
-    lexical.open(themed_sqlite)
+    lexical = LexicalIndex(themed_sqlite, index_dir)
+    lexical.open()
 
     def missing() -> FakeSemantic:
         raise PapertideError("model 'nope' not found")
 
-    indexer = SearchIndexer(themed_sqlite, lexical, missing)
+    indexer = SearchIndexer(lexical, missing)
     report = store(themed_sqlite, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
     result = indexer.index_changed(report.changed_ids)
     assert result.lexical == 1 and result.semantic is None

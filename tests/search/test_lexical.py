@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine, delete
 
 from papertide.domain.query import parse_query
-from papertide.search import analyzer
-from papertide.search.lexical import LexicalIndex, shared_lexical_index
-from papertide.search.lexical_plan import FieldWeights, compose_lexical_plan
+from papertide.search.lexical import analyzer
+from papertide.search.lexical.index import LexicalIndex, shared_lexical_index
+from papertide.search.lexical.plan import FieldWeights, compose_lexical_plan
 from papertide.store.engine import begin_write, make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.store.schema import papers
@@ -34,16 +34,16 @@ def ranked_ids(index: LexicalIndex, engine: Engine, text: str, weights: FieldWei
 @pytest.fixture
 def index(themed_sqlite: Engine, index_dir: Path) -> LexicalIndex:
     """An index built from the themed corpus in SQLite (ranking does not depend on the database)."""
-    built = LexicalIndex(index_dir)
-    assert built.open(themed_sqlite) == "does not exist yet"
+    built = LexicalIndex(themed_sqlite, index_dir)
+    assert built.open() == "does not exist yet"
     return built
 
 
 @pytest.fixture
 def synced(themed_engine: Engine, index_dir: Path) -> LexicalIndex:
     """An index built from the themed corpus in each database."""
-    built = LexicalIndex(index_dir)
-    assert built.open(themed_engine) == "does not exist yet"
+    built = LexicalIndex(themed_engine, index_dir)
+    assert built.open() == "does not exist yet"
     return built
 
 
@@ -59,7 +59,7 @@ def test_the_title_boost_is_what_puts_a_title_match_first(index: LexicalIndex, t
         Paper(arxiv_id="2509.00001", title="Spectral clustering of graphs", abstract="Partitions of networks."),
         Paper(arxiv_id="2509.00002", title="Partitions of networks", abstract="Spectral clustering of graphs."),
     )
-    index.sync(themed_sqlite)
+    index.sync()
     ids = paper_ids(themed_sqlite)
 
     def scores(weights: FieldWeights) -> dict[int, float]:
@@ -139,10 +139,10 @@ def test_stop_words_alone_give_nothing_to_rank(index: LexicalIndex) -> None:
 
 def test_sync_applies_only_changed_papers_and_records_their_seq(synced: LexicalIndex, themed_engine: Engine) -> None:
     before = synced.applied_seq
-    assert synced.sync(themed_engine) == 0
+    assert synced.sync() == 0
     report = store(themed_engine, revised(THEMED[3], title="Protein folding with transformers"))
     store(themed_engine, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
-    assert synced.sync(themed_engine) == 2
+    assert synced.sync() == 2
     assert synced.applied_seq == before + 2
     assert report.updated == 1
     # The revised paper is found by its new title only, and only once.
@@ -155,17 +155,17 @@ def test_sync_applies_only_changed_papers_and_records_their_seq(synced: LexicalI
 def test_a_second_process_sees_commits_of_the_first_before_its_next_query(
     synced: LexicalIndex, themed_engine: Engine, index_dir: Path
 ) -> None:
-    other = LexicalIndex(index_dir)
-    assert other.open(themed_engine) is None
+    other = LexicalIndex(themed_engine, index_dir)
+    assert other.open() is None
     store(themed_engine, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
-    synced.sync(themed_engine)
-    other.refresh(themed_engine)
+    synced.sync()
+    other.refresh()
     assert ranked_ids(other, themed_engine, "turbulence") == ["2506.00006"]
 
 
 def test_a_query_catches_up_with_rows_no_hook_indexed(synced: LexicalIndex, themed_engine: Engine) -> None:
     store(themed_engine, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
-    synced.refresh(themed_engine)
+    synced.refresh()
     assert ranked_ids(synced, themed_engine, "turbulence") == ["2506.00006"]
 
 
@@ -174,22 +174,22 @@ def test_reopening_an_index_after_a_crash_before_its_commit_catches_up(
 ) -> None:
     # The database committed, the process died before the index did: nothing of it is in the index.
     store(themed_engine, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
-    reopened = LexicalIndex(index_dir)
-    assert reopened.open(themed_engine) is None
+    reopened = LexicalIndex(themed_engine, index_dir)
+    assert reopened.open() is None
     assert ranked_ids(reopened, themed_engine, "turbulence") == ["2506.00006"]
 
 
 def test_a_missing_index_is_rebuilt_from_the_database(synced: LexicalIndex, themed_engine: Engine) -> None:
     shutil.rmtree(synced.path)
-    fresh = LexicalIndex(synced.path)
-    assert fresh.open(themed_engine) == "does not exist yet"
+    fresh = LexicalIndex(themed_engine, synced.path)
+    assert fresh.open() == "does not exist yet"
     assert fresh.paper_count == len(THEMED)
 
 
 def test_a_corrupt_index_is_rebuilt_from_the_database(synced: LexicalIndex, themed_engine: Engine) -> None:
     (synced.path / "meta.json").write_text("{ not json", encoding="utf-8")
-    fresh = LexicalIndex(synced.path)
-    problem = fresh.open(themed_engine)
+    fresh = LexicalIndex(themed_engine, synced.path)
+    problem = fresh.open()
     assert problem is not None and problem.startswith("cannot be read")
     assert ranked_ids(fresh, themed_engine, "protein") == ["2504.00004"]
 
@@ -197,8 +197,8 @@ def test_a_corrupt_index_is_rebuilt_from_the_database(synced: LexicalIndex, them
 def test_an_index_whose_segments_vanished_is_rebuilt(synced: LexicalIndex, themed_engine: Engine) -> None:
     for segment in synced.path.glob("*.idx"):
         segment.unlink()
-    fresh = LexicalIndex(synced.path)
-    assert fresh.open(themed_engine) is not None
+    fresh = LexicalIndex(themed_engine, synced.path)
+    assert fresh.open() is not None
     assert fresh.paper_count == len(THEMED)
 
 
@@ -207,19 +207,19 @@ def test_an_index_built_with_another_analyzer_is_rebuilt(
 ) -> None:
     changed = json.dumps({"schema_version": analyzer.SCHEMA_VERSION, "analyzers": "something else"})
     monkeypatch.setattr(analyzer, "configuration_fingerprint", lambda: changed)
-    monkeypatch.setattr("papertide.search.lexical.configuration_fingerprint", lambda: changed)
-    fresh = LexicalIndex(synced.path)
-    assert fresh.open(themed_engine) == "was built with another analyzer configuration"
+    monkeypatch.setattr("papertide.search.lexical.index.configuration_fingerprint", lambda: changed)
+    fresh = LexicalIndex(themed_engine, synced.path)
+    assert fresh.open() == "was built with another analyzer configuration"
     monkeypatch.undo()
-    assert LexicalIndex(synced.path).open(themed_engine) == "was built with another analyzer configuration"
+    assert LexicalIndex(themed_engine, synced.path).open() == "was built with another analyzer configuration"
 
 
 def test_an_index_of_another_database_is_rebuilt(synced: LexicalIndex, tmp_path: Path) -> None:
     other_engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
     upgrade_database(other_engine)
     store(other_engine, THEMED[0])
-    fresh = LexicalIndex(synced.path)
-    assert fresh.open(other_engine) == "was built from another database"
+    fresh = LexicalIndex(other_engine, synced.path)
+    assert fresh.open() == "was built from another database"
     assert fresh.paper_count == 1
     other_engine.dispose()
 
@@ -229,8 +229,8 @@ def test_an_index_ahead_of_the_database_is_rebuilt(synced: LexicalIndex, themed_
     newest = paper_ids(themed_engine)["2505.00005"]
     with begin_write(themed_engine) as conn:
         conn.execute(delete(papers).where(papers.c.id == newest))
-    fresh = LexicalIndex(synced.path)
-    problem = fresh.open(themed_engine)
+    fresh = LexicalIndex(themed_engine, synced.path)
+    problem = fresh.open()
     assert problem is not None and "ahead of the database" in problem
     assert fresh.paper_count == len(THEMED) - 1
 
@@ -239,39 +239,39 @@ def test_a_paper_deleted_from_the_database_triggers_a_rebuild(synced: LexicalInd
     oldest = paper_ids(themed_engine)["2501.00001"]
     with begin_write(themed_engine) as conn:
         conn.execute(delete(papers).where(papers.c.id == oldest))
-    fresh = LexicalIndex(synced.path)
-    assert fresh.open(themed_engine) == f"holds {len(THEMED)} papers where the database has {len(THEMED) - 1}"
+    fresh = LexicalIndex(themed_engine, synced.path)
+    assert fresh.open() == f"holds {len(THEMED)} papers where the database has {len(THEMED) - 1}"
     assert "2501.00001" not in ranked_ids(fresh, themed_engine, "chaotic")
 
 
 def test_rebuild_keeps_the_same_results(synced: LexicalIndex, themed_engine: Engine) -> None:
     before = ranked_ids(synced, themed_engine, "learning dynamics mind")
-    assert synced.rebuild(themed_engine) == len(THEMED)
+    assert synced.rebuild() == len(THEMED)
     assert ranked_ids(synced, themed_engine, "learning dynamics mind") == before
     assert synced.paper_count == len(THEMED)
 
 
 def test_an_empty_database_gives_an_empty_index_that_stays_current(engine: Engine, index_dir: Path) -> None:
-    empty = LexicalIndex(index_dir)
-    empty.open(engine)
+    empty = LexicalIndex(engine, index_dir)
+    empty.open()
     assert empty.paper_count == 0 and empty.applied_seq == 0
-    assert empty.sync(engine) == 0
+    assert empty.sync() == 0
 
 
 def test_one_index_object_is_shared_per_directory_and_opened_once(themed_engine: Engine, index_dir: Path) -> None:
-    first = shared_lexical_index(index_dir)
-    assert shared_lexical_index(index_dir) is first
-    assert first.ensure_open(themed_engine) == "does not exist yet"
-    assert first.ensure_open(themed_engine) is None
+    first = shared_lexical_index(themed_engine, index_dir)
+    assert shared_lexical_index(themed_engine, index_dir) is first
+    assert first.ensure_open() == "does not exist yet"
+    assert first.ensure_open() is None
     assert first.paper_count == len(THEMED)
 
 
 def test_two_processes_opening_a_missing_index_together_build_it_once(themed_engine: Engine, index_dir: Path) -> None:
     # Separate objects on one directory stand for separate processes (e.g. web workers starting).
-    first, second = LexicalIndex(index_dir), LexicalIndex(index_dir)
+    first, second = LexicalIndex(themed_engine, index_dir), LexicalIndex(themed_engine, index_dir)
     outcomes: dict[str, str | None] = {}
     threads = [
-        threading.Thread(target=lambda name=name, index=index: outcomes.__setitem__(name, index.open(themed_engine)))
+        threading.Thread(target=lambda name=name, index=index: outcomes.__setitem__(name, index.open()))
         for name, index in (("first", first), ("second", second))
     ]
     for thread in threads:

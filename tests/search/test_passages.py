@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from papertide.search.passages import (
+from papertide.search.semantic.passages import (
     MAX_PASSAGES,
     compose_passages,
     compose_text_hash,

@@ -15,17 +15,18 @@ from papertide.cli.context import settings
 from papertide.ingest.jsonl import read_jsonl_papers
 from papertide.ingest.pipeline import run_ingest
 from papertide.ingest.sample import open_sample, sample_name
-from papertide.search.embedder import DEFAULT_MODEL, embed_papers
-from papertide.search.passages import PASSAGE_SCHEME, compose_text_hash
-from papertide.search.sample_vectors import (
+from papertide.search.semantic.embedder import embed_papers
+from papertide.search.semantic.model import DEFAULT_MODEL
+from papertide.search.semantic.passages import PASSAGE_SCHEME, compose_text_hash
+from papertide.search.semantic.sample import (
     PrecomputedVectors,
     import_precomputed,
     read_precomputed,
     sample_vectors_file,
     write_precomputed,
 )
-from papertide.search.semantic import open_semantic, vector_directory_for
-from papertide.search.vectors import VectorSpace
+from papertide.search.semantic.searcher import open_semantic, vector_directory_for
+from papertide.search.semantic.vectors import VectorSpace
 from papertide.store.engine import make_engine
 from papertide.store.schema import papers
 
@@ -51,10 +52,10 @@ def test_precomputed_vectors_replace_an_embedding_run(themed_sqlite: Engine, tmp
     searcher = open_semantic(
         themed_sqlite, tmp_path / "vectors", model=embedder.name, backend="test", embedder=embedder
     )
-    assert import_precomputed(themed_sqlite, searcher, read_precomputed(path)) == len(THEMED) - 1
+    assert import_precomputed(searcher, read_precomputed(path)) == len(THEMED) - 1
     assert embedder.embedded == 0
     assert searcher.pending() == 1
-    assert searcher.sync(themed_sqlite) == 1
+    assert searcher.sync() == 1
     assert len(searcher.search("theory of mind", 10)) == len(THEMED)
 
 
@@ -64,7 +65,7 @@ def test_precomputed_vectors_of_another_model_are_not_imported(themed_sqlite: En
         themed_sqlite, tmp_path / "vectors", model=embedder.name, backend="test", embedder=embedder
     )
     other = precompute(HashingEmbedder(), VectorSpace("test/other", embedder.dim))
-    assert import_precomputed(themed_sqlite, searcher, other) == 0
+    assert import_precomputed(searcher, other) == 0
     assert searcher.pending() == len(THEMED)
 
 

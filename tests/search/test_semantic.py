@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from papertide.search.embedder import Embedder
-from papertide.search.semantic import SemanticSearcher, open_semantic
-from papertide.search.vector_index import IndexConfig
-from papertide.search.vectors import ModelMismatch
+from papertide.search.semantic.index import IndexConfig
+from papertide.search.semantic.model import Embedder
+from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
+from papertide.search.semantic.vectors import ModelMismatch
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 
@@ -34,17 +34,17 @@ def test_sync_embeds_every_paper_once(themed_engine: Engine, vector_dir: Path) -
     searcher = open_with(themed_engine, vector_dir, embedder)
     assert searcher.pending() == len(THEMED)
     progress: list[int] = []
-    assert searcher.sync(themed_engine, progress.append) == len(THEMED)
+    assert searcher.sync(progress.append) == len(THEMED)
     assert sum(progress) == len(THEMED)
     assert searcher.pending() == 0
     embedded = embedder.embedded
-    assert searcher.sync(themed_engine) == 0
+    assert searcher.sync() == 0
     assert embedder.embedded == embedded
 
 
 def test_search_ranks_by_cosine_and_respects_candidates(themed_engine: Engine, vector_dir: Path) -> None:
     searcher = open_with(themed_engine, vector_dir, HashingEmbedder())
-    searcher.sync(themed_engine)
+    searcher.sync()
     ids = paper_ids(themed_engine)
     hits = searcher.search("theory of mind false belief language models", 3)
     assert hits[0].paper_id == ids["2503.00003"]
@@ -56,7 +56,7 @@ def test_search_ranks_by_cosine_and_respects_candidates(themed_engine: Engine, v
 
 def test_similar_papers_exclude_the_paper_itself(themed_engine: Engine, vector_dir: Path) -> None:
     searcher = open_with(themed_engine, vector_dir, HashingEmbedder())
-    searcher.sync(themed_engine)
+    searcher.sync()
     target = paper_ids(themed_engine)["2501.00001"]
     hits = searcher.similar(target, 3)
     assert len(hits) == 3 and target not in {hit.paper_id for hit in hits}
@@ -66,14 +66,14 @@ def test_similar_papers_exclude_the_paper_itself(themed_engine: Engine, vector_d
 def test_only_papers_whose_text_changed_are_embedded_again(themed_engine: Engine, vector_dir: Path) -> None:
     embedder = HashingEmbedder()
     searcher = open_with(themed_engine, vector_dir, embedder)
-    searcher.sync(themed_engine)
+    searcher.sync()
     before = embedder.embedded
     report = store(
         themed_engine,
         dataclasses.replace(THEMED[0], external_upvotes=99),
         dataclasses.replace(THEMED[3], abstract="Turbulence closures learned from data."),
     )
-    assert searcher.index_papers(themed_engine, list(report.changed_ids)) == 1
+    assert searcher.index_papers(list(report.changed_ids)) == 1
     assert embedder.embedded == before + 1
     assert searcher.pending() == 0
     assert searcher.search("turbulence closures", 1)[0].paper_id == paper_ids(themed_engine)["2504.00004"]
@@ -83,17 +83,17 @@ def test_vectors_written_by_another_process_are_searchable_at_once(themed_engine
     reader = open_with(themed_engine, vector_dir, HashingEmbedder())
     assert reader.search("chaotic dynamics", 5) == []
     writer = open_with(themed_engine, vector_dir, HashingEmbedder())
-    writer.sync(themed_engine)
+    writer.sync()
     assert len(reader.search("chaotic dynamics", 5)) == len(THEMED)
 
 
 def test_a_restart_loads_the_saved_index_and_catches_up(themed_engine: Engine, vector_dir: Path) -> None:
     first = open_with(themed_engine, vector_dir, HashingEmbedder())
-    first.sync(themed_engine)
+    first.sync()
     saved = first.applied
     late = dataclasses.replace(THEMED[0], arxiv_id="2509.00009", title="Late paper on turbulence")
     report = store(themed_engine, late)
-    first.index_papers(themed_engine, list(report.changed_ids))
+    first.index_papers(list(report.changed_ids))
     assert first.applied > saved
     restarted = open_with(themed_engine, vector_dir, HashingEmbedder())
     assert restarted.applied == first.applied
@@ -104,7 +104,7 @@ def test_a_restart_loads_the_saved_index_and_catches_up(themed_engine: Engine, v
 def test_an_index_saved_for_another_database_is_not_used(
     themed_sqlite: Engine, vector_dir: Path, tmp_path: Path
 ) -> None:
-    open_with(themed_sqlite, vector_dir, HashingEmbedder()).sync(themed_sqlite)
+    open_with(themed_sqlite, vector_dir, HashingEmbedder()).sync()
     other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
     upgrade_database(other)
     store(other, THEMED[0])
@@ -116,15 +116,15 @@ def test_an_index_saved_for_another_database_is_not_used(
 
 
 def test_another_model_is_refused_until_reindex(themed_engine: Engine, vector_dir: Path) -> None:
-    open_with(themed_engine, vector_dir, HashingEmbedder()).sync(themed_engine)
+    open_with(themed_engine, vector_dir, HashingEmbedder()).sync()
     replacement = HashingEmbedder(name="test/other", dim=32)
     with pytest.raises(ModelMismatch, match="papertide reindex"):
         open_with(themed_engine, vector_dir, replacement)
     searcher = open_with(themed_engine, vector_dir, replacement, allow_mismatch=True)
     with pytest.raises(ModelMismatch):
         searcher.search("chaotic dynamics", 3)
-    assert searcher.index_papers(themed_engine, list(paper_ids(themed_engine).values())) == 0
-    assert searcher.rebuild(themed_engine) == len(THEMED)
+    assert searcher.index_papers(list(paper_ids(themed_engine).values())) == 0
+    assert searcher.rebuild() == len(THEMED)
     reopened = open_with(themed_engine, vector_dir, HashingEmbedder(name="test/other", dim=32))
     assert len(reopened.search("chaotic dynamics", 10)) == len(THEMED)
 
@@ -132,8 +132,8 @@ def test_another_model_is_refused_until_reindex(themed_engine: Engine, vector_di
 def test_rebuild_embeds_everything_again(themed_engine: Engine, vector_dir: Path) -> None:
     embedder = HashingEmbedder()
     searcher = open_with(themed_engine, vector_dir, embedder)
-    searcher.sync(themed_engine)
-    assert searcher.rebuild(themed_engine) == len(THEMED)
+    searcher.sync()
+    assert searcher.rebuild() == len(THEMED)
     assert embedder.embedded == 2 * len(THEMED)
     assert len(searcher.search("chaotic", 10)) == len(THEMED)
 
@@ -141,7 +141,7 @@ def test_rebuild_embeds_everything_again(themed_engine: Engine, vector_dir: Path
 def test_auto_index_switches_to_hnsw_above_the_exact_limit(themed_sqlite: Engine, vector_dir: Path) -> None:
     config = IndexConfig(kind="auto", exact_limit=3)
     searcher = open_with(themed_sqlite, vector_dir, HashingEmbedder(), index_config=config)
-    searcher.sync(themed_sqlite)
+    searcher.sync()
     assert searcher.index is not None and searcher.index.kind == "hnsw"
     assert len(searcher.search("chaotic dynamics", 10)) == len(THEMED)
 
@@ -151,7 +151,7 @@ def test_the_real_model_finds_papers_by_meaning_without_shared_words(
     themed_sqlite: Engine, vector_dir: Path, onnx_embedder: Embedder
 ) -> None:
     searcher = open_with(themed_sqlite, vector_dir, onnx_embedder)
-    searcher.sync(themed_sqlite)
+    searcher.sync()
     ids = paper_ids(themed_sqlite)
     assert searcher.search("turbulent flows and strange attractors", 1)[0].paper_id == ids["2501.00001"]
     assert searcher.search("do chatbots understand what others believe", 1)[0].paper_id == ids["2503.00003"]

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from papertide.search.passages import normalize_rows
-from papertide.search.vector_index import IndexConfig, VectorIndex
-from papertide.search.vector_snapshot import read_snapshot, write_snapshot
-from papertide.search.vectors import (
+from papertide.search.semantic.index import IndexConfig, VectorIndex
+from papertide.search.semantic.passages import normalize_rows
+from papertide.search.semantic.snapshot import read_snapshot, write_snapshot
+from papertide.search.semantic.vectors import (
     ModelMismatch,
     VectorSpace,
     check_space,

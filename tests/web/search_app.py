@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from papertide.config import Settings
-from papertide.search.options import SemanticRanker
 from papertide.search.query import SearchService
+from papertide.search.request import SemanticRanker
 from papertide.web.app import create_app
 from search.search_corpus import THEMED, FakeSemantic, Paper, store, texts_of
 

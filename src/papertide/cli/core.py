@@ -49,7 +49,7 @@ def init(
 
 def _make_sample_searchable(engine: Engine, papers: int) -> None:
     """Index the sample at once, with its precomputed vectors instead of an embedding run (issue 4)."""
-    from papertide.search.sample_vectors import import_precomputed, read_precomputed, sample_vectors_file
+    from papertide.search.semantic.sample import import_precomputed, read_precomputed, sample_vectors_file
     from papertide.web.app import open_shared_semantic
 
     with count_progress("lexical index", papers) as advance:
@@ -57,10 +57,10 @@ def _make_sample_searchable(engine: Engine, papers: int) -> None:
     try:
         searcher = open_shared_semantic(settings(), engine)
         bundled = sample_vectors_file()
-        imported = import_precomputed(engine, searcher, read_precomputed(bundled)) if bundled else 0
+        imported = import_precomputed(searcher, read_precomputed(bundled)) if bundled else 0
         console.print(f"stored {imported} precomputed vectors of the sample")
         with count_progress("embeddings", searcher.pending()) as advance:
-            searcher.sync(engine, advance)
+            searcher.sync(advance)
         console.print(f"preparing the embedding model {settings().embedding_model} ({settings().embedding_backend})")
         searcher.check()
         _ = searcher.embedder

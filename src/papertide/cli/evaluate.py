@@ -31,8 +31,8 @@ from papertide.search.evaluate import (
     read_queries,
     run_queries,
 )
-from papertide.search.options import Mode, SearchRequest
 from papertide.search.query import SearchService
+from papertide.search.request import Mode, SearchRequest
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.store.schema import papers

@@ -14,7 +14,7 @@ from papertide.domain.errors import InvalidQuery, InvalidRecord, PapertideError
 from papertide.domain.identifiers import parse_arxiv_id
 from papertide.domain.models import Hit, StoredPaper
 from papertide.search.indexer import IndexReport, SearchIndexer
-from papertide.search.options import Mode, SearchRequest, SearchUnavailable, Sort
+from papertide.search.request import Mode, SearchRequest, SearchUnavailable, Sort
 from papertide.store.papers import count_papers, get_paper_by_arxiv_id, get_papers
 
 # Exit codes beyond 0 (done) and 1 (error): a query the syntax rejects.

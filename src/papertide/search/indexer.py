@@ -19,30 +19,30 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from papertide.domain.errors import PapertideError
-from papertide.search.lexical import LexicalIndex, Progress
-from papertide.search.options import SemanticRanker
+from papertide.search.lexical.index import LexicalIndex, Progress
+from papertide.search.request import SemanticRanker
 
 log = logging.getLogger(__name__)
 
 
 class SemanticIndexer(Protocol):
-    """What indexing needs of the semantic side (search/semantic.py, SemanticSearcher)."""
+    """What indexing needs of the semantic side (search/semantic/searcher.py, SemanticSearcher)."""
 
-    def index_papers(self, engine: Engine, paper_ids: Sequence[int], on_progress: Progress | None = None) -> int:
+    def index_papers(self, paper_ids: Sequence[int], on_progress: Progress | None = None) -> int:
         """Embed the given papers; returns how many vectors were written."""
         ...
 
-    def sync(self, engine: Engine, on_progress: Progress | None = None) -> int:
+    def sync(self, on_progress: Progress | None = None) -> int:
         """Embed every paper whose vector is missing or stale."""
         ...
 
-    def rebuild(self, engine: Engine, on_progress: Progress | None = None) -> int:
+    def rebuild(self, on_progress: Progress | None = None) -> int:
         """Embed every paper again and rebuild the vector index."""
         ...
 
 
 class SemanticEngine(SemanticRanker, SemanticIndexer, Protocol):
-    """The semantic searcher as both sides of search use it (search/semantic.py, SemanticSearcher)."""
+    """The semantic searcher as both sides of search use it (search/semantic/searcher.py, SemanticSearcher)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +78,19 @@ class SearchIndexer:
 
     def __init__(
         self,
-        engine: Engine,
         lexical: LexicalIndex,
         load_semantic: Callable[[], SemanticIndexer] | None = None,
         *,
         embed_batch_limit: int = 500,
     ) -> None:
-        self.engine = engine
         self.lexical = lexical
         self.embed_batch_limit = embed_batch_limit
         self._load_semantic = load_semantic
+
+    @property
+    def engine(self) -> Engine:
+        """The database the indexes mirror (bound to the lexical index when it was built)."""
+        return self.lexical.engine
 
     def _semantic(self) -> tuple[SemanticIndexer | None, str]:
         if self._load_semantic is None:
@@ -111,7 +114,7 @@ class SearchIndexer:
         semantic, problem = self._semantic()
         if semantic is not None:
             try:
-                return IndexReport(lexical=applied, semantic=semantic.index_papers(self.engine, list(paper_ids)))
+                return IndexReport(lexical=applied, semantic=semantic.index_papers(list(paper_ids)))
             except PapertideError as error:
                 # E.g. the stored vectors belong to another model until `papertide reindex`:
                 # ingestion goes on, the papers are found by words meanwhile.
@@ -122,8 +125,8 @@ class SearchIndexer:
     def catch_up_lexical(self, on_progress: Progress | None = None) -> int:
         """Apply every changed paper to the lexical index (building it when missing)."""
         before = self.lexical.written
-        self.lexical.ensure_open(self.engine, on_progress)
-        self.lexical.sync(self.engine, on_progress)
+        self.lexical.ensure_open(on_progress)
+        self.lexical.sync(on_progress)
         return self.lexical.written - before
 
     def catch_up_semantic(self, on_progress: Progress | None = None) -> tuple[int | None, str]:
@@ -132,14 +135,14 @@ class SearchIndexer:
         if semantic is None:
             return None, problem
         try:
-            return semantic.sync(self.engine, on_progress), ""
+            return semantic.sync(on_progress), ""
         except PapertideError as error:
             return None, f"not embedded: {error}"
 
     def rebuild_lexical(self, on_progress: Progress | None = None) -> int:
         """Index every paper again."""
-        self.lexical.ensure_open(self.engine)
-        return self.lexical.rebuild(self.engine, on_progress)
+        self.lexical.ensure_open()
+        return self.lexical.rebuild(on_progress)
 
     def rebuild_semantic(self, on_progress: Progress | None = None) -> tuple[int | None, str]:
         """Embed every paper again and rebuild the vector index; (None, why) when that cannot be done."""
@@ -147,7 +150,7 @@ class SearchIndexer:
         if semantic is None:
             return None, problem
         try:
-            return semantic.rebuild(self.engine, on_progress), ""
+            return semantic.rebuild(on_progress), ""
         except PapertideError as error:
             return None, f"not embedded: {error}"
 

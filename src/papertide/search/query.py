@@ -21,9 +21,9 @@ from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
 from papertide.domain.ranking import fuse_normalized_scores, fuse_reciprocal_rank
 from papertide.search.changes import fetch_paper_text
-from papertide.search.lexical import LexicalIndex
-from papertide.search.lexical_plan import LexicalPlan, compose_lexical_plan
-from papertide.search.options import (
+from papertide.search.lexical.index import LexicalIndex
+from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan
+from papertide.search.request import (
     Mode,
     SearchOptions,
     SearchPage,
@@ -113,8 +113,8 @@ class SearchService:
         offset = (request.page - 1) * request.per_page
         if offset >= options.max_results:
             raise InvalidQuery(f"only the first {options.max_results} results can be paged through")
-        self.lexical.ensure_open(self.engine)
-        self.lexical.refresh(self.engine)
+        self.lexical.ensure_open()
+        self.lexical.refresh()
         plan = compose_lexical_plan(self.lexical.schema, query, options.field_weights)
         needed = offset + request.per_page + 1
         sorting = request.sort != "relevance"
@@ -301,8 +301,8 @@ class SearchService:
             hits = []
         if hits:
             return [Hit(paper_id=h.paper_id, score=h.score, detail={"semantic": 1.0}) for h in hits]
-        self.lexical.ensure_open(self.engine)
-        self.lexical.refresh(self.engine)
+        self.lexical.ensure_open()
+        self.lexical.refresh()
         with self.engine.connect() as conn:
             paper = fetch_paper_text(conn, paper_id)
         if paper is None:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from papertide.domain.trending import TrendingCandidate
 from papertide.search.changes import fetch_sort_keys
-from papertide.search.options import TrendingRanker
+from papertide.search.request import TrendingRanker
 
 Pairs = list[tuple[int, float]]
 # Papers without a date sort last (and count as old for trending).

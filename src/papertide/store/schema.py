@@ -155,7 +155,7 @@ paper_vectors = Table(
     # sha256 of the embedded text: a paper whose seq moved for other reasons (upvotes) is not re-embedded.
     Column("text_hash", String(64), nullable=False),
     # Taken from the 'vector_seq' counter on every write, so vector indexes beside the database
-    # catch up by reading the rows above the last change_seq they applied (search/vectors.py).
+    # catch up by reading the rows above the last change_seq they applied (search/semantic/vectors.py).
     Column("change_seq", BigInteger, nullable=False),
     Index("ix_paper_vectors_change_seq", "change_seq"),
 )

@@ -23,11 +23,11 @@ from papertide.domain.models import Hit
 from papertide.domain.periods import parse_time_zone
 from papertide.domain.trending import TrendingCandidate, score_trending
 from papertide.search.indexer import SearchIndexer, SemanticEngine
-from papertide.search.lexical import directory_for, shared_lexical_index
-from papertide.search.lexical_plan import FieldWeights
-from papertide.search.options import SearchOptions
+from papertide.search.lexical.index import directory_for, shared_lexical_index
+from papertide.search.lexical.plan import FieldWeights
 from papertide.search.query import SearchService
-from papertide.search.semantic import SemanticSearcher
+from papertide.search.request import SearchOptions
+from papertide.search.semantic.searcher import SemanticSearcher
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.web.clock import system_clock
@@ -71,7 +71,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             upgrade_database(engine)
-        app.state.search.lexical.ensure_open(engine)
+        app.state.search.lexical.ensure_open()
         scheduler = None
         if run_jobs and settings.scheduler_enabled:
             scheduler = make_scheduler(settings, engine, index_hook=index_hook)
@@ -127,9 +127,9 @@ def search_options(settings: Settings) -> SearchOptions:
 
 def open_shared_semantic(settings: Settings, engine: Engine) -> SemanticSearcher:
     """This process's semantic searcher for the configured model, backend and data directory."""
-    from papertide.search.semantic import model_cache_for, vector_directory_for
-    from papertide.search.semantic_shared import shared_semantic
-    from papertide.search.vector_index import IndexConfig
+    from papertide.search.semantic.index import IndexConfig
+    from papertide.search.semantic.searcher import model_cache_for, vector_directory_for
+    from papertide.search.semantic.shared import shared_semantic
 
     index_config = IndexConfig(
         kind=settings.vector_index,
@@ -153,7 +153,7 @@ def open_shared_semantic(settings: Settings, engine: Engine) -> SemanticSearcher
 def load_semantic(settings: Settings, engine: Engine, *, for_search: bool = True) -> Callable[[], SemanticEngine]:
     """A loader of the semantic searcher, called on first use (the model is not loaded before).
 
-    Search and indexing in one process share one searcher (search/semantic.py). For search it
+    Search and indexing in one process share one searcher (search/semantic/shared.py). For search it
     raises ModelMismatch while the stored vectors come from another model, so hybrid search
     falls back to words; for indexing it loads anyway, so that `papertide reindex` can fix that.
     """
@@ -182,15 +182,15 @@ def make_search_service(
             offset_hours=settings.trending_offset_hours,
         )
 
-    lexical = shared_lexical_index(directory_for(settings.data_dir))
+    lexical = shared_lexical_index(engine, directory_for(settings.data_dir))
     return SearchService(engine, lexical, load_semantic(settings, engine), search_options(settings), rank_trending)
 
 
 def make_search_indexer(settings: Settings, engine: Engine) -> SearchIndexer:
     """The write side of search for ingestion hooks and `papertide index` / `reindex`."""
-    lexical = shared_lexical_index(directory_for(settings.data_dir))
+    lexical = shared_lexical_index(engine, directory_for(settings.data_dir))
     loader = load_semantic(settings, engine, for_search=False)
-    return SearchIndexer(engine, lexical, loader, embed_batch_limit=settings.search_embed_batch_limit)
+    return SearchIndexer(lexical, loader, embed_batch_limit=settings.search_embed_batch_limit)
 
 
 def _wants_json(request: Request) -> bool:

@@ -13,7 +13,7 @@ from papertide.domain.errors import InvalidQuery, InvalidRecord
 from papertide.domain.identifiers import parse_arxiv_id
 from papertide.domain.models import Hit, StoredPaper
 from papertide.domain.query import MAX_QUERY_CHARS
-from papertide.search.options import Mode, SearchRequest, SearchUnavailable, Sort
+from papertide.search.request import Mode, SearchRequest, SearchUnavailable, Sort
 from papertide.store.papers import get_paper_by_arxiv_id
 from papertide.web.deps import ConnDep, SettingsDep
 from papertide.web.search_results import SearchDep, fetch_hit_papers

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import MAX_QUERY_CHARS
-from papertide.search.options import Mode, SearchPage, SearchRequest, SearchUnavailable, Sort
+from papertide.search.request import Mode, SearchPage, SearchRequest, SearchUnavailable, Sort
 from papertide.web.deps import ConnDep, SettingsDep, TemplatesDep
 from papertide.web.search_results import SearchDep, compose_filter_query, fetch_hit_papers
 from papertide.web.syndication import ATOM_TYPE, Feed, FeedEntry, compose_atom

@@ -14,7 +14,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# The lexical index lives outside the database (tantivy, search/lexical.py; issue 4), kept in
+# The lexical index lives outside the database (tantivy, search/lexical/index.py; issue 4), kept in
 # step through papers.seq, so there is no FTS5 table here.
 
 

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("paper_id", name=op.f("pk_paper_vectors")),
     )
     # Vector indexes kept beside the database catch up by reading rows above the change_seq they
-    # applied; writers take it from this counter inside their transaction (search/vectors.py).
+    # applied; writers take it from this counter inside their transaction (search/semantic/vectors.py).
     op.create_index(op.f("ix_paper_vectors_change_seq"), "paper_vectors", ["change_seq"], unique=False)
     op.execute("INSERT INTO counters(name, value) VALUES ('vector_seq', 0)")
 

@@ -1,7 +1,7 @@
 """The lexical index's schema and text analysis: one configuration for indexing and querying.
 
 Like bm25s saving its tokenizer with the index, the configuration below is written into every
-commit of the index (see lexical.py); an index built with a different configuration is
+commit of the index (see index.py); an index built with a different configuration is
 rebuilt rather than queried with terms it never contained.
 """
 

@@ -30,7 +30,15 @@ import tantivy
 from sqlalchemy import Engine
 
 from papertide.domain.errors import PapertideError
-from papertide.search.analyzer import (
+from papertide.search.changes import (
+    PaperText,
+    fetch_database_id,
+    fetch_max_seq,
+    fetch_paper_count,
+    fetch_pending_count,
+    iter_changed_papers,
+)
+from papertide.search.lexical.analyzer import (
     FIELD_META,
     FIELD_META_JSON,
     FIELD_PAPER_ID,
@@ -41,15 +49,7 @@ from papertide.search.analyzer import (
     configuration_fingerprint,
     register_analyzers,
 )
-from papertide.search.changes import (
-    PaperText,
-    fetch_database_id,
-    fetch_max_seq,
-    fetch_paper_count,
-    fetch_pending_count,
-    iter_changed_papers,
-)
-from papertide.search.lexical_read import LexicalReader
+from papertide.search.lexical.read import LexicalReader
 
 log = logging.getLogger(__name__)
 
@@ -87,25 +87,27 @@ def directory_for(data_dir: Path) -> Path:
     return data_dir / "search" / f"lexical-v{SCHEMA_VERSION}"
 
 
-def shared_lexical_index(path: Path) -> LexicalIndex:
+def shared_lexical_index(engine: Engine, path: Path) -> LexicalIndex:
     """This process's index object for ``path`` (opened by ``ensure_open`` on first use).
 
     One object per directory and process: the web app's searches and the ingestion jobs it
-    schedules then share one reader and never compete for the writer among themselves.
+    schedules then share one reader and never compete for the writer among themselves. It
+    stays bound to the engine it was first asked for with.
     """
     key = path.resolve()
     with _SHARED_LOCK:
         index = _SHARED.get(key)
         if index is None:
-            index = LexicalIndex(key)
+            index = LexicalIndex(engine, key)
             _SHARED[key] = index
         return index
 
 
 class LexicalIndex(LexicalReader):
-    """A tantivy index of the papers table, kept in step with it by the change sequence."""
+    """A tantivy index of the papers table of ``engine``, kept in step with it by the change sequence."""
 
-    def __init__(self, path: Path, *, writer_heap_bytes: int = 200_000_000):
+    def __init__(self, engine: Engine, path: Path, *, writer_heap_bytes: int = 200_000_000):
+        self.engine = engine
         self.path = path
         self.schema = build_schema()
         self.writer_heap_bytes = writer_heap_bytes
@@ -120,48 +122,48 @@ class LexicalIndex(LexicalReader):
 
     # --- opening ----------------------------------------------------------------------------
 
-    def open(self, engine: Engine, on_progress: Progress | None = None) -> str | None:
+    def open(self, on_progress: Progress | None = None) -> str | None:
         """Open the index, building, rebuilding or catching it up as needed; returns why it was (re)built.
 
         Processes opening the same directory take turns (a lock file beside it), so web workers
         starting together on a missing index build it once instead of removing each other's work.
         """
         with self._lock, _directory_lock(self.path):
-            problem = self._open(engine, on_progress)
+            problem = self._open(on_progress)
             self._opened = True
             return problem
 
-    def _open(self, engine: Engine, on_progress: Progress | None) -> str | None:
+    def _open(self, on_progress: Progress | None) -> str | None:
         with self._lock:
-            self._database_id = fetch_database_id(engine)
-            with engine.connect() as conn:
+            self._database_id = fetch_database_id(self.engine)
+            with self.engine.connect() as conn:
                 db_seq = fetch_max_seq(conn)
             problem = self._open_existing(db_seq)
             if problem is not None and self._index is None:
                 # Missing or unreadable: start from nothing. The catch-up below commits as it goes,
                 # so an interrupted first build resumes where it stopped.
                 self._create_empty()
-                self.sync(engine, on_progress)
+                self.sync(on_progress)
                 return problem
             if problem is None:
-                self.sync(engine, on_progress)
-                with engine.connect() as conn:
+                self.sync(on_progress)
+                with self.engine.connect() as conn:
                     stored = fetch_paper_count(conn)
                 if stored == self.paper_count:
                     return None
                 problem = f"holds {self.paper_count} papers where the database has {stored}"
             log.warning("lexical index %s %s; rebuilding it from the database", self.path, problem)
-            self.rebuild(engine, on_progress)
+            self.rebuild(on_progress)
             return problem
 
-    def ensure_open(self, engine: Engine, on_progress: Progress | None = None) -> str | None:
+    def ensure_open(self, on_progress: Progress | None = None) -> str | None:
         """``open`` unless this object already did; returns why the index was (re)built, if it was."""
         if self._opened:
             return None
         with self._lock:
             if self._opened:
                 return None
-            return self.open(engine, on_progress)
+            return self.open(on_progress)
 
     def _open_existing(self, db_seq: int) -> str | None:
         """Open what is on disk; None when it is usable, else what is wrong with it."""
@@ -278,7 +280,7 @@ class LexicalIndex(LexicalReader):
     def _reload(self) -> None:
         self._read_meta()
 
-    def sync(self, engine: Engine, on_progress: Progress | None = None, *, wait_seconds: float | None = None) -> int:
+    def sync(self, on_progress: Progress | None = None, *, wait_seconds: float | None = None) -> int:
         """Apply every paper changed since the last commit; returns how many were applied.
 
         :param wait_seconds: how long to wait for another process's writer; 0 returns at once
@@ -286,7 +288,7 @@ class LexicalIndex(LexicalReader):
         """
         with self._lock:
             self._reload()
-            with engine.connect() as conn:
+            with self.engine.connect() as conn:
                 target = fetch_max_seq(conn)
                 if target <= self._seq:
                     return 0
@@ -297,7 +299,7 @@ class LexicalIndex(LexicalReader):
             try:
                 with self._writer(wait, heap_bytes=heap, threads=threads) as writer:
                     self._reload()  # another process may have committed while we waited
-                    applied = self._apply(writer, iter_changed_papers(engine, self._seq), target, on_progress)
+                    applied = self._apply(writer, iter_changed_papers(self.engine, self._seq), target, on_progress)
             except IndexLocked:
                 if wait_seconds == 0:
                     return 0
@@ -325,19 +327,19 @@ class LexicalIndex(LexicalReader):
             on_progress(applied % PROGRESS_STEP)
         return applied
 
-    def rebuild(self, engine: Engine, on_progress: Progress | None = None) -> int:
+    def rebuild(self, on_progress: Progress | None = None) -> int:
         """Index every paper again from the database in one commit; readers see the old index until then."""
         with self._lock:
             before = self.written
-            if self._index is None and self.open(engine, on_progress) is not None:
+            if self._index is None and self.open(on_progress) is not None:
                 return self.written - before  # opening it built it just now
-            with engine.connect() as conn:
+            with self.engine.connect() as conn:
                 target = fetch_max_seq(conn)
             with self._writer(WRITER_WAIT_SECONDS, heap_bytes=self.writer_heap_bytes, threads=2) as writer:
                 writer.delete_all_documents()
                 count = 0
                 last_seq = 0
-                for paper in iter_changed_papers(engine, 0):
+                for paper in iter_changed_papers(self.engine, 0):
                     self._add(writer, paper)
                     count += 1
                     last_seq = paper.seq
@@ -348,24 +350,24 @@ class LexicalIndex(LexicalReader):
                 on_progress(count % PROGRESS_STEP)
             self._reload()
             # Rows changed while we streamed (their new seq is above the commit's) are applied now.
-            self.sync(engine)
+            self.sync()
             return self.written - before
 
-    def refresh(self, engine: Engine) -> None:
+    def refresh(self) -> None:
         """Before a query: load newer commits and apply newer rows, without waiting for a busy writer."""
-        with engine.connect() as conn:
+        with self.engine.connect() as conn:
             target = fetch_max_seq(conn)
         if target == self._seq:
             return
         with self._lock:
             self._reload()
             if target > self._seq:
-                self.sync(engine, wait_seconds=0)
+                self.sync(wait_seconds=0)
             elif target < self._seq:
                 log.warning("lexical index %s is ahead of the database; rebuilding it", self.path)
-                self.rebuild(engine)
+                self.rebuild()
 
-    def pending(self, engine: Engine) -> int:
+    def pending(self) -> int:
         """How many papers changed since the last commit (the total of a progress bar)."""
-        with engine.connect() as conn:
+        with self.engine.connect() as conn:
             return fetch_pending_count(conn, self._seq)

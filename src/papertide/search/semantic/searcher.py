@@ -1,7 +1,7 @@
 """Semantic search: papers and queries embedded by one model, nearest neighbours by cosine.
 
-The ``paper_vectors`` table is the truth (search/vectors.py); the vector index beside the
-database (search/vector_index.py, saved by search/vector_snapshot.py) is a cache that catches
+The ``paper_vectors`` table is the truth (vectors.py); the vector index beside the
+database (index.py, saved by snapshot.py) is a cache that catches
 up by ``change_seq`` before every search, so vectors written by another process (an ingest
 job, another web worker) are found at once. The embedding model is loaded on first use:
 opening a searcher to find similar papers never loads it.
@@ -19,10 +19,11 @@ from sqlalchemy import Engine
 
 from papertide.domain.models import Hit
 from papertide.search.changes import fetch_database_id
-from papertide.search.embedder import Embedder, embed_papers, load_embedder, resolve_model
-from papertide.search.vector_index import IndexConfig, VectorIndex
-from papertide.search.vector_snapshot import read_snapshot, write_snapshot
-from papertide.search.vectors import (
+from papertide.search.semantic.embedder import embed_papers, load_embedder
+from papertide.search.semantic.index import IndexConfig, VectorIndex
+from papertide.search.semantic.model import Embedder, resolve_model
+from papertide.search.semantic.snapshot import read_snapshot, write_snapshot
+from papertide.search.semantic.vectors import (
     ModelMismatch,
     PaperToEmbed,
     VectorSpace,
@@ -232,7 +233,7 @@ class SemanticSearcher:
 
     # --- writing ----------------------------------------------------------------------------
 
-    def _embed(self, engine: Engine, papers: Sequence[PaperToEmbed], on_progress: Progress | None, force: bool) -> int:
+    def _embed(self, papers: Sequence[PaperToEmbed], on_progress: Progress | None, force: bool) -> int:
         embedded = 0
         for start in range(0, len(papers), PAPERS_PER_BATCH):
             batch = papers[start : start + PAPERS_PER_BATCH]
@@ -240,7 +241,7 @@ class SemanticSearcher:
             unchanged = [] if force else [paper for paper in batch if paper.is_current(space)]
             todo = [paper for paper in batch if force or not paper.is_current(space)]
             vectors = embed_papers(self.embedder, [(p.title, p.abstract) for p in todo], batch_size=self.batch_size)
-            with begin_write(engine) as conn:
+            with begin_write(self.engine) as conn:
                 write_vectors(conn, space, list(zip(todo, vectors, strict=True)), utc_now())
                 write_current_seq(conn, unchanged)
             embedded += len(todo)
@@ -248,31 +249,31 @@ class SemanticSearcher:
                 on_progress(len(batch))
         return embedded
 
-    def _require_space(self, engine: Engine) -> None:
+    def _require_space(self) -> None:
         self.check()
-        with engine.connect() as conn:
+        with self.engine.connect() as conn:
             check_space(conn, VectorSpace(self.model_name, self.embedder.dim))
 
-    def index_papers(self, engine: Engine, paper_ids: Sequence[int], on_progress: Progress | None = None) -> int:
+    def index_papers(self, paper_ids: Sequence[int], on_progress: Progress | None = None) -> int:
         """Embed, store and index these papers where their vector is missing or stale; returns how many.
 
         With vectors of another model stored, nothing is embedded (a warning is logged): the
         papers stay searchable by words until ``papertide reindex``, and ingestion goes on.
         """
         try:
-            self._require_space(engine)
+            self._require_space()
         except ModelMismatch as error:
             log.warning("%d papers not embedded: %s", len(paper_ids), error)
             return 0
-        with engine.connect() as conn:
+        with self.engine.connect() as conn:
             papers = fetch_papers_by_id(conn, paper_ids)
-        embedded = self._embed(engine, papers, on_progress, force=False)
+        embedded = self._embed(papers, on_progress, force=False)
         self.refresh()
         if self._unsaved >= SAVE_AFTER_CHANGES:
             self.save()
         return embedded
 
-    def sync(self, engine: Engine, on_progress: Progress | None = None) -> int:
+    def sync(self, on_progress: Progress | None = None) -> int:
         """Embed every paper whose vector is missing or stale (by seq and text); returns how many.
 
         The model is loaded only when there is something to embed.
@@ -281,35 +282,35 @@ class SemanticSearcher:
         space = VectorSpace(self.model_name, self.space.dim)
         embedded, cursor = 0, 0
         while True:
-            with engine.connect() as conn:
+            with self.engine.connect() as conn:
                 papers = fetch_papers_to_embed(conn, space, cursor, PAPERS_PER_BATCH)
             if not papers:
                 break
             if cursor == 0:
-                self._require_space(engine)
+                self._require_space()
             cursor = papers[-1].id
-            embedded += self._embed(engine, papers, on_progress, force=False)
+            embedded += self._embed(papers, on_progress, force=False)
         self.refresh()
         if self._unsaved:
             self.save()
         return embedded
 
-    def rebuild(self, engine: Engine, on_progress: Progress | None = None) -> int:
+    def rebuild(self, on_progress: Progress | None = None) -> int:
         """Embed every paper again with the configured model and rebuild the index (``papertide reindex``)."""
         space = VectorSpace(self.model_name, self.embedder.dim)
-        with begin_write(engine) as conn:
+        with begin_write(self.engine) as conn:
             write_space(conn, space, utc_now())
         with self._lock:
             self.space = space
             self.index, self.applied, self.mismatch = None, 0, None
         embedded, cursor = 0, 0
         while True:
-            with engine.connect() as conn:
+            with self.engine.connect() as conn:
                 papers = fetch_papers_to_embed(conn, None, cursor, PAPERS_PER_BATCH)
             if not papers:
                 break
             cursor = papers[-1].id
-            embedded += self._embed(engine, papers, on_progress, force=True)
+            embedded += self._embed(papers, on_progress, force=True)
         with self._lock:
             self._load_index()
             self.save()

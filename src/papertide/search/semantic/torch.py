@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from papertide.search.embedder import MAX_TOKENS, ModelSource, ModelUnavailable, Progress
-from papertide.search.passages import Vectors, normalize_rows
+from papertide.search.semantic.model import MAX_TOKENS, ModelSource, ModelUnavailable, Progress
+from papertide.search.semantic.passages import Vectors, normalize_rows
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from papertide.search.embedder import MAX_TOKENS, ModelSource, ModelUnavailable, Progress
-from papertide.search.passages import Vectors, normalize_rows
+from papertide.search.semantic.model import MAX_TOKENS, ModelSource, ModelUnavailable, Progress
+from papertide.search.semantic.passages import Vectors, normalize_rows
+from papertide.search.semantic.torch import embedding_dimension, load_sentence_transformer
 
 # Bumped when the export below changes, so that old cached exports are not reused.
 EXPORT_VERSION = 2
@@ -80,8 +81,6 @@ def compose_fingerprint(source: ModelSource, folder: Path) -> str:
 def _export(source: ModelSource, target: Path) -> None:
     """Export the sentence-transformers pipeline (transformer, pooling, normalisation) to ``target``."""
     import torch
-
-    from papertide.search.torch_embedder import embedding_dimension, load_sentence_transformer
 
     model = load_sentence_transformer(source, model_kwargs={"attn_implementation": "eager"})
     tokenizer = model.tokenizer

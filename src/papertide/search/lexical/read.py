@@ -1,6 +1,6 @@
 """Reading the lexical index: ranked search, counts, filter checks and more-like-this.
 
-A mixin of LexicalIndex (lexical.py), which keeps the index current; everything here only
+A mixin of LexicalIndex (index.py), which keeps the index current; everything here only
 reads the last commit the process has loaded.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import tantivy
 
-from papertide.search.analyzer import FIELD_PAPER_ID, FIELD_PUBLISHED, FIELD_TEXT
 from papertide.search.changes import PaperText
+from papertide.search.lexical.analyzer import FIELD_PAPER_ID, FIELD_PUBLISHED, FIELD_TEXT
 
 
 def _count(result: tantivy.SearchResult) -> int:

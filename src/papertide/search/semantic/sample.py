@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine
 
-from papertide.search.passages import Vectors, normalize_rows
-from papertide.search.semantic import SemanticSearcher
-from papertide.search.vectors import VectorSpace, fetch_papers_by_key, write_vectors
+from papertide.search.semantic.passages import Vectors, normalize_rows
+from papertide.search.semantic.searcher import SemanticSearcher
+from papertide.search.semantic.vectors import VectorSpace, fetch_papers_by_key, write_vectors
 from papertide.store.engine import begin_write
 
 SAMPLE_VECTORS = "sample_vectors.npz"
@@ -70,8 +69,8 @@ def sample_vectors_file() -> Path | None:
     return Path(str(resource)) if resource.is_file() else None
 
 
-def import_precomputed(engine: Engine, searcher: SemanticSearcher, precomputed: PrecomputedVectors) -> int:
-    """Store the precomputed vectors of papers whose text is unchanged; returns how many.
+def import_precomputed(searcher: SemanticSearcher, precomputed: PrecomputedVectors) -> int:
+    """Store the precomputed vectors of papers whose text is unchanged (in the searcher's database); returns how many.
 
     Nothing is imported when the file's model or passage scheme differs from the searcher's.
     """
@@ -82,7 +81,7 @@ def import_precomputed(engine: Engine, searcher: SemanticSearcher, precomputed: 
     for start in range(0, len(precomputed.keys), BATCH):
         keys = [str(key) for key in precomputed.keys[start : start + BATCH]]
         vectors: Vectors = normalize_rows(precomputed.vectors[start : start + BATCH])
-        with engine.connect() as conn:
+        with searcher.engine.connect() as conn:
             found = fetch_papers_by_key(conn, keys)
         items = [
             (found[key], vectors[offset])
@@ -91,7 +90,7 @@ def import_precomputed(engine: Engine, searcher: SemanticSearcher, precomputed: 
             and found[key].text_hash == str(precomputed.hashes[start + offset])
             and not found[key].is_current(space)
         ]
-        with begin_write(engine) as conn:
+        with begin_write(searcher.engine) as conn:
             imported += write_vectors(conn, space, items, dt.datetime.now(dt.UTC))
     searcher.refresh()
     searcher.save()

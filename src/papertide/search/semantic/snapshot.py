@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from papertide.search.vector_index import IndexConfig, VectorIndex
+from papertide.search.semantic.index import IndexConfig, VectorIndex
 
 log = logging.getLogger(__name__)
 

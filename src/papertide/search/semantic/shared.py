@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from papertide.search.semantic import SemanticSearcher, open_semantic
-from papertide.search.vector_index import IndexConfig
+from papertide.search.semantic.index import IndexConfig
+from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
 
 # Kept for the life of the process: the indexer asks for the searcher on every ingest batch and
 # must not reload the model each time.

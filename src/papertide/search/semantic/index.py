@@ -1,6 +1,6 @@
 """Nearest neighbours over unit vectors: exact numpy top-k for small corpora, faiss HNSW for large ones.
 
-The index is a cache of the ``paper_vectors`` table (search/vectors.py): it is updated in
+The index is a cache of the ``paper_vectors`` table (vectors.py): it is updated in
 place as vectors arrive and can always be rebuilt from the database. HNSW graphs cannot
 delete, so a re-embedded paper gets a new entry and its old one is marked dead; searches skip
 dead entries and the searcher compacts the graph once too many pile up.
@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from papertide.search.passages import Vectors
+from papertide.search.semantic.passages import Vectors
 
 IndexKind = Literal["exact", "hnsw"]
 Pairs = list[tuple[int, float]]

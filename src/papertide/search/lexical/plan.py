@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import tantivy
 
 from papertide.domain.query import SearchQuery
-from papertide.search.analyzer import (
+from papertide.search.lexical.analyzer import (
     FIELD_AUTHORS,
     FIELD_CATEGORY,
     FIELD_PAPER_ID,

@@ -10,7 +10,7 @@ from papertide.domain.errors import PapertideError
 from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery
 from papertide.domain.trending import TrendingCandidate
-from papertide.search.lexical_plan import FieldWeights
+from papertide.search.lexical.plan import FieldWeights
 
 Mode = Literal["hybrid", "lexical", "semantic"]
 Sort = Literal["relevance", "trending", "newest"]
@@ -27,7 +27,7 @@ class SearchUnavailable(PapertideError):
 
 
 class SemanticRanker(Protocol):
-    """What search needs of the semantic side (search/semantic.py, SemanticSearcher)."""
+    """What search needs of the semantic side (search/semantic/searcher.py, SemanticSearcher)."""
 
     def search(self, query: str, k: int, candidates: Collection[int] | None = None) -> list[Hit]:
         """The ``k`` papers nearest in meaning to ``query``, among ``candidates`` when given."""

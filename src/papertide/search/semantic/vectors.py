@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from papertide.domain.errors import PapertideError
-from papertide.search.passages import PASSAGE_SCHEME, Vectors, compose_text_hash
+from papertide.search.semantic.passages import PASSAGE_SCHEME, Vectors, compose_text_hash
 from papertide.store.schema import counters, index_state, paper_vectors, papers
 
 VECTOR_COUNTER = "vector_seq"
