@@ -9,14 +9,12 @@ only come from a crafted request (header injection).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from email_validator import EmailNotValidError, validate_email
-
 from papertide.domain.errors import PapertideError
+from papertide.mail.address import InvalidAddress, parse_address, single_line_problem
 from papertide.store.subscribers import FREQUENCIES, Preferences, Topics
 
 MIN_SIZE = 5
@@ -25,7 +23,6 @@ MAX_CATEGORIES = 20
 MAX_AUTHORS = 20
 MAX_TOPICS = 10
 MAX_ITEM_LENGTH = 100
-MAX_EMAIL_LENGTH = 254
 # arXiv archive and subject class: cs.LG, math.AP, hep-th, q-bio.NC, cond-mat.stat-mech.
 _CATEGORY = re.compile(r"[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?")
 _SEPARATOR = re.compile(r"[,;]")
@@ -46,29 +43,12 @@ def known_time_zones() -> frozenset[str]:
     return frozenset(available_timezones() | {"UTC"})
 
 
-def _line_break_problem(value: str) -> str | None:
-    if "\r" in value or "\n" in value:
-        return "must be a single line (line breaks are not allowed)"
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        return "contains control characters"
-    return None
-
-
 def parse_email(value: str) -> str:
-    """The address lower-cased and checked for syntax, ASCII only (no SMTPUTF8 needed to deliver it)."""
-    text = value.strip() if isinstance(value, str) else ""
-    problem = _line_break_problem(text)
-    if problem:
-        raise InvalidSubscription({"email": problem})
-    if not text:
-        raise InvalidSubscription({"email": "enter an email address"})
-    if len(text) > MAX_EMAIL_LENGTH:
-        raise InvalidSubscription({"email": f"is longer than {MAX_EMAIL_LENGTH} characters"})
+    """The address as mail/address.py reads it (the one parser sign-in uses too), or InvalidSubscription."""
     try:
-        result = validate_email(text, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as error:
-        raise InvalidSubscription({"email": f"{text!r} is not a valid address: {error}"}) from None
-    return str(result.ascii_email or result.normalized).lower()
+        return parse_address(value)
+    except InvalidAddress as error:
+        raise InvalidSubscription({"email": str(error)}) from None
 
 
 def _items(value: FormValue) -> list[str]:
@@ -84,7 +64,7 @@ def _items(value: FormValue) -> list[str]:
 def _parse_list(name: str, value: FormValue, limit: int, problems: dict[str, str]) -> tuple[str, ...]:
     cleaned: list[str] = []
     for raw in _items(value):
-        problem = _line_break_problem(raw)
+        problem = single_line_problem(raw)
         if problem:
             problems[name] = f"{raw.strip()[:40]!r} {problem}"
             return ()
@@ -119,7 +99,7 @@ def parse_preferences(form: Mapping[str, FormValue], current: Preferences | None
     base = current or Preferences()
     problems: dict[str, str] = {}
     for name, value in form.items():
-        if isinstance(value, str) and name != "csrf_token" and (problem := _line_break_problem(value)):
+        if isinstance(value, str) and name != "csrf_token" and (problem := single_line_problem(value)):
             problems[name] = problem
     frequency = str(form.get("frequency", base.frequency) or "").strip()
     if frequency not in FREQUENCIES:

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from papertide import __version__
 from papertide.config import Settings
+from papertide.digest.compose import MailComposer
 from papertide.domain.models import Hit
 from papertide.domain.periods import parse_time_zone
 from papertide.domain.trending import TrendingCandidate, score_trending
@@ -31,21 +32,11 @@ from papertide.search.semantic.searcher import SemanticSearcher
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.web.clock import system_clock
-from papertide.web.routes import (
-    account,
-    api_search,
-    api_trending,
-    feeds,
-    health,
-    lists,
-    pages,
-    search,
-    subscribe,
-    votes,
-)
+from papertide.web.digest_settings import mail_site
+from papertide.web.routes import ROUTERS
 from papertide.web.scheduler import IndexHookFactory, make_scheduler
 from papertide.web.security import install_security
-from papertide.web.templating import make_templates
+from papertide.web.templating import make_templates, site_from_settings
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -91,14 +82,15 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.templates = make_templates(settings.templates_dir)
+    app.state.templates = make_templates(settings.templates_dir, site_from_settings(settings))
     app.state.secret = settings.secret()
+    # The mail templates are compiled here once, not inside the first request that mails.
+    app.state.composer = MailComposer(mail_site(settings, app.state.secret))
     # Built once per app; the embedding model loads on the first query that needs it (issue 4).
     app.state.search = make_search_service(settings, engine, clock=lambda: _app_now(app))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # lists and votes come before pages: /papers/{arxiv_id:path} would swallow their addresses.
-    for module in (health, lists, votes, account, api_trending, api_search, feeds, subscribe, pages, search):
-        app.include_router(module.router)
+    for router in ROUTERS:  # in this order: see web/routes/__init__.py
+        app.include_router(router)
     _install_error_pages(app)
     install_security(app, settings)
     return app

@@ -1,4 +1,8 @@
-"""Request dependencies as short Annotated aliases (ConnDep, SettingsDep, ...)."""
+"""Request dependencies as short Annotated aliases (ConnDep, SettingsDep, SearchDep, ...).
+
+Each reads an object create_app built once at start-up from ``app.state``; none is built
+inside a request.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, Engine
 
 from papertide.config import Settings
+from papertide.digest.compose import MailComposer
+from papertide.mail.transport import MailTransport, make_transport
+from papertide.search.query import SearchService
 
 
 def get_settings(request: Request) -> Settings:
@@ -36,7 +43,30 @@ def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connect
         yield conn
 
 
+def get_search(request: Request) -> SearchService:
+    """The app's search service."""
+    service: SearchService = request.app.state.search
+    return service
+
+
+def get_composer(request: Request) -> MailComposer:
+    """The app's composer of digest, confirmation and preferences mails (its templates compiled once)."""
+    composer: MailComposer = request.app.state.composer
+    return composer
+
+
+def get_transport(settings: Annotated[Settings, Depends(get_settings)]) -> MailTransport:
+    """A mail transport for one request's mail: SMTP when configured, else the file outbox.
+
+    Opening it connects; building it does not, so requests that send nothing cost nothing.
+    """
+    return make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ConnDep = Annotated[Connection, Depends(get_conn)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+SearchDep = Annotated[SearchService, Depends(get_search)]
+ComposerDep = Annotated[MailComposer, Depends(get_composer)]
+TransportDep = Annotated[MailTransport, Depends(get_transport)]

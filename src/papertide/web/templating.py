@@ -3,18 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
 
+from papertide.config import Settings
 from papertide.domain.latex import render_tex
 from papertide.domain.snippet import highlight, make_snippet
 from papertide.web.security import csrf_token, session_user
-from papertide.web.viewer import has_upvoted
+from papertide.web.user_votes import has_upvoted
 
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """What pages say about the site itself: the ``site`` global of every template.
+
+    Templates (the operator's overrides too) read ``site.name`` and the like from here, not
+    from the settings, so a page sees only what it may show.
+    """
+
+    name: str
+    base_url: str
+    login_link_minutes: int
+    digest_pending_days: int
+
+
+def site_from_settings(settings: Settings) -> Site:
+    """The ``site`` global of an app's pages."""
+    return Site(
+        name=settings.site_name,
+        base_url=settings.base_url.rstrip("/"),
+        login_link_minutes=settings.login_link_minutes,
+        digest_pending_days=settings.digest_pending_days,
+    )
 
 
 def format_date(value: dt.date | dt.datetime | None) -> str:
@@ -57,6 +83,8 @@ def make_environment(override_dir: Path | None) -> Environment:
     return environment
 
 
-def make_templates(override_dir: Path | None) -> Jinja2Templates:
-    """Starlette's template renderer over papertide's environment."""
-    return Jinja2Templates(env=make_environment(override_dir))
+def make_templates(override_dir: Path | None, site: Site) -> Jinja2Templates:
+    """Starlette's template renderer over papertide's environment, with ``site`` set for every page."""
+    environment = make_environment(override_dir)
+    environment.globals["site"] = site
+    return Jinja2Templates(env=environment)

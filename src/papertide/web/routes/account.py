@@ -1,4 +1,4 @@
-"""Sign-in by emailed link, sign-out, and the account page.
+"""Sign-in by emailed link, sign-out, and the account page (the sign-in flow: accounts/signin.py).
 
 Opening the emailed link (GET) only shows a "Sign in" button; the POST it sends uses the link.
 So nothing changes on GET, and mail scanners that pre-open links cannot spend them.
@@ -9,29 +9,26 @@ whether an account exists.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-from email_validator import EmailNotValidError, validate_email
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from papertide.domain.accounts import LinkCheck, LinkState
-from papertide.mail.signin import compose_signin_message
-from papertide.mail.transport import DeliveryError, make_transport
-from papertide.store.accounts import (
-    check_login_token,
-    create_login_token,
-    redeem_login_token,
-    write_login,
-    write_session_epoch,
+from papertide.accounts.signin import (
+    MailUnavailable,
+    SigninPolicy,
+    SigninSite,
+    TooManySignins,
+    run_signin_request,
 )
+from papertide.config import Settings
+from papertide.domain.accounts import LinkCheck, LinkState
+from papertide.mail.address import InvalidAddress
+from papertide.store.accounts import check_login_token, redeem_login_token, write_login, write_session_epoch
 from papertide.store.engine import begin_write
-from papertide.store.ratelimits import RateRule, take_rate_slots
 from papertide.store.votes import count_user_votes, list_upvoted_papers
 from papertide.web.clock import NowDep
-from papertide.web.deps import ConnDep, EngineDep, SettingsDep, TemplatesDep
+from papertide.web.deps import ConnDep, EngineDep, SettingsDep, TemplatesDep, TransportDep
 from papertide.web.security import (
     CsrfDep,
     UserDep,
@@ -42,7 +39,6 @@ from papertide.web.security import (
 )
 
 router = APIRouter()
-log = logging.getLogger(__name__)
 TokenField = Annotated[str, Form(min_length=1, max_length=200)]
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -64,9 +60,19 @@ def read_signin(
     return _render(templates, request, "signin.html", {"next": parse_local_url(next, "/account"), "email": email})
 
 
-def _wait_text(seconds: int) -> str:
-    minutes = max(1, -(-seconds // 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+def signin_policy(settings: Settings) -> SigninPolicy:
+    """The sign-in limits and link lifetime from the settings."""
+    return SigninPolicy(
+        per_address=settings.signin_mails_per_address,
+        per_client=settings.signin_mails_per_client,
+        window=dt.timedelta(minutes=settings.signin_rate_window_minutes),
+        link_lifetime=dt.timedelta(minutes=settings.login_link_minutes),
+    )
+
+
+def signin_site(settings: Settings) -> SigninSite:
+    """Whose name the sign-in mail carries, its sender, and where its link points."""
+    return SigninSite(name=settings.site_name, base_url=settings.base_url, mail_from=settings.mail_from)
 
 
 @router.post("/signin", response_class=HTMLResponse, include_in_schema=False)
@@ -76,53 +82,35 @@ def send_signin_link(
     engine: EngineDep,
     settings: SettingsDep,
     templates: TemplatesDep,
+    transport: TransportDep,
     now: NowDep,
     email: Annotated[str, Form(max_length=320)] = "",
     next: Annotated[str | None, Form(max_length=600)] = None,
 ) -> HTMLResponse:
     """Mail a single-use sign-in link, within the per-address and per-client limits."""
     target = parse_local_url(next, "/account")
-    form = {"next": target, "email": email.strip()}
+    form: dict[str, Any] = {"next": target, "email": email.strip()}
     try:
-        address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
+        address = run_signin_request(
+            engine,
+            transport,
+            email,
+            next_url=target,
+            client=client_address(request),
+            now=now,
+            site=signin_site(settings),
+            policy=signin_policy(settings),
+        )
+    except InvalidAddress as error:
         form["error"] = f"That email address does not look right: {error}"
         return _render(templates, request, "signin.html", form, status=400)
-    window = dt.timedelta(minutes=settings.signin_rate_window_minutes)
-    rules = [
-        RateRule(f"signin:address:{address}", settings.signin_mails_per_address, window),
-        RateRule(f"signin:client:{client_address(request)}", settings.signin_mails_per_client, window),
-    ]
-    lifetime = dt.timedelta(minutes=settings.login_link_minutes)
-    with begin_write(engine) as conn:
-        decision = take_rate_slots(conn, rules, now)
-        token = (
-            create_login_token(conn, address, now=now, lifetime=lifetime, next_url=target) if decision.allowed else ""
-        )
-    if not decision.allowed:
-        who = "this address" if decision.refused_key == rules[0].key else "your network"
-        form["error"] = (
-            f"Too many sign-in links were sent to {who} recently. "
-            f"Please try again in {_wait_text(decision.retry_after_seconds)}, or use a link already sent."
-        )
+    except TooManySignins as error:
+        form["error"] = str(error)
         response = _render(templates, request, "signin.html", form, status=429)
-        response.headers["Retry-After"] = str(decision.retry_after_seconds)
+        response.headers["Retry-After"] = str(error.retry_after)
         return response
-    link = f"{settings.base_url.rstrip('/')}/signin/link?{urlencode({'token': token})}"
-    message = compose_signin_message(
-        to=address,
-        link=link,
-        site_name=settings.site_name,
-        mail_from=settings.mail_from,
-        valid_minutes=settings.login_link_minutes,
-        now=now,
-    )
-    try:
-        with make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir) as transport:
-            transport.send(message)
-    except DeliveryError as error:
-        log.warning("sign-in mail to %s not delivered: %s", address, error)
-        form["error"] = "The sign-in mail could not be sent just now. Please try again in a few minutes."
+    except MailUnavailable as error:
+        form["error"] = str(error)
         return _render(templates, request, "signin.html", form, status=503)
     context = {"email": address, "next": target, "minutes": settings.login_link_minutes}
     return _render(templates, request, "signin_sent.html", context)

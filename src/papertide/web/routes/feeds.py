@@ -15,19 +15,19 @@ from papertide.store.listings import PeriodList
 from papertide.store.trending import TrendingList
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, SettingsDep
+from papertide.web.feed_documents import (
+    ATOM_TYPE,
+    RSS_TYPE,
+    Feed,
+    FeedEntry,
+    compose_atom,
+    compose_rss,
+    compose_summary,
+)
 from papertide.web.listing import ListKind, period_path, read_community_list
-from papertide.web.syndication import ATOM_TYPE, RSS_TYPE, Feed, FeedEntry, compose_atom, compose_rss
 
 router = APIRouter()
 FEED_SIZE = 50
-_EXCERPT_CHARS = 600
-
-
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    if len(flat) <= _EXCERPT_CHARS:
-        return flat
-    return flat[:_EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
 
 
 def compose_list_feed(
@@ -53,7 +53,7 @@ def compose_list_feed(
                 title=paper.title,
                 link=url,
                 updated=start_of_day(listed, zone) if listed else now,
-                summary=f"▲ {ranked.item.upvotes} upvotes. {_excerpt(paper.abstract)}",
+                summary=f"▲ {ranked.item.upvotes} upvotes. {compose_summary(paper.abstract)}",
                 authors=paper.authors,
                 categories=paper.categories,
             )

@@ -12,17 +12,33 @@ from fastapi.responses import HTMLResponse, Response
 from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import MAX_QUERY_CHARS
 from papertide.search.request import Mode, SearchPage, SearchRequest, SearchUnavailable, Sort
-from papertide.web.deps import ConnDep, SettingsDep, TemplatesDep
-from papertide.web.search_results import SearchDep, compose_filter_query, fetch_hit_papers
-from papertide.web.syndication import ATOM_TYPE, Feed, FeedEntry, compose_atom
+from papertide.web.deps import ConnDep, SearchDep, SettingsDep, TemplatesDep
+from papertide.web.feed_documents import ATOM_TYPE, Feed, FeedEntry, compose_atom, compose_summary
+from papertide.web.paper_lookup import fetch_hit_papers
 
 router = APIRouter()
 PAGE_SIZE = 20
 FEED_SIZE = 50
-_EXCERPT_CHARS = 600
 
 QueryText = Annotated[str, Query(max_length=MAX_QUERY_CHARS, description="Query in the search syntax.")]
 Filter = Annotated[str, Query(max_length=200)]
+
+
+def compose_filter_query(q: str, *, cat: str = "", author: str = "", since: str = "", until: str = "") -> str:
+    """The query text with the search form's filter fields appended in the query syntax.
+
+    The fields are a convenience over the syntax, so both paths share one parser and its errors.
+    """
+    parts = [q.strip()]
+    if cat.strip():
+        parts.append("cat:" + ",".join(item for item in cat.replace(" ", ",").split(",") if item))
+    if author.strip():
+        parts.append('author:"' + author.replace('"', " ").strip() + '"')
+    if since.strip():
+        parts.append("since:" + since.replace(" ", ""))
+    if until.strip():
+        parts.append("until:" + until.replace(" ", ""))
+    return " ".join(part for part in parts if part)
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
@@ -82,13 +98,6 @@ def _pager(q: str, mode: str, sort: str, page: int, filters: dict[str, str], res
     }
 
 
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    if len(flat) <= _EXCERPT_CHARS:
-        return flat
-    return flat[:_EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
-
-
 @router.get("/search.atom", tags=["feeds"], response_class=Response)
 def read_search_feed(
     conn: ConnDep,
@@ -117,7 +126,7 @@ def read_search_feed(
                 title=paper.title,
                 link=url,
                 updated=dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) if day else now,
-                summary=_excerpt(paper.abstract),
+                summary=compose_summary(paper.abstract),
                 authors=paper.authors,
                 categories=paper.categories,
             )

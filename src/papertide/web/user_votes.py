@@ -1,4 +1,4 @@
-"""What the person looking at a page has done: read by templates to draw vote buttons.
+"""The signed-in reader's own upvotes, read by templates to draw vote buttons.
 
 Any template that includes ``_paper_item.html`` shows the right button state without its
 route doing anything: the signed-in user's votes are read once per request, on first use,

@@ -1,4 +1,4 @@
-"""The digest's pages and API: subscribe, confirm, preferences, preview, unsubscribe.
+"""The digest's pages: subscribe, confirm, preferences, preview, unsubscribe (the API: api/subscriptions.py).
 
 Every link in a digest or confirmation mail carries a signed token (digest/tokens.py) instead
 of a password. Opening a link (GET) never changes anything: it shows a page whose button
@@ -11,16 +11,14 @@ no-referrer`` and ``Cache-Control: no-store`` so the token does not leak.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from papertide.digest.compose import MailComposer, parse_message
+from papertide.digest.compose import parse_message
 from papertide.digest.plan import make_topic_matcher
-from papertide.digest.preferences import InvalidSubscription, known_time_zones, parse_preferences
+from papertide.digest.preferences import InvalidSubscription, known_time_zones
 from papertide.digest.preview import run_preview
 from papertide.digest.subscription import (
     MailUnavailable,
@@ -35,14 +33,12 @@ from papertide.digest.subscription import (
 )
 from papertide.digest.tokens import ExpiredToken, InvalidToken, check_token, parse_token
 from papertide.domain.periods import local_date
-from papertide.mail.transport import make_transport
 from papertide.store.subscribers import Subscriber, get_subscriber
 from papertide.web.clock import NowDep
-from papertide.web.deps import EngineDep, SettingsDep, TemplatesDep
+from papertide.web.deps import ComposerDep, EngineDep, SearchDep, SettingsDep, TemplatesDep, TransportDep
 from papertide.web.digest_settings import (
     digest_policy,
     link_max_age,
-    mail_site,
     pending_expiry,
     signup_defaults,
     signup_limits,
@@ -50,19 +46,10 @@ from papertide.web.digest_settings import (
 from papertide.web.security import CsrfDep, client_address
 
 router = APIRouter()
-log = logging.getLogger(__name__)
 Token = Annotated[str, Path(max_length=100)]
 ShortField = Annotated[str, Form(max_length=2000)]
 SENT_TEXT = "If this address can subscribe, a confirmation link is on its way to it. Check your inbox."
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-
-
-def _composer(request: Request) -> MailComposer:
-    composer: MailComposer | None = getattr(request.app.state, "digest_composer", None)
-    if composer is None:
-        composer = MailComposer(mail_site(request.app.state.settings, request.app.state.secret))
-        request.app.state.digest_composer = composer
-    return composer
 
 
 def _page(
@@ -95,6 +82,8 @@ def subscribe(
     engine: EngineDep,
     settings: SettingsDep,
     templates: TemplatesDep,
+    composer: ComposerDep,
+    transport: TransportDep,
     now: NowDep,
     email: Annotated[str, Form(max_length=400)] = "",
 ) -> HTMLResponse:
@@ -102,8 +91,8 @@ def subscribe(
     try:
         run_signup(
             engine,
-            make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir),
-            _composer(request),
+            transport,
+            composer,
             email,
             now=now,
             client=client_address(request),
@@ -121,53 +110,6 @@ def subscribe(
     except MailUnavailable as error:
         return _page(templates, request, "subscribe.html", {"email": email[:320], "error": str(error)}, 503)
     return _page(templates, request, "subscribe_sent.html", {"message": SENT_TEXT})
-
-
-class SubscriptionRequest(BaseModel):
-    """A sign-up through the API; preferences apply only when the address is new."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=400, description="The address to subscribe; a confirmation link is mailed to it.")
-    frequency: str | None = Field(None, description="daily, weekly or paused")
-    hour: int | None = Field(None, description="Delivery hour, 0-23, in `timezone`")
-    timezone: str | None = Field(None, max_length=64, description="IANA time zone, e.g. Europe/Paris")
-    size: int | None = Field(None, description="Papers per digest, 5-30")
-    categories: list[str] | None = Field(None, max_length=50, description="arXiv categories, e.g. cs.LG")
-    authors: list[str] | None = Field(None, max_length=50, description="Author names to follow")
-    topics: list[str] | None = Field(None, max_length=50, description="Free-text topics, matched by meaning")
-
-
-@router.post("/api/v1/subscriptions", status_code=202, tags=["digest"], response_model=None)
-def create_subscription(
-    body: SubscriptionRequest,
-    request: Request,
-    engine: EngineDep,
-    settings: SettingsDep,
-    now: NowDep,
-) -> Response:
-    """Subscribe an address to the digest (double opt-in): 202 whether or not it was already subscribed."""
-    fields = body.model_dump(exclude_none=True, exclude={"email"})
-    try:
-        defaults = parse_preferences(fields, signup_defaults(settings))
-        run_signup(
-            engine,
-            make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir),
-            _composer(request),
-            body.email,
-            now=now,
-            client=client_address(request),
-            defaults=defaults,
-            limits=signup_limits(settings),
-            pending_expiry=pending_expiry(settings),
-        )
-    except InvalidSubscription as error:
-        return JSONResponse({"detail": str(error), "errors": error.problems}, status_code=422)
-    except TooManyRequests as error:
-        return JSONResponse({"detail": str(error)}, status_code=429, headers={"Retry-After": str(error.retry_after)})
-    except MailUnavailable as error:
-        return JSONResponse({"detail": str(error)}, status_code=503)
-    return JSONResponse({"status": "accepted", "detail": SENT_TEXT}, status_code=202)
 
 
 @router.get("/subscribe/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -197,6 +139,7 @@ def confirm(
     engine: EngineDep,
     settings: SettingsDep,
     templates: TemplatesDep,
+    composer: ComposerDep,
     now: NowDep,
 ) -> Response:
     """Confirm the address, then show its preferences."""
@@ -205,7 +148,7 @@ def confirm(
         subscriber = run_confirmation(engine, secret, token, now=now, max_age=pending_expiry(settings))
     except InvalidToken as error:
         return _link_problem(templates, request, error)
-    manage = _composer(request).manage_token(subscriber.id, subscriber.email, now)
+    manage = composer.manage_token(subscriber.id, subscriber.email, now)
     return RedirectResponse(f"/digest/preferences/{manage}?welcome=1", status_code=303, headers=PRIVATE_HEADERS)
 
 
@@ -304,7 +247,14 @@ def save_preferences(
 
 @router.get("/digest/preview/{token}", response_class=HTMLResponse, include_in_schema=False)
 def read_preview(
-    request: Request, token: Token, engine: EngineDep, settings: SettingsDep, templates: TemplatesDep, now: NowDep
+    request: Request,
+    token: Token,
+    engine: EngineDep,
+    settings: SettingsDep,
+    templates: TemplatesDep,
+    composer: ComposerDep,
+    search: SearchDep,
+    now: NowDep,
 ) -> HTMLResponse:
     """The HTML of the digest this subscriber would get now (nothing is stored or sent)."""
     try:
@@ -312,11 +262,8 @@ def read_preview(
     except InvalidToken as error:
         return _link_problem(templates, request, error)
     policy = digest_policy(settings)
-    search = getattr(request.app.state, "search", None)
-    matcher = None
-    if search is not None:
-        matcher = make_topic_matcher(search.search_ids, local_date(now - policy.max_lookback, dt.UTC))
-    raw = run_preview(engine, _composer(request), subscriber, now=now, policy=policy, matcher=matcher)
+    matcher = make_topic_matcher(search.search_ids, local_date(now - policy.max_lookback, dt.UTC))
+    raw = run_preview(engine, composer, subscriber, now=now, policy=policy, matcher=matcher)
     if raw is None:
         context = {"title": "Your next digest", "message": "Nothing new since your last digest yet. Look again later."}
         return _page(templates, request, "digest_link.html", context)

@@ -11,7 +11,7 @@ from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, SettingsDep
 from papertide.web.listing import ListKind, ListOut, compose_list_out, read_community_list
 
-router = APIRouter(prefix="/api/v1", tags=["trending"])
+router = APIRouter(tags=["trending"])
 
 
 @router.get("/trending", response_model=ListOut)

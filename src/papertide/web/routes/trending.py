@@ -1,4 +1,8 @@
-"""The community lists as pages: trending now (home) and the daily, weekly and monthly lists."""
+"""The community lists as pages: trending now (home) and the daily, weekly and monthly lists.
+
+Their ``/papers/date``, ``/papers/week`` and ``/papers/month`` addresses are included before
+papers.py's ``/papers/{arxiv_id:path}`` (routes/__init__.py says why).
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
-"""Upvotes: one POST that sets or removes the signed-in user's vote on a paper.
+"""A paper's page and its upvote: ``GET /papers/{arxiv_id}`` and ``POST /papers/{arxiv_id}/vote``.
 
-The form names the state it wants (``vote=up`` or ``vote=down``) rather than "flip", so a
-double click or a resubmitted form cannot undo itself; without ``vote`` it toggles. A plain
+``/papers/{arxiv_id:path}`` matches any address under ``/papers/``, so this router comes after
+the lists' ``/papers/date``, ``/papers/week`` and ``/papers/month`` (see routes/__init__.py).
+
+Upvoting: the form names the state it wants (``vote=up`` or ``vote=down``) rather than "flip",
+so a double click or a resubmitted form cannot undo itself; without ``vote`` it toggles. A plain
 form gets a redirect back to the page it came from; fetch() asking for JSON gets the new count.
 """
 
@@ -11,19 +14,31 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from papertide.domain.errors import InvalidRecord
-from papertide.domain.identifiers import parse_arxiv_id
 from papertide.store.engine import begin_write
-from papertide.store.papers import get_paper_by_arxiv_id
 from papertide.store.ratelimits import RateRule, take_rate_slots
 from papertide.store.votes import has_voted, write_vote
 from papertide.web.clock import NowDep
-from papertide.web.deps import EngineDep, SettingsDep
+from papertide.web.deps import ConnDep, EngineDep, SearchDep, SettingsDep, TemplatesDep
+from papertide.web.paper_lookup import fetch_hit_papers, fetch_paper
 from papertide.web.security import CsrfDep, OptionalUserDep, SignInRequired, parse_local_url, wants_json
 
 router = APIRouter()
+SIMILAR_PAPERS = 6
+
+
+@router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse, include_in_schema=False)
+def read_paper(
+    request: Request, arxiv_id: str, conn: ConnDep, templates: TemplatesDep, search: SearchDep
+) -> HTMLResponse:
+    """One paper, by its arXiv id (a version suffix is ignored)."""
+    stored = fetch_paper(conn, arxiv_id)
+    # "Similar papers" (issue 4): nearest by embedding, by shared words before the paper has one.
+    related = fetch_hit_papers(conn, search.similar(stored.id, SIMILAR_PAPERS))
+    return templates.TemplateResponse(
+        request, "paper.html", {"item": stored, "paper": stored.paper, "related": related}
+    )
 
 
 @router.post("/papers/{arxiv_id:path}/vote", include_in_schema=False, response_model=None)
@@ -39,14 +54,9 @@ def vote_on_paper(
     next: Annotated[str | None, Form(max_length=600)] = None,
 ) -> Response:
     """Upvote (``vote=up``), take the upvote back (``vote=down``) or toggle (no ``vote``)."""
-    try:
-        key, _version = parse_arxiv_id(arxiv_id)
-    except InvalidRecord:
-        raise HTTPException(404, f"{arxiv_id!r} is not an arXiv identifier.") from None
     with engine.connect() as conn:
-        stored = get_paper_by_arxiv_id(conn, key)
-    if stored is None:
-        raise HTTPException(404, f"No paper {key} in this collection, so it cannot be upvoted.")
+        stored = fetch_paper(conn, arxiv_id, missing=", so it cannot be upvoted")
+    key = stored.paper.arxiv_id
     back = parse_local_url(next, f"/papers/{key}")
     if user is None:
         raise SignInRequired(back)

@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 RSS_TYPE = "application/rss+xml; charset=utf-8"
+SUMMARY_CHARS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,14 @@ class Feed:
     updated: dt.datetime
     subtitle: str = ""
     entries: list[FeedEntry] = field(default_factory=list)
+
+
+def compose_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
+    """An abstract on one line, cut at a word boundary after at most ``limit`` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def _text(parent: ElementTree.Element, tag: str, value: str, **attributes: str) -> ElementTree.Element:

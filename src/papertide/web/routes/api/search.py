@@ -1,0 +1,86 @@
+"""``GET /api/v1/search``: search papers by meaning and by words, as JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from papertide.domain.errors import InvalidQuery
+from papertide.domain.query import MAX_QUERY_CHARS
+from papertide.search.request import Mode, SearchRequest, SearchUnavailable, Sort
+from papertide.web.deps import ConnDep, SearchDep, SettingsDep
+from papertide.web.paper_lookup import fetch_hit_papers
+from papertide.web.routes.api.models import ProblemOut, SearchHitOut, compose_hit_out
+
+router = APIRouter(tags=["search"])
+
+
+class SearchOut(BaseModel):
+    """One page of search results."""
+
+    query: str
+    parsed: str = Field(description="The query as understood, in canonical syntax.")
+    mode: Mode = Field(description="The mode that ran: hybrid falls back to lexical when no model is available.")
+    sort: Sort
+    page: int
+    per_page: int
+    total: int = Field(description="Results that can be paged through.")
+    total_exact: bool = Field(description="False when total is an upper bound (semantic and hybrid modes).")
+    has_more: bool
+    notices: list[str]
+    results: list[SearchHitOut]
+
+
+BAD_QUERY: dict[int | str, dict[str, Any]] = {
+    400: {"model": ProblemOut, "description": "Invalid query syntax or paging; `detail` says what."}
+}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ProblemOut, "description": "Semantic search asked for but no model is available."}
+}
+
+
+@router.get("/search", response_model=SearchOut, responses={**BAD_QUERY, **UNAVAILABLE})
+def search_api(
+    conn: ConnDep,
+    settings: SettingsDep,
+    search: SearchDep,
+    q: Annotated[
+        str,
+        Query(
+            max_length=MAX_QUERY_CHARS,
+            description='Free text, "phrases", author:"Name", cat:cs.LG, since:2025-01-01, until:2025-12-31.',
+        ),
+    ],
+    mode: Mode = "hybrid",
+    sort: Sort = "relevance",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> SearchOut | JSONResponse:
+    """Search papers by meaning and by words."""
+    try:
+        result = search.search(SearchRequest(text=q, mode=mode, sort=sort, page=page, per_page=per_page))
+    except InvalidQuery as problem:
+        return JSONResponse({"detail": str(problem)}, status_code=400)
+    except SearchUnavailable as problem:
+        return JSONResponse({"detail": str(problem)}, status_code=503)
+    offset = (page - 1) * per_page
+    results = [
+        compose_hit_out(offset + rank, stored, hit, settings.base_url)
+        for rank, (stored, hit) in enumerate(fetch_hit_papers(conn, result.hits), start=1)
+    ]
+    return SearchOut(
+        query=q,
+        parsed=result.query.describe(),
+        mode=result.mode,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+        total=result.total,
+        total_exact=result.total_exact,
+        has_more=result.has_more,
+        notices=result.notices,
+        results=results,
+    )
