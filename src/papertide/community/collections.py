@@ -165,9 +165,7 @@ class Collections:
             if not get_papers(conn, [paper_id]):
                 raise NotFound(f"no paper with id {paper_id}")
             if count_items(conn, collection_id) >= self.policy.papers_per_collection:
-                raise InvalidInput(
-                    "paper_id", f"a collection holds at most {self.policy.papers_per_collection} papers"
-                )
+                raise InvalidInput("paper_id", f"a collection holds at most {self.policy.papers_per_collection} papers")
             added = insert_item(conn, collection_id, paper_id, text, now)
             if added:
                 touch_collection(conn, collection_id, now)

@@ -20,7 +20,14 @@ from papertide.domain.errors import InvalidInput, NotFound, Suspended
 from papertide.domain.models import StoredPaper
 from papertide.store.authorship import count_author_papers, list_author_paper_ids, list_coauthors, read_name_forms
 from papertide.store.engine import begin_write
-from papertide.store.follows import count_followers, count_follows, delete_follow, insert_follow, is_following, list_follows
+from papertide.store.follows import (
+    count_followers,
+    count_follows,
+    delete_follow,
+    insert_follow,
+    is_following,
+    list_follows,
+)
 from papertide.store.papers import get_papers
 
 MAX_NAME_LENGTH = 300
@@ -90,7 +97,12 @@ class Follows:
                     raise NotFound(f"no papers by an author {author_key!r}")
                 shown = read_name_forms(conn, author_key).display_name
             take_slot(
-                conn, f"follow:user:{member_id}", self.policy.follows_per_window, self.policy.action_window, now, "follows"
+                conn,
+                f"follow:user:{member_id}",
+                self.policy.follows_per_window,
+                self.policy.action_window,
+                now,
+                "follows",
             )
             if count_follows(conn, member_id) >= self.policy.follows_per_member and not is_following(
                 conn, member_id, author_key

@@ -27,9 +27,7 @@ from markdown_it.utils import EnvType, OptionsDict
 
 ALLOWED_SCHEMES = ("http://", "https://")
 LINK_REL = "nofollow ugc"
-ALLOWED_TAGS = frozenset(
-    {"p", "br", "em", "strong", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr"}
-)
+ALLOWED_TAGS = frozenset({"p", "br", "em", "strong", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr"})
 _BARE_URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
 
 
@@ -68,9 +66,7 @@ def _math_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
-def _render_math(
-    renderer: RendererHTML, tokens: list[Token], index: int, options: OptionsDict, env: EnvType
-) -> str:
+def _render_math(renderer: RendererHTML, tokens: list[Token], index: int, options: OptionsDict, env: EnvType) -> str:
     return f'<code class="math">{escapeHtml(tokens[index].content)}</code>'
 
 

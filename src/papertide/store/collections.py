@@ -249,7 +249,9 @@ def list_items(conn: Connection, collection_id: int, *, limit: int, offset: int 
     ).all()
     found = {paper.id: paper for paper in get_papers(conn, [int(row.paper_id) for row in rows])}
     return [
-        CollectionItem(paper=found[row.paper_id], position=int(row.position), note=row.note, added_at=as_utc(row.added_at))
+        CollectionItem(
+            paper=found[row.paper_id], position=int(row.position), note=row.note, added_at=as_utc(row.added_at)
+        )
         for row in rows
         if row.paper_id in found
     ]

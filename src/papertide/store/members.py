@@ -58,7 +58,9 @@ def write_profile(conn: Connection, user_id: int, *, handle: str, display_name: 
 
 def write_role(conn: Connection, user_id: int, role: Role) -> bool:
     """Give a member a role; True when it changed."""
-    result = conn.execute(update(users).where(users.c.id == user_id, users.c.role != role.value).values(role=role.value))
+    result = conn.execute(
+        update(users).where(users.c.id == user_id, users.c.role != role.value).values(role=role.value)
+    )
     return result.rowcount == 1
 
 

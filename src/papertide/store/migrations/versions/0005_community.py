@@ -22,7 +22,9 @@ def _users(user_column: str, table: str, ondelete: str) -> sa.ForeignKeyConstrai
 
 
 def _papers(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["paper_id"], ["papers.id"], name=op.f(f"fk_{table}_paper_id_papers"), ondelete="CASCADE")
+    return sa.ForeignKeyConstraint(
+        ["paper_id"], ["papers.id"], name=op.f(f"fk_{table}_paper_id_papers"), ondelete="CASCADE"
+    )
 
 
 def upgrade() -> None:
@@ -123,9 +125,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comment_reports")),
         sa.UniqueConstraint("comment_id", "reporter_id", name="uq_comment_reports_comment_reporter"),
     )
-    op.create_index(
-        "ix_comment_reports_resolved_at", "comment_reports", ["resolved_at", "created_at"], unique=False
-    )
+    op.create_index("ix_comment_reports_resolved_at", "comment_reports", ["resolved_at", "created_at"], unique=False)
 
     op.create_table(
         "collections",
