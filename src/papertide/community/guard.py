@@ -11,13 +11,11 @@ import datetime as dt
 from sqlalchemy import Connection
 
 from papertide.domain.accounts import User
-from papertide.domain.errors import Forbidden, NotFound, RateLimited, Suspended
+from papertide.domain.errors import Forbidden, NotFound, ProfileRequired, RateLimited, Suspended
 from papertide.store.accounts import get_user
 from papertide.store.ratelimits import RateRule, take_rate_slots
 
-
-class ProfileRequired(Forbidden):
-    """The member has not chosen a handle yet; pages send them to the profile form first."""
+__all__ = ["ProfileRequired", "load_member", "require_moderator", "require_writer", "take_slot"]
 
 
 def load_member(conn: Connection, member_id: int) -> User:

@@ -51,3 +51,7 @@ class RateLimited(PapertideError):
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class ProfileRequired(Forbidden):
+    """The member has not chosen a handle yet; pages send them to the profile form first."""
