@@ -23,7 +23,6 @@ from papertide.domain.collections import (
 )
 from papertide.domain.errors import Forbidden, InvalidInput, NotFound
 from papertide.store.collections import (
-    count_items,
     count_member_collections,
     delete_collection,
     delete_item,
@@ -164,7 +163,10 @@ class Collections:
             self._owned(conn, owner_id, collection_id)
             if not get_papers(conn, [paper_id]):
                 raise NotFound(f"no paper with id {paper_id}")
-            if count_items(conn, collection_id) >= self.policy.papers_per_collection:
+            present = list_item_ids(conn, collection_id)
+            if paper_id in present:
+                return False
+            if len(present) >= self.policy.papers_per_collection:
                 raise InvalidInput("paper_id", f"a collection holds at most {self.policy.papers_per_collection} papers")
             added = insert_item(conn, collection_id, paper_id, text, now)
             if added:
