@@ -65,7 +65,10 @@ def test_papers_are_added_in_order_reordered_moved_noted_and_removed(
     assert [item.note for item in collections.read_items(collection.id, ada.id)][1] == "Read the *appendix*"
     assert collections.remove_paper(ada.id, collection.id, third) is True
     assert collections.remove_paper(ada.id, collection.id, third) is False
-    assert [(i.paper.id, i.position) for i in collections.read_items(collection.id, ada.id)] == [(second, 0), (first, 1)]
+    assert [(i.paper.id, i.position) for i in collections.read_items(collection.id, ada.id)] == [
+        (second, 0),
+        (first, 1),
+    ]
     assert collections.list_holding(ada.id, first) == {collection.id}
 
 

@@ -208,7 +208,7 @@ def test_xss_in_a_comment_is_stored_as_written_and_rendered_inert(
     discussion: Discussion, make_member: MakeMember, papers: dict[str, int]
 ) -> None:
     ada = make_member("ada")
-    body = '<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) [d](data:text/html,hi)'
+    body = "<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) [d](data:text/html,hi)"
     posted = discussion.post(ada.id, papers["2611.00001"], body)
     assert discussion.get(posted.id).body == body
     html = BeautifulSoup(posted.body_html, "html.parser")

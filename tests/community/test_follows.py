@@ -45,7 +45,11 @@ def test_a_changed_author_list_moves_the_paper_between_author_pages(engine: Engi
     with begin_write(engine) as conn:
         upsert_papers(
             conn,
-            [Paper(arxiv_id="2611.00003", title="Another Lovelace", abstract="x", authors=("Grace Hopper",), version=2)],
+            [
+                Paper(
+                    arxiv_id="2611.00003", title="Another Lovelace", abstract="x", authors=("Grace Hopper",), version=2
+                )
+            ],
             NOW,
         )
     assert catch_up_authorship(engine) == 1

@@ -13,7 +13,9 @@ def soup(body: str) -> BeautifulSoup:
 
 
 def test_emphasis_code_lists_quotes_and_links_render() -> None:
-    html = soup("*em* **strong** ~~gone~~ `x < y`\n\n- one\n- two\n\n1. first\n\n> quoted\n\n[site](https://example.org)")
+    html = soup(
+        "*em* **strong** ~~gone~~ `x < y`\n\n- one\n- two\n\n1. first\n\n> quoted\n\n[site](https://example.org)"
+    )
     assert html.find("em").text == "em" and html.find("strong").text == "strong" and html.find("s").text == "gone"
     assert html.find("code").text == "x < y"
     assert [li.text for li in html.find("ul").find_all("li")] == ["one", "two"]
