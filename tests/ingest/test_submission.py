@@ -104,7 +104,9 @@ def test_every_spelling_of_an_id_is_understood(raw: str, expected: str) -> None:
     assert parse_submitted_id(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["", "hello", "https://example.org/abs/1501.05039", "1501.050391", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "raw", ["", "hello", "https://example.org/abs/1501.05039", "1501.050391", "javascript:alert(1)"]
+)
 def test_anything_else_is_refused_naming_the_field(raw: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         parse_submitted_id(raw)
