@@ -296,3 +296,17 @@ def test_hugging_faces_comment_count_is_kept_apart_from_papertides(
     counts = discussion.count([papers["2611.00001"], papers["2611.00002"]])
     assert papers["2611.00001"] not in counts
     assert (counts[papers["2611.00002"]].own, counts[papers["2611.00002"]].hugging_face) == (1, 7)
+
+
+def test_dismissing_reports_keeps_the_comment_and_empties_the_queue(
+    engine: Engine, discussion: Discussion, make_member: MakeMember, papers: dict[str, int], clock: Clock
+) -> None:
+    ada, bob = make_member("ada"), make_member("bob")
+    moderator = make_member("mod", handle="the-mod", role=Role.MODERATOR)
+    posted = discussion.post(ada.id, papers["2611.00001"], "harmless")
+    discussion.report(bob.id, posted.id, "I disagree")
+    moderation = Moderation(engine, clock)
+    kept = moderation.dismiss_reports(moderator.id, posted.id)
+    assert kept.state is CommentState.VISIBLE and kept.body == "harmless"
+    assert moderation.count_open(moderator.id) == 0
+    assert discussion.report(bob.id, posted.id, "again") is False
