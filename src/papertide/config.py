@@ -307,6 +307,49 @@ class Settings(BaseSettings):
         10, ge=1, le=10_080, description="Length of the window the vote limit counts over."
     )
 
+    # --- community: submissions, discussion, collections, follows (issue 11) -------------------
+    submit_max_age_days: int = Field(
+        14,
+        ge=0,
+        le=36_500,
+        description="A submitted paper goes on today's list only when it was published at most this many days ago "
+        "(Hugging Face's rule of thumb: recent papers only); older ones are stored but not re-listed.",
+    )
+    submit_per_member_per_day: int = Field(
+        10, ge=1, description="Papers one member may submit in any 24 hours (three times as many arXiv look-ups)."
+    )
+    comments_per_member: int = Field(
+        10, ge=1, description="Comments (and edits) one member may post per comment rate window."
+    )
+    comment_rate_window_minutes: int = Field(
+        10, ge=1, le=10_080, description="Length of the window the comment limit counts over."
+    )
+    community_actions_per_member: int = Field(
+        120,
+        ge=1,
+        description="Comment upvotes, collection changes and follows (each counted apart) one member may make per "
+        "community rate window.",
+    )
+    comment_reports_per_member: int = Field(
+        20, ge=1, description="Comments one member may report per community rate window."
+    )
+    community_rate_window_minutes: int = Field(
+        10, ge=1, le=10_080, description="Length of the window the community action and report limits count over."
+    )
+    new_member_days: int = Field(
+        7, ge=0, le=3650, description="A member whose account is younger than this many days counts as new."
+    )
+    new_member_comments: int = Field(
+        3, ge=0, description="A member with fewer visible comments than this counts as new, however old the account."
+    )
+    new_member_links: int = Field(
+        2, ge=0, description="Links (http/https, linked or bare) a new member may put in one comment."
+    )
+    comment_max_length: int = Field(10_000, ge=100, le=100_000, description="Most characters of one comment.")
+    collections_per_member: int = Field(100, ge=1, description="Most collections one member may have.")
+    papers_per_collection: int = Field(1000, ge=1, description="Most papers one collection may hold.")
+    follows_per_member: int = Field(200, ge=1, description="Most authors one member may follow.")
+
     # --- digest (issue 6) ----------------------------------------------------------------------
     digest_schedule_minutes: int = Field(
         15,

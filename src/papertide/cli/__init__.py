@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from papertide.cli import admin, core, digest, doctor, evaluate, ingest, search, subscribers, trending
+from papertide.cli import admin, core, digest, doctor, evaluate, ingest, search, subscribers, trending, users
 
 app = typer.Typer(
     name="papertide",
@@ -22,6 +22,7 @@ app.command("eval")(evaluate.evaluate)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(digest.app, name="digest")
 app.add_typer(subscribers.app, name="subscribers")
+app.add_typer(users.app, name="users")
 
 
 def main() -> None:

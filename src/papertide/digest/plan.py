@@ -9,6 +9,7 @@ and the rerun plans what is still missing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -19,10 +20,11 @@ from sqlalchemy import Engine
 
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import Slot, select_due_slot, select_since
-from papertide.digest.select import Candidate, CandidatePool, Selection, select_items, topic_key
+from papertide.digest.select import Candidate, CandidatePool, Selection, author_keys, select_items, topic_key
 from papertide.domain.periods import local_date
 from papertide.domain.trending import score_age_hours, trending_score
 from papertide.store.engine import begin_write
+from papertide.store.follows import list_followed_names_by_email
 from papertide.store.outbox import (
     CandidatePaper,
     PlannedDigest,
@@ -32,7 +34,7 @@ from papertide.store.outbox import (
     list_sent_papers,
     write_planned,
 )
-from papertide.store.subscribers import Subscriber, list_subscribers, write_last_digest
+from papertide.store.subscribers import Subscriber, Topics, list_subscribers, write_last_digest
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,17 @@ class TopicCache:
                 self.found[key] = []
 
 
+def add_followed_authors(topics: Topics, followed: Sequence[str]) -> Topics:
+    """A subscriber's topics plus the authors followed on the site by the member with the same address.
+
+    Follows are read at planning time rather than copied into preferences, so unfollowing takes
+    effect at the next digest and the preferences form keeps only what was typed (issue 11).
+    """
+    known = {author_keys(name)[0] for name in topics.authors}
+    extra = tuple(dict.fromkeys(name for name in followed if author_keys(name)[0] not in known))
+    return dataclasses.replace(topics, authors=topics.authors + extra) if extra else topics
+
+
 def choose_papers(
     subscriber: Subscriber,
     slot: Slot,
@@ -128,14 +141,18 @@ def choose_papers(
     topics: TopicCache,
     zone: ZoneInfo,
     policy: DigestPolicy,
+    followed: Sequence[str] = (),
 ) -> list[Selection]:
-    """The papers of one subscriber's digest for ``slot``: new to them since their previous digest."""
+    """The papers of one subscriber's digest for ``slot``: new to them since their previous digest.
+
+    :param followed: names of the authors the member with the subscriber's address follows.
+    """
     preferences = subscriber.preferences
     topics.ensure(preferences.topics.phrases)
     since = local_date(select_since(subscriber, slot, max_lookback=policy.max_lookback), zone)
     return select_items(
         pool,
-        topics=preferences.topics,
+        topics=add_followed_authors(preferences.topics, followed),
         size=preferences.size,
         since=since,
         sent=sent,
@@ -180,9 +197,19 @@ def run_planning(
                 if due and pool_ids
                 else {}
             )
+            followed = list_followed_names_by_email(conn, [s.email for s, _ in due]) if due else {}
         planned: list[PlannedDigest] = []
         for subscriber, slot in due:
-            chosen = choose_papers(subscriber, slot, pool, sent.get(subscriber.id, set()), topics, zone, policy)
+            chosen = choose_papers(
+                subscriber,
+                slot,
+                pool,
+                sent.get(subscriber.id, set()),
+                topics,
+                zone,
+                policy,
+                followed.get(subscriber.email, ()),
+            )
             if not chosen:
                 report.empty += 1
                 continue

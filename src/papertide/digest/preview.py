@@ -16,6 +16,7 @@ from papertide.digest.plan import TopicCache, TopicMatcher, choose_papers, fetch
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import select_slot
 from papertide.mail.transport import RawMessage
+from papertide.store.follows import list_followed_names_by_email
 from papertide.store.outbox import list_sent_papers
 from papertide.store.subscribers import Subscriber
 
@@ -38,9 +39,10 @@ def run_preview(
         sent = list_sent_papers(
             conn, [c.paper_id for c in pool.ranked], first_subscriber=subscriber.id, last_subscriber=subscriber.id
         )
+        followed = list_followed_names_by_email(conn, [subscriber.email]).get(subscriber.email, ())
     topics = TopicCache(matcher, policy.topic_hits)
     zone = ZoneInfo(policy.list_timezone)
-    chosen = choose_papers(subscriber, slot, pool, sent.get(subscriber.id, set()), topics, zone, policy)
+    chosen = choose_papers(subscriber, slot, pool, sent.get(subscriber.id, set()), topics, zone, policy, followed)
     if not chosen:
         return None
     entries = [

@@ -26,3 +26,32 @@ class InvalidQuery(PapertideError):
 
 class NotFound(PapertideError):
     """Something asked for by id or key does not exist."""
+
+
+class InvalidInput(PapertideError, ValueError):
+    """A value a person typed that cannot be accepted; names the field and what was wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class Forbidden(PapertideError):
+    """The member may not do this (another member's comment, a moderator's action)."""
+
+
+class Suspended(Forbidden):
+    """The member's account is suspended: it can read but not write."""
+
+
+class RateLimited(PapertideError):
+    """Too many actions of one kind in the rate window; ``retry_after_seconds`` says how long to wait."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ProfileRequired(Forbidden):
+    """The member has not chosen a handle yet; pages send them to the profile form first."""

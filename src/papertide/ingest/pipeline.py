@@ -15,6 +15,7 @@ from papertide.ingest.http import Stopped
 from papertide.ingest.readahead import read_ahead
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Deletion, Item, Source
+from papertide.store.authorship import catch_up_authorship
 from papertide.store.engine import begin_write
 from papertide.store.harvest import Signal, write_signals
 from papertide.store.papers import upsert_papers
@@ -71,6 +72,8 @@ def run_ingest(
         report.add_upsert(result)
         batch.clear()
         signals.clear()
+        if result.changed_ids:
+            catch_up_authorship(engine)  # author pages (issue 11)
         if on_changed and result.changed_ids:
             on_changed(result.changed_ids)
 

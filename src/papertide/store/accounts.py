@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, select, update
 
-from papertide.domain.accounts import LinkCheck, LinkState, User
+from papertide.domain.accounts import LinkCheck, LinkState, Role, User
 from papertide.store.conflict import as_utc, insert_if_absent
 from papertide.store.schema import login_tokens, users
 
@@ -27,26 +27,32 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _to_user(row: Row[Any]) -> User:
+def to_user(row: Row[Any]) -> User:
+    """A row of ``users`` as a User."""
     return User(
         id=row.id,
         email=row.email,
         created_at=as_utc(row.created_at),
         last_login_at=as_utc(row.last_login_at) if row.last_login_at else None,
         session_epoch=row.session_epoch,
+        handle=row.handle,
+        display_name=row.display_name,
+        role=Role(row.role),
+        suspended_at=as_utc(row.suspended_at) if row.suspended_at else None,
+        suspension_reason=row.suspension_reason,
     )
 
 
 def get_user(conn: Connection, user_id: int) -> User | None:
     """A user by id, or None."""
     row = conn.execute(select(users).where(users.c.id == user_id)).first()
-    return _to_user(row) if row else None
+    return to_user(row) if row else None
 
 
 def get_user_by_email(conn: Connection, email: str) -> User | None:
     """A user by (normalised) email address, or None."""
     row = conn.execute(select(users).where(users.c.email == email)).first()
-    return _to_user(row) if row else None
+    return to_user(row) if row else None
 
 
 def write_login(conn: Connection, email: str, now: dt.datetime) -> User:

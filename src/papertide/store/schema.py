@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -171,6 +172,15 @@ users = Table(
     Column("last_login_at", DateTime(timezone=True)),
     # Sessions carry the epoch they were issued under; "sign out everywhere" bumps it.
     Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
+    # Community profile (issue 11; store/members.py). Handles are stored lower-cased, so the
+    # unique index makes them unique regardless of case; both stay empty until first chosen.
+    Column("handle", String(30)),
+    Column("display_name", String(80)),
+    # member | moderator | admin
+    Column("role", String(16), nullable=False, default="member", server_default="member"),
+    Column("suspended_at", DateTime(timezone=True)),
+    Column("suspension_reason", Text),
+    Index("uq_users_handle", "handle", unique=True),
 )
 
 login_tokens = Table(
@@ -280,4 +290,128 @@ digest_items = Table(
     # Finds who already got the papers of this run's pool, one range of subscribers at a time.
     Index("ix_digest_items_paper_id", "paper_id", "subscriber_id"),
     Index("ix_digest_items_outbox_id", "outbox_id"),
+)
+
+# --- community (issue 11) ----------------------------------------------------------------------
+
+# Author names of every paper, one row per (paper, position), keyed by the normalised name
+# (domain/authors.py) so that an author page finds every variant of a name. Derived from
+# papers.authors and kept in step through papers.seq (store/authorship.py).
+paper_authors = Table(
+    "paper_authors",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("author_key", String(200), nullable=False),
+    Column("name", String(300), nullable=False),
+    PrimaryKeyConstraint("paper_id", "position"),
+    Index("ix_paper_authors_author_key", "author_key", "paper_id"),
+)
+
+# A member put a paper on a day's list (store/submissions.py). One row per paper and day;
+# a moderator's removal keeps the row (removed_at) and restores the paper's earlier listing day.
+submissions = Table(
+    "submissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("listed_on", Date, nullable=False),
+    # The paper's listing day before this submission re-listed it (None: it had none).
+    Column("previous_listed_on", Date),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("removed_at", DateTime(timezone=True)),
+    Column("removed_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    UniqueConstraint("paper_id", "listed_on", name="uq_submissions_paper_day"),
+    Index("ix_submissions_user_id", "user_id", "created_at"),
+    Index("ix_submissions_listed_on", "listed_on"),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # One level of replies: a reply's parent is always a top-level comment (community/comments.py).
+    Column("parent_id", Integer, ForeignKey("comments.id", ondelete="CASCADE")),
+    # Markdown source as the member wrote it; rendered and sanitised on display (domain/markdown.py).
+    Column("body", Text, nullable=False),
+    # visible | hidden (by a moderator, body kept) | deleted (body erased, kept as a tombstone for replies)
+    Column("state", String(16), nullable=False, default="visible"),
+    Column("upvotes", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("edited_at", DateTime(timezone=True)),
+    Column("hidden_at", DateTime(timezone=True)),
+    Column("hidden_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("deleted_at", DateTime(timezone=True)),
+    Index("ix_comments_paper_id", "paper_id", "created_at"),
+    Index("ix_comments_parent_id", "parent_id"),
+    Index("ix_comments_user_id", "user_id", "created_at"),
+)
+
+comment_votes = Table(
+    "comment_votes",
+    metadata,
+    Column("comment_id", Integer, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("comment_id", "user_id"),
+    Index("ix_comment_votes_user_id", "user_id"),
+)
+
+comment_reports = Table(
+    "comment_reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("comment_id", Integer, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("reporter_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    # hidden | deleted | dismissed
+    Column("resolution", String(16)),
+    UniqueConstraint("comment_id", "reporter_id", name="uq_comment_reports_comment_reporter"),
+    Index("ix_comment_reports_resolved_at", "resolved_at", "created_at"),
+)
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("slug", String(80), nullable=False),
+    # Plain text: shown through autoescaping templates, never as Markdown.
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("is_public", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("owner_id", "slug", name="uq_collections_owner_slug"),
+)
+
+collection_items = Table(
+    "collection_items",
+    metadata,
+    Column("collection_id", Integer, ForeignKey("collections.id", ondelete="CASCADE"), nullable=False),
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("collection_id", "paper_id"),
+    Index("ix_collection_items_paper_id", "paper_id"),
+)
+
+author_follows = Table(
+    "author_follows",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # domain/authors.py author_key: what the author page is keyed by.
+    Column("author_key", String(200), nullable=False),
+    # The name form the member followed, as shown and as handed to the digest.
+    Column("display_name", String(300), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("user_id", "author_key"),
+    Index("ix_author_follows_author_key", "author_key"),
 )
