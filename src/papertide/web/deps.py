@@ -1,4 +1,4 @@
-"""Request dependencies as short Annotated aliases (ConnDep, SettingsDep, ...)."""
+"""Request dependencies as short Annotated aliases (ServicesDep, ConnDep, SettingsDep, ...)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, Engine
 
 from papertide.config import Settings
+from papertide.services import Services
+
+
+def get_services(request: Request) -> Services:
+    """The services the app was created with (services.py): search, lists, mail, digest rules."""
+    services: Services = request.app.state.services
+    return services
 
 
 def get_settings(request: Request) -> Settings:
@@ -36,6 +43,7 @@ def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connect
         yield conn
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ConnDep = Annotated[Connection, Depends(get_conn)]

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy import Connection
 
 from papertide.domain.models import Hit, StoredPaper
 from papertide.search.query import SearchService
 from papertide.store.papers import get_papers
+from papertide.web.deps import ServicesDep
 
 
-def get_search(request: Request) -> SearchService:
-    """The app's search service (built once in create_app)."""
-    service: SearchService = request.app.state.search
-    return service
+def get_search(services: ServicesDep) -> SearchService:
+    """The app's search service (built once with the services)."""
+    return services.search
 
 
 SearchDep = Annotated[SearchService, Depends(get_search)]

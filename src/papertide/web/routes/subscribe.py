@@ -10,7 +10,6 @@ no-referrer`` and ``Cache-Control: no-store`` so the token does not leak.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Annotated, Any
 
@@ -18,8 +17,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from papertide.digest.compose import MailComposer, parse_message
-from papertide.digest.plan import make_topic_matcher
+from papertide.digest.compose import parse_message
 from papertide.digest.preferences import InvalidSubscription, known_time_zones, parse_preferences
 from papertide.digest.preview import run_preview
 from papertide.digest.subscription import (
@@ -34,19 +32,9 @@ from papertide.digest.subscription import (
     run_unsubscribe,
 )
 from papertide.digest.tokens import ExpiredToken, InvalidToken, check_token, parse_token
-from papertide.domain.periods import local_date
-from papertide.mail.transport import make_transport
 from papertide.store.subscribers import Subscriber, get_subscriber
 from papertide.web.clock import NowDep
-from papertide.web.deps import EngineDep, SettingsDep, TemplatesDep
-from papertide.web.digest_settings import (
-    digest_policy,
-    link_max_age,
-    mail_site,
-    pending_expiry,
-    signup_defaults,
-    signup_limits,
-)
+from papertide.web.deps import EngineDep, ServicesDep, TemplatesDep
 from papertide.web.security import CsrfDep, client_address
 
 router = APIRouter()
@@ -55,14 +43,6 @@ Token = Annotated[str, Path(max_length=100)]
 ShortField = Annotated[str, Form(max_length=2000)]
 SENT_TEXT = "If this address can subscribe, a confirmation link is on its way to it. Check your inbox."
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
-
-
-def _composer(request: Request) -> MailComposer:
-    composer: MailComposer | None = getattr(request.app.state, "digest_composer", None)
-    if composer is None:
-        composer = MailComposer(mail_site(request.app.state.settings, request.app.state.secret))
-        request.app.state.digest_composer = composer
-    return composer
 
 
 def _page(
@@ -93,7 +73,7 @@ def subscribe(
     request: Request,
     _csrf: CsrfDep,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     templates: TemplatesDep,
     now: NowDep,
     email: Annotated[str, Form(max_length=400)] = "",
@@ -102,14 +82,14 @@ def subscribe(
     try:
         run_signup(
             engine,
-            make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir),
-            _composer(request),
+            services.open_transport(),
+            services.composer,
             email,
             now=now,
             client=client_address(request),
-            defaults=signup_defaults(settings),
-            limits=signup_limits(settings),
-            pending_expiry=pending_expiry(settings),
+            defaults=services.signup_defaults,
+            limits=services.signup_limits,
+            pending_expiry=services.digest_policy.pending_expiry,
         )
     except InvalidSubscription as error:
         context = {"email": email.replace("\r", " ").replace("\n", " ")[:320], "error": error.problems["email"]}
@@ -143,23 +123,23 @@ def create_subscription(
     body: SubscriptionRequest,
     request: Request,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     now: NowDep,
 ) -> Response:
     """Subscribe an address to the digest (double opt-in): 202 whether or not it was already subscribed."""
     fields = body.model_dump(exclude_none=True, exclude={"email"})
     try:
-        defaults = parse_preferences(fields, signup_defaults(settings))
+        defaults = parse_preferences(fields, services.signup_defaults)
         run_signup(
             engine,
-            make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir),
-            _composer(request),
+            services.open_transport(),
+            services.composer,
             body.email,
             now=now,
             client=client_address(request),
             defaults=defaults,
-            limits=signup_limits(settings),
-            pending_expiry=pending_expiry(settings),
+            limits=services.signup_limits,
+            pending_expiry=services.digest_policy.pending_expiry,
         )
     except InvalidSubscription as error:
         return JSONResponse({"detail": str(error), "errors": error.problems}, status_code=422)
@@ -172,7 +152,7 @@ def create_subscription(
 
 @router.get("/subscribe/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
 def read_confirm(
-    request: Request, token: Token, engine: EngineDep, settings: SettingsDep, templates: TemplatesDep, now: NowDep
+    request: Request, token: Token, engine: EngineDep, services: ServicesDep, templates: TemplatesDep, now: NowDep
 ) -> HTMLResponse:
     """The page a confirmation link opens: one button that confirms."""
     try:
@@ -182,7 +162,12 @@ def read_confirm(
         if subscriber is None:
             raise InvalidToken("This link is not valid or the sign-up has expired. Subscribe again from any page.")
         check_token(
-            request.app.state.secret, "confirm", token, subscriber.email, now=now, max_age=pending_expiry(settings)
+            request.app.state.secret,
+            "confirm",
+            token,
+            subscriber.email,
+            now=now,
+            max_age=services.digest_policy.pending_expiry,
         )
     except InvalidToken as error:
         return _link_problem(templates, request, error)
@@ -195,17 +180,17 @@ def confirm(
     _csrf: CsrfDep,
     token: Token,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     templates: TemplatesDep,
     now: NowDep,
 ) -> Response:
     """Confirm the address, then show its preferences."""
     secret = request.app.state.secret
     try:
-        subscriber = run_confirmation(engine, secret, token, now=now, max_age=pending_expiry(settings))
+        subscriber = run_confirmation(engine, secret, token, now=now, max_age=services.digest_policy.pending_expiry)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
-    manage = _composer(request).manage_token(subscriber.id, subscriber.email, now)
+    manage = services.composer.manage_token(subscriber.id, subscriber.email, now)
     return RedirectResponse(f"/digest/preferences/{manage}?welcome=1", status_code=303, headers=PRIVATE_HEADERS)
 
 
@@ -249,14 +234,14 @@ def read_preferences(
     request: Request,
     token: Token,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     templates: TemplatesDep,
     now: NowDep,
     welcome: bool = False,
 ) -> HTMLResponse:
     """The preferences form a digest links to."""
     try:
-        subscriber = read_managed(engine, request.app.state.secret, token, now=now, max_age=link_max_age(settings))
+        subscriber = read_managed(engine, request.app.state.secret, token, now=now, max_age=services.link_max_age)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
     notice = "You are subscribed. Your first digest comes at your next delivery hour." if welcome else None
@@ -269,7 +254,7 @@ def save_preferences(
     _csrf: CsrfDep,
     token: Token,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     templates: TemplatesDep,
     now: NowDep,
     frequency: ShortField = "",
@@ -292,11 +277,11 @@ def save_preferences(
     }
     secret = request.app.state.secret
     try:
-        subscriber = run_preferences(engine, secret, token, dict(values), now=now, max_age=link_max_age(settings))
+        subscriber = run_preferences(engine, secret, token, dict(values), now=now, max_age=services.link_max_age)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
     except InvalidSubscription as error:
-        subscriber = read_managed(engine, secret, token, now=now, max_age=link_max_age(settings))
+        subscriber = read_managed(engine, secret, token, now=now, max_age=services.link_max_age)
         shown = {name: " ".join(value.split()) for name, value in values.items()}
         return _preferences_page(templates, request, token, subscriber, values=shown, errors=error.problems, status=400)
     return _preferences_page(templates, request, token, subscriber, notice="Your preferences are saved.")
@@ -304,19 +289,21 @@ def save_preferences(
 
 @router.get("/digest/preview/{token}", response_class=HTMLResponse, include_in_schema=False)
 def read_preview(
-    request: Request, token: Token, engine: EngineDep, settings: SettingsDep, templates: TemplatesDep, now: NowDep
+    request: Request, token: Token, engine: EngineDep, services: ServicesDep, templates: TemplatesDep, now: NowDep
 ) -> HTMLResponse:
     """The HTML of the digest this subscriber would get now (nothing is stored or sent)."""
     try:
-        subscriber = read_managed(engine, request.app.state.secret, token, now=now, max_age=link_max_age(settings))
+        subscriber = read_managed(engine, request.app.state.secret, token, now=now, max_age=services.link_max_age)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
-    policy = digest_policy(settings)
-    search = getattr(request.app.state, "search", None)
-    matcher = None
-    if search is not None:
-        matcher = make_topic_matcher(search.search_ids, local_date(now - policy.max_lookback, dt.UTC))
-    raw = run_preview(engine, _composer(request), subscriber, now=now, policy=policy, matcher=matcher)
+    raw = run_preview(
+        engine,
+        services.composer,
+        subscriber,
+        now=now,
+        policy=services.digest_policy,
+        matcher=services.topic_matcher(now),
+    )
     if raw is None:
         context = {"title": "Your next digest", "message": "Nothing new since your last digest yet. Look again later."}
         return _page(templates, request, "digest_link.html", context)
