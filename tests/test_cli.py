@@ -70,3 +70,16 @@ def test_init_sample_loads_the_bundled_corpus_once(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.stderr
     assert "new 4000" in first.stderr
     assert "already stored" in second.stderr
+
+
+def test_each_invocation_reads_its_own_settings(tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        result = run_papertide(tmp_path / name, "db", "upgrade")
+        assert result.exit_code == 0, result.stderr
+        assert (tmp_path / name / "papertide.db").is_file()
+
+
+def test_help_works_whatever_the_settings_say(tmp_path: Path) -> None:
+    # Settings load when a command first needs them, not in the root callback.
+    result = run_papertide(tmp_path, "search", "--help", PAPERTIDE_LIST_TIMEZONE="Mars/Base")
+    assert result.exit_code == 0 and "Search the stored papers" in result.stdout
