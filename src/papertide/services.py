@@ -49,8 +49,6 @@ from papertide.store.subscribers import Preferences
 if TYPE_CHECKING:
     from papertide.search.semantic import SemanticSearcher
 
-log = logging.getLogger(__name__)
-
 DIGEST_JOB = "digest"
 
 
@@ -86,7 +84,7 @@ class Services:
         # How long a preferences link stays valid (a confirmation link: digest_policy.pending_expiry).
         self.link_max_age = dt.timedelta(days=settings.digest_link_days)
         self.sources = source_config(settings)
-        # A partial, not a closure: it must pickle for the digest's helper processes (digest/workers.py).
+        # A partial, not a closure: it must pickle for the digest's helper processes (digest/parallel.py).
         self.transports: Transports = partial(make_transport, settings.smtp_url.get_secret_value(), settings.outbox_dir)
 
     # --- search -----------------------------------------------------------------------------

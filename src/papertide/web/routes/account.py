@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from papertide.domain.accounts import LinkCheck, LinkState
 from papertide.mail.signin import compose_signin_message
-from papertide.mail.transport import DeliveryError, make_transport
+from papertide.mail.transport import DeliveryError
 from papertide.store.accounts import (
     check_login_token,
     create_login_token,
@@ -31,7 +31,7 @@ from papertide.store.engine import begin_write
 from papertide.store.ratelimits import RateRule, take_rate_slots
 from papertide.store.votes import count_user_votes, list_upvoted_papers
 from papertide.web.clock import NowDep
-from papertide.web.deps import ConnDep, EngineDep, SettingsDep, TemplatesDep
+from papertide.web.deps import ConnDep, EngineDep, ServicesDep, SettingsDep, TemplatesDep
 from papertide.web.security import (
     CsrfDep,
     UserDep,
@@ -74,6 +74,7 @@ def send_signin_link(
     request: Request,
     _csrf: CsrfDep,
     engine: EngineDep,
+    services: ServicesDep,
     settings: SettingsDep,
     templates: TemplatesDep,
     now: NowDep,
@@ -118,7 +119,7 @@ def send_signin_link(
         now=now,
     )
     try:
-        with make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir) as transport:
+        with services.open_transport() as transport:
             transport.send(message)
     except DeliveryError as error:
         log.warning("sign-in mail to %s not delivered: %s", address, error)
