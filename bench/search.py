@@ -35,10 +35,9 @@ from papertide.domain.query import parse_query
 from papertide.search.lexical.plan import compose_lexical_plan
 from papertide.search.request import Mode, SearchRequest
 from papertide.search.semantic.model import resolve_model
-from papertide.store.engine import make_engine
+from papertide.services import Services
 from papertide.store.migrate import upgrade_database
 from papertide.store.papers import get_papers
-from papertide.web.app import make_search_indexer, make_search_service
 
 MODES: list[tuple[str, Mode, str]] = [
     ("lexical", "lexical", ""),
@@ -100,7 +99,9 @@ def time_queries(run: Callable[[str], object], queries: list[str]) -> tuple[floa
 
 def run(papers: int, query_count: int, folder: Path, http: bool, reuse: bool = False) -> None:
     settings = Settings(data_dir=folder, secret_key="bench-secret-key-not-for-production")  # type: ignore[arg-type]
-    engine = make_engine(settings.database_url)
+    # Built as `papertide index` and `serve` build them: one lexical index and semantic searcher.
+    services = Services(settings)
+    engine = services.engine
     upgrade_database(engine)
     vocabulary = Vocabulary()
     queries = vocabulary.queries(np.random.default_rng(3), query_count)
@@ -111,10 +112,10 @@ def run(papers: int, query_count: int, folder: Path, http: bool, reuse: bool = F
         timed("store papers (upsert, not a target)", store, builds)
         model = resolve_model(settings.embedding_model).name
         timed("store random vectors (not a target)", lambda: store_vectors(engine, model, lambda n: None), builds)
-    indexer = make_search_indexer(settings, engine)
+    indexer = services.indexer
     timed("build lexical index (tantivy)", indexer.catch_up_lexical, builds)
     timed("build vector index (from stored vectors)", lambda: indexer.catch_up_semantic(), builds)
-    service = make_search_service(settings, engine)
+    service = services.search
     sizes = [
         ("database (papers + vectors)", size_mb(Path(settings.database_url.removeprefix("sqlite:///")))),
         ("lexical index", size_mb(service.lexical.path)),

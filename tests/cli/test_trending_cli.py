@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,23 +10,22 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from papertide.cli import app
-from papertide.cli.context import settings as cli_settings
 
 from corpus import load_small_corpus
 
 
 @pytest.fixture
-def runner(
-    sqlite_engine: Engine, sqlite_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[CliRunner]:
+def runner(sqlite_engine: Engine, sqlite_url: str, data_dir: Path) -> CliRunner:
+    """Each invoke is a fresh invocation whose settings come from this environment."""
     load_small_corpus(sqlite_engine)
-    monkeypatch.setenv("PAPERTIDE_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PAPERTIDE_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("PAPERTIDE_BASE_URL", "https://papers.example.org")
-    monkeypatch.delenv("PAPERTIDE_CONFIG", raising=False)
-    cli_settings.cache_clear()
-    yield CliRunner()
-    cli_settings.cache_clear()
+    return CliRunner(
+        env={
+            "PAPERTIDE_DATA_DIR": str(data_dir),
+            "PAPERTIDE_DATABASE_URL": sqlite_url,
+            "PAPERTIDE_BASE_URL": "https://papers.example.org",
+            "PAPERTIDE_CONFIG": None,
+        }
+    )
 
 
 def test_trending_now_falls_back_to_the_latest_days_and_says_so(runner: CliRunner) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner, Result
 
 from papertide.cli import app
-from papertide.cli.context import settings as cli_settings
 from papertide.store.schema import digest_outbox
 from papertide.store.subscribers import get_subscriber_by_email, list_subscribers
 
@@ -21,19 +19,20 @@ from digest_data import NOW, add_subscriber, make_paper, store_papers
 
 
 @pytest.fixture
-def cli(data_dir: Path, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("PAPERTIDE_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PAPERTIDE_DATABASE_URL", str(sqlite_engine.url))
-    monkeypatch.setenv("PAPERTIDE_SECRET_KEY", "cli-test-secret-0123456789abcdef")
-    monkeypatch.setenv("PAPERTIDE_BASE_URL", "https://papers.example.org")
-    monkeypatch.delenv("PAPERTIDE_SMTP_URL", raising=False)
-    cli_settings.cache_clear()
-    yield CliRunner()
-    cli_settings.cache_clear()
+def cli(data_dir: Path, sqlite_engine: Engine) -> CliRunner:
+    """Each invoke is a fresh invocation whose settings come from this environment."""
+    return CliRunner(
+        env={
+            "PAPERTIDE_DATA_DIR": str(data_dir),
+            "PAPERTIDE_DATABASE_URL": str(sqlite_engine.url),
+            "PAPERTIDE_SECRET_KEY": "cli-test-secret-0123456789abcdef",
+            "PAPERTIDE_BASE_URL": "https://papers.example.org",
+            "PAPERTIDE_SMTP_URL": None,
+        }
+    )
 
 
 def invoke(runner: CliRunner, *args: str) -> Result:
-    cli_settings.cache_clear()
     return runner.invoke(app, list(args))
 
 

@@ -1,4 +1,4 @@
-"""`papertide serve` runs the digest as a scheduled job, under the scheduler's lease."""
+"""`papertide serve` runs the digest as a scheduled job, under the scheduler's lease, without the web app."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from papertide.config import Settings
-from papertide.web.scheduler import Scheduler, scheduled_jobs
+from papertide.jobs import Scheduler
+from papertide.services import Services
 
 from digest_data import add_subscriber, make_paper, store_papers
 
@@ -20,7 +21,7 @@ def test_the_scheduler_runs_the_digest_job_which_sends_what_is_due(
     today = dt.datetime.now(dt.UTC)
     store_papers(sqlite_engine, [make_paper(1, upvotes=2, listed_on=today.date())], now=today)
     add_subscriber(sqlite_engine, "ada@example.org", hour=today.hour, since=today - dt.timedelta(days=2))
-    jobs = [job for job in scheduled_jobs(settings, sqlite_engine) if job.name == "digest"]
+    jobs = [job for job in Services(settings).scheduled_jobs() if job.name == "digest"]
     assert [job.interval for job in jobs] == [dt.timedelta(minutes=settings.digest_schedule_minutes)]
     result = jobs[0].run(threading.Event())
     assert result.ok, result.message
@@ -32,4 +33,4 @@ def test_the_scheduler_runs_the_digest_job_which_sends_what_is_due(
 
 def test_a_schedule_of_zero_minutes_leaves_the_digest_to_cron(settings: Settings, sqlite_engine: Engine) -> None:
     quiet = settings.model_copy(update={"digest_schedule_minutes": 0})
-    assert "digest" not in [job.name for job in scheduled_jobs(quiet, sqlite_engine)]
+    assert "digest" not in [job.name for job in Services(quiet).scheduled_jobs()]

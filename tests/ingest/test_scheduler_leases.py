@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import Engine
 
 from papertide.config import Settings
+from papertide.jobs import Job, JobResult, Scheduler
+from papertide.services import Services
 from papertide.store.leases import claim_job, ensure_job, list_jobs
 from papertide.store.papers import get_paper_by_arxiv_id
-from papertide.web.scheduler import Job, JobResult, Scheduler, scheduled_jobs
 
 from ingest_server import Answer, FeedServer, fixture_bytes, running_server
 
@@ -129,12 +130,12 @@ def test_settings_switch_on_the_ingest_jobs_that_have_an_interval(settings: Sett
     configured = settings.model_copy(
         update={"ingest_schedule_oai_minutes": 1440, "ingest_schedule_hf_daily_minutes": 60}
     )
-    jobs = {job.name: job.interval for job in scheduled_jobs(configured, sqlite_engine)}
+    jobs = {job.name: job.interval for job in Services(configured).scheduled_jobs()}
     assert {name: interval for name, interval in jobs.items() if name.startswith("ingest:")} == {
         "ingest:oai": dt.timedelta(days=1),
         "ingest:hf-daily": dt.timedelta(hours=1),
     }
-    assert not [job for job in scheduled_jobs(settings, sqlite_engine) if job.name.startswith("ingest:")]
+    assert not [job for job in Services(settings).scheduled_jobs() if job.name.startswith("ingest:")]
 
 
 def test_a_scheduled_hf_daily_job_stores_papers_and_indexes_them(
@@ -155,7 +156,7 @@ def test_a_scheduled_hf_daily_job_stores_papers_and_indexes_them(
     def on_changed(ids: Sequence[int]) -> None:
         indexed.extend(ids)
 
-    scheduler = Scheduler(sqlite_engine, scheduled_jobs(configured, sqlite_engine, on_changed=on_changed))
+    scheduler = Scheduler(sqlite_engine, Services(configured).scheduled_jobs(on_changed=on_changed))
     assert scheduler.run_due() == ["ingest:hf-daily"]
     assert len(server.requests) == 2 and all("date" in request.query for request in server.requests)
     assert len(indexed) == 3
@@ -169,7 +170,7 @@ def test_a_scheduled_arxiv_job_without_a_query_fails_with_a_clear_message(
     settings: Settings, sqlite_engine: Engine
 ) -> None:
     configured = settings.model_copy(update={"ingest_schedule_arxiv_api_minutes": 60, "digest_schedule_minutes": 0})
-    Scheduler(sqlite_engine, scheduled_jobs(configured, sqlite_engine)).run_due()
+    Scheduler(sqlite_engine, Services(configured).scheduled_jobs()).run_due()
     (state,) = list_jobs(sqlite_engine)
     assert state.last_status == "failed" and "PAPERTIDE_INGEST_ARXIV_API_QUERY" in (state.last_message or "")
 

@@ -6,7 +6,6 @@ import io
 import json
 import math
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ import pytrec_eval
 from typer.testing import CliRunner
 
 from papertide.cli import app
-from papertide.cli.context import settings
 from papertide.domain.errors import InvalidRecord
 from papertide.domain.models import Paper
 from papertide.search.evaluate import (
@@ -110,12 +108,9 @@ def test_judged_queries_missing_from_the_queries_file_are_an_error() -> None:
 
 
 @pytest.fixture(autouse=True)
-def cli_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each CLI run reads settings afresh, with its own data directory."""
+def cli_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each CLI run reads its settings from this environment, with its own data directory."""
     monkeypatch.setenv("PAPERTIDE_DATA_DIR", str(tmp_path / "data"))
-    settings.cache_clear()
-    yield
-    settings.cache_clear()
 
 
 def write_dataset(root: Path) -> Path:

@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
-from papertide.cli import context
 from papertide.config import Settings
 from papertide.domain.errors import PapertideError
 from papertide.search.changes import fetch_max_seq
 from papertide.search.indexer import SearchIndexer
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.request import SearchRequest
+from papertide.services import Services
 
 from search_corpus import THEMED, FakeSemantic, Paper, paper_ids, store
 
@@ -103,20 +102,17 @@ def test_catch_up_and_reindex_run_both_indexes(themed_sqlite: Engine, index_dir:
     assert rebuilt.summary() == f"lexical index: {len(THEMED) + 1} papers applied; embedded: 9"
 
 
-def test_the_cli_index_hook_makes_new_papers_searchable_at_once(
-    themed_sqlite: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_services_index_hook_makes_new_papers_searchable_at_once(themed_sqlite: Engine, data_dir: Path) -> None:
     settings = Settings(
         data_dir=data_dir,
         database_url=themed_sqlite.url.render_as_string(hide_password=False),
         secret_key="test-secret-key-not-for-production",  # type: ignore[arg-type]
     )
-    monkeypatch.setattr(context, "settings", lambda: settings)
-    service = context.open_search(themed_sqlite)
+    services = Services(settings)
+    service = services.search
     assert service.search(SearchRequest(text="turbulence", mode="lexical")).hits == []
-    hook = context.index_hook(themed_sqlite)
     report = store(themed_sqlite, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
-    hook(report.changed_ids)
+    services.index_changed(report.changed_ids)
     assert service.lexical.applied_seq == max_seq(themed_sqlite)
     page = service.search(SearchRequest(text="turbulence", mode="lexical"))
     assert [hit.paper_id for hit in page.hits] == [paper_ids(themed_sqlite)["2506.00006"]]

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, delete
 
 from papertide.domain.query import parse_query
 from papertide.search.lexical import analyzer
-from papertide.search.lexical.index import LexicalIndex, shared_lexical_index
+from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import FieldWeights, compose_lexical_plan
 from papertide.store.engine import begin_write, make_engine
 from papertide.store.migrate import upgrade_database
@@ -258,9 +258,8 @@ def test_an_empty_database_gives_an_empty_index_that_stays_current(engine: Engin
     assert empty.sync() == 0
 
 
-def test_one_index_object_is_shared_per_directory_and_opened_once(themed_engine: Engine, index_dir: Path) -> None:
-    first = shared_lexical_index(themed_engine, index_dir)
-    assert shared_lexical_index(themed_engine, index_dir) is first
+def test_an_index_object_is_opened_once(themed_engine: Engine, index_dir: Path) -> None:
+    first = LexicalIndex(themed_engine, index_dir)
     assert first.ensure_open() == "does not exist yet"
     assert first.ensure_open() is None
     assert first.paper_count == len(THEMED)

@@ -11,7 +11,6 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from papertide.cli import app
-from papertide.cli.context import settings
 from papertide.ingest.jsonl import read_jsonl_papers
 from papertide.ingest.pipeline import run_ingest
 from papertide.ingest.sample import open_sample, sample_name
@@ -96,11 +95,7 @@ def test_init_sample_makes_the_sample_searchable_by_meaning_without_embedding(
     monkeypatch.setenv("PAPERTIDE_DATA_DIR", str(data_dir))
     # The torch backend needs no ONNX export, so the model is ready in a second.
     monkeypatch.setenv("PAPERTIDE_EMBEDDING_BACKEND", "torch")
-    settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["init", "--sample"])
-    finally:
-        settings.cache_clear()
+    result = CliRunner().invoke(app, ["init", "--sample"])
     assert result.exit_code == 0, result.output
     assert "stored 4000 precomputed vectors" in " ".join(result.output.split())
     engine = make_engine(f"sqlite:///{data_dir / 'papertide.db'}")

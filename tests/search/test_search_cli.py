@@ -1,4 +1,4 @@
-"""`papertide search / similar / index / reindex` end to end through the console entry point.
+"""`papertide search / similar / index / reindex` end to end, in-process (one invocation per call).
 
 The embedding model is pointed at a folder that does not exist, so these runs stay fast and
 show the words-only paths; hybrid ranking itself is covered in-process by test_hybrid.py.
@@ -7,30 +7,21 @@ show the words-only paths; hybrid ranking itself is covered in-process by test_h
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import Result
 
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 
+from cli_runner import run_papertide
 from search_corpus import THEMED, store
 
 
-def papertide(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PAPERTIDE_DATA_DIR": str(data_dir),
-        "PAPERTIDE_EMBEDDING_MODEL": str(data_dir / "no-such-model"),
-        "HF_HUB_OFFLINE": "1",
-    }
-    env.pop("PAPERTIDE_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "papertide", *args], env=env, capture_output=True, text=True, timeout=600
-    )
+def papertide_without_model(data_dir: Path, *args: str) -> Result:
+    """``papertide ARGS`` with the embedding model pointed at a folder that does not exist."""
+    return run_papertide(data_dir, *args, PAPERTIDE_EMBEDDING_MODEL=str(data_dir / "no-such-model"))
 
 
 @pytest.fixture
@@ -45,8 +36,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def test_search_prints_json_hits_and_explains_the_plan(data_dir: Path) -> None:
-    result = papertide(data_dir, "search", "chaotic cat:cs", "--json", "--explain", "--limit", "5")
-    assert result.returncode == 0, result.stderr
+    result = papertide_without_model(data_dir, "search", "chaotic cat:cs", "--json", "--explain", "--limit", "5")
+    assert result.exit_code == 0, result.stderr
     hits = json.loads(result.stdout)
     assert [hit["arxiv_id"] for hit in hits] == ["2501.00001", "2502.00002"]
     assert {"arxiv_id", "title", "score", "ranks", "url"} <= set(hits[0])
@@ -56,31 +47,33 @@ def test_search_prints_json_hits_and_explains_the_plan(data_dir: Path) -> None:
 
 
 def test_search_pages_and_sorts(data_dir: Path) -> None:
-    result = papertide(data_dir, "search", "chaotic", "--mode", "lexical", "--sort", "newest", "-n", "1", "--page", "2")
-    assert result.returncode == 0, result.stderr
+    result = papertide_without_model(
+        data_dir, "search", "chaotic", "--mode", "lexical", "--sort", "newest", "-n", "1", "--page", "2"
+    )
+    assert result.exit_code == 0, result.stderr
     assert "2." in result.stdout and "2501.00001" in result.stdout
     assert "more results" not in result.stderr
 
 
 def test_invalid_syntax_exits_2_with_the_message(data_dir: Path) -> None:
-    result = papertide(data_dir, "search", "since:someday")
-    assert result.returncode == 2
+    result = papertide_without_model(data_dir, "search", "since:someday")
+    assert result.exit_code == 2
     assert "since: expects a date like 2025-01-01" in result.stderr
 
 
 def test_similar_falls_back_to_shared_words_without_a_model(data_dir: Path) -> None:
-    result = papertide(data_dir, "similar", "2501.00001", "--json")
-    assert result.returncode == 0, result.stderr
+    result = papertide_without_model(data_dir, "similar", "2501.00001", "--json")
+    assert result.exit_code == 0, result.stderr
     found = [hit["arxiv_id"] for hit in json.loads(result.stdout)]
     assert found and "2501.00001" not in found
-    missing = papertide(data_dir, "similar", "2501.99999")
-    assert missing.returncode == 1 and "no paper 2501.99999" in missing.stderr
+    missing = papertide_without_model(data_dir, "similar", "2501.99999")
+    assert missing.exit_code == 1 and "no paper 2501.99999" in missing.stderr
 
 
 def test_index_and_reindex_do_the_word_index_and_fail_on_a_missing_model(data_dir: Path) -> None:
-    first = papertide(data_dir, "index")
-    again = papertide(data_dir, "reindex")
+    first = papertide_without_model(data_dir, "index")
+    again = papertide_without_model(data_dir, "reindex")
     for result in (first, again):
-        assert result.returncode == 1
+        assert result.exit_code == 1
         assert f"lexical index: {len(THEMED)} papers applied" in result.stderr
         assert "not embedded:" in result.stderr and "no-such-model" in result.stderr

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from papertide.config import Settings
 from papertide.search.query import SearchService
 from papertide.search.request import SemanticRanker
+from papertide.services import Services
 from papertide.web.app import create_app
 from search.search_corpus import THEMED, FakeSemantic, Paper, store, texts_of
 
@@ -22,8 +23,8 @@ def search_client(settings: Settings, engine: Engine, *extra: Paper, semantic: b
     :param semantic: give the app the fake semantic searcher; False: no model, as on a box without one.
     """
     store(engine, *THEMED, *extra)
-    app = create_app(settings)
-    built: SearchService = app.state.search
+    services = Services(settings)
+    built = services.search
     fake = FakeSemantic(texts_of(engine))
 
     def load() -> SemanticRanker:
@@ -31,6 +32,7 @@ def search_client(settings: Settings, engine: Engine, *extra: Paper, semantic: b
             raise OSError("no embedding model in this test")
         return fake
 
-    app.state.search = SearchService(built.engine, built.lexical, load, built.options, built.rank_trending)
-    with TestClient(app) as client:
+    # The routes search through the services (web/search_results.py): swap in the stand-in there.
+    services.search = SearchService(built.engine, built.lexical, load, built.options, built.rank_trending)
+    with TestClient(create_app(settings, services=services)) as client:
         yield client

@@ -14,17 +14,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from papertide.config import Settings
-from papertide.digest.compose import MailComposer
 from papertide.digest.job import run_digest
 from papertide.digest.tokens import sign_token
 from papertide.domain.models import Paper
 from papertide.mail.transport import FileOutbox
+from papertide.services import Services
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
 from papertide.store.schema import digest_outbox, subscribers
 from papertide.store.subscribers import Preferences, Subscriber, get_subscriber_by_email, insert_subscriber
 from papertide.web.app import create_app
-from papertide.web.digest_settings import mail_site
 
 from community_flow import Clock, form_fields, outbox_messages
 
@@ -286,7 +285,8 @@ def test_a_digest_links_to_working_pages_and_its_list_unsubscribe_header_unsubsc
         )
     add_confirmed(corpus_engine, "reader@example.org")
     outbox = tmp_path / "digests"
-    composer = MailComposer(mail_site(settings, settings.secret()))
+    services: Services = app_client.app.state.services  # type: ignore[attr-defined]
+    composer = services.new_composer()
     run_digest(corpus_engine, lambda: FileOutbox(outbox), composer, now=NOW, clock=lambda: NOW)
     [digest] = outbox_messages(outbox)
     html = digest.get_body(("html",))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from papertide.cli import admin, core, digest, doctor, evaluate, ingest, search, subscribers, trending, users
+from papertide.cli.context import invocation
 
 app = typer.Typer(
     name="papertide",
@@ -13,6 +14,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def start(ctx: typer.Context) -> None:
+    """Put this run's settings and services (built on first use) on the context for the commands."""
+    invocation(ctx)
+
+
 core.register(app)
 admin.register(app)
 trending.register(app)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from papertide.cli.context import console, fail, open_engine, settings
+from papertide.cli.context import console, fail, invocation
 from papertide.domain.errors import PapertideError
 from papertide.store.backup import restore_backup, write_backup
 from papertide.store.migrate import upgrade_database
@@ -21,16 +21,18 @@ def register(app: typer.Typer) -> None:
 
 
 def backup(
+    ctx: typer.Context,
     target: Annotated[
         Path | None, typer.Argument(help="File to write; default <data_dir>/backups/papertide-<time>.db|.dump")
     ] = None,
 ) -> None:
     """Write a consistent backup of the database while the service keeps running."""
-    engine = open_engine()
+    services = invocation(ctx).services()
+    engine = services.engine
     if target is None:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         suffix = "db" if engine.dialect.name == "sqlite" else "dump"
-        target = settings().data_dir / "backups" / f"papertide-{stamp}.{suffix}"
+        target = services.settings.data_dir / "backups" / f"papertide-{stamp}.{suffix}"
     try:
         written = write_backup(engine, target)
     except PapertideError as error:
@@ -39,13 +41,15 @@ def backup(
 
 
 def restore(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="A file written by `papertide backup`.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Replace the database with a backup (stop the service first), then migrate it to this version."""
-    if not yes and not typer.confirm(f"Replace the database at {settings().database_url} with {source}?"):
+    run = invocation(ctx)
+    if not yes and not typer.confirm(f"Replace the database at {run.settings.database_url} with {source}?"):
         raise typer.Exit(1)
-    engine = open_engine(migrate=False)
+    engine = run.engine(migrate=False)
     try:
         restore_backup(engine, source)
     except PapertideError as error:

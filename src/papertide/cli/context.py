@@ -1,10 +1,14 @@
-"""Building settings, engine and console the same way for every command."""
+"""What every command shares: this invocation's settings and services (on ``ctx.obj``), and the consoles.
+
+The root callback (cli/__init__.py) puts an :class:`Invocation` on the Typer context; a command
+asks it for what it needs. Settings load, and services are built, on first use, so ``--help``
+works under any configuration and a command that needs no database opens none. Each run of
+the app gets a fresh one, so tests call the CLI in-process with their own environment.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Sequence
-from functools import lru_cache
+from collections.abc import Callable
 
 import typer
 from rich.console import Console
@@ -12,10 +16,7 @@ from sqlalchemy import Engine
 
 from papertide.cli.logs import configure_logging
 from papertide.config import Settings, load_settings
-from papertide.domain.errors import PapertideError
-from papertide.search.indexer import SearchIndexer
-from papertide.search.query import SearchService
-from papertide.store.engine import make_engine
+from papertide.services import Services
 from papertide.store.migrate import upgrade_database
 
 # Human-facing output goes to stderr so that --json output on stdout stays machine-readable.
@@ -23,70 +24,58 @@ console = Console(stderr=True, highlight=False)
 stdout = Console(highlight=False, soft_wrap=True)
 
 
-@lru_cache(maxsize=1)
-def settings() -> Settings:
-    """Settings of this invocation (environment + TOML file)."""
-    loaded = load_settings()
-    configure_logging(loaded.log_level, loaded.log_json)
-    return loaded
+class Invocation:
+    """The settings and services of one `papertide` run, built on first use and closed when it ends."""
+
+    def __init__(self, load: Callable[[], Settings] = load_settings) -> None:
+        self._load = load
+        self._settings: Settings | None = None
+        self._services: Services | None = None
+        self._migrated = False
+
+    @property
+    def settings(self) -> Settings:
+        """Settings of this invocation (environment + TOML file); logging is set up when they load."""
+        if self._settings is None:
+            self._settings = self._load()
+            configure_logging(self._settings.log_level, self._settings.log_json)
+        return self._settings
+
+    def services(self, *, migrate: bool = True) -> Services:
+        """The services, with the schema brought up to date first (embedded setups need no step).
+
+        :param migrate: False for commands that look at the schema before changing it (doctor,
+            db upgrade, restore) or that only need the settings-derived objects.
+        """
+        if self._services is None:
+            self._services = Services(self.settings)
+        if migrate and not self._migrated:
+            upgrade_database(self._services.engine)
+            self._migrated = True
+        return self._services
+
+    def engine(self, *, migrate: bool = True) -> Engine:
+        """The database engine (see ``services`` for ``migrate``)."""
+        return self.services(migrate=migrate).engine
+
+    def close(self) -> None:
+        """Close the database connections of this invocation."""
+        if self._services is not None:
+            self._services.close()
 
 
-def open_engine(*, migrate: bool = True) -> Engine:
-    """The database engine, with the schema brought up to date first (embedded setups need no step)."""
-    engine = make_engine(settings().database_url)
-    if migrate:
-        upgrade_database(engine)
-    return engine
+def invocation(ctx: typer.Context) -> Invocation:
+    """This run's :class:`Invocation`, put on the root context on first use (normally by the root callback)."""
+    found = ctx.find_object(Invocation)
+    if found is None:
+        root = ctx.find_root()
+        found = Invocation()
+        root.obj = found
+        root.call_on_close(found.close)
+    return found
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error for a person and return the Exit to raise."""
     console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
     return typer.Exit(code)
-
-
-def open_search(engine: Engine | None = None) -> SearchService:
-    """The search service built from the settings, as the web app builds it (web.app.make_search_service).
-
-    The lexical index is opened (built or caught up) on first use; the embedding model only
-    loads when a query needs it.
-    """
-    from papertide.web.app import make_search_service
-
-    return make_search_service(settings(), engine or open_engine())
-
-
-def open_indexer(engine: Engine | None = None) -> SearchIndexer:
-    """The write side of search built from the settings (index, reindex, ingestion hooks)."""
-    from papertide.web.app import make_search_indexer
-
-    return make_search_indexer(settings(), engine or open_engine())
-
-
-def index_hook(engine: Engine) -> Callable[[Sequence[int]], None]:
-    """What ingestion calls with the ids of papers it stored or changed, after each batch.
-
-    The lexical index applies the batch at once (by the change sequence, only those papers);
-    a batch of at most ``search_embed_batch_limit`` papers is embedded too (issue 4).
-    """
-    indexer = open_indexer(engine)
-    log = logging.getLogger("papertide.search")
-
-    def index(paper_ids: Sequence[int]) -> None:
-        report = indexer.index_changed(paper_ids)
-        log.info("indexed a batch: %s", report.summary())
-
-    return index
-
-
-__all__ = [
-    "PapertideError",
-    "console",
-    "fail",
-    "index_hook",
-    "open_engine",
-    "open_indexer",
-    "open_search",
-    "settings",
-    "stdout",
-]

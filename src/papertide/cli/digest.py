@@ -5,26 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
 
-from papertide.cli.context import console, fail, open_engine, open_search, settings, stdout
-from papertide.digest.compose import MailComposer
+from papertide.cli.context import console, fail, invocation, stdout
 from papertide.digest.job import Progress as ProgressHook
-from papertide.digest.job import run_digest
-from papertide.digest.plan import TopicMatcher, make_topic_matcher
 from papertide.digest.preferences import InvalidSubscription, parse_email
 from papertide.digest.preview import run_preview
-from papertide.domain.periods import local_date
-from papertide.mail.transport import make_transport
 from papertide.store.outbox import count_outbox
 from papertide.store.subscribers import count_subscribers, get_subscriber_by_email
-from papertide.web.digest_settings import digest_policy, mail_site
 
 app = typer.Typer(
     help="The email digest. `run` exits 0 when it did what was due (also when nothing was), 1 when delivery "
@@ -47,20 +39,6 @@ def parse_now(text: str | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
-def topic_matcher(engine: Engine, now: dt.datetime) -> TopicMatcher:
-    """Free-text topics matched by the search service (hybrid: by meaning and by words), opened on first use."""
-    policy = digest_policy(settings())
-    since = local_date(now - policy.max_lookback, dt.UTC)
-    opened: list[TopicMatcher] = []
-
-    def match(text: str, hits: int) -> list[int]:
-        if not opened:
-            opened.append(make_topic_matcher(open_search(engine).search_ids, since))
-        return list(opened[0](text, hits))
-
-    return match
-
-
 @contextmanager
 def run_progress() -> Iterator[ProgressHook]:
     """Two bars, planning and sending, shown only on a terminal."""
@@ -78,27 +56,18 @@ def run_progress() -> Iterator[ProgressHook]:
 
 @app.command("run")
 def run(
+    ctx: typer.Context,
     now: Annotated[
         str | None,
         typer.Option("--now", help="Plan as if it were this ISO 8601 instant (default: the current time)."),
     ] = None,
 ) -> None:
     """Send every digest due now, by each subscriber's time zone and hour; safe to run at any time."""
-    config = settings()
     planning_now = parse_now(now)
-    engine = open_engine()
-    composer = MailComposer(mail_site(config, config.secret()))
-    moment = planning_now or dt.datetime.now(dt.UTC)
+    services = invocation(ctx).services()
+    engine = services.engine
     with run_progress() as progress:
-        report = run_digest(
-            engine,
-            partial(make_transport, config.smtp_url.get_secret_value(), config.outbox_dir),
-            composer,
-            now=planning_now,
-            policy=digest_policy(config),
-            matcher=topic_matcher(engine, moment),
-            progress=progress,
-        )
+        report = services.run_digest(now=planning_now, progress=progress)
     if report.failure:
         console.print(f"[bold red]delivery stopped:[/] {report.failure}", markup=True, highlight=False)
     console.print(report.summary(), markup=False, highlight=False)
@@ -112,17 +81,18 @@ def run(
 
 @app.command("preview")
 def preview(
+    ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="A subscriber's address.")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the .eml file here instead of printing it.")] = None,
     now: Annotated[str | None, typer.Option("--now", help="Compose as of this ISO 8601 instant.")] = None,
 ) -> None:
     """Compose the digest EMAIL would get now, without storing or sending anything."""
-    config = settings()
     try:
         address = parse_email(email)
     except InvalidSubscription as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
-    engine = open_engine()
+    services = invocation(ctx).services()
+    engine = services.engine
     with engine.connect() as conn:
         subscriber = get_subscriber_by_email(conn, address)
     if subscriber is None:
@@ -130,11 +100,11 @@ def preview(
     moment = parse_now(now) or dt.datetime.now(dt.UTC)
     raw = run_preview(
         engine,
-        MailComposer(mail_site(config, config.secret())),
+        services.new_composer(),
         subscriber,
         now=moment,
-        policy=digest_policy(config),
-        matcher=topic_matcher(engine, moment),
+        policy=services.digest_policy,
+        matcher=services.topic_matcher(moment),
     )
     if raw is None:
         console.print(f"nothing new for {address} since their last digest: no digest would be sent")

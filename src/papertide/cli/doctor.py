@@ -10,17 +10,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from papertide.cli.context import console, open_engine, settings
+from papertide.cli.context import Invocation, console, invocation
 from papertide.mail.transport import DeliveryError, SmtpTransport
 from papertide.store.migrate import current_revision, head_revision
 from papertide.store.papers import count_papers
 
-Check = Callable[[], str]
+Check = Callable[[Invocation], str]
 
 
-def check_database() -> str:
+def check_database(run: Invocation) -> str:
     """The database answers and its schema is the one this version expects."""
-    engine = open_engine(migrate=False)
+    engine = run.engine(migrate=False)
     current, head = current_revision(engine), head_revision()
     if current != head:
         raise RuntimeError(f"schema at {current or 'empty'}, this version needs {head}: run `papertide db upgrade`")
@@ -29,20 +29,20 @@ def check_database() -> str:
     return f"{engine.dialect.name}, schema {current}, {papers:,} papers"
 
 
-def check_data_dir() -> str:
+def check_data_dir(run: Invocation) -> str:
     """The data directory exists and is writable (indexes, outbox, secret key live there)."""
-    directory = settings().data_dir
+    directory = run.settings.data_dir
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=directory, prefix=".doctor-"):
         pass
     return f"{directory.resolve()} writable"
 
 
-def check_mail() -> str:
+def check_mail(run: Invocation) -> str:
     """SMTP answers (when configured), or the outbox directory is writable."""
-    url = settings().smtp_url.get_secret_value()
+    url = run.settings.smtp_url.get_secret_value()
     if not url:
-        outbox = settings().outbox_dir
+        outbox = run.settings.outbox_dir
         outbox.mkdir(parents=True, exist_ok=True)
         if not os.access(outbox, os.W_OK):
             raise RuntimeError(f"{outbox} is not writable")
@@ -61,16 +61,18 @@ CHECKS: list[tuple[str, Check]] = [
 
 
 def doctor(
+    ctx: typer.Context,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="Name of a check to leave out.")] = None,
 ) -> None:
     """Check the database, data directory, search indexes, embedding model and mail; exit 1 on a problem."""
     table = Table("check", "status", "detail", title="papertide doctor")
     failures = 0
+    run = invocation(ctx)
     for name, check in CHECKS:
         if skip and name in skip:
             continue
         try:
-            detail = check()
+            detail = check(run)
             table.add_row(name, "[green]ok[/]", detail)
         except Exception as error:  # every failure is a finding to report, not a crash
             failures += 1

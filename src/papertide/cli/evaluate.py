@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
-from papertide.cli.context import console, fail, settings, stdout
+from papertide.cli.context import console, fail, invocation, stdout
 from papertide.cli.progress import count_progress, file_progress
-from papertide.config import Settings
 from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.ingest.pipeline import run_ingest
 from papertide.search.evaluate import (
@@ -33,7 +32,7 @@ from papertide.search.evaluate import (
 )
 from papertide.search.query import SearchService
 from papertide.search.request import Mode, SearchRequest
-from papertide.store.engine import make_engine
+from papertide.services import Services
 from papertide.store.migrate import upgrade_database
 from papertide.store.schema import papers
 
@@ -59,16 +58,14 @@ def _searcher(service: SearchService, mode: Mode, keys: dict[int, str]) -> tuple
     return search, notices
 
 
-def _index(eval_settings: Settings, engine: Engine, corpus: Path, mode: Mode) -> float:
-    from papertide.web.app import make_search_indexer
-
+def _index(services: Services, corpus: Path, mode: Mode) -> float:
     started = time.perf_counter()
     with corpus.open("rb") as handle, file_progress("loading corpus", handle) as advance:
-        report = run_ingest(engine, "beir", read_beir_corpus(handle, corpus.name, advance))
+        report = run_ingest(services.engine, "beir", read_beir_corpus(handle, corpus.name, advance))
     console.print(report.summary())
     if report.failure:
         raise InvalidDataset(report.failure)
-    indexer = make_search_indexer(eval_settings, engine)
+    indexer = services.indexer
     with count_progress("lexical index", report.new) as advance:
         indexer.catch_up_lexical(advance)
     if mode != "lexical":
@@ -90,6 +87,7 @@ def _print_table(report: EvaluationReport, mode: Mode, dataset: Path, qrels: Pat
 
 
 def evaluate(
+    ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="BEIR dataset folder holding corpus.jsonl.")],
     queries: Annotated[
         Path | None, typer.Option("--queries", help="Queries JSONL file [default: DIR/queries.jsonl].")
@@ -117,15 +115,14 @@ def evaluate(
             work = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="papertide-eval-")))
             work.mkdir(parents=True, exist_ok=True)
             database_url = f"sqlite:///{(work / 'papertide.db').as_posix()}"
-            eval_settings = settings().model_copy(update={"data_dir": work, "database_url": database_url})
-            engine = make_engine(database_url)
-            stack.callback(engine.dispose)
-            upgrade_database(engine)
-            seconds = _index(eval_settings, engine, corpus, mode)
-            from papertide.web.app import make_search_service
-
-            service = make_search_service(eval_settings, engine)
-            with engine.connect() as conn:
+            # The search settings of this configuration, over a database and indexes of its own.
+            eval_settings = invocation(ctx).settings.model_copy(update={"data_dir": work, "database_url": database_url})
+            services = Services(eval_settings)
+            stack.callback(services.close)
+            upgrade_database(services.engine)
+            seconds = _index(services, corpus, mode)
+            service = services.search
+            with services.engine.connect() as conn:
                 keys = {int(row.id): str(row.arxiv_id) for row in conn.execute(select(papers.c.id, papers.c.arxiv_id))}
             search, notices = _searcher(service, mode, keys)
             with count_progress("queries", len(judged)) as advance:

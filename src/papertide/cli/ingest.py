@@ -8,22 +8,20 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from sqlalchemy import Engine
 
-from papertide.cli.context import console, fail, index_hook, open_engine, settings, stdout
+from papertide.cli.context import console, fail, invocation, stdout
 from papertide.cli.progress import count_progress, file_progress
 from papertide.ingest.arxiv_api import ArxivApiSource
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.jsonl import open_jsonl, read_jsonl_papers
 from papertide.ingest.oai import OaiSource, read_resume_date
 from papertide.ingest.pipeline import run_ingest, run_source
-from papertide.ingest.registry import SourceConfig, open_client
+from papertide.ingest.registry import open_client
 from papertide.ingest.report import EXIT_FAILURE, IngestReport
 from papertide.ingest.snapshot import SnapshotFile, SnapshotSource, parse_category_filter
 from papertide.ingest.source import Source
 from papertide.store.harvest import list_harvest_states, list_last_runs
 from papertide.store.leases import list_jobs
-from papertide.web.scheduler import source_config
 
 app = typer.Typer(
     help="Collect papers from a source. Exit 0: papers stored; 3: nothing new; 1: failure.",
@@ -46,15 +44,11 @@ def finish(report: IngestReport) -> None:
     raise typer.Exit(report.exit_code)
 
 
-def _run_network(source: Source, label: str, total: int | None = None, engine: Engine | None = None) -> None:
-    engine = engine or open_engine()
+def _run_network(ctx: typer.Context, source: Source, label: str, total: int | None = None) -> None:
+    services = invocation(ctx).services()
     with count_progress(label, total) as advance:
-        report = run_source(engine, source, on_changed=index_hook(engine), on_record=advance)
+        report = run_source(services.engine, source, on_changed=services.index_changed, on_record=advance)
     finish(report)
-
-
-def _config() -> SourceConfig:
-    return source_config(settings())
 
 
 def _date(value: dt.datetime | None) -> dt.date | None:
@@ -63,28 +57,29 @@ def _date(value: dt.datetime | None) -> dt.date | None:
 
 @app.command("jsonl")
 def ingest_jsonl(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="A JSON-lines file in papertide's schema (docs/jsonl.md).")],
 ) -> None:
     """Import papers from a JSON-lines file; idempotent."""
     if not path.is_file():
         raise fail(f"{path}: no such file", EXIT_FAILURE)
-    engine = open_engine()
+    services = invocation(ctx).services()
     with open_jsonl(path) as handle, file_progress(f"ingest {path.name}", handle) as advance:
-        report = run_ingest(
-            engine, "jsonl", read_jsonl_papers(handle, str(path), advance), on_changed=index_hook(engine)
-        )
+        papers = read_jsonl_papers(handle, str(path), advance)
+        report = run_ingest(services.engine, "jsonl", papers, on_changed=services.index_changed)
     finish(report)
 
 
 @app.command("arxiv-api")
 def ingest_arxiv_api(
+    ctx: typer.Context,
     query: Annotated[
         str | None, typer.Option("--query", "-q", help="arXiv search query, e.g. 'cat:cs.LG AND abs:dynamics'.")
     ] = None,
     max_results: Annotated[int | None, typer.Option("--max", min=1, help="Most results to collect.")] = None,
 ) -> None:
     """Collect the results of an arXiv API query, newest updates first, one request every 3 s."""
-    config = _config()
+    config = invocation(ctx).services(migrate=False).sources
     query = query or config.arxiv_api_query
     if not query.strip():
         raise fail("give --query or set PAPERTIDE_INGEST_ARXIV_API_QUERY", EXIT_FAILURE)
@@ -93,11 +88,12 @@ def ingest_arxiv_api(
         source = ArxivApiSource(
             client, config.arxiv_api_url, query, max_results=limit, page_size=config.arxiv_api_page_size
         )
-        _run_network(source, "arxiv-api", limit)
+        _run_network(ctx, source, "arxiv-api", limit)
 
 
 @app.command("oai")
 def ingest_oai(
+    ctx: typer.Context,
     set_spec: Annotated[
         str | None, typer.Option("--set", help="OAI-PMH set (cs, math, physics:hep-th); default from settings.")
     ] = None,
@@ -108,12 +104,12 @@ def ingest_oai(
     ] = None,
 ) -> None:
     """Harvest arXiv OAI-PMH ListRecords; without --from, continue where the last successful run stopped."""
-    config = _config()
+    config = invocation(ctx).services(migrate=False).sources
     chosen_set = set_spec if set_spec is not None else config.oai_set
     chosen_prefix = prefix or config.oai_prefix
     if chosen_prefix not in ("arXiv", "arXivRaw"):
         raise fail(f"--prefix must be arXiv or arXivRaw, not {chosen_prefix!r}", 2)
-    engine = open_engine()
+    engine = invocation(ctx).engine()
     start = _date(from_date)
     if start is None:
         start = read_resume_date(engine, chosen_set or None, chosen_prefix)
@@ -127,18 +123,19 @@ def ingest_oai(
             from_date=start,
             until=_date(until),
         )
-        _run_network(source, f"oai {chosen_set or 'all'}", engine=engine)
+        _run_network(ctx, source, f"oai {chosen_set or 'all'}")
 
 
 @app.command("hf-daily")
 def ingest_hf_daily(
+    ctx: typer.Context,
     date: Annotated[
         dt.datetime | None, typer.Option("--date", help="Featured date; default: the latest listing.")
     ] = None,
     days: Annotated[int, typer.Option("--days", min=1, max=366, help="Listings ending at --date (or today).")] = 1,
 ) -> None:
     """Collect Hugging Face daily papers with their upvotes and comment counts."""
-    config = _config()
+    config = invocation(ctx).services(migrate=False).sources
     end = _date(date)
     if end is None and days == 1:
         dates: list[dt.date | None] = [None]
@@ -146,11 +143,12 @@ def ingest_hf_daily(
         last = end or dt.datetime.now(dt.UTC).date()
         dates = [last - dt.timedelta(days=n) for n in reversed(range(days))]
     with open_client("hf-daily", config) as client:
-        _run_network(HfDailySource(client, config.hf_daily_url, dates), "hf-daily")
+        _run_network(ctx, HfDailySource(client, config.hf_daily_url, dates), "hf-daily")
 
 
 @app.command("snapshot")
 def ingest_snapshot(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="arxiv-metadata-oai-snapshot.json, plain or gzipped.")],
     categories: Annotated[
         str | None, typer.Option("--categories", help="Comma-separated: 'cs.*,stat.ML' (cross-lists count).")
@@ -162,7 +160,7 @@ def ingest_snapshot(
     """Stream the bulk arXiv metadata snapshot with flat memory; filter by category and date."""
     if not path.is_file():
         raise fail(f"{path}: no such file", EXIT_FAILURE)
-    engine = open_engine()
+    services = invocation(ctx).services()
     with SnapshotFile(path) as snapshot, file_progress(f"snapshot {path.name}", snapshot.lines) as advance:
         position = 0
 
@@ -179,16 +177,16 @@ def ingest_snapshot(
             since=_date(since),
             on_progress=progress,
         )
-        report = run_source(engine, source, on_changed=index_hook(engine))
+        report = run_source(services.engine, source, on_changed=services.index_changed)
     if source.filtered:
         console.print(f"left out by the filters: {source.filtered}")
     finish(report)
 
 
 @app.command("status")
-def ingest_status() -> None:
+def ingest_status(ctx: typer.Context) -> None:
     """Show each source's last run, the saved harvest states and the scheduled jobs."""
-    engine = open_engine()
+    engine = invocation(ctx).engine()
     for run in list_last_runs(engine):
         counts = ", ".join(f"{name} {run[name]}" for name in ("fetched", "new", "updated", "unchanged", "skipped"))
         line = f"run  {run['source']:<10} {run['status']:<8} {run['started_at']:%Y-%m-%d %H:%M}  {counts}"

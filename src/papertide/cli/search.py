@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Engine
 
-from papertide.cli.context import console, fail, open_indexer, open_search, settings, stdout
+from papertide.cli.context import console, fail, invocation, stdout
 from papertide.cli.progress import count_progress
 from papertide.domain.errors import InvalidQuery, InvalidRecord, PapertideError
 from papertide.domain.identifiers import parse_arxiv_id
@@ -35,7 +35,7 @@ def _rows(engine: Engine, hits: list[Hit]) -> list[tuple[StoredPaper, Hit]]:
     return [(papers[hit.paper_id], hit) for hit in hits if hit.paper_id in papers]
 
 
-def _payload(stored: StoredPaper, hit: Hit, rank: int) -> dict[str, Any]:
+def _payload(stored: StoredPaper, hit: Hit, rank: int, base_url: str) -> dict[str, Any]:
     paper = stored.paper
     return {
         "rank": rank,
@@ -47,13 +47,13 @@ def _payload(stored: StoredPaper, hit: Hit, rank: int) -> dict[str, Any]:
         "published": paper.published.isoformat() if paper.published else None,
         "upvotes": stored.upvotes,
         "ranks": dict(hit.detail),
-        "url": f"{settings().base_url.rstrip('/')}/papers/{paper.arxiv_id}",
+        "url": f"{base_url.rstrip('/')}/papers/{paper.arxiv_id}",
     }
 
 
-def _print(rows: list[tuple[StoredPaper, Hit]], first_rank: int, as_json: bool) -> None:
+def _print(rows: list[tuple[StoredPaper, Hit]], first_rank: int, as_json: bool, base_url: str) -> None:
     if as_json:
-        payload = [_payload(stored, hit, rank) for rank, (stored, hit) in enumerate(rows, start=first_rank)]
+        payload = [_payload(stored, hit, rank, base_url) for rank, (stored, hit) in enumerate(rows, start=first_rank)]
         stdout.print(json.dumps(payload, ensure_ascii=False, indent=2), markup=False, highlight=False)
         return
     if not rows:
@@ -65,6 +65,7 @@ def _print(rows: list[tuple[StoredPaper, Hit]], first_rank: int, as_json: bool) 
 
 
 def search(
+    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help='Words, "quoted phrases", author:"Name", cat:cs.LG, since:, until:.')],
     mode: Annotated[Mode, typer.Option(help="hybrid (meaning and words), lexical or semantic.")] = "hybrid",
     sort: Annotated[Sort, typer.Option(help="relevance, trending or newest.")] = "relevance",
@@ -74,7 +75,8 @@ def search(
     explain: Annotated[bool, typer.Option("--explain", help="Show how the query was understood and run.")] = False,
 ) -> None:
     """Search the stored papers by meaning and by words."""
-    service = open_search()
+    services = invocation(ctx).services()
+    service = services.search
     try:
         result = service.search(SearchRequest(text=query, mode=mode, sort=sort, page=page, per_page=limit))
     except InvalidQuery as error:
@@ -89,12 +91,13 @@ def search(
         for hit in result.hits:
             details = ", ".join(f"{key}={value:g}" for key, value in sorted(hit.detail.items()))
             console.print(f"  paper {hit.paper_id}: score {hit.score:.6f} ({details})", markup=False)
-    _print(_rows(service.engine, result.hits), (page - 1) * limit + 1, as_json)
+    _print(_rows(service.engine, result.hits), (page - 1) * limit + 1, as_json, services.settings.base_url)
     if not as_json and result.has_more:
         console.print(f"more results: --page {page + 1}")
 
 
 def similar(
+    ctx: typer.Context,
     arxiv_id: Annotated[str, typer.Argument(help="The paper, e.g. 2405.15738 or math/0601001.")],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="How many papers.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
@@ -104,12 +107,13 @@ def similar(
         key, _version = parse_arxiv_id(arxiv_id)
     except InvalidRecord as error:
         raise fail(error.reason) from None
-    service = open_search()
+    services = invocation(ctx).services()
+    service = services.search
     with service.engine.connect() as conn:
         stored = get_paper_by_arxiv_id(conn, key)
     if stored is None:
         raise fail(f"no paper {key} in this collection")
-    _print(_rows(service.engine, service.similar(stored.id, limit)), 1, as_json)
+    _print(_rows(service.engine, service.similar(stored.id, limit)), 1, as_json, services.settings.base_url)
 
 
 def _run_with_progress(indexer: SearchIndexer, *, rebuild: bool) -> IndexReport:
@@ -125,13 +129,13 @@ def _run_with_progress(indexer: SearchIndexer, *, rebuild: bool) -> IndexReport:
     return IndexReport(lexical=lexical, semantic=embedded, note=note, failed=embedded is None)
 
 
-def index() -> None:
+def index(ctx: typer.Context) -> None:
     """Catch the search indexes up: apply changed papers and embed those without a vector.
 
     Exits 1 when papers could not be embedded (they are still found by words).
     """
     try:
-        report = _run_with_progress(open_indexer(), rebuild=False)
+        report = _run_with_progress(invocation(ctx).services().indexer, rebuild=False)
     except PapertideError as error:
         raise fail(str(error)) from None
     console.print(report.summary(), soft_wrap=True, markup=False)
@@ -139,13 +143,13 @@ def index() -> None:
         raise typer.Exit(1)
 
 
-def reindex() -> None:
+def reindex(ctx: typer.Context) -> None:
     """Rebuild the search indexes from the database (after changing the model or analyzer).
 
     Exits 1 when papers could not be embedded (they are still found by words).
     """
     try:
-        report = _run_with_progress(open_indexer(), rebuild=True)
+        report = _run_with_progress(invocation(ctx).services().indexer, rebuild=True)
     except PapertideError as error:
         raise fail(str(error)) from None
     console.print(report.summary(), soft_wrap=True, markup=False)

@@ -10,12 +10,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from papertide.cli.context import console, fail, open_engine, settings, stdout
+from papertide.cli.context import console, fail, invocation, stdout
 from papertide.cli.progress import count_progress
-from papertide.digest.compose import MailComposer
 from papertide.digest.preferences import InvalidSubscription, parse_email, parse_preferences
 from papertide.digest.roster import RosterEntry, read_roster_text, send_confirmations, write_roster
-from papertide.mail.transport import make_transport
+from papertide.services import Services
 from papertide.store.engine import begin_write
 from papertide.store.subscribers import (
     STATUSES,
@@ -25,7 +24,6 @@ from papertide.store.subscribers import (
     list_subscribers,
     unsubscribe_subscriber,
 )
-from papertide.web.digest_settings import mail_site, signup_defaults
 
 app = typer.Typer(help="Digest subscribers. Exit 0: done; 2: bad input (nothing stored).", no_args_is_help=True)
 EXIT_BAD_INPUT = 2
@@ -52,13 +50,14 @@ def _row(subscriber: Subscriber) -> dict[str, object]:
 
 @app.command("list")
 def list_command(
+    ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help=f"Only this status: {', '.join(STATUSES)}.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines, one subscriber each.")] = False,
 ) -> None:
     """List subscribers in sign-up order."""
     if status is not None and status not in STATUSES:
         raise fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}", EXIT_BAD_INPUT)
-    engine = open_engine()
+    engine = invocation(ctx).engine()
     table = Table("email", "status", "frequency", "hour", "zone", "papers", "topics", "last digest", "bounces")
     after, shown = 0, 0
     while True:
@@ -92,16 +91,16 @@ def list_command(
         console.print(f"{shown} subscriber{'s' if shown != 1 else ''}")
 
 
-def _confirm_by_mail(added: list[Subscriber]) -> int:
+def _confirm_by_mail(services: Services, added: list[Subscriber]) -> int:
     """Send confirmation mails to new pending subscribers; returns how many failed."""
-    config = settings()
-    composer = MailComposer(mail_site(config, config.secret()))
-    transport = make_transport(config.smtp_url.get_secret_value(), config.outbox_dir)
+    composer = services.new_composer()
+    transport = services.open_transport()
+    valid_days = services.settings.digest_pending_days
     failures = 0
     now = dt.datetime.now(dt.UTC)
     with count_progress("confirmation mails", len(added)) as advance:
         for subscriber, error in send_confirmations(
-            open_engine(), transport, composer, added, now=now, valid_days=config.digest_pending_days
+            services.engine, transport, composer, added, now=now, valid_days=valid_days
         ):
             advance(1)
             if error:
@@ -112,6 +111,7 @@ def _confirm_by_mail(added: list[Subscriber]) -> int:
 
 @app.command("add")
 def add(
+    ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The address to add.")],
     confirmed: Annotated[
         bool, typer.Option("--confirmed", help="The person already agreed elsewhere: no confirmation mail.")
@@ -134,12 +134,15 @@ def add(
         "authors": author,
         "topics": topic,
     }
+    run = invocation(ctx)
     try:
         address = parse_email(email)
-        preferences = parse_preferences({k: v for k, v in fields.items() if v is not None}, signup_defaults(settings()))
+        given = {k: v for k, v in fields.items() if v is not None}
+        preferences = parse_preferences(given, run.services(migrate=False).signup_defaults)
     except InvalidSubscription as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
-    engine = open_engine()
+    services = run.services()
+    engine = services.engine
     report = write_roster(
         engine, [RosterEntry(0, address, preferences)], confirmed=confirmed, now=dt.datetime.now(dt.UTC)
     )
@@ -151,7 +154,7 @@ def add(
     if confirmed:
         console.print(f"added {address} (confirmed)")
         return
-    failures = _confirm_by_mail(report.added)
+    failures = _confirm_by_mail(services, report.added)
     console.print(f"added {address} (pending); confirmation mail {'not sent' if failures else 'sent'}")
     if failures:
         raise typer.Exit(1)
@@ -159,6 +162,7 @@ def add(
 
 @app.command("remove")
 def remove(
+    ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The address to remove.")],
     erase: Annotated[
         bool, typer.Option("--erase", help="Delete the address and its digest history instead of unsubscribing it.")
@@ -169,7 +173,7 @@ def remove(
         address = parse_email(email)
     except InvalidSubscription as error:
         raise fail(str(error), EXIT_BAD_INPUT) from None
-    engine = open_engine()
+    engine = invocation(ctx).engine()
     with begin_write(engine) as conn:
         subscriber = get_subscriber_by_email(conn, address)
         if subscriber is None:
@@ -183,6 +187,7 @@ def remove(
 
 @app.command("import")
 def import_command(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="CSV file with an 'email' column (docs/digest.md).")],
     confirmed: Annotated[
         bool, typer.Option("--confirmed", help="These people already agreed elsewhere: no confirmation mails.")
@@ -194,17 +199,19 @@ def import_command(
     """Import subscribers from CSV; every row is checked first and nothing is stored if one is bad."""
     if not path.is_file():
         raise fail(f"{path}: no such file", EXIT_BAD_INPUT)
-    roster = read_roster_text(path.read_bytes(), str(path), signup_defaults(settings()))
+    run = invocation(ctx)
+    roster = read_roster_text(path.read_bytes(), str(path), run.services(migrate=False).signup_defaults)
     for problem in roster.problems[:MAX_PROBLEMS_SHOWN]:
         console.print(f"[yellow]invalid[/] {problem}", markup=True, highlight=False)
     if len(roster.problems) > MAX_PROBLEMS_SHOWN:
         console.print(f"... and {len(roster.problems) - MAX_PROBLEMS_SHOWN} more problems")
     if roster.problems and not skip_invalid:
         raise fail(f"{path}: {len(roster.problems)} invalid rows; nothing imported (use --skip-invalid)", 2)
-    report = write_roster(open_engine(), roster.entries, confirmed=confirmed, now=dt.datetime.now(dt.UTC))
+    services = run.services()
+    report = write_roster(services.engine, roster.entries, confirmed=confirmed, now=dt.datetime.now(dt.UTC))
     console.print(
         f"imported {len(report.added)} subscribers ({'confirmed' if confirmed else 'pending'}), "
         f"{report.existing} already on the list, {len(roster.problems)} invalid rows skipped"
     )
-    if not confirmed and report.added and _confirm_by_mail(report.added):
+    if not confirmed and report.added and _confirm_by_mail(services, report.added):
         raise typer.Exit(1)

@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from papertide.cli.context import console, fail, open_engine, settings, stdout
-from papertide.domain.periods import InvalidPeriod, parse_time_zone
+from papertide.cli.context import console, fail, invocation, stdout
+from papertide.domain.periods import InvalidPeriod
+from papertide.listing import ListKind, compose_list_out
 from papertide.store.listings import PeriodList
 from papertide.store.trending import TrendingList
-from papertide.web.listing import ListKind, compose_list_out, read_community_list
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     app.command("trending")(trending)
 
 
-def _parse_now(text: str | None) -> dt.datetime:
+def _parse_now(text: str | None, zone: dt.tzinfo) -> dt.datetime:
     if text is None:
         return dt.datetime.now(dt.UTC)
     try:
@@ -29,7 +29,7 @@ def _parse_now(text: str | None) -> dt.datetime:
     except ValueError:
         raise fail(f"--now {text!r} is not an ISO date-time such as 2026-11-28T09:00+01:00", 2) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=parse_time_zone(settings().list_timezone))
+        moment = moment.replace(tzinfo=zone)
     return moment
 
 
@@ -46,6 +46,7 @@ def _heading(result: TrendingList | PeriodList, window_days: int) -> str:
 
 
 def trending(
+    ctx: typer.Context,
     period: Annotated[
         ListKind, typer.Option("--period", "-p", help="now (decayed trending score), day, week or month.")
     ] = "now",
@@ -62,12 +63,13 @@ def trending(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON (the API's shape).")] = False,
 ) -> None:
     """Show trending now, or a day's, week's or month's papers by upvotes."""
-    config = settings()
-    moment = _parse_now(now)
-    engine = open_engine()
-    with engine.connect() as conn:
+    run = invocation(ctx)
+    config = run.settings
+    lists = run.services(migrate=False).lists
+    moment = _parse_now(now, lists.zone)
+    with run.engine().connect() as conn:
         try:
-            result = read_community_list(conn, config, kind=period, date_text=date, now=moment, limit=limit)
+            result = lists.read(conn, kind=period, date_text=date, now=moment, limit=limit)
         except InvalidPeriod as error:
             raise fail(str(error), 2) from None
     if as_json:

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from papertide.cli.context import console, fail, open_engine, stdout
+from papertide.cli.context import console, fail, invocation, stdout
 from papertide.community.members import grant_role, suspend_by_email, unsuspend_by_email
 from papertide.domain.accounts import Role, User
 from papertide.domain.errors import InvalidInput, NotFound
@@ -48,6 +48,7 @@ def _row(member: User) -> dict[str, object]:
 
 @app.command("list")
 def list_command(
+    ctx: typer.Context,
     role: Annotated[str | None, typer.Option("--role", help="Only members with this role.")] = None,
     suspended: Annotated[bool, typer.Option("--suspended", help="Only suspended members.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines, one member each.")] = False,
@@ -56,7 +57,7 @@ def list_command(
     roles = [Role(role)] if role in {r.value for r in Role} else []
     if role is not None and not roles:
         raise fail(f"--role must be one of {', '.join(r.value for r in Role)}, got {role!r}", EXIT_BAD_INPUT)
-    engine = open_engine()
+    engine = invocation(ctx).engine()
     table = Table("email", "handle", "name", "role", "suspended")
     offset = 0
     while True:
@@ -83,13 +84,14 @@ def list_command(
 
 @app.command("grant")
 def grant_command(
+    ctx: typer.Context,
     role: Annotated[str, typer.Argument(help="moderator or admin.")],
     email: Annotated[str, typer.Argument(help="The member's address (they must have signed in once).")],
 ) -> None:
     """Make a member a moderator (or admin): they see the report queue, hide comments, suspend members."""
     wanted = _role(role)
     try:
-        changed = grant_role(open_engine(), email, wanted)
+        changed = grant_role(invocation(ctx).engine(), email, wanted)
     except NotFound as error:
         raise fail(str(error), EXIT_NOT_FOUND) from None
     console.print(f"{escape(email)} is {'now' if changed else 'already'} a {wanted.value}.")
@@ -97,12 +99,13 @@ def grant_command(
 
 @app.command("revoke")
 def revoke_command(
+    ctx: typer.Context,
     role: Annotated[str, typer.Argument(help="moderator or admin.")],
     email: Annotated[str, typer.Argument(help="The member's address.")],
 ) -> None:
     """Take a role back: the member becomes an ordinary member."""
     wanted = _role(role)
-    engine = open_engine()
+    engine = invocation(ctx).engine()
     try:
         with engine.connect() as conn:
             member = get_user_by_email(conn, email.strip().lower())
@@ -119,12 +122,13 @@ def revoke_command(
 
 @app.command("suspend")
 def suspend_command(
+    ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The member's address.")],
     reason: Annotated[str, typer.Option("--reason", help="Shown to the member when they try to write.")] = "",
 ) -> None:
     """Suspend a member: they can still sign in and read, but not post, submit, collect or follow."""
     try:
-        changed = suspend_by_email(open_engine(), email, reason=reason, now=dt.datetime.now(dt.UTC))
+        changed = suspend_by_email(invocation(ctx).engine(), email, reason=reason, now=dt.datetime.now(dt.UTC))
     except NotFound as error:
         raise fail(str(error), EXIT_NOT_FOUND) from None
     except InvalidInput as error:
@@ -133,10 +137,10 @@ def suspend_command(
 
 
 @app.command("unsuspend")
-def unsuspend_command(email: Annotated[str, typer.Argument(help="The member's address.")]) -> None:
+def unsuspend_command(ctx: typer.Context, email: Annotated[str, typer.Argument(help="The member's address.")]) -> None:
     """Lift a member's suspension."""
     try:
-        changed = unsuspend_by_email(open_engine(), email)
+        changed = unsuspend_by_email(invocation(ctx).engine(), email)
     except NotFound as error:
         raise fail(str(error), EXIT_NOT_FOUND) from None
     console.print(f"{escape(email)} {'may write again' if changed else 'was not suspended'}.")

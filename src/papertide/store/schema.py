@@ -118,7 +118,7 @@ ingest_runs = Table(
     Column("message", Text),
 )
 
-# One row per scheduled job of `papertide serve` (web/scheduler.py): when it is next due and
+# One row per scheduled job of `papertide serve` (jobs.py): when it is next due and
 # which process holds it, so several processes never run the same job at once (store/leases.py).
 job_leases = Table(
     "job_leases",

@@ -1,10 +1,10 @@
-"""The web application's composition root: ``create_app(settings)``."""
+"""The web application: ``create_app(settings)`` wires the routes to one ``Services`` object."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,27 +14,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from papertide import __version__
 from papertide.config import Settings
-from papertide.digest.compose import MailComposer
-from papertide.domain.models import Hit
-from papertide.domain.periods import parse_time_zone
-from papertide.domain.trending import TrendingCandidate, score_trending
-from papertide.search.indexer import SearchIndexer, SemanticEngine
-from papertide.search.lexical.index import directory_for, shared_lexical_index
-from papertide.search.lexical.plan import FieldWeights
-from papertide.search.query import SearchService
-from papertide.search.request import SearchOptions
-from papertide.search.semantic.searcher import SemanticSearcher
-from papertide.store.engine import make_engine
+from papertide.domain.trending import Clock
+from papertide.services import Services
 from papertide.store.migrate import upgrade_database
 from papertide.web.clock import system_clock
-from papertide.web.digest_settings import mail_site
 from papertide.web.routes import ROUTERS
-from papertide.web.scheduler import IndexHookFactory, make_scheduler
 from papertide.web.security import install_security
 from papertide.web.templating import make_templates, site_from_settings
 
@@ -45,32 +33,38 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(
     settings: Settings,
     *,
+    services: Services | None = None,
     migrate: bool = True,
     run_jobs: bool = False,
-    index_hook: IndexHookFactory | None = None,
 ) -> FastAPI:
     """Build the app; nothing connects until start-up (or the first request in tests).
 
+    :param services: what the routes and jobs use (services.py); `papertide serve` passes the
+        ones it built, otherwise they are built here from ``settings``, on the app's clock
+        (``app.state.clock`` when a test sets one).
     :param migrate: bring the schema up to date at start-up (Alembic), as `papertide serve` does.
-    :param run_jobs: run the scheduled jobs (web/scheduler.py) while the app is up; only
-        `papertide serve` asks for it, so tests never start background jobs.
-    :param index_hook: builds what scheduled ingestion calls with changed paper ids (cli.context).
+    :param run_jobs: run the scheduled jobs (jobs.py) while the app is up; only `papertide serve`
+        asks for it, so tests never start background jobs.
     """
-    engine = make_engine(settings.database_url)
+    if services is None:
+        services = Services(settings, clock=lambda: _app_now(app))
+    elif services.settings is not settings:
+        raise ValueError("create_app: services were built from other settings")
+    built = services
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
-            upgrade_database(engine)
-        app.state.search.lexical.ensure_open()
+            upgrade_database(built.engine)
+        built.lexical.ensure_open()
         scheduler = None
         if run_jobs and settings.scheduler_enabled:
-            scheduler = make_scheduler(settings, engine, index_hook=index_hook)
+            scheduler = built.make_scheduler()
             scheduler.start()
         yield
         if scheduler is not None:
             scheduler.stop()
-        engine.dispose()
+        built.close()
 
     app = FastAPI(
         title=settings.site_name,
@@ -80,14 +74,14 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
+    app.state.services = services
+    # Kept beside the services for the middleware and the pages that read them directly.
     app.state.settings = settings
-    app.state.engine = engine
+    app.state.engine = services.engine
     app.state.templates = make_templates(settings.templates_dir, site_from_settings(settings))
-    app.state.secret = settings.secret()
+    app.state.secret = services.secret
     # The mail templates are compiled here once, not inside the first request that mails.
-    app.state.composer = MailComposer(mail_site(settings, app.state.secret))
-    # Built once per app; the embedding model loads on the first query that needs it (issue 4).
-    app.state.search = make_search_service(settings, engine, clock=lambda: _app_now(app))
+    app.state.composer = services.composer
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in ROUTERS:  # in this order: see web/routes/__init__.py
         app.include_router(router)
@@ -97,92 +91,8 @@ def create_app(
 
 
 def _app_now(app: FastAPI) -> dt.datetime:
-    clock: Callable[[], dt.datetime] = getattr(app.state, "clock", None) or system_clock
+    clock: Clock = getattr(app.state, "clock", None) or system_clock
     return clock()
-
-
-def search_options(settings: Settings) -> SearchOptions:
-    """The search settings as the search layer takes them."""
-    return SearchOptions(
-        field_weights=FieldWeights(title=settings.search_title_weight, authors=settings.search_authors_weight),
-        fusion=settings.search_fusion,
-        fusion_k=settings.search_fusion_k,
-        lexical_weight=settings.search_lexical_weight,
-        semantic_weight=settings.search_semantic_weight,
-        fusion_depth=settings.search_fusion_depth,
-        max_results=settings.search_max_results,
-        sort_pool=settings.search_sort_pool,
-        candidate_limit=settings.search_candidate_limit,
-        overfetch=settings.search_overfetch,
-    )
-
-
-def open_shared_semantic(settings: Settings, engine: Engine) -> SemanticSearcher:
-    """This process's semantic searcher for the configured model, backend and data directory."""
-    from papertide.search.semantic.index import IndexConfig
-    from papertide.search.semantic.searcher import model_cache_for, vector_directory_for
-    from papertide.search.semantic.shared import shared_semantic
-
-    index_config = IndexConfig(
-        kind=settings.vector_index,
-        exact_limit=settings.vector_exact_limit,
-        hnsw_m=settings.vector_hnsw_m,
-        ef_construction=settings.vector_hnsw_ef_construction,
-        ef_search=settings.vector_hnsw_ef_search,
-    )
-    return shared_semantic(
-        engine,
-        vector_directory_for(settings.data_dir),
-        model=settings.embedding_model,
-        backend=settings.embedding_backend,
-        cache_dir=model_cache_for(settings.data_dir),
-        batch_size=settings.embedding_batch_size,
-        threads=settings.embedding_threads,
-        index_config=index_config,
-    )
-
-
-def load_semantic(settings: Settings, engine: Engine, *, for_search: bool = True) -> Callable[[], SemanticEngine]:
-    """A loader of the semantic searcher, called on first use (the model is not loaded before).
-
-    Search and indexing in one process share one searcher (search/semantic/shared.py). For search it
-    raises ModelMismatch while the stored vectors come from another model, so hybrid search
-    falls back to words; for indexing it loads anyway, so that `papertide reindex` can fix that.
-    """
-
-    def load() -> SemanticEngine:
-        searcher = open_shared_semantic(settings, engine)
-        if for_search:
-            searcher.check()
-        return searcher
-
-    return load
-
-
-def make_search_service(
-    settings: Settings, engine: Engine, *, clock: Callable[[], dt.datetime] = system_clock
-) -> SearchService:
-    """The search service of one process (web app or CLI command); opens nothing yet."""
-    zone = parse_time_zone(settings.list_timezone)
-
-    def rank_trending(candidates: Sequence[TrendingCandidate]) -> list[Hit]:
-        return score_trending(
-            candidates,
-            now=clock(),
-            zone=zone,
-            gravity=settings.trending_gravity,
-            offset_hours=settings.trending_offset_hours,
-        )
-
-    lexical = shared_lexical_index(engine, directory_for(settings.data_dir))
-    return SearchService(engine, lexical, load_semantic(settings, engine), search_options(settings), rank_trending)
-
-
-def make_search_indexer(settings: Settings, engine: Engine) -> SearchIndexer:
-    """The write side of search for ingestion hooks and `papertide index` / `reindex`."""
-    lexical = shared_lexical_index(engine, directory_for(settings.data_dir))
-    loader = load_semantic(settings, engine, for_search=False)
-    return SearchIndexer(lexical, loader, embed_batch_limit=settings.search_embed_batch_limit)
 
 
 def _wants_json(request: Request) -> bool:

@@ -1,7 +1,7 @@
-"""Request dependencies as short Annotated aliases (ConnDep, SettingsDep, SearchDep, ...).
+"""Request dependencies as short Annotated aliases (ServicesDep, ConnDep, SearchDep, ...).
 
-Each reads an object create_app built once at start-up from ``app.state``; none is built
-inside a request.
+Each reads an object create_app built once at start-up (the ``Services`` of services.py, kept
+on ``app.state``); none is built inside a request.
 """
 
 from __future__ import annotations
@@ -15,8 +15,15 @@ from sqlalchemy import Connection, Engine
 
 from papertide.config import Settings
 from papertide.digest.compose import MailComposer
-from papertide.mail.transport import MailTransport, make_transport
+from papertide.mail.transport import MailTransport
 from papertide.search.query import SearchService
+from papertide.services import Services
+
+
+def get_services(request: Request) -> Services:
+    """The services the app was created with (services.py): search, lists, mail, digest rules."""
+    services: Services = request.app.state.services
+    return services
 
 
 def get_settings(request: Request) -> Settings:
@@ -43,26 +50,25 @@ def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connect
         yield conn
 
 
-def get_search(request: Request) -> SearchService:
+def get_search(services: Annotated[Services, Depends(get_services)]) -> SearchService:
     """The app's search service."""
-    service: SearchService = request.app.state.search
-    return service
+    return services.search
 
 
-def get_composer(request: Request) -> MailComposer:
+def get_composer(services: Annotated[Services, Depends(get_services)]) -> MailComposer:
     """The app's composer of digest, confirmation and preferences mails (its templates compiled once)."""
-    composer: MailComposer = request.app.state.composer
-    return composer
+    return services.composer
 
 
-def get_transport(settings: Annotated[Settings, Depends(get_settings)]) -> MailTransport:
+def get_transport(services: Annotated[Services, Depends(get_services)]) -> MailTransport:
     """A mail transport for one request's mail: SMTP when configured, else the file outbox.
 
     Opening it connects; building it does not, so requests that send nothing cost nothing.
     """
-    return make_transport(settings.smtp_url.get_secret_value(), settings.outbox_dir)
+    return services.open_transport()
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 ConnDep = Annotated[Connection, Depends(get_conn)]

@@ -20,7 +20,6 @@ import logging
 import shutil
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,10 +61,6 @@ BULK_SYNC_PAPERS = 5000
 WRITER_WAIT_SECONDS = 60.0
 
 
-_SHARED: weakref.WeakValueDictionary[Path, LexicalIndex] = weakref.WeakValueDictionary()
-_SHARED_LOCK = threading.Lock()
-
-
 class IndexLocked(PapertideError):
     """Another process holds the index's writer for longer than we are willing to wait."""
 
@@ -85,22 +80,6 @@ def _directory_lock(path: Path) -> Iterator[None]:
 def directory_for(data_dir: Path) -> Path:
     """Where the lexical index lives under the data directory (one folder per schema version)."""
     return data_dir / "search" / f"lexical-v{SCHEMA_VERSION}"
-
-
-def shared_lexical_index(engine: Engine, path: Path) -> LexicalIndex:
-    """This process's index object for ``path`` (opened by ``ensure_open`` on first use).
-
-    One object per directory and process: the web app's searches and the ingestion jobs it
-    schedules then share one reader and never compete for the writer among themselves. It
-    stays bound to the engine it was first asked for with.
-    """
-    key = path.resolve()
-    with _SHARED_LOCK:
-        index = _SHARED.get(key)
-        if index is None:
-            index = LexicalIndex(engine, key)
-            _SHARED[key] = index
-        return index
 
 
 class LexicalIndex(LexicalReader):

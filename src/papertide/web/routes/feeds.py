@@ -11,10 +11,12 @@ from fastapi.responses import Response
 
 from papertide.config import Settings
 from papertide.domain.periods import InvalidPeriod, parse_time_zone, start_of_day
+from papertide.listing import ListKind, period_path
+from papertide.services import Services
 from papertide.store.listings import PeriodList
 from papertide.store.trending import TrendingList
 from papertide.web.clock import NowDep
-from papertide.web.deps import ConnDep, SettingsDep
+from papertide.web.deps import ConnDep, ServicesDep
 from papertide.web.feed_documents import (
     ATOM_TYPE,
     RSS_TYPE,
@@ -24,7 +26,6 @@ from papertide.web.feed_documents import (
     compose_rss,
     compose_summary,
 )
-from papertide.web.listing import ListKind, period_path, read_community_list
 
 router = APIRouter()
 FEED_SIZE = 50
@@ -65,10 +66,11 @@ def compose_list_feed(
 
 
 def _read_feed(
-    request: Request, conn: ConnDep, settings: Settings, now: dt.datetime, period: str, date: str | None, suffix: str
+    request: Request, conn: ConnDep, services: Services, now: dt.datetime, period: str, date: str | None, suffix: str
 ) -> Feed:
+    settings = services.settings
     try:
-        result = read_community_list(conn, settings, kind=period, date_text=date, now=now, limit=FEED_SIZE)
+        result = services.lists.read(conn, kind=period, date_text=date, now=now, limit=FEED_SIZE)
     except InvalidPeriod as error:
         raise HTTPException(404, f"No such list: {error}.") from None
     query = urlencode({key: value for key, value in (("period", period), ("date", date)) if value})
@@ -84,13 +86,13 @@ DateQuery = Annotated[str | None, Query(max_length=20, description="2026-11-27, 
 def read_trending_atom(
     request: Request,
     conn: ConnDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     now: NowDep,
     period: PeriodQuery = "now",
     date: DateQuery = None,
 ) -> Response:
     """A community list as an Atom feed."""
-    feed = _read_feed(request, conn, settings, now, period, date, "atom")
+    feed = _read_feed(request, conn, services, now, period, date, "atom")
     return Response(compose_atom(feed), media_type=ATOM_TYPE)
 
 
@@ -98,11 +100,11 @@ def read_trending_atom(
 def read_trending_rss(
     request: Request,
     conn: ConnDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     now: NowDep,
     period: PeriodQuery = "now",
     date: DateQuery = None,
 ) -> Response:
     """A community list as an RSS 2.0 feed."""
-    feed = _read_feed(request, conn, settings, now, period, date, "rss")
+    feed = _read_feed(request, conn, services, now, period, date, "rss")
     return Response(compose_rss(feed), media_type=RSS_TYPE)

@@ -10,14 +10,12 @@ no-referrer`` and ``Cache-Control: no-store`` so the token does not leak.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from papertide.digest.compose import parse_message
-from papertide.digest.plan import make_topic_matcher
 from papertide.digest.preferences import InvalidSubscription, known_time_zones
 from papertide.digest.preview import run_preview
 from papertide.digest.subscription import (
@@ -32,17 +30,9 @@ from papertide.digest.subscription import (
     run_unsubscribe,
 )
 from papertide.digest.tokens import ExpiredToken, InvalidToken, check_token, parse_token
-from papertide.domain.periods import local_date
 from papertide.store.subscribers import Subscriber, get_subscriber
 from papertide.web.clock import NowDep
-from papertide.web.deps import ComposerDep, EngineDep, SearchDep, SettingsDep, TemplatesDep, TransportDep
-from papertide.web.digest_settings import (
-    digest_policy,
-    link_max_age,
-    pending_expiry,
-    signup_defaults,
-    signup_limits,
-)
+from papertide.web.deps import ComposerDep, EngineDep, ServicesDep, TemplatesDep, TransportDep
 from papertide.web.security import CsrfDep, client_address
 
 router = APIRouter()
@@ -80,7 +70,7 @@ def subscribe(
     request: Request,
     _csrf: CsrfDep,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     templates: TemplatesDep,
     composer: ComposerDep,
     transport: TransportDep,
@@ -96,9 +86,9 @@ def subscribe(
             email,
             now=now,
             client=client_address(request),
-            defaults=signup_defaults(settings),
-            limits=signup_limits(settings),
-            pending_expiry=pending_expiry(settings),
+            defaults=services.signup_defaults,
+            limits=services.signup_limits,
+            pending_expiry=services.digest_policy.pending_expiry,
         )
     except InvalidSubscription as error:
         context = {"email": email.replace("\r", " ").replace("\n", " ")[:320], "error": error.problems["email"]}
@@ -114,7 +104,7 @@ def subscribe(
 
 @router.get("/subscribe/confirm/{token}", response_class=HTMLResponse, include_in_schema=False)
 def read_confirm(
-    request: Request, token: Token, engine: EngineDep, settings: SettingsDep, templates: TemplatesDep, now: NowDep
+    request: Request, token: Token, engine: EngineDep, services: ServicesDep, templates: TemplatesDep, now: NowDep
 ) -> HTMLResponse:
     """The page a confirmation link opens: one button that confirms."""
     try:
@@ -124,7 +114,12 @@ def read_confirm(
         if subscriber is None:
             raise InvalidToken("This link is not valid or the sign-up has expired. Subscribe again from any page.")
         check_token(
-            request.app.state.secret, "confirm", token, subscriber.email, now=now, max_age=pending_expiry(settings)
+            request.app.state.secret,
+            "confirm",
+            token,
+            subscriber.email,
+            now=now,
+            max_age=services.digest_policy.pending_expiry,
         )
     except InvalidToken as error:
         return _link_problem(templates, request, error)
@@ -137,7 +132,7 @@ def confirm(
     _csrf: CsrfDep,
     token: Token,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     templates: TemplatesDep,
     composer: ComposerDep,
     now: NowDep,
@@ -145,7 +140,7 @@ def confirm(
     """Confirm the address, then show its preferences."""
     secret = request.app.state.secret
     try:
-        subscriber = run_confirmation(engine, secret, token, now=now, max_age=pending_expiry(settings))
+        subscriber = run_confirmation(engine, secret, token, now=now, max_age=services.digest_policy.pending_expiry)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
     manage = composer.manage_token(subscriber.id, subscriber.email, now)
@@ -192,14 +187,14 @@ def read_preferences(
     request: Request,
     token: Token,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     templates: TemplatesDep,
     now: NowDep,
     welcome: bool = False,
 ) -> HTMLResponse:
     """The preferences form a digest links to."""
     try:
-        subscriber = read_managed(engine, request.app.state.secret, token, now=now, max_age=link_max_age(settings))
+        subscriber = read_managed(engine, request.app.state.secret, token, now=now, max_age=services.link_max_age)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
     notice = "You are subscribed. Your first digest comes at your next delivery hour." if welcome else None
@@ -212,7 +207,7 @@ def save_preferences(
     _csrf: CsrfDep,
     token: Token,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     templates: TemplatesDep,
     now: NowDep,
     frequency: ShortField = "",
@@ -235,11 +230,11 @@ def save_preferences(
     }
     secret = request.app.state.secret
     try:
-        subscriber = run_preferences(engine, secret, token, dict(values), now=now, max_age=link_max_age(settings))
+        subscriber = run_preferences(engine, secret, token, dict(values), now=now, max_age=services.link_max_age)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
     except InvalidSubscription as error:
-        subscriber = read_managed(engine, secret, token, now=now, max_age=link_max_age(settings))
+        subscriber = read_managed(engine, secret, token, now=now, max_age=services.link_max_age)
         shown = {name: " ".join(value.split()) for name, value in values.items()}
         return _preferences_page(templates, request, token, subscriber, values=shown, errors=error.problems, status=400)
     return _preferences_page(templates, request, token, subscriber, notice="Your preferences are saved.")
@@ -250,20 +245,19 @@ def read_preview(
     request: Request,
     token: Token,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     templates: TemplatesDep,
     composer: ComposerDep,
-    search: SearchDep,
     now: NowDep,
 ) -> HTMLResponse:
     """The HTML of the digest this subscriber would get now (nothing is stored or sent)."""
     try:
-        subscriber = read_managed(engine, request.app.state.secret, token, now=now, max_age=link_max_age(settings))
+        subscriber = read_managed(engine, request.app.state.secret, token, now=now, max_age=services.link_max_age)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
-    policy = digest_policy(settings)
-    matcher = make_topic_matcher(search.search_ids, local_date(now - policy.max_lookback, dt.UTC))
-    raw = run_preview(engine, composer, subscriber, now=now, policy=policy, matcher=matcher)
+    raw = run_preview(
+        engine, composer, subscriber, now=now, policy=services.digest_policy, matcher=services.topic_matcher(now)
+    )
     if raw is None:
         context = {"title": "Your next digest", "message": "Nothing new since your last digest yet. Look again later."}
         return _page(templates, request, "digest_link.html", context)

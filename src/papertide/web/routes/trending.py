@@ -12,12 +12,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from papertide.domain.periods import InvalidPeriod, PeriodKind, local_date, parse_time_zone, period_containing
+from papertide.listing import period_path
 from papertide.store.listings import PeriodList, read_default_period
 from papertide.store.papers import count_papers
 from papertide.store.trending import TrendingList
 from papertide.web.clock import NowDep
-from papertide.web.deps import ConnDep, SettingsDep, TemplatesDep
-from papertide.web.listing import period_path, read_community_list
+from papertide.web.deps import ConnDep, ServicesDep, SettingsDep, TemplatesDep
 
 router = APIRouter()
 PageQuery = Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")]
@@ -36,13 +36,12 @@ def _pager(request: Request, page: int, total: int, size: int) -> dict[str, str 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def read_trending(
-    request: Request, conn: ConnDep, templates: TemplatesDep, settings: SettingsDep, now: NowDep, page: PageQuery = 1
+    request: Request, conn: ConnDep, templates: TemplatesDep, services: ServicesDep, now: NowDep, page: PageQuery = 1
 ) -> HTMLResponse:
     """Home: trending now, by upvotes decayed with age."""
+    settings = services.settings
     size = settings.list_page_size
-    result = read_community_list(
-        conn, settings, kind="now", date_text=None, now=now, limit=size, offset=(page - 1) * size
-    )
+    result = services.lists.read(conn, kind="now", date_text=None, now=now, limit=size, offset=(page - 1) * size)
     assert isinstance(result, TrendingList)
     if page > 1 and not result.papers:
         raise HTTPException(404, f"Trending now has {result.total} papers; there is no page {page}.")
@@ -67,14 +66,12 @@ def _render_period(
     page: int,
     conn: ConnDep,
     templates: TemplatesDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     now: NowDep,
 ) -> HTMLResponse:
-    size = settings.list_page_size
+    size = services.settings.list_page_size
     try:
-        result = read_community_list(
-            conn, settings, kind=kind, date_text=text, now=now, limit=size, offset=(page - 1) * size
-        )
+        result = services.lists.read(conn, kind=kind, date_text=text, now=now, limit=size, offset=(page - 1) * size)
     except InvalidPeriod as error:
         raise HTTPException(404, f"No such list: {error}.") from None
     assert isinstance(result, PeriodList)
@@ -126,12 +123,12 @@ def read_day(
     day: str,
     conn: ConnDep,
     templates: TemplatesDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     now: NowDep,
     page: PageQuery = 1,
 ) -> HTMLResponse:
     """The papers of one day (YYYY-MM-DD), most upvoted first."""
-    return _render_period(request, "day", day, page, conn, templates, settings, now)
+    return _render_period(request, "day", day, page, conn, templates, services, now)
 
 
 @router.get("/papers/week/{week}", response_class=HTMLResponse, include_in_schema=False)
@@ -140,12 +137,12 @@ def read_week(
     week: str,
     conn: ConnDep,
     templates: TemplatesDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     now: NowDep,
     page: PageQuery = 1,
 ) -> HTMLResponse:
     """The papers of one ISO week (YYYY-Www), most upvoted first."""
-    return _render_period(request, "week", week, page, conn, templates, settings, now)
+    return _render_period(request, "week", week, page, conn, templates, services, now)
 
 
 @router.get("/papers/month/{month}", response_class=HTMLResponse, include_in_schema=False)
@@ -154,9 +151,9 @@ def read_month(
     month: str,
     conn: ConnDep,
     templates: TemplatesDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     now: NowDep,
     page: PageQuery = 1,
 ) -> HTMLResponse:
     """The papers of one month (YYYY-MM), most upvoted first."""
-    return _render_period(request, "month", month, page, conn, templates, settings, now)
+    return _render_period(request, "month", month, page, conn, templates, services, now)

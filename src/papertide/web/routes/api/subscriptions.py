@@ -13,8 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from papertide.digest.preferences import InvalidSubscription, parse_preferences
 from papertide.digest.subscription import MailUnavailable, TooManyRequests, run_signup
 from papertide.web.clock import NowDep
-from papertide.web.deps import ComposerDep, EngineDep, SettingsDep, TransportDep
-from papertide.web.digest_settings import pending_expiry, signup_defaults, signup_limits
+from papertide.web.deps import ComposerDep, EngineDep, ServicesDep, TransportDep
 from papertide.web.routes.subscriptions import SENT_TEXT
 from papertide.web.security import client_address
 
@@ -41,7 +40,7 @@ def create_subscription(
     body: SubscriptionRequest,
     request: Request,
     engine: EngineDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     composer: ComposerDep,
     transport: TransportDep,
     now: NowDep,
@@ -49,7 +48,7 @@ def create_subscription(
     """Subscribe an address to the digest (double opt-in): 202 whether or not it was already subscribed."""
     fields = body.model_dump(exclude_none=True, exclude={"email"})
     try:
-        defaults = parse_preferences(fields, signup_defaults(settings))
+        defaults = parse_preferences(fields, services.signup_defaults)
         run_signup(
             engine,
             transport,
@@ -58,8 +57,8 @@ def create_subscription(
             now=now,
             client=client_address(request),
             defaults=defaults,
-            limits=signup_limits(settings),
-            pending_expiry=pending_expiry(settings),
+            limits=services.signup_limits,
+            pending_expiry=services.digest_policy.pending_expiry,
         )
     except InvalidSubscription as error:
         return JSONResponse({"detail": str(error), "errors": error.problems}, status_code=422)

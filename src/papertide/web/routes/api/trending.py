@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from papertide.domain.periods import InvalidPeriod
+from papertide.listing import ListKind, ListOut, compose_list_out
 from papertide.web.clock import NowDep
-from papertide.web.deps import ConnDep, SettingsDep
-from papertide.web.listing import ListKind, ListOut, compose_list_out, read_community_list
+from papertide.web.deps import ConnDep, ServicesDep
 
 router = APIRouter(tags=["trending"])
 
@@ -17,7 +17,7 @@ router = APIRouter(tags=["trending"])
 @router.get("/trending", response_model=ListOut)
 def read_trending_list(
     conn: ConnDep,
-    settings: SettingsDep,
+    services: ServicesDep,
     now: NowDep,
     period: Annotated[
         ListKind, Query(description="`now` (decayed trending score) or a day, ISO week or month (by upvotes).")
@@ -35,7 +35,7 @@ def read_trending_list(
 ) -> ListOut:
     """Trending now, or the papers of a day, week or month, with links to the neighbouring periods."""
     try:
-        result = read_community_list(conn, settings, kind=period, date_text=date, now=now, limit=limit, offset=offset)
+        result = services.lists.read(conn, kind=period, date_text=date, now=now, limit=limit, offset=offset)
     except InvalidPeriod as error:
         raise HTTPException(422, str(error)) from None
-    return compose_list_out(result, base_url=settings.base_url, offset=offset)
+    return compose_list_out(result, base_url=services.settings.base_url, offset=offset)

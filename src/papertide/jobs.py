@@ -1,12 +1,14 @@
-"""Background jobs of `papertide serve`: ingestion (and digests) on intervals from settings.
+"""Background jobs: a runner that claims each due job under a database lease, and the job kinds.
 
 Each job runs in its own thread, so a long harvest never delays another job. Before a run a
 process claims the job's lease row (store/leases.py): with several `serve` processes on one
 database each job still runs once per interval, in one of them. The lease is renewed while the
 job runs; on shutdown the jobs are asked to stop and end after their current batch.
 
-To add a job, append a :class:`Job` in :func:`scheduled_jobs`; ``run`` gets the stop event
-and returns a :class:`JobResult`.
+The runner knows nothing of settings or the web: the composition root (services.py) decides
+which jobs run and how often, and `papertide serve` starts and stops the scheduler. To add a
+job kind, write a function returning a :class:`Job` here and switch it on in
+``Services.scheduled_jobs``; ``run`` gets the stop event and returns a :class:`JobResult`.
 """
 
 from __future__ import annotations
@@ -22,19 +24,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from papertide.config import Settings
-from papertide.ingest.http import Politeness
 from papertide.ingest.pipeline import ChangeHook
 from papertide.ingest.registry import SourceConfig, run_scheduled
 from papertide.store.leases import claim_job, ensure_job, release_job, renew_lease
-from papertide.web.digest_settings import run_scheduled_digest
 
 log = logging.getLogger(__name__)
 
 INGEST_JOB_PREFIX = "ingest:"
-
-# Builds the hook that indexes changed papers, given the app's engine (cli.context.index_hook).
-IndexHookFactory = Callable[[Engine], ChangeHook]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,64 +147,13 @@ class Scheduler:
         self._threads.clear()
 
 
-def source_config(settings: Settings) -> SourceConfig:
-    """The sources' configuration from settings (shared by `papertide ingest` and the scheduler)."""
-    return SourceConfig(
-        politeness=Politeness(
-            user_agent=settings.ingest_user_agent,
-            spacing_s=settings.ingest_request_spacing_s,
-            timeout_s=settings.ingest_timeout_s,
-            retries=settings.ingest_retries,
-            backoff_s=settings.ingest_backoff_s,
-            max_wait_s=settings.ingest_max_wait_s,
-        ),
-        arxiv_api_url=settings.ingest_arxiv_api_url,
-        arxiv_oai_url=settings.ingest_oai_url,
-        hf_daily_url=settings.ingest_hf_daily_url,
-        arxiv_api_query=settings.ingest_arxiv_api_query,
-        arxiv_api_max=settings.ingest_arxiv_api_max,
-        arxiv_api_page_size=settings.ingest_arxiv_api_page_size,
-        oai_set=settings.ingest_oai_set or None,
-        oai_prefix=settings.ingest_oai_prefix,
-        hf_daily_days=settings.ingest_hf_daily_days,
-    )
+def ingest_job(
+    name: str, interval: dt.timedelta, engine: Engine, config: SourceConfig, on_changed: ChangeHook | None
+) -> Job:
+    """A scheduled run of the network source ``name`` (ingest/registry.py), indexing what changed."""
 
-
-def _ingest_job(name: str, minutes: int, engine: Engine, config: SourceConfig, on_changed: ChangeHook | None) -> Job:
     def run(stop: threading.Event) -> JobResult:
         report = run_scheduled(name, engine, config, on_changed=on_changed, stop=stop)
         return JobResult(report.failure is None, report.failure or report.summary())
 
-    return Job(f"{INGEST_JOB_PREFIX}{name}", dt.timedelta(minutes=minutes), run)
-
-
-def scheduled_jobs(settings: Settings, engine: Engine, *, on_changed: ChangeHook | None = None) -> list[Job]:
-    """Every job the settings switch on (an interval of 0 minutes switches one off)."""
-    config = source_config(settings)
-    intervals = {
-        "arxiv-api": settings.ingest_schedule_arxiv_api_minutes,
-        "oai": settings.ingest_schedule_oai_minutes,
-        "hf-daily": settings.ingest_schedule_hf_daily_minutes,
-    }
-    jobs = [_ingest_job(name, minutes, engine, config, on_changed) for name, minutes in intervals.items() if minutes]
-    if settings.digest_schedule_minutes:
-        # The digest run is idempotent: each run sends what became due since the last (issue 6).
-        digest = dt.timedelta(minutes=settings.digest_schedule_minutes)
-        jobs.append(Job("digest", digest, lambda stop: JobResult(*run_scheduled_digest(settings, engine))))
-    return jobs
-
-
-def make_scheduler(settings: Settings, engine: Engine, *, index_hook: IndexHookFactory | None = None) -> Scheduler:
-    """The scheduler `papertide serve` starts in the app's lifespan.
-
-    The index hook is built only when an ingest job is switched on: it opens the search indexes.
-    """
-    wanted = scheduled_jobs(settings, engine)
-    ingesting = any(job.name.startswith(INGEST_JOB_PREFIX) for job in wanted)
-    on_changed = index_hook(engine) if index_hook is not None and ingesting else None
-    return Scheduler(
-        engine,
-        scheduled_jobs(settings, engine, on_changed=on_changed) if on_changed else wanted,
-        poll_s=settings.scheduler_poll_s,
-        lease=dt.timedelta(seconds=settings.scheduler_lease_s),
-    )
+    return Job(f"{INGEST_JOB_PREFIX}{name}", interval, run)

@@ -3,24 +3,25 @@
 A list is named by a kind (``now``, ``day``, ``week``, ``month``) and, for periods, a date
 text: the period's own form (``2026-11-27``, ``2026-W48``, ``2026-11``) or, for weeks and
 months, any day inside them. Without a date, a period list is the latest one with papers.
+The rules (time zone, trending window and decay) come from the composition root
+(services.py), so the web and the CLI read the same lists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from papertide.config import Settings
 from papertide.domain.periods import (
     InvalidPeriod,
     Period,
     local_date,
     parse_period_kind,
     parse_period_reference,
-    parse_time_zone,
 )
 from papertide.store.listings import PeriodList, RankedPaper, read_default_period, read_period_list
 from papertide.store.trending import TrendingList, read_trending_now
@@ -34,37 +35,49 @@ def period_path(period: Period) -> str:
     return f"/papers/{_SEGMENTS[period.kind]}/{period.key}"
 
 
-def read_community_list(
-    conn: Connection,
-    settings: Settings,
-    *,
-    kind: str,
-    date_text: str | None,
-    now: dt.datetime,
-    limit: int,
-    offset: int = 0,
-) -> TrendingList | PeriodList:
-    """Trending now, or the papers of a period; raises InvalidPeriod for a bad kind or date."""
-    zone = parse_time_zone(settings.list_timezone)
-    if kind == "now":
+@dataclass(frozen=True, slots=True)
+class CommunityLists:
+    """Reads trending now and the lists of days, weeks and months under one site's rules.
+
+    :param zone: the time zone whose calendar dates listings (``list_timezone``).
+    :param window_days: the days that compete for trending now.
+    """
+
+    zone: dt.tzinfo
+    window_days: int
+    gravity: float
+    offset_hours: float
+
+    def read(
+        self,
+        conn: Connection,
+        *,
+        kind: str,
+        date_text: str | None,
+        now: dt.datetime,
+        limit: int,
+        offset: int = 0,
+    ) -> TrendingList | PeriodList:
+        """Trending now, or the papers of a period; raises InvalidPeriod for a bad kind or date."""
+        if kind == "now":
+            if date_text:
+                raise InvalidPeriod("trending now takes no date: use period=day, week or month with a date")
+            return read_trending_now(
+                conn,
+                now=now,
+                zone=self.zone,
+                window_days=self.window_days,
+                gravity=self.gravity,
+                offset_hours=self.offset_hours,
+                limit=limit,
+                offset=offset,
+            )
+        period_kind = parse_period_kind(kind)
         if date_text:
-            raise InvalidPeriod("trending now takes no date: use period=day, week or month with a date")
-        return read_trending_now(
-            conn,
-            now=now,
-            zone=zone,
-            window_days=settings.trending_window_days,
-            gravity=settings.trending_gravity,
-            offset_hours=settings.trending_offset_hours,
-            limit=limit,
-            offset=offset,
-        )
-    period_kind = parse_period_kind(kind)
-    if date_text:
-        period = parse_period_reference(period_kind, date_text.strip())
-    else:
-        period = read_default_period(conn, period_kind, local_date(now, zone))
-    return read_period_list(conn, period, limit=limit, offset=offset)
+            period = parse_period_reference(period_kind, date_text.strip())
+        else:
+            period = read_default_period(conn, period_kind, local_date(now, self.zone))
+        return read_period_list(conn, period, limit=limit, offset=offset)
 
 
 class PeriodOut(BaseModel):
