@@ -18,11 +18,12 @@ from papertide.digest.compose import MailComposer
 from papertide.digest.job import run_digest
 from papertide.digest.tokens import sign_token
 from papertide.domain.models import Paper
+from papertide.domain.subscribers import Preferences, Subscriber
 from papertide.mail.transport import FileOutbox
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
 from papertide.store.schema import digest_outbox, subscribers
-from papertide.store.subscribers import Preferences, Subscriber, get_subscriber_by_email, insert_subscriber
+from papertide.store.subscribers import get_subscriber_by_email, insert_subscriber
 from papertide.web.app import create_app
 from papertide.web.digest_settings import mail_site
 

@@ -20,6 +20,7 @@ from papertide.digest.job import run_digest
 from papertide.digest.plan import TopicMatcher, make_topic_matcher
 from papertide.digest.preferences import InvalidSubscription, parse_email
 from papertide.digest.preview import run_preview
+from papertide.domain.clock import as_utc, utc_now
 from papertide.domain.periods import local_date
 from papertide.mail.transport import make_transport
 from papertide.store.outbox import count_outbox
@@ -44,7 +45,7 @@ def parse_now(text: str | None) -> dt.datetime | None:
         raise fail(
             f"--now {text!r} is not an ISO 8601 date and time, e.g. 2026-08-21T07:00:00Z", EXIT_BAD_INPUT
         ) from None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+    return as_utc(value)
 
 
 def topic_matcher(engine: Engine, now: dt.datetime) -> TopicMatcher:
@@ -88,7 +89,7 @@ def run(
     planning_now = parse_now(now)
     engine = open_engine()
     composer = MailComposer(mail_site(config, config.secret()))
-    moment = planning_now or dt.datetime.now(dt.UTC)
+    moment = planning_now or utc_now()
     with run_progress() as progress:
         report = run_digest(
             engine,
@@ -127,7 +128,7 @@ def preview(
         subscriber = get_subscriber_by_email(conn, address)
     if subscriber is None:
         raise fail(f"{address} is not on the subscriber list (see `papertide subscribers list`)", EXIT_BAD_INPUT)
-    moment = parse_now(now) or dt.datetime.now(dt.UTC)
+    moment = parse_now(now) or utc_now()
     raw = run_preview(
         engine,
         MailComposer(mail_site(config, config.secret())),

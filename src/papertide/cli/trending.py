@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from papertide.cli.context import console, fail, open_engine, settings, stdout
+from papertide.domain.clock import utc_now
 from papertide.domain.periods import InvalidPeriod, parse_time_zone
 from papertide.store.listings import PeriodList
 from papertide.store.trending import TrendingList
@@ -23,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
 def _parse_now(text: str | None) -> dt.datetime:
     if text is None:
-        return dt.datetime.now(dt.UTC)
+        return utc_now()
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:

@@ -28,6 +28,8 @@ from papertide.digest.outcome import ClaimLost, DeliveryReport, Outcomes, StopDe
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import select_period_label
 from papertide.digest.workers import fetch_gone_workers
+from papertide.domain.clock import Clock
+from papertide.domain.subscribers import Subscriber
 from papertide.mail.transport import (
     MailTransport,
     MessageRejected,
@@ -48,10 +50,9 @@ from papertide.store.outbox import (
     release,
     release_claims,
 )
-from papertide.store.subscribers import Subscriber, get_subscribers
+from papertide.store.subscribers import get_subscribers
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 Advance = Callable[[int], None]
 Transports = Callable[[], MailTransport]
 

@@ -25,6 +25,7 @@ from papertide.digest.compose import MailComposer, MailSite
 from papertide.digest.deliver import Delivery, DeliveryReport, Transports
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.workers import make_worker_name, retire_worker
+from papertide.domain.clock import utc_now
 from papertide.store.engine import begin_write, make_engine
 from papertide.store.outbox import release
 
@@ -46,8 +47,6 @@ class HelperSetup:
 
 def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int], planned: Any) -> None:
     """A helper's whole life: deliver until planning is over and nothing is due (or the parent is gone)."""
-    from papertide.digest.job import utc_now
-
     engine = make_engine(setup.database_url)
     worker = make_worker_name()
 

@@ -21,6 +21,7 @@ from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import Slot, select_due_slot, select_since
 from papertide.digest.select import Candidate, CandidatePool, Selection, select_items, topic_key
 from papertide.domain.periods import local_date
+from papertide.domain.subscribers import Subscriber
 from papertide.domain.trending import score_age_hours, trending_score
 from papertide.store.engine import begin_write
 from papertide.store.outbox import (
@@ -32,7 +33,7 @@ from papertide.store.outbox import (
     list_sent_papers,
     write_planned,
 )
-from papertide.store.subscribers import Subscriber, list_subscribers, write_last_digest
+from papertide.store.subscribers import list_subscribers, write_last_digest
 
 log = logging.getLogger(__name__)
 

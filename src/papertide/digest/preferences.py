@@ -17,7 +17,7 @@ from zoneinfo import available_timezones
 from email_validator import EmailNotValidError, validate_email
 
 from papertide.domain.errors import PapertideError
-from papertide.store.subscribers import FREQUENCIES, Preferences, Topics
+from papertide.domain.subscribers import FREQUENCIES, Preferences, Topics
 
 MIN_SIZE = 5
 MAX_SIZE = 30

@@ -22,7 +22,3 @@ class InvalidRecord(PapertideError):
 
 class InvalidQuery(PapertideError):
     """A search query whose syntax cannot be understood."""
-
-
-class NotFound(PapertideError):
-    """Something asked for by id or key does not exist."""

@@ -18,14 +18,14 @@ it is the single arbiter of whether a message goes out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, func, or_, select, update
 
-from papertide.store.conflict import as_utc
+from papertide.domain.clock import as_utc
+from papertide.store.dialect import insert_for
 from papertide.store.schema import digest_items, digest_outbox, papers, subscribers
 
 # Bound parameters per statement stay well under SQLite's limit of 32,766.
@@ -122,10 +122,6 @@ class ClaimedDigest:
     attempts: int
 
 
-def _insert(conn: Connection) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
 def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime) -> list[int]:
     """Store planned digests with their items; returns the subscriber ids whose row this call created.
 
@@ -134,9 +130,8 @@ def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.da
     """
     if not planned:
         return []
-    insert = _insert(conn)
     statement = (
-        insert(digest_outbox)
+        insert_for(conn, digest_outbox)
         .on_conflict_do_nothing(index_elements=["subscriber_id", "period_key"])
         .returning(digest_outbox.c.id, digest_outbox.c.subscriber_id)
     )

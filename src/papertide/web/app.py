@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from papertide import __version__
 from papertide.config import Settings
+from papertide.domain.clock import utc_now
 from papertide.domain.models import Hit
 from papertide.domain.periods import parse_time_zone
 from papertide.domain.trending import TrendingCandidate, score_trending
@@ -30,7 +31,6 @@ from papertide.search.query import SearchService
 from papertide.search.semantic import SemanticSearcher
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
-from papertide.web.clock import system_clock
 from papertide.web.routes import (
     account,
     api_search,
@@ -105,7 +105,7 @@ def create_app(
 
 
 def _app_now(app: FastAPI) -> dt.datetime:
-    clock: Callable[[], dt.datetime] = getattr(app.state, "clock", None) or system_clock
+    clock: Callable[[], dt.datetime] = getattr(app.state, "clock", None) or utc_now
     return clock()
 
 
@@ -168,7 +168,7 @@ def load_semantic(settings: Settings, engine: Engine, *, for_search: bool = True
 
 
 def make_search_service(
-    settings: Settings, engine: Engine, *, clock: Callable[[], dt.datetime] = system_clock
+    settings: Settings, engine: Engine, *, clock: Callable[[], dt.datetime] = utc_now
 ) -> SearchService:
     """The search service of one process (web app or CLI command); opens nothing yet."""
     zone = parse_time_zone(settings.list_timezone)

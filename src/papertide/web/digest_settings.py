@@ -17,8 +17,8 @@ from papertide.digest.job import run_digest
 from papertide.digest.plan import make_topic_matcher
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.subscription import SignupLimits
+from papertide.domain.subscribers import Preferences
 from papertide.mail.transport import make_transport
-from papertide.store.subscribers import Preferences
 
 
 def mail_site(settings: Settings, secret: str) -> MailSite:

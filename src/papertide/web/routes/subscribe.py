@@ -35,8 +35,9 @@ from papertide.digest.subscription import (
 )
 from papertide.digest.tokens import ExpiredToken, InvalidToken, check_token, parse_token
 from papertide.domain.periods import local_date
+from papertide.domain.subscribers import Subscriber
 from papertide.mail.transport import make_transport
-from papertide.store.subscribers import Subscriber, get_subscriber
+from papertide.store.subscribers import get_subscriber
 from papertide.web.clock import NowDep
 from papertide.web.deps import EngineDep, SettingsDep, TemplatesDep
 from papertide.web.digest_settings import (
