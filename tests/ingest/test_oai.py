@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
 from papertide.ingest.oai import OaiSource, read_resume_date
-from papertide.ingest.oai_records import parse_list_records
+from papertide.ingest.oai_xml import parse_list_records
 from papertide.ingest.pipeline import run_source
 from papertide.ingest.report import EXIT_FAILURE, EXIT_NOTHING_NEW
 from papertide.ingest.source import Deletion

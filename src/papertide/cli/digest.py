@@ -23,7 +23,7 @@ from papertide.digest.preview import run_preview
 from papertide.domain.clock import as_utc, utc_now
 from papertide.domain.periods import local_date
 from papertide.mail.transport import make_transport
-from papertide.store.outbox import count_outbox
+from papertide.store.deliveries import count_deliveries
 from papertide.store.subscribers import count_subscribers, get_subscriber_by_email
 from papertide.web.digest_settings import digest_policy, mail_site
 
@@ -104,7 +104,7 @@ def run(
         console.print(f"[bold red]delivery stopped:[/] {report.failure}", markup=True, highlight=False)
     console.print(report.summary(), markup=False, highlight=False)
     with engine.connect() as conn:
-        states = count_outbox(conn)
+        states = count_deliveries(conn)
         people = count_subscribers(conn)
     waiting = states.get("queued", 0) + states.get("sending", 0)
     console.print(f"outbox: {waiting} waiting; subscribers: {people['confirmed']} confirmed", markup=False)

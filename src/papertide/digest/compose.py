@@ -74,7 +74,7 @@ class MailSite:
         return self.sender_address.rpartition("@")[2] or "localhost"
 
     def make_message_id(self, period_key: str, subscriber_id: int) -> str:
-        """A new Message-ID for one (subscriber, period) digest; stored with its outbox row."""
+        """A new Message-ID for one (subscriber, period) digest; stored with its delivery row."""
         period = "".join(ch if ch.isalnum() else "-" for ch in period_key)
         return f"<digest.{period}.{subscriber_id}.{secrets.token_hex(6)}@{self.domain}>"
 

@@ -2,7 +2,7 @@
 
 Idempotent and safe to run at any time, as often as you like, from cron, from
 `papertide serve`'s scheduler, or from several hosts at once: planning is keyed by
-(subscriber, period) and delivery by claims (see store/outbox.py).
+(subscriber, period) and delivery by claims (see store/deliveries.py).
 """
 
 from __future__ import annotations

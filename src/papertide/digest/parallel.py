@@ -3,7 +3,7 @@
 Helpers start before planning and send each batch as soon as the planner has written it, so
 planning 100,000 digests overlaps with delivering them. Each helper is a fresh interpreter
 (multiprocessing "spawn") that opens its own engine and transport and runs the same
-single-threaded delivery loop as the parent; claims keep them apart (store/outbox.py). A
+single-threaded delivery loop as the parent; claims keep them apart (store/deliveries.py). A
 helper stops when its parent is gone (a killed run leaves no orphans sending on its own): it
 finishes the message in hand, which the commit hook keeps exactly-once, gives back its claims
 and exits. Processes rather than threads, so that no second busy thread sits between a commit
@@ -27,7 +27,7 @@ from papertide.digest.policy import DigestPolicy
 from papertide.digest.workers import make_worker_name, retire_worker
 from papertide.domain.clock import utc_now
 from papertide.store.engine import begin_write, make_engine
-from papertide.store.outbox import release
+from papertide.store.deliveries import release_deliveries
 
 _CONTEXT = multiprocessing.get_context("spawn")
 # How often a helper looks for newly planned digests while planning goes on.
@@ -78,7 +78,7 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int], planned:
                 delivery.close()
     finally:
         with begin_write(engine) as conn:
-            release(conn, None, worker)
+            release_deliveries(conn, None, worker)
         retire_worker(worker)
         engine.dispose()
         report = delivery.report if delivery is not None else DeliveryReport(failure="the helper could not start")

@@ -17,7 +17,7 @@ from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import select_slot
 from papertide.domain.subscribers import Subscriber
 from papertide.mail.transport import RawMessage
-from papertide.store.outbox import list_sent_papers
+from papertide.store.deliveries import list_sent_papers
 
 
 def run_preview(

@@ -123,7 +123,7 @@ def unsubscribe_subscriber(conn: Connection, subscriber_id: int, now: dt.datetim
 
 
 def delete_subscriber(conn: Connection, subscriber_id: int) -> bool:
-    """Erase the address and its digest history (outbox and items cascade)."""
+    """Erase the address and its digest history (deliveries and items cascade)."""
     return conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id)).rowcount == 1
 
 
