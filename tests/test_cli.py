@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus import SMALL_CORPUS
+from tests.corpus import SMALL_CORPUS
 
 FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
 

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from papertide.cli import app
 from papertide.cli.context import settings as cli_settings
-
-from corpus import load_small_corpus
+from tests.corpus import load_small_corpus
 
 
 @pytest.fixture

@@ -14,13 +14,12 @@ from papertide.digest.plan import run_planning
 from papertide.digest.policy import DigestPolicy
 from papertide.domain.subscribers import Topics
 from papertide.mail.transport import SmtpTransport
-from papertide.store.engine import begin_write
 from papertide.store.deliveries import count_deliveries
+from papertide.store.engine import begin_write
 from papertide.store.schema import digest_items, digest_outbox
 from papertide.store.subscribers import get_subscriber_by_email, unsubscribe_subscriber
-
-from digest_data import NOW, add_subscriber, make_paper, store_papers
-from smtp_sink import SmtpSink, free_port
+from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
+from tests.digest.smtp_sink import SmtpSink, free_port
 
 DAY = dt.timedelta(days=1)
 

@@ -10,8 +10,7 @@ from sqlalchemy import Engine
 
 from papertide.config import Settings
 from papertide.web.scheduler import Scheduler, scheduled_jobs
-
-from digest_data import add_subscriber, make_paper, store_papers
+from tests.digest.digest_data import add_subscriber, make_paper, store_papers
 
 
 def test_the_scheduler_runs_the_digest_job_which_sends_what_is_due(

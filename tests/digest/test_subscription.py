@@ -27,9 +27,8 @@ from papertide.domain.subscribers import Preferences
 from papertide.mail.transport import SmtpTransport
 from papertide.store.schema import subscribers
 from papertide.store.subscribers import get_subscriber_by_email
-
-from digest_data import NOW, SECRET, add_subscriber, make_paper, store_papers
-from smtp_sink import SmtpSink, free_port
+from tests.digest.digest_data import NOW, SECRET, add_subscriber, make_paper, store_papers
+from tests.digest.smtp_sink import SmtpSink, free_port
 
 WEEK = dt.timedelta(days=7)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest_server import Answer, FeedServer, fixture_bytes, fixture_path, oai_page, running_server
+from tests.ingest.ingest_server import Answer, FeedServer, fixture_bytes, fixture_path, oai_page, running_server
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from papertide.ingest.pipeline import run_source
 from papertide.ingest.report import EXIT_FAILURE, EXIT_NOTHING_NEW
 from papertide.ingest.source import Deletion
 from papertide.store.papers import count_papers, get_paper_by_arxiv_id
-
-from ingest_server import (
+from tests.ingest.ingest_server import (
     FAST,
     Answer,
     FeedServer,

@@ -13,8 +13,7 @@ from papertide.config import Settings
 from papertide.store.leases import claim_job, ensure_job, list_jobs
 from papertide.store.papers import get_paper_by_arxiv_id
 from papertide.web.scheduler import Job, JobResult, Scheduler, scheduled_jobs
-
-from ingest_server import Answer, FeedServer, fixture_bytes, running_server
+from tests.ingest.ingest_server import Answer, FeedServer, fixture_bytes, running_server
 
 START = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

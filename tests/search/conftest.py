@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from papertide.search.embedder import DEFAULT_MODEL, Embedder, load_embedder
-
-from search_corpus import THEMED, store
+from tests.search.search_corpus import THEMED, store
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from papertide.domain.trending import TrendingCandidate
 from papertide.search.lexical import LexicalIndex
 from papertide.search.options import SearchOptions, SearchRequest, SearchUnavailable
 from papertide.search.query import SearchService
-
-from search_corpus import FakeSemantic, Paper, paper_ids, store, texts_of
+from tests.search.search_corpus import FakeSemantic, Paper, paper_ids, store, texts_of
 
 
 def build(

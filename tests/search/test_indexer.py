@@ -15,8 +15,7 @@ from papertide.search.changes import fetch_max_seq
 from papertide.search.indexer import SearchIndexer
 from papertide.search.lexical import LexicalIndex
 from papertide.search.options import SearchRequest
-
-from search_corpus import THEMED, FakeSemantic, Paper, paper_ids, store
+from tests.search.search_corpus import THEMED, FakeSemantic, Paper, paper_ids, store
 
 
 class RecordingSemantic(FakeSemantic):

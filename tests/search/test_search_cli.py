@@ -16,8 +16,7 @@ import pytest
 
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
-
-from search_corpus import THEMED, store
+from tests.search.search_corpus import THEMED, store
 
 
 def papertide(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from papertide.config import Settings
 from papertide.search.options import SemanticRanker
 from papertide.search.query import SearchService
 from papertide.web.app import create_app
-from search.search_corpus import THEMED, FakeSemantic, Paper, store, texts_of
+from tests.search.search_corpus import THEMED, FakeSemantic, Paper, store, texts_of
 
 
 @contextmanager

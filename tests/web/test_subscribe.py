@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,8 @@ from papertide.store.schema import digest_outbox, subscribers
 from papertide.store.subscribers import get_subscriber_by_email, insert_subscriber
 from papertide.web.app import create_app
 from papertide.web.digest_settings import mail_site
-
-from community_flow import Clock, form_fields, outbox_messages
+from tests.community_flow import Clock, form_fields, outbox_messages
+from tests.web.conftest import ClientFactory
 
 NOW = dt.datetime(2026, 8, 21, 12, 0, tzinfo=dt.UTC)
 CONFIRM_LINK = re.compile(r"http://testserver(/subscribe/confirm/\S+)")
@@ -39,11 +38,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app_client(settings: Settings, corpus_engine: Engine, clock: Clock) -> Iterator[TestClient]:
-    app = create_app(settings)
-    app.state.clock = clock
-    with TestClient(app) as client:
-        yield client
+def app_client(make_client: ClientFactory) -> TestClient:
+    return make_client()
 
 
 def page(response: Any) -> BeautifulSoup:

@@ -38,7 +38,6 @@ from papertide.mail.transport import (
     RecipientRefused,
     TemporaryFailure,
 )
-from papertide.store.engine import begin_write
 from papertide.store.deliveries import (
     CandidatePaper,
     ClaimedDigest,
@@ -47,9 +46,10 @@ from papertide.store.deliveries import (
     get_candidate_papers,
     list_claimers,
     list_delivery_items,
-    release_deliveries,
     release_claims,
+    release_deliveries,
 )
+from papertide.store.engine import begin_write
 from papertide.store.subscribers import get_subscribers
 
 log = logging.getLogger(__name__)

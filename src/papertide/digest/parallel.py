@@ -26,8 +26,8 @@ from papertide.digest.deliver import Delivery, DeliveryReport, Transports
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.workers import make_worker_name, retire_worker
 from papertide.domain.clock import utc_now
-from papertide.store.engine import begin_write, make_engine
 from papertide.store.deliveries import release_deliveries
+from papertide.store.engine import begin_write, make_engine
 
 _CONTEXT = multiprocessing.get_context("spawn")
 # How often a helper looks for newly planned digests while planning goes on.

@@ -23,7 +23,6 @@ from papertide.digest.select import Candidate, CandidatePool, Selection, select_
 from papertide.domain.periods import local_date
 from papertide.domain.subscribers import Subscriber
 from papertide.domain.trending import score_age_hours, trending_score
-from papertide.store.engine import begin_write
 from papertide.store.deliveries import (
     CandidatePaper,
     PlannedDigest,
@@ -33,6 +32,7 @@ from papertide.store.deliveries import (
     list_sent_papers,
     write_planned,
 )
+from papertide.store.engine import begin_write
 from papertide.store.subscribers import list_subscribers, write_last_digest
 
 log = logging.getLogger(__name__)
