@@ -164,7 +164,7 @@ def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.da
     # driver's executemany, since SQLAlchemy's per-row parameter processing would cost a minute.
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
-        f"INSERT INTO {digest_items.name} (subscriber_id, paper_id, delivery_id, position, reason) "
+        f"INSERT INTO {digest_items.name} (subscriber_id, paper_id, outbox_id, position, reason) "
         f"VALUES ({', '.join([mark] * 5)}) ON CONFLICT (subscriber_id, paper_id) DO NOTHING"
     )
     for start in range(0, len(items), _CHUNK):
