@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from papertide.config import Settings
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
-from tests.corpus import SMALL_CORPUS, load_small_corpus, shared_data  # noqa: F401 - re-exported for fixtures
+from tests.corpus import load_small_corpus
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,9 +12,7 @@ from sqlalchemy import Engine
 
 from papertide.config import Settings
 from papertide.web.app import create_app
-from tests.community_flow import Clock
-
-ClientFactory = Callable[..., TestClient]
+from tests.community_flow import ClientFactory, Clock
 
 
 @pytest.fixture

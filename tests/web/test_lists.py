@@ -25,8 +25,7 @@ from papertide.store.papers import upsert_papers
 from papertide.store.schema import papers
 from papertide.store.votes import write_vote
 from papertide.web.app import create_app
-from tests.community_flow import Clock
-from tests.web.conftest import ClientFactory
+from tests.community_flow import ClientFactory, Clock
 
 D = dt.date
 # arxiv id, listed on (None: falls back to published), imported upvotes

@@ -25,8 +25,7 @@ from papertide.store.schema import digest_outbox, subscribers
 from papertide.store.subscribers import get_subscriber_by_email, insert_subscriber
 from papertide.web.app import create_app
 from papertide.web.digest_settings import mail_site
-from tests.community_flow import Clock, form_fields, outbox_messages
-from tests.web.conftest import ClientFactory
+from tests.community_flow import ClientFactory, Clock, form_fields, outbox_messages
 
 NOW = dt.datetime(2026, 8, 21, 12, 0, tzinfo=dt.UTC)
 CONFIRM_LINK = re.compile(r"http://testserver(/subscribe/confirm/\S+)")
