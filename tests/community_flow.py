@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,10 @@ from urllib.parse import urlsplit
 import httpx
 import uvicorn
 from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+
+ClientFactory = Callable[..., TestClient]
+"""The ``make_client`` fixture of tests/web/conftest.py: builds a client over the app."""
 
 
 class Clock:

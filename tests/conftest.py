@@ -19,8 +19,7 @@ from sqlalchemy import Engine, create_engine, make_url, text
 from papertide.config import Settings
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
-
-from corpus import SMALL_CORPUS, load_small_corpus, shared_data  # noqa: F401 - re-exported for fixtures
+from tests.corpus import load_small_corpus
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
@@ -39,7 +38,7 @@ def postgres_base_url() -> Iterator[str | None]:
     if os.environ.get("PAPERTIDE_TEST_EMBEDDED_POSTGRES") != "1":
         yield None
         return
-    from postgres_server import start_embedded_postgres
+    from tests.postgres_server import start_embedded_postgres
 
     root = Path(tempfile.mkdtemp(prefix="papertide-pg-"))
     server, url = start_embedded_postgres(root / "pgdata")
@@ -55,7 +54,7 @@ def postgres_template(postgres_base_url: str | None) -> str | None:
     """Name of a migrated template database that each test's database is cloned from."""
     if postgres_base_url is None:
         return None
-    from postgres_server import create_database
+    from tests.postgres_server import create_database
 
     url = create_database(postgres_base_url)
     engine = make_engine(url)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cli_runner import run_papertide
-from corpus import SMALL_CORPUS
+from tests.cli_runner import run_papertide
+from tests.corpus import SMALL_CORPUS
 
 FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
 

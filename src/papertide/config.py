@@ -1,8 +1,9 @@
 """Settings, read from ``PAPERTIDE_*`` environment variables and an optional TOML file.
 
 Only the composition roots (``cli`` and ``web.app``) create a :class:`Settings`; every
-other layer receives plain arguments. Each field's description is the documentation
-shown in docs/configuration.md (a test keeps them in step).
+other layer receives plain arguments. Each field's description is the documentation shown
+in the README's settings table (scripts/gen_docs.py writes it; tests/test_docs.py keeps it in
+step); docs/configuration.md explains sources, precedence and secrets.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from papertide.domain.clock import Clock, utc_now
 from papertide.ingest.pipeline import ChangeHook
 from papertide.ingest.registry import SourceConfig, run_scheduled
 from papertide.store.leases import claim_job, ensure_job, release_job, renew_lease
@@ -50,11 +51,6 @@ class Job:
     run: Callable[[threading.Event], JobResult]
 
 
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
-
-
 class Scheduler:
     """Runs due jobs under database leases; ``run_due`` does one pass, ``start`` keeps going."""
 
@@ -66,7 +62,7 @@ class Scheduler:
         poll_s: float = 30.0,
         lease: dt.timedelta = dt.timedelta(minutes=5),
         holder: str | None = None,
-        clock: Callable[[], dt.datetime] = utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         self.engine = engine
         self.jobs = list(jobs)

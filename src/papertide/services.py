@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from papertide.community.policy import CommunityPolicy
 from papertide.config import Settings
 from papertide.digest.compose import MailComposer, MailSite
 from papertide.digest.deliver import Transports
@@ -29,13 +30,16 @@ from papertide.digest.job import run_digest as run_digest_job
 from papertide.digest.plan import TopicMatcher, make_topic_matcher
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.subscription import SignupLimits
+from papertide.domain.clock import Clock, utc_now
 from papertide.domain.models import Hit
 from papertide.domain.periods import local_date, parse_time_zone
-from papertide.domain.trending import Clock, TrendingCandidate, score_trending
+from papertide.domain.subscribers import Preferences
+from papertide.domain.trending import TrendingCandidate, score_trending
 from papertide.ingest.http import Politeness
 from papertide.ingest.pipeline import ChangeHook
 from papertide.ingest.registry import SourceConfig
-from papertide.jobs import Job, JobResult, Scheduler, ingest_job, utc_now
+from papertide.ingest.submission import SubmissionPolicy
+from papertide.jobs import Job, JobResult, Scheduler, ingest_job
 from papertide.listing import CommunityLists
 from papertide.mail.transport import MailTransport, make_transport
 from papertide.search.indexer import SearchIndexer
@@ -44,7 +48,6 @@ from papertide.search.lexical.plan import FieldWeights
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions
 from papertide.store.engine import make_engine
-from papertide.store.subscribers import Preferences
 
 if TYPE_CHECKING:
     from papertide.search.semantic.searcher import SemanticSearcher
@@ -82,6 +85,9 @@ class Services:
         # How long a preferences link stays valid (a confirmation link: digest_policy.pending_expiry).
         self.link_max_age = dt.timedelta(days=settings.digest_link_days)
         self.sources = source_config(settings)
+        self.community_policy = community_policy(settings)
+        self.submission_policy = submission_policy(settings)
+        self.submission_politeness = submission_politeness(settings)
         # A partial, not a closure: it must pickle for the digest's helper processes (digest/parallel.py).
         self.transports: Transports = partial(make_transport, settings.smtp_url.get_secret_value(), settings.outbox_dir)
 
@@ -319,4 +325,49 @@ def source_config(settings: Settings) -> SourceConfig:
         oai_set=settings.ingest_oai_set or None,
         oai_prefix=settings.ingest_oai_prefix,
         hf_daily_days=settings.ingest_hf_daily_days,
+    )
+
+
+def community_policy(settings: Settings) -> CommunityPolicy:
+    """Rate limits, the new-member rules and sizes of discussion, collections and follows."""
+    window = dt.timedelta(minutes=settings.community_rate_window_minutes)
+    return CommunityPolicy(
+        comments_per_window=settings.comments_per_member,
+        comment_window=dt.timedelta(minutes=settings.comment_rate_window_minutes),
+        reactions_per_window=settings.community_actions_per_member,
+        reports_per_window=settings.comment_reports_per_member,
+        collection_actions_per_window=settings.community_actions_per_member,
+        follows_per_window=settings.community_actions_per_member,
+        action_window=window,
+        new_member_days=settings.new_member_days,
+        new_member_comments=settings.new_member_comments,
+        new_member_links=settings.new_member_links,
+        comment_max_length=settings.comment_max_length,
+        collections_per_member=settings.collections_per_member,
+        papers_per_collection=settings.papers_per_collection,
+        follows_per_member=settings.follows_per_member,
+    )
+
+
+def submission_policy(settings: Settings) -> SubmissionPolicy:
+    """How old a submitted paper may be, how many a member may submit, and which calendar decides "today"."""
+    return SubmissionPolicy(
+        max_age_days=settings.submit_max_age_days,
+        per_member_per_day=settings.submit_per_member_per_day,
+        list_timezone=settings.list_timezone,
+    )
+
+
+def submission_politeness(settings: Settings) -> Politeness:
+    """How a submission's single arXiv request behaves: the ingest politeness, with one retry.
+
+    A member is waiting on the page, so a submission does not wait through the full back-off.
+    """
+    return Politeness(
+        user_agent=settings.ingest_user_agent,
+        spacing_s=settings.ingest_request_spacing_s,
+        timeout_s=min(settings.ingest_timeout_s, 15.0),
+        retries=1,
+        backoff_s=min(settings.ingest_backoff_s, 3.0),
+        max_wait_s=10.0,
     )

@@ -12,8 +12,7 @@ from sqlalchemy import Engine
 
 from papertide.config import Settings
 from papertide.web.app import create_app
-
-from community_flow import local_path, outbox_messages, serve_app, signin_link
+from tests.community_flow import local_path, outbox_messages, serve_app, signin_link
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

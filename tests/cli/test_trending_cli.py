@@ -10,8 +10,7 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from papertide.cli import app
-
-from corpus import load_small_corpus
+from tests.corpus import load_small_corpus
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ from papertide.store.authorship import catch_up_authorship
 from papertide.store.engine import begin_write
 from papertide.store.members import write_profile, write_role
 from papertide.store.papers import get_paper_by_arxiv_id, upsert_papers
-
-from community_data import NOW, Clock, MakeMember
+from tests.community.community_data import NOW, Clock, MakeMember
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from papertide.community.policy import CommunityPolicy
 from papertide.domain.errors import Forbidden, InvalidInput, NotFound, RateLimited, Suspended
 from papertide.store.engine import begin_write
 from papertide.store.members import write_suspension
-
-from community_data import NOW, Clock, MakeMember
+from tests.community.community_data import NOW, Clock, MakeMember
 
 
 @pytest.fixture

@@ -15,8 +15,7 @@ from papertide.domain.errors import Forbidden, InvalidInput, NotFound, ProfileRe
 from papertide.store.engine import begin_write
 from papertide.store.members import write_suspension
 from papertide.store.schema import comments, rate_events
-
-from community_data import ESTABLISHED, NOW, Clock, MakeMember
+from tests.community.community_data import ESTABLISHED, NOW, Clock, MakeMember
 
 
 @pytest.fixture

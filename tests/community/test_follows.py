@@ -19,8 +19,7 @@ from papertide.store.members import write_suspension
 from papertide.store.papers import get_paper_by_arxiv_id, upsert_papers
 from papertide.store.schema import digest_items
 from papertide.store.subscribers import Preferences, get_subscriber_by_email, insert_subscriber
-
-from community_data import NOW, Clock, MakeMember
+from tests.community.community_data import NOW, Clock, MakeMember
 
 
 @pytest.fixture

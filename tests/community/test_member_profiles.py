@@ -13,8 +13,7 @@ from papertide.domain.errors import InvalidInput, NotFound, RateLimited, Suspend
 from papertide.store.accounts import get_user_by_email, write_login
 from papertide.store.engine import begin_write
 from papertide.store.members import write_suspension
-
-from community_data import NOW, Clock, MakeMember
+from tests.community.community_data import NOW, Clock, MakeMember
 
 
 @pytest.fixture

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from papertide.digest.compose import MailComposer, MailSite
-
-from digest_data import SECRET
-from smtp_sink import SmtpSink
+from tests.digest.digest_data import SECRET
+from tests.digest.smtp_sink import SmtpSink
 
 
 @pytest.fixture

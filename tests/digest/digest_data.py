@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
+from papertide.domain.subscribers import Preferences, Subscriber, Topics
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
-from papertide.store.subscribers import Preferences, Subscriber, Topics, insert_subscriber
+from papertide.store.subscribers import insert_subscriber
 
 NOW = dt.datetime(2026, 8, 21, 12, 0, tzinfo=dt.UTC)
 SECRET = "digest-test-secret-0123456789abcdef"

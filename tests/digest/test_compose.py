@@ -10,8 +10,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from papertide.digest.compose import DigestEntry, MailComposer, MailSite, compose_excerpt, parse_message
-from papertide.digest.mime import HeaderInjection
 from papertide.digest.tokens import check_token
+from papertide.mail.mime import HeaderInjection
 
 NOW = dt.datetime(2026, 8, 21, 7, 0, tzinfo=dt.UTC)
 
@@ -175,22 +175,6 @@ def test_confirmation_mails_link_to_confirm_or_to_preferences(composer: MailComp
     assert "/digest/preferences/" in confirmed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert pending["List-Unsubscribe"] is None
     assert pending["Auto-Submitted"] == "auto-generated"
-
-
-def test_cards_encoded_once_and_spliced_in_give_the_same_bytes_as_encoding_the_whole_text() -> None:
-    from papertide.digest.mime import block_marker, encode_quoted_printable, encode_with_blocks
-
-    cards = ["<h2>α card one</h2>\n<p>" + "x" * 200 + " \n</p>", "second card, trailing space \n=tricky="]
-    rendered = f"head\n{block_marker(0)}\nbetween\n{block_marker(1)}\n{block_marker(0)}\ntail"
-    whole = rendered
-    for index, card in enumerate(cards):
-        whole = whole.replace(block_marker(index), card)
-    blocks = [encode_quoted_printable(card + "\n") for card in cards]
-    assert encode_with_blocks(rendered, blocks) is None  # block 0 appears twice: markers must be in order
-    ordered = f"head\n{block_marker(0)}\nbetween\n{block_marker(1)}\ntail"
-    expected = ordered.replace(block_marker(0), cards[0]).replace(block_marker(1), cards[1])
-    assert encode_with_blocks(ordered, blocks) == encode_quoted_printable(expected)
-    assert encode_with_blocks("inline " + block_marker(0) + " text", blocks[:1]) is None
 
 
 def test_an_operator_template_with_cards_inline_still_renders_them(tmp_path: Path, site: MailSite) -> None:

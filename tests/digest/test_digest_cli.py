@@ -14,8 +14,7 @@ from typer.testing import CliRunner, Result
 from papertide.cli import app
 from papertide.store.schema import digest_outbox
 from papertide.store.subscribers import get_subscriber_by_email, list_subscribers
-
-from digest_data import NOW, add_subscriber, make_paper, store_papers
+from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
 
 
 @pytest.fixture

@@ -20,9 +20,8 @@ from sqlalchemy import func, select
 
 from papertide.store.engine import make_engine
 from papertide.store.schema import digest_outbox
-
-from digest_data import NOW, add_subscriber, make_paper, store_papers
-from smtp_sink import SmtpSink
+from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
+from tests.digest.smtp_sink import SmtpSink
 
 SUBSCRIBERS = 150
 

@@ -12,14 +12,14 @@ from papertide.digest.compose import MailComposer
 from papertide.digest.job import DigestReport, run_digest
 from papertide.digest.plan import run_planning
 from papertide.digest.policy import DigestPolicy
+from papertide.domain.subscribers import Topics
 from papertide.mail.transport import SmtpTransport
+from papertide.store.deliveries import count_deliveries
 from papertide.store.engine import begin_write
-from papertide.store.outbox import count_outbox
 from papertide.store.schema import digest_items, digest_outbox
-from papertide.store.subscribers import Topics, get_subscriber_by_email, unsubscribe_subscriber
-
-from digest_data import NOW, add_subscriber, make_paper, store_papers
-from smtp_sink import SmtpSink, free_port
+from papertide.store.subscribers import get_subscriber_by_email, unsubscribe_subscriber
+from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
+from tests.digest.smtp_sink import SmtpSink, free_port
 
 DAY = dt.timedelta(days=1)
 
@@ -86,7 +86,7 @@ def test_each_due_subscriber_gets_one_digest_and_a_rerun_sends_nothing(
     assert recipients(smtp_sink) == Counter({f"reader{i}@example.org": 1 for i in range(5)})
     assert sent_papers(smtp_sink, "reader0@example.org") == [f"2608.{i:05d}" for i in range(12, 2, -1)]
     with engine.connect() as conn:
-        assert count_outbox(conn) == {"sent": 5}
+        assert count_deliveries(conn) == {"sent": 5}
         assert conn.execute(select(func.count()).select_from(digest_items)).scalar_one() == 50
 
 
@@ -226,7 +226,7 @@ def test_a_server_that_is_down_stops_the_run_and_nothing_is_lost(
     assert down.exit_code == 1 and "3 temporary failures in a row" in (down.failure or "")
     assert down.delivery.retried == 3
     with engine.connect() as conn:
-        assert count_outbox(conn) == {"queued": 15}
+        assert count_deliveries(conn) == {"queued": 15}
     later = run(engine, composer, smtp_sink.url, now=NOW + dt.timedelta(minutes=30))
     assert later.delivery.sent == 15
     assert recipients(smtp_sink) == Counter({f"reader{i}@example.org": 1 for i in range(15)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from papertide.digest.preferences import InvalidSubscription, parse_email, parse_preferences
-from papertide.store.subscribers import Preferences, Topics
+from papertide.domain.subscribers import Preferences, Topics
 
 
 def test_addresses_are_lower_cased_and_trimmed() -> None:

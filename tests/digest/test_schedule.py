@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from papertide.digest.schedule import select_due_slot, select_period_label, select_since, select_slot
-from papertide.store.subscribers import Preferences, Subscriber
+from papertide.domain.subscribers import Preferences, Subscriber
 
 UTC = dt.UTC
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from papertide.digest.select import Candidate, CandidatePool, author_keys, select_items, topic_key
-from papertide.store.subscribers import Topics
+from papertide.domain.subscribers import Topics
 
 DAY = dt.date(2026, 8, 20)
 

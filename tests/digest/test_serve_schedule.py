@@ -11,8 +11,7 @@ from sqlalchemy import Engine
 from papertide.config import Settings
 from papertide.jobs import Scheduler
 from papertide.services import Services
-
-from digest_data import add_subscriber, make_paper, store_papers
+from tests.digest.digest_data import add_subscriber, make_paper, store_papers
 
 
 def test_the_scheduler_runs_the_digest_job_which_sends_what_is_due(

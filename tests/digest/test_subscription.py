@@ -23,12 +23,12 @@ from papertide.digest.subscription import (
     run_unsubscribe,
 )
 from papertide.digest.tokens import ExpiredToken, InvalidToken, sign_token
+from papertide.domain.subscribers import Preferences
 from papertide.mail.transport import SmtpTransport
 from papertide.store.schema import subscribers
-from papertide.store.subscribers import Preferences, get_subscriber_by_email
-
-from digest_data import NOW, SECRET, add_subscriber, make_paper, store_papers
-from smtp_sink import SmtpSink, free_port
+from papertide.store.subscribers import get_subscriber_by_email
+from tests.digest.digest_data import NOW, SECRET, add_subscriber, make_paper, store_papers
+from tests.digest.smtp_sink import SmtpSink, free_port
 
 WEEK = dt.timedelta(days=7)
 

@@ -9,8 +9,7 @@ import pytest
 
 from papertide.digest.compose import MailComposer
 from papertide.mail.transport import FileOutbox, MailTransport, RawMessage, SmtpTransport
-
-from smtp_sink import SmtpSink
+from tests.digest.smtp_sink import SmtpSink
 
 NOW = dt.datetime(2026, 8, 21, 7, tzinfo=dt.UTC)
 

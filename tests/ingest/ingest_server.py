@@ -18,8 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from papertide.ingest.http import PoliteClient, Politeness
-
-from corpus import shared_data
+from tests.corpus import shared_data
 
 USER_AGENT = "papertide-tests/1.0 (mailto:tests@example.org)"
 FAST = Politeness(user_agent=USER_AGENT, spacing_s=0, timeout_s=2.0, retries=2, backoff_s=0, max_wait_s=60)

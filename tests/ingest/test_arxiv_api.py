@@ -15,8 +15,15 @@ from papertide.ingest.arxiv_api import ArxivApiSource, parse_atom_feed
 from papertide.ingest.pipeline import run_source
 from papertide.ingest.report import EXIT_FAILURE, EXIT_NEW_PAPERS, EXIT_NOTHING_NEW
 from papertide.store.papers import count_papers, get_paper_by_arxiv_id
-
-from ingest_server import Answer, FeedServer, atom_page, fixture_bytes, polite_client, recorded_entries, running_server
+from tests.ingest.ingest_server import (
+    Answer,
+    FeedServer,
+    atom_page,
+    fixture_bytes,
+    polite_client,
+    recorded_entries,
+    running_server,
+)
 
 
 @pytest.fixture

@@ -9,14 +9,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, select
 
-from papertide.domain.models import Paper
+from papertide.domain.models import Paper, Signal
 from papertide.ingest.hf_daily import HfDailySource, parse_daily_papers
 from papertide.ingest.pipeline import run_source
-from papertide.store.harvest import Signal
 from papertide.store.papers import get_paper_by_arxiv_id
 from papertide.store.schema import paper_signals, papers
-
-from ingest_server import Answer, FeedServer, fixture_bytes, polite_client, running_server
+from tests.ingest.ingest_server import Answer, FeedServer, fixture_bytes, polite_client, running_server
 
 FEATURED = dt.date(2024, 10, 25)
 

@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from papertide.ingest.http import FetchError, parse_retry_after
-
-from ingest_server import FAST, USER_AGENT, Answer, FeedServer, Sleeps, polite_client, running_server
+from tests.ingest.ingest_server import FAST, USER_AGENT, Answer, FeedServer, Sleeps, polite_client, running_server
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from cli_runner import run_papertide
-from ingest_server import Answer, FeedServer, fixture_bytes, fixture_path, oai_page, running_server
+from tests.cli_runner import run_papertide
+from tests.ingest.ingest_server import Answer, FeedServer, fixture_bytes, fixture_path, oai_page, running_server
 
 
 @pytest.fixture

@@ -11,13 +11,12 @@ from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
 from papertide.ingest.oai import OaiSource, read_resume_date
-from papertide.ingest.oai_records import parse_list_records
+from papertide.ingest.oai_xml import parse_list_records
 from papertide.ingest.pipeline import run_source
 from papertide.ingest.report import EXIT_FAILURE, EXIT_NOTHING_NEW
 from papertide.ingest.source import Deletion
 from papertide.store.papers import count_papers, get_paper_by_arxiv_id
-
-from ingest_server import (
+from tests.ingest.ingest_server import (
     FAST,
     Answer,
     FeedServer,

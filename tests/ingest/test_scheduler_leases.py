@@ -14,8 +14,7 @@ from papertide.jobs import Job, JobResult, Scheduler
 from papertide.services import Services
 from papertide.store.leases import claim_job, ensure_job, list_jobs
 from papertide.store.papers import get_paper_by_arxiv_id
-
-from ingest_server import Answer, FeedServer, fixture_bytes, running_server
+from tests.ingest.ingest_server import Answer, FeedServer, fixture_bytes, running_server
 
 START = dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

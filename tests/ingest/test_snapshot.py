@@ -20,8 +20,7 @@ from papertide.ingest.snapshot import (
     select_categories,
 )
 from papertide.store.papers import count_papers, get_paper_by_arxiv_id
-
-from ingest_server import fixture_path
+from tests.ingest.ingest_server import fixture_path
 
 
 def recorded_lines() -> list[bytes]:

@@ -28,8 +28,7 @@ from papertide.store.members import write_profile, write_role, write_suspension
 from papertide.store.papers import count_papers, get_paper_by_arxiv_id, upsert_papers
 from papertide.store.schema import submissions, votes
 from papertide.store.submissions import list_active_submissions
-
-from ingest_server import Answer, FeedServer, atom_page, polite_client, recorded_entries, running_server
+from tests.ingest.ingest_server import Answer, FeedServer, atom_page, polite_client, recorded_entries, running_server
 
 NOW = dt.datetime(2015, 1, 28, 10, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2015, 1, 28)

@@ -9,8 +9,7 @@ from sqlalchemy import Engine
 
 from papertide.search.semantic.embedder import load_embedder
 from papertide.search.semantic.model import DEFAULT_MODEL, Embedder
-
-from search_corpus import THEMED, store
+from tests.search.search_corpus import THEMED, store
 
 
 @pytest.fixture

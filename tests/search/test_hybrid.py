@@ -15,8 +15,7 @@ from papertide.domain.trending import TrendingCandidate
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions, SearchRequest, SearchUnavailable
-
-from search_corpus import FakeSemantic, Paper, paper_ids, store, texts_of
+from tests.search.search_corpus import FakeSemantic, Paper, paper_ids, store, texts_of
 
 
 def build(

@@ -14,8 +14,7 @@ from papertide.search.indexer import SearchIndexer
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.request import SearchRequest
 from papertide.services import Services
-
-from search_corpus import THEMED, FakeSemantic, Paper, paper_ids, store
+from tests.search.search_corpus import THEMED, FakeSemantic, Paper, paper_ids, store
 
 
 class RecordingSemantic(FakeSemantic):

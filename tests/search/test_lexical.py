@@ -17,8 +17,7 @@ from papertide.search.lexical.plan import FieldWeights, compose_lexical_plan
 from papertide.store.engine import begin_write, make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.store.schema import papers
-
-from search_corpus import THEMED, Paper, paper_ids, revised, store
+from tests.search.search_corpus import THEMED, Paper, paper_ids, revised, store
 
 
 def ranked_ids(index: LexicalIndex, engine: Engine, text: str, weights: FieldWeights | None = None) -> list[str]:

@@ -28,9 +28,8 @@ from papertide.search.semantic.searcher import open_semantic, vector_directory_f
 from papertide.search.semantic.vectors import VectorSpace
 from papertide.store.engine import make_engine
 from papertide.store.schema import papers
-
-from hashing_embedder import HashingEmbedder
-from search_corpus import THEMED, store
+from tests.search.hashing_embedder import HashingEmbedder
+from tests.search.search_corpus import THEMED, store
 
 
 def precompute(embedder: HashingEmbedder, space: VectorSpace) -> PrecomputedVectors:

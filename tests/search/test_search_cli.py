@@ -14,9 +14,8 @@ from typer.testing import Result
 
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
-
-from cli_runner import run_papertide
-from search_corpus import THEMED, store
+from tests.cli_runner import run_papertide
+from tests.search.search_corpus import THEMED, store
 
 
 def papertide_without_model(data_dir: Path, *args: str) -> Result:

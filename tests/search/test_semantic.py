@@ -15,9 +15,8 @@ from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
 from papertide.search.semantic.vectors import ModelMismatch
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
-
-from hashing_embedder import HashingEmbedder
-from search_corpus import THEMED, paper_ids, store
+from tests.search.hashing_embedder import HashingEmbedder
+from tests.search.search_corpus import THEMED, paper_ids, store
 
 
 def open_with(engine: Engine, index_dir: Path, embedder: Embedder, **options: object) -> SemanticSearcher:

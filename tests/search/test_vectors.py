@@ -25,8 +25,7 @@ from papertide.search.semantic.vectors import (
     write_vectors,
 )
 from papertide.store.engine import begin_write
-
-from search_corpus import THEMED, paper_ids, store
+from tests.search.search_corpus import THEMED, paper_ids, store
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 SPACE = VectorSpace("test/model", 8)

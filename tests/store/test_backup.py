@@ -13,8 +13,7 @@ from papertide.store.backup import restore_backup, write_backup
 from papertide.store.engine import begin_write
 from papertide.store.papers import count_papers
 from papertide.store.schema import papers
-
-from corpus import load_small_corpus
+from tests.corpus import load_small_corpus
 
 
 def test_backup_then_restore_brings_back_deleted_papers(sqlite_engine: Engine, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from papertide.search.query import SearchService
 from papertide.search.request import SemanticRanker
 from papertide.services import Services
 from papertide.web.app import create_app
-from search.search_corpus import THEMED, FakeSemantic, Paper, store, texts_of
+from tests.search.search_corpus import THEMED, FakeSemantic, Paper, store, texts_of
 
 
 @contextmanager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,9 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from papertide.config import Settings
 from papertide.store.schema import login_tokens, users
-from papertide.web.app import create_app
-
-from community_flow import Clock, form_fields, local_path, outbox_messages, request_link, sign_in, signin_link
+from tests.community_flow import Clock, form_fields, local_path, outbox_messages, request_link, sign_in, signin_link
 
 NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 
@@ -23,24 +21,6 @@ NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 @pytest.fixture
 def clock() -> Clock:
     return Clock(NOW)
-
-
-@pytest.fixture
-def make_client(settings: Settings, corpus_engine: Engine, clock: Clock) -> Iterator[Callable[..., TestClient]]:
-    """Build a client over the app, with settings overridden per test."""
-    opened: list[TestClient] = []
-
-    def build(base_url: str = "http://testserver", **overrides: Any) -> TestClient:
-        app = create_app(settings.model_copy(update=overrides))
-        app.state.clock = clock
-        client = TestClient(app, base_url=base_url)
-        client.__enter__()
-        opened.append(client)
-        return client
-
-    yield build
-    for client in opened:
-        client.__exit__(None, None, None)
 
 
 def _page(response: Any) -> BeautifulSoup:

@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from papertide.config import Settings
-from search.search_corpus import Paper
-
-from search_app import search_client
+from tests.search.search_corpus import Paper
+from tests.web.search_app import search_client
 
 OLD_STYLE = Paper(
     arxiv_id="math/0601001",

@@ -8,8 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from papertide.config import Settings
-
-from community_flow import form_fields, outbox_messages, request_link
+from tests.community_flow import form_fields, outbox_messages, request_link
 
 
 def subscribe_from_banner(client: TestClient, address: str) -> Any:

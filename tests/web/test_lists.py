@@ -7,7 +7,8 @@ ends, a leap day. Trending orders are computed by hand in the comments.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from xml.etree import ElementTree
 
@@ -24,8 +25,7 @@ from papertide.store.papers import upsert_papers
 from papertide.store.schema import papers
 from papertide.store.votes import write_vote
 from papertide.web.app import create_app
-
-from community_flow import Clock
+from tests.community_flow import ClientFactory, Clock
 
 D = dt.date
 # arxiv id, listed on (None: falls back to published), imported upvotes
@@ -68,20 +68,19 @@ def calendar_engine(sqlite_engine: Engine) -> Engine:
 
 
 @pytest.fixture
-def make_client(settings: Settings, calendar_engine: Engine) -> Iterator[Callable[..., TestClient]]:
-    opened: list[TestClient] = []
+def app_engine(calendar_engine: Engine) -> Engine:
+    return calendar_engine
 
-    def build(now: dt.datetime = NOW, **overrides: Any) -> TestClient:
-        app = create_app(settings.model_copy(update=overrides))
-        app.state.clock = Clock(now)
-        client = TestClient(app, follow_redirects=False)
-        client.__enter__()
-        opened.append(client)
-        return client
 
-    yield build
-    for client in opened:
-        client.__exit__(None, None, None)
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def make_client(make_client: ClientFactory) -> ClientFactory:
+    """Clients that do not follow redirects: the list pages are checked for where they send you."""
+    return partial(make_client, follow_redirects=False)
 
 
 def _listed(response: Any) -> list[str]:

@@ -12,8 +12,7 @@ from sqlalchemy import Engine
 from papertide.domain.models import Paper
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
-
-from corpus import SMALL_CORPUS
+from tests.corpus import SMALL_CORPUS
 
 FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
 

@@ -14,9 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from papertide.config import Settings
-from search.search_corpus import Paper
-
-from search_app import search_client
+from tests.search.search_corpus import Paper
+from tests.web.search_app import search_client
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FILLER = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,15 @@ from papertide.config import Settings
 from papertide.digest.job import run_digest
 from papertide.digest.tokens import sign_token
 from papertide.domain.models import Paper
+from papertide.domain.subscribers import Preferences, Subscriber
 from papertide.mail.transport import FileOutbox
 from papertide.services import Services
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
 from papertide.store.schema import digest_outbox, subscribers
-from papertide.store.subscribers import Preferences, Subscriber, get_subscriber_by_email, insert_subscriber
+from papertide.store.subscribers import get_subscriber_by_email, insert_subscriber
 from papertide.web.app import create_app
-
-from community_flow import Clock, form_fields, outbox_messages
+from tests.community_flow import ClientFactory, Clock, form_fields, outbox_messages
 
 NOW = dt.datetime(2026, 8, 21, 12, 0, tzinfo=dt.UTC)
 CONFIRM_LINK = re.compile(r"http://testserver(/subscribe/confirm/\S+)")
@@ -37,11 +36,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def app_client(settings: Settings, corpus_engine: Engine, clock: Clock) -> Iterator[TestClient]:
-    app = create_app(settings)
-    app.state.clock = clock
-    with TestClient(app) as client:
-        yield client
+def app_client(make_client: ClientFactory) -> TestClient:
+    return make_client()
 
 
 def page(response: Any) -> BeautifulSoup:

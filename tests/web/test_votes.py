@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
@@ -18,34 +17,11 @@ from papertide.config import Settings
 from papertide.store.engine import make_engine
 from papertide.store.schema import papers, votes
 from papertide.web.app import create_app
-
-from community_flow import Clock, form_fields, live_client, serve_app, sign_in
-from corpus import load_small_corpus
+from tests.community_flow import Clock, form_fields, live_client, serve_app, sign_in
+from tests.corpus import load_small_corpus
 
 PAPER = "2608.16887"  # 17 imported upvotes in tests/data/papers_small.jsonl
 IMPORTED = 17
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
-def make_client(settings: Settings, corpus_engine: Engine, clock: Clock) -> Iterator[Callable[..., TestClient]]:
-    opened: list[TestClient] = []
-
-    def build(**overrides: Any) -> TestClient:
-        app = create_app(settings.model_copy(update=overrides))
-        app.state.clock = clock
-        client = TestClient(app)
-        client.__enter__()
-        opened.append(client)
-        return client
-
-    yield build
-    for client in opened:
-        client.__exit__(None, None, None)
 
 
 def _vote_button(html: str) -> Any:

@@ -15,7 +15,8 @@ from papertide.cli.context import console, fail, invocation, stdout
 from papertide.digest.job import Progress as ProgressHook
 from papertide.digest.preferences import InvalidSubscription, parse_email
 from papertide.digest.preview import run_preview
-from papertide.store.outbox import count_outbox
+from papertide.domain.clock import as_utc, utc_now
+from papertide.store.deliveries import count_deliveries
 from papertide.store.subscribers import count_subscribers, get_subscriber_by_email
 
 app = typer.Typer(
@@ -36,7 +37,7 @@ def parse_now(text: str | None) -> dt.datetime | None:
         raise fail(
             f"--now {text!r} is not an ISO 8601 date and time, e.g. 2026-08-21T07:00:00Z", EXIT_BAD_INPUT
         ) from None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+    return as_utc(value)
 
 
 @contextmanager
@@ -72,7 +73,7 @@ def run(
         console.print(f"[bold red]delivery stopped:[/] {report.failure}", markup=True, highlight=False)
     console.print(report.summary(), markup=False, highlight=False)
     with engine.connect() as conn:
-        states = count_outbox(conn)
+        states = count_deliveries(conn)
         people = count_subscribers(conn)
     waiting = states.get("queued", 0) + states.get("sending", 0)
     console.print(f"outbox: {waiting} waiting; subscribers: {people['confirmed']} confirmed", markup=False)
@@ -97,7 +98,7 @@ def preview(
         subscriber = get_subscriber_by_email(conn, address)
     if subscriber is None:
         raise fail(f"{address} is not on the subscriber list (see `papertide subscribers list`)", EXIT_BAD_INPUT)
-    moment = parse_now(now) or dt.datetime.now(dt.UTC)
+    moment = parse_now(now) or utc_now()
     raw = run_preview(
         engine,
         services.new_composer(),

@@ -14,11 +14,10 @@ from papertide.cli.context import console, fail, invocation, stdout
 from papertide.cli.progress import count_progress
 from papertide.digest.preferences import InvalidSubscription, parse_email, parse_preferences
 from papertide.digest.roster import RosterEntry, read_roster_text, send_confirmations, write_roster
+from papertide.domain.subscribers import STATUSES, Subscriber
 from papertide.services import Services
 from papertide.store.engine import begin_write
 from papertide.store.subscribers import (
-    STATUSES,
-    Subscriber,
     delete_subscriber,
     get_subscriber_by_email,
     list_subscribers,

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from papertide.cli.context import console, fail, invocation, stdout
+from papertide.domain.clock import utc_now
 from papertide.domain.periods import InvalidPeriod
 from papertide.listing import ListKind, compose_list_out
 from papertide.store.listings import PeriodList
@@ -23,7 +24,7 @@ def register(app: typer.Typer) -> None:
 
 def _parse_now(text: str | None, zone: dt.tzinfo) -> dt.datetime:
     if text is None:
-        return dt.datetime.now(dt.UTC)
+        return utc_now()
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, Engine
 
 from papertide.community.guard import require_writer, take_slot
-from papertide.community.policy import Clock, CommunityPolicy, utc_now
+from papertide.community.policy import CommunityPolicy
+from papertide.domain.clock import Clock, utc_now
 from papertide.domain.collections import (
     Collection,
     CollectionItem,

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Engine
 
 from papertide.community.guard import load_member, require_writer, take_slot
-from papertide.community.policy import Clock, CommunityPolicy, utc_now
+from papertide.community.policy import CommunityPolicy
 from papertide.domain.accounts import User
+from papertide.domain.clock import Clock, utc_now
 from papertide.domain.comments import (
     Comment,
     CommentCounts,

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine
 
 from papertide.community.guard import load_member, take_slot
-from papertide.community.policy import Clock, CommunityPolicy, utc_now
+from papertide.community.policy import CommunityPolicy
 from papertide.domain.authors import Coauthor, FollowedAuthor, NameForms, parse_author_name
+from papertide.domain.clock import Clock, utc_now
 from papertide.domain.errors import InvalidInput, NotFound, Suspended
 from papertide.domain.models import StoredPaper
 from papertide.store.authorship import count_author_papers, list_author_paper_ids, list_coauthors, read_name_forms

@@ -15,8 +15,8 @@ from sqlalchemy import Connection, Engine
 
 from papertide.community.guard import load_member, take_slot
 from papertide.community.moderation import check_may_suspend, parse_suspension_reason
-from papertide.community.policy import Clock, utc_now
 from papertide.domain.accounts import Role, User
+from papertide.domain.clock import Clock, utc_now
 from papertide.domain.collections import Collection
 from papertide.domain.comments import Comment
 from papertide.domain.errors import NotFound, Suspended

@@ -13,8 +13,8 @@ import datetime as dt
 from sqlalchemy import Connection, Engine
 
 from papertide.community.guard import load_member, require_moderator
-from papertide.community.policy import Clock, utc_now
 from papertide.domain.accounts import Role, User
+from papertide.domain.clock import Clock, utc_now
 from papertide.domain.comments import Comment, ReportedComment, ReportResolution
 from papertide.domain.errors import Forbidden, InvalidInput, NotFound
 from papertide.domain.members import single_line_problem

@@ -3,7 +3,7 @@
 Templates live in digest/templates (an operator's ``templates_dir`` comes first) and are
 autoescaped for HTML. A run composes tens of thousands of digests, so the templates are
 compiled once per :class:`MailComposer`, each paper's card is rendered once and reused for
-every subscriber who gets it, and the MIME bytes are written by digest/mime.py rather than
+every subscriber who gets it, and the MIME bytes are written by mail/mime.py rather than
 the ``email`` generator. ``compose_digest_message`` gives the same bytes as an EmailMessage.
 """
 
@@ -25,7 +25,9 @@ from urllib.parse import quote, urlsplit
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from papertide.digest.mime import (
+from papertide.digest.tokens import sign_token
+from papertide.domain.latex import render_tex
+from papertide.mail.mime import (
     block_marker,
     check_header_value,
     compose_alternative,
@@ -34,8 +36,6 @@ from papertide.digest.mime import (
     encode_quoted_printable,
     encode_with_blocks,
 )
-from papertide.digest.tokens import sign_token
-from papertide.domain.latex import render_tex
 from papertide.mail.transport import RawMessage
 
 MAX_AUTHORS_SHOWN = 5
@@ -74,7 +74,7 @@ class MailSite:
         return self.sender_address.rpartition("@")[2] or "localhost"
 
     def make_message_id(self, period_key: str, subscriber_id: int) -> str:
-        """A new Message-ID for one (subscriber, period) digest; stored with its outbox row."""
+        """A new Message-ID for one (subscriber, period) digest; stored with its delivery row."""
         period = "".join(ch if ch.isalnum() else "-" for ch in period_key)
         return f"<digest.{period}.{subscriber_id}.{secrets.token_hex(6)}@{self.domain}>"
 

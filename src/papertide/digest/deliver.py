@@ -28,6 +28,8 @@ from papertide.digest.outcome import ClaimLost, DeliveryReport, Outcomes, StopDe
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import select_period_label
 from papertide.digest.workers import fetch_gone_workers
+from papertide.domain.clock import Clock
+from papertide.domain.subscribers import Subscriber
 from papertide.mail.transport import (
     MailTransport,
     MessageRejected,
@@ -36,22 +38,21 @@ from papertide.mail.transport import (
     RecipientRefused,
     TemporaryFailure,
 )
-from papertide.store.engine import begin_write
-from papertide.store.outbox import (
+from papertide.store.deliveries import (
     CandidatePaper,
     ClaimedDigest,
     PlannedItem,
     claim_batch,
     get_candidate_papers,
     list_claimers,
-    list_items,
-    release,
+    list_delivery_items,
     release_claims,
+    release_deliveries,
 )
-from papertide.store.subscribers import Subscriber, get_subscribers
+from papertide.store.engine import begin_write
+from papertide.store.subscribers import get_subscribers
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 Advance = Callable[[int], None]
 Transports = Callable[[], MailTransport]
 
@@ -59,7 +60,7 @@ __all__ = ["Delivery", "DeliveryReport", "Transports"]
 
 
 class Delivery:
-    """One worker's delivery loop over the outbox, on one transport."""
+    """One worker's delivery loop over the delivery queue, on one transport."""
 
     def __init__(
         self,
@@ -126,13 +127,13 @@ class Delivery:
             finally:
                 if held:
                     with begin_write(self.engine) as conn:
-                        release(conn, held, self.worker)
+                        release_deliveries(conn, held, self.worker)
         return False
 
     def _load(self, batch: list[ClaimedDigest]) -> tuple[dict[int, Subscriber], dict[int, list[PlannedItem]]]:
         with self.engine.connect() as conn:
             subscribers = get_subscribers(conn, sorted({digest.subscriber_id for digest in batch}))
-            items = list_items(conn, [digest.id for digest in batch])
+            items = list_delivery_items(conn, [digest.id for digest in batch])
             missing = sorted({i.paper_id for rows in items.values() for i in rows} - self.papers.keys())
             if missing:
                 self.papers.update({paper.id: paper for paper in get_candidate_papers(conn, missing)})
@@ -154,7 +155,7 @@ class Delivery:
 
     def _deliver(self, digest: ClaimedDigest, subscriber: Subscriber | None, items: list[PlannedItem]) -> None:
         if subscriber is None:
-            return  # erased meanwhile; its outbox row went with it
+            return  # erased meanwhile; its delivery row went with it
         if subscriber.status != "confirmed":
             self.outcomes.cancel(digest, f"subscriber is {subscriber.status}")
             return

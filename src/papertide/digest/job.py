@@ -2,7 +2,7 @@
 
 Idempotent and safe to run at any time, as often as you like, from cron, from
 `papertide serve`'s scheduler, or from several hosts at once: planning is keyed by
-(subscriber, period) and delivery by claims (see store/outbox.py).
+(subscriber, period) and delivery by claims (see store/deliveries.py).
 """
 
 from __future__ import annotations
@@ -21,18 +21,13 @@ from papertide.digest.parallel import Helpers, HelperSetup, merge_reports
 from papertide.digest.plan import PlanReport, TopicMatcher, run_planning
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.workers import make_worker_name, retire_worker
+from papertide.domain.clock import Clock, utc_now
 from papertide.store.engine import begin_write
 from papertide.store.subscribers import delete_expired_pending
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
-Clock = Callable[[], dt.datetime]
 Progress = Callable[[str, int], None]
-
-
-def utc_now() -> dt.datetime:
-    """The real clock."""
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass

@@ -11,17 +11,18 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 
 from papertide.digest.policy import DigestPolicy
-from papertide.store.outbox import ClaimedDigest, write_cancelled, write_failed, write_retry, write_sent
-from papertide.store.subscribers import Subscriber, get_subscriber, reset_bounces, write_bounce
+from papertide.domain.clock import Clock
+from papertide.domain.subscribers import Subscriber
+from papertide.store.deliveries import ClaimedDigest, write_cancelled, write_failed, write_retry, write_sent
+from papertide.store.subscribers import get_subscriber, reset_bounces, write_bounce
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 
 
 @dataclass
@@ -48,7 +49,7 @@ class StopDelivery(Exception):
 
 
 class Outcomes:
-    """The outbox and subscriber writes that follow each attempt, and the run's counters."""
+    """The delivery and subscriber writes that follow each attempt, and the run's counters."""
 
     def __init__(self, engine: Engine, *, policy: DigestPolicy, worker: str, clock: Clock) -> None:
         self.engine = engine

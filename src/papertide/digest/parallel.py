@@ -3,7 +3,7 @@
 Helpers start before planning and send each batch as soon as the planner has written it, so
 planning 100,000 digests overlaps with delivering them. Each helper is a fresh interpreter
 (multiprocessing "spawn") that opens its own engine and transport and runs the same
-single-threaded delivery loop as the parent; claims keep them apart (store/outbox.py). A
+single-threaded delivery loop as the parent; claims keep them apart (store/deliveries.py). A
 helper stops when its parent is gone (a killed run leaves no orphans sending on its own): it
 finishes the message in hand, which the commit hook keeps exactly-once, gives back its claims
 and exits. Processes rather than threads, so that no second busy thread sits between a commit
@@ -25,8 +25,9 @@ from papertide.digest.compose import MailComposer, MailSite
 from papertide.digest.deliver import Delivery, DeliveryReport, Transports
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.workers import make_worker_name, retire_worker
+from papertide.domain.clock import utc_now
+from papertide.store.deliveries import release_deliveries
 from papertide.store.engine import begin_write, make_engine
-from papertide.store.outbox import release
 
 _CONTEXT = multiprocessing.get_context("spawn")
 # How often a helper looks for newly planned digests while planning goes on.
@@ -46,8 +47,6 @@ class HelperSetup:
 
 def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int], planned: Any) -> None:
     """A helper's whole life: deliver until planning is over and nothing is due (or the parent is gone)."""
-    from papertide.digest.job import utc_now
-
     engine = make_engine(setup.database_url)
     worker = make_worker_name()
 
@@ -79,7 +78,7 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int], planned:
                 delivery.close()
     finally:
         with begin_write(engine) as conn:
-            release(conn, None, worker)
+            release_deliveries(conn, None, worker)
         retire_worker(worker)
         engine.dispose()
         report = delivery.report if delivery is not None else DeliveryReport(failure="the helper could not start")

@@ -1,8 +1,8 @@
-"""Planning: deciding which digests are due and what goes into each, written to the outbox.
+"""Planning: deciding which digests are due and what goes into each, written to the delivery queue.
 
 The candidate pool is read and scored once per run; subscribers are then walked in id order,
 ``plan_batch`` at a time: one read for the batch (who is due, what they were already sent),
-selection in memory, one write transaction for the batch's outbox rows, items and
+selection in memory, one write transaction for the batch's delivery rows, items and
 ``last_digest_at``. A run killed here loses nothing: a batch is written whole or not at all,
 and the rerun plans what is still missing.
 """
@@ -22,10 +22,9 @@ from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import Slot, select_due_slot, select_since
 from papertide.digest.select import Candidate, CandidatePool, Selection, author_keys, select_items, topic_key
 from papertide.domain.periods import local_date
+from papertide.domain.subscribers import Subscriber, Topics
 from papertide.domain.trending import score_age_hours, trending_score
-from papertide.store.engine import begin_write
-from papertide.store.follows import list_followed_names_by_email
-from papertide.store.outbox import (
+from papertide.store.deliveries import (
     CandidatePaper,
     PlannedDigest,
     PlannedItem,
@@ -34,7 +33,9 @@ from papertide.store.outbox import (
     list_sent_papers,
     write_planned,
 )
-from papertide.store.subscribers import Subscriber, Topics, list_subscribers, write_last_digest
+from papertide.store.engine import begin_write
+from papertide.store.follows import list_followed_names_by_email
+from papertide.store.subscribers import list_subscribers, write_last_digest
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ def run_planning(
     matcher: TopicMatcher | None = None,
     advance: Advance | None = None,
 ) -> PlanReport:
-    """Plan every digest due at ``now`` that has no outbox row yet."""
+    """Plan every digest due at ``now`` that has no delivery row yet."""
     pool, papers = fetch_pool(engine, now, policy)
     report = PlanReport(pool=len(pool), papers=papers)
     zone = ZoneInfo(policy.list_timezone)

@@ -19,7 +19,7 @@ class DigestPolicy:
     list_timezone: str = "UTC"
     # How many search hits a free-text topic contributes before filtering by date.
     topic_hits: int = 200
-    # Subscribers planned per database transaction, outbox rows claimed at once.
+    # Subscribers planned per database transaction, delivery rows claimed at once.
     plan_batch: int = 500
     claim_batch: int = 200
     # Processes delivering in one run (the run's own plus helpers), each with one connection.

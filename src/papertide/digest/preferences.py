@@ -14,8 +14,8 @@ from functools import lru_cache
 from zoneinfo import available_timezones
 
 from papertide.domain.errors import PapertideError
+from papertide.domain.subscribers import FREQUENCIES, Preferences, Topics
 from papertide.mail.address import InvalidAddress, parse_address, single_line_problem
-from papertide.store.subscribers import FREQUENCIES, Preferences, Topics
 
 MIN_SIZE = 5
 MAX_SIZE = 30

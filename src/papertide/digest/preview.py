@@ -15,10 +15,10 @@ from papertide.digest.compose import DigestEntry, MailComposer
 from papertide.digest.plan import TopicCache, TopicMatcher, choose_papers, fetch_pool
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import select_slot
+from papertide.domain.subscribers import Subscriber
 from papertide.mail.transport import RawMessage
+from papertide.store.deliveries import list_sent_papers
 from papertide.store.follows import list_followed_names_by_email
-from papertide.store.outbox import list_sent_papers
-from papertide.store.subscribers import Subscriber
 
 
 def run_preview(

@@ -22,9 +22,10 @@ from sqlalchemy import Engine
 
 from papertide.digest.compose import MailComposer
 from papertide.digest.preferences import InvalidSubscription, parse_email, parse_preferences
+from papertide.domain.subscribers import Preferences, Subscriber
 from papertide.mail.transport import DeliveryError, MailTransport
 from papertide.store.engine import begin_write
-from papertide.store.subscribers import Preferences, Subscriber, insert_subscriber, write_confirmation_sent
+from papertide.store.subscribers import insert_subscriber, write_confirmation_sent
 
 COLUMNS = ("email", "frequency", "hour", "timezone", "size", "categories", "authors", "topics")
 MAX_PROBLEMS = 1000

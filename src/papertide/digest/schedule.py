@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from papertide.store.subscribers import Preferences, Subscriber
+from papertide.domain.subscribers import Preferences, Subscriber
 
 PERIOD_LENGTH = {"daily": dt.timedelta(days=1), "weekly": dt.timedelta(days=7)}
 

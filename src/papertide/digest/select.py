@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from papertide.store.subscribers import Topics
+from papertide.domain.subscribers import Topics
 
 TOPIC_WEIGHT = 1.0
 AUTHOR_STRENGTH = 1.0

@@ -21,12 +21,11 @@ from papertide.digest.compose import MailComposer
 from papertide.digest.preferences import FormValue, parse_email, parse_preferences
 from papertide.digest.tokens import ExpiredToken, InvalidToken, Purpose, check_token, parse_token
 from papertide.domain.errors import PapertideError
+from papertide.domain.subscribers import Preferences, Subscriber
 from papertide.mail.transport import DeliveryError, MailTransport
 from papertide.store.engine import begin_write
 from papertide.store.ratelimits import RateRule, take_rate_slots
 from papertide.store.subscribers import (
-    Preferences,
-    Subscriber,
     confirm_subscriber,
     delete_subscriber,
     get_subscriber,

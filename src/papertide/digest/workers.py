@@ -1,10 +1,10 @@
-"""Who holds outbox rows: worker names, and telling a crashed worker from a live one.
+"""Who holds delivery rows: worker names, and telling a crashed worker from a live one.
 
 A worker's name is ``<host>/<pid namespace>:<pid>:<random>``. Rows held by a worker that
 vanished (kill -9, a crash, a reboot) go back to the queue: at once when the worker ran on
 this host (same pid namespace) and its process is gone, otherwise after ``claim_timeout``.
 Releasing a live worker's rows by mistake costs nothing but time, because only the holder
-can mark a row sent (store/outbox.py ``write_sent``).
+can mark a row sent (store/deliveries.py ``write_sent``).
 """
 
 from __future__ import annotations

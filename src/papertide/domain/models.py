@@ -42,6 +42,17 @@ class Paper:
 
 
 @dataclass(frozen=True, slots=True)
+class Signal:
+    """Counts an external source reported for a paper on one listing date."""
+
+    arxiv_id: str
+    source: str
+    listed_on: dt.date
+    upvotes: int = 0
+    comments: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class StoredPaper:
     """A paper as stored, with the store's bookkeeping beside the domain fields."""
 

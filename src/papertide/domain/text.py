@@ -1,4 +1,9 @@
-"""Text normalisation shared by every ingestion source and by indexing and querying."""
+"""Text normalisation shared by every ingestion source, and the word splitter of search snippets.
+
+The search index does not use :func:`tokenize`: it analyses text with its own tantivy analyzers
+(search/analyzer.py), one configuration recorded with the index and used both to index and to
+parse queries.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ def find_code_url(*texts: str | None) -> str | None:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens; the one tokenizer indexing and querying both use."""
+    """Lower-cased, accent-folded word tokens; how snippets (domain/snippet.py) find query words in a text."""
     folded = unicodedata.normalize("NFKD", text.lower())
     stripped = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return _WORD.findall(stripped)

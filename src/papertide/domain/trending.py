@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from papertide.domain.models import Hit
 from papertide.domain.periods import local_date, start_of_day
-
-Clock = Callable[[], dt.datetime]
-"""Returns the current instant, time-zone aware; tests pass a fixed one."""
 
 
 def trending_score(upvotes: int, age_hours: float, *, gravity: float, offset_hours: float) -> float:

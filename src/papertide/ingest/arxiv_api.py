@@ -19,7 +19,7 @@ from papertide.domain.identifiers import parse_arxiv_id
 from papertide.domain.models import Paper
 from papertide.ingest.http import FetchError, PoliteClient
 from papertide.ingest.markup import child_text, parse_xml
-from papertide.ingest.records import compose_paper, parse_date
+from papertide.ingest.paper_fields import compose_paper, parse_date
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Item
 

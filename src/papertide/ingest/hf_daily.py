@@ -16,12 +16,11 @@ from sqlalchemy import Engine
 
 from papertide.domain.errors import InvalidRecord
 from papertide.domain.identifiers import parse_arxiv_id
-from papertide.domain.models import Paper
+from papertide.domain.models import Paper, Signal
 from papertide.ingest.http import PoliteClient
-from papertide.ingest.records import compose_paper, parse_date
+from papertide.ingest.paper_fields import compose_paper, parse_date
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Item
-from papertide.store.harvest import Signal
 
 SOURCE = "hf-daily"
 

@@ -18,6 +18,7 @@ from types import TracebackType
 
 import httpx
 
+from papertide.domain.clock import as_utc, utc_now
 from papertide.domain.errors import PapertideError
 
 log = logging.getLogger(__name__)
@@ -67,9 +68,7 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> float | None:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - now).total_seconds())
+    return max(0.0, (as_utc(when) - now).total_seconds())
 
 
 class PoliteClient:
@@ -149,7 +148,7 @@ class PoliteClient:
                         f"{self.source}: {shown} answered HTTP {response.status_code}: {_excerpt(response)}"
                     )
                 problem = f"HTTP {response.status_code}"
-                asked = parse_retry_after(response.headers.get("retry-after"), dt.datetime.now(dt.UTC))
+                asked = parse_retry_after(response.headers.get("retry-after"), utc_now())
                 if asked is not None:
                     if asked > rules.max_wait_s:
                         raise FetchError(

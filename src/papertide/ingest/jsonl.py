@@ -9,7 +9,7 @@ from typing import IO
 
 from papertide.domain.errors import InvalidRecord
 from papertide.domain.models import Paper
-from papertide.ingest.records import paper_from_record
+from papertide.ingest.paper_fields import paper_from_record
 
 
 def read_jsonl_papers(

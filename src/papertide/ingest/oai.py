@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from sqlalchemy import Engine
 
 from papertide.ingest.http import FetchError, PoliteClient
-from papertide.ingest.oai_records import OaiPage, parse_list_records
+from papertide.ingest.oai_xml import OaiPage, parse_list_records
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Item
 from papertide.store.engine import begin_write

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import Engine
 
+from papertide.domain.clock import Clock, utc_now
 from papertide.domain.errors import InvalidRecord, PapertideError
-from papertide.domain.models import Paper
+from papertide.domain.models import Paper, Signal
 from papertide.ingest.http import Stopped
 from papertide.ingest.readahead import read_ahead
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Deletion, Item, Source
 from papertide.store.authorship import catch_up_authorship
 from papertide.store.engine import begin_write
-from papertide.store.harvest import Signal, write_signals
+from papertide.store.harvest import write_signals
 from papertide.store.papers import upsert_papers
 from papertide.store.runs import finish_ingest_run, start_ingest_run
 
@@ -30,11 +30,6 @@ BATCH_SIZE = 1000
 ChangeHook = Callable[[Sequence[int]], None]
 
 
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
-
-
 def run_ingest(
     engine: Engine,
     source: str,
@@ -42,7 +37,7 @@ def run_ingest(
     *,
     on_changed: ChangeHook | None = None,
     batch_size: int = BATCH_SIZE,
-    clock: Callable[[], dt.datetime] = utc_now,
+    clock: Clock = utc_now,
     should_stop: Callable[[], bool] | None = None,
     on_record: Callable[[int], None] | None = None,
 ) -> IngestReport:
@@ -115,7 +110,7 @@ def run_source(
     *,
     on_changed: ChangeHook | None = None,
     batch_size: int = BATCH_SIZE,
-    clock: Callable[[], dt.datetime] = utc_now,
+    clock: Clock = utc_now,
     should_stop: Callable[[], bool] | None = None,
     on_record: Callable[[int], None] | None = None,
 ) -> IngestReport:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import Engine
 
+from papertide.domain.clock import utc_now
 from papertide.domain.errors import PapertideError
 from papertide.ingest.arxiv_api import ArxivApiSource
 from papertide.ingest.hf_daily import HfDailySource
@@ -114,5 +115,5 @@ def run_scheduled(
     """One run of a source with its configured defaults, as the scheduler and cron run it."""
     kind = find_source(name)
     with open_client(name, config, transport=transport, stop=stop) as client:
-        source = kind.build(engine, config, client, today or dt.datetime.now(dt.UTC).date())
+        source = kind.build(engine, config, client, today or utc_now().date())
         return run_source(engine, source, on_changed=on_changed, should_stop=stop.is_set if stop is not None else None)

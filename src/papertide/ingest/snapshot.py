@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from papertide.domain.errors import InvalidRecord
 from papertide.domain.identifiers import parse_arxiv_id
 from papertide.domain.models import Paper
-from papertide.ingest.records import compose_paper, parse_author_list, parse_rfc2822_date
+from papertide.ingest.paper_fields import compose_paper, parse_author_list, parse_rfc2822_date
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Item
 

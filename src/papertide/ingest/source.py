@@ -16,9 +16,8 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from papertide.domain.errors import InvalidRecord
-from papertide.domain.models import Paper
+from papertide.domain.models import Paper, Signal
 from papertide.ingest.report import IngestReport
-from papertide.store.harvest import Signal
 
 
 @dataclass(frozen=True, slots=True)

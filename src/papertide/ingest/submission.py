@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine
 
 from papertide.domain.accounts import User
+from papertide.domain.clock import utc_now
 from papertide.domain.errors import (
     InvalidInput,
     InvalidRecord,
@@ -39,7 +40,7 @@ from papertide.domain.periods import local_date
 from papertide.domain.submissions import SubmissionOutcome, SubmissionRule
 from papertide.ingest.arxiv_api import parse_atom_feed
 from papertide.ingest.http import FetchError, PoliteClient
-from papertide.ingest.pipeline import ChangeHook, utc_now
+from papertide.ingest.pipeline import ChangeHook
 from papertide.store.accounts import get_user
 from papertide.store.authorship import catch_up_authorship
 from papertide.store.engine import begin_write

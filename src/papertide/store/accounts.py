@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, select, update
 
 from papertide.domain.accounts import LinkCheck, LinkState, Role, User
-from papertide.store.conflict import as_utc, insert_if_absent
+from papertide.domain.clock import as_utc
+from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import login_tokens, users
 
 # Spent and expired links are kept this long so that opening one explains itself

@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, bindparam, delete, func, select, update
 
+from papertide.domain.clock import as_utc
 from papertide.domain.collections import Collection, CollectionItem
-from papertide.store.conflict import as_utc, insert_if_absent
+from papertide.store.dialect import insert_if_absent
 from papertide.store.papers import get_papers
 from papertide.store.schema import collection_items, collections, users
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, case, delete, func, select, update
 
+from papertide.domain.clock import as_utc
 from papertide.domain.comments import Comment, CommentCounts, CommentState, ReactionOutcome
-from papertide.store.conflict import as_utc, insert_if_absent
+from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import comment_votes, comments, paper_signals, users
 
 HUGGING_FACE_SOURCE = "hf-daily"

@@ -13,11 +13,6 @@ from sqlalchemy.engine import make_url
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """Whether the engine talks to SQLite (file-backed) rather than PostgreSQL."""
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for the URL; nothing connects until first use."""
     parsed = make_url(url)

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, delete, func, select
 
 from papertide.domain.authors import FollowedAuthor
-from papertide.store.conflict import as_utc, insert_if_absent
+from papertide.domain.clock import as_utc
+from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import author_follows, users
 
 

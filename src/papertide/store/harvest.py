@@ -10,30 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from papertide.domain.models import Signal
+from papertide.store.dialect import insert_for
 from papertide.store.schema import harvest_state, ingest_runs, paper_signals, papers
-
-
-@dataclass(frozen=True, slots=True)
-class Signal:
-    """Counts an external source reported for a paper on one listing date."""
-
-    arxiv_id: str
-    source: str
-    listed_on: dt.date
-    upvotes: int = 0
-    comments: int = 0
 
 
 def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
     """Insert rows, replacing the non-key columns of rows whose keys already exist."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    statement = insert_for(conn, table)
     updates = {name: statement.excluded[name] for name in rows[0] if name not in keys}
     conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
 

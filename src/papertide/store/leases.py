@@ -12,8 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from papertide.domain.clock import as_utc
+from papertide.store.dialect import insert_for
 from papertide.store.engine import begin_write
 from papertide.store.schema import job_leases
 
@@ -32,18 +33,10 @@ class JobState:
     last_message: str | None
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands back naive datetimes; everything papertide writes is UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
 def ensure_job(engine: Engine, name: str, first_run_at: dt.datetime) -> None:
     """Create the job's row when it does not exist yet; an existing row keeps its schedule."""
     with begin_write(engine) as conn:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(job_leases).values(name=name, next_run_at=first_run_at)
+        statement = insert_for(conn, job_leases).values(name=name, next_run_at=first_run_at)
         conn.execute(statement.on_conflict_do_nothing(index_elements=["name"]))
 
 
@@ -106,11 +99,11 @@ def list_jobs(engine: Engine) -> list[JobState]:
     return [
         JobState(
             name=row.name,
-            next_run_at=_utc(row.next_run_at) or row.next_run_at,
+            next_run_at=as_utc(row.next_run_at),
             holder=row.holder,
-            expires_at=_utc(row.expires_at),
-            last_started_at=_utc(row.last_started_at),
-            last_finished_at=_utc(row.last_finished_at),
+            expires_at=as_utc(row.expires_at),
+            last_started_at=as_utc(row.last_started_at),
+            last_finished_at=as_utc(row.last_finished_at),
             last_status=row.last_status,
             last_message=row.last_message,
         )

@@ -14,9 +14,9 @@ from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 
 from papertide.domain.accounts import Role, User
+from papertide.domain.clock import as_utc
 from papertide.domain.errors import InvalidInput
 from papertide.store.accounts import to_user
-from papertide.store.conflict import as_utc
 from papertide.store.schema import users
 
 

@@ -314,26 +314,6 @@ def get_paper_by_arxiv_id(conn: Connection, arxiv_id: str) -> StoredPaper | None
     return _to_paper(row) if row else None
 
 
-def list_by_upvotes(
-    conn: Connection,
-    *,
-    limit: int = 30,
-    offset: int = 0,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
-) -> list[StoredPaper]:
-    """Papers listed between two dates (inclusive), most upvoted first."""
-    total = papers.c.external_upvotes + papers.c.community_upvotes
-    listing = func.coalesce(papers.c.listed_on, papers.c.published)
-    statement = select(papers)
-    if since is not None:
-        statement = statement.where(listing >= since)
-    if until is not None:
-        statement = statement.where(listing <= until)
-    statement = statement.order_by(total.desc(), listing.desc(), papers.c.id.desc()).limit(limit).offset(offset)
-    return [_to_paper(row) for row in conn.execute(statement)]
-
-
 def count_papers(conn: Connection) -> int:
     """How many papers are stored."""
     return int(conn.execute(select(func.count()).select_from(papers)).scalar_one())

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, select, text
 
-from papertide.store.conflict import as_utc
+from papertide.domain.clock import as_utc
 from papertide.store.schema import rate_events
 
 
@@ -58,7 +58,8 @@ def _seconds_until_free(conn: Connection, rule: RateRule, now: dt.datetime) -> i
     ).one()
     if count < rule.limit:
         return 0
-    return max(1, math.ceil((as_utc(oldest) + rule.window - now).total_seconds()))
+    oldest_at: dt.datetime = as_utc(oldest)
+    return max(1, math.ceil((oldest_at + rule.window - now).total_seconds()))
 
 
 def take_rate_slots(conn: Connection, rules: Sequence[RateRule], now: dt.datetime) -> RateDecision:

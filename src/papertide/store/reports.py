@@ -11,9 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 
+from papertide.domain.clock import as_utc
 from papertide.domain.comments import CommentReport, ReportedComment, ReportResolution
 from papertide.store.comments import select_comments, to_comment
-from papertide.store.conflict import as_utc, insert_if_absent
+from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import comment_reports, comments, papers
 
 

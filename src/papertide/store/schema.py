@@ -259,7 +259,7 @@ digest_outbox = Table(
     Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
     # "day:2026-08-21" or "week:2026-W34": at most one digest per subscriber and period.
     Column("period_key", String(32), nullable=False),
-    # queued -> sending -> sent | failed | cancelled (see store/outbox.py)
+    # queued -> sending -> sent | failed | cancelled (see store/deliveries.py)
     Column("state", String(16), nullable=False),
     Column("message_id", String(255), nullable=False),
     # The delivery slot (the subscriber's hour, in their time zone) this digest is for.

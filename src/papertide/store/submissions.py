@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Select, func, select, update
 
+from papertide.domain.clock import as_utc
 from papertide.domain.submissions import Submission
-from papertide.store.conflict import as_utc, insert_if_absent
+from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import papers, submissions, users
 
 

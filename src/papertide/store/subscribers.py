@@ -1,4 +1,4 @@
-"""Digest subscribers: who gets a digest, when, about what; callers get dataclasses, never rows.
+"""Reading and writing digest subscribers; callers get domain.subscribers values, never rows.
 
 Validation of what a person typed lives in digest/preferences.py; this module trusts its
 arguments and only keeps the state transitions atomic (one UPDATE with its precondition).
@@ -8,76 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
 
-from papertide.store.conflict import as_utc, insert_if_absent
+from papertide.domain.clock import as_utc
+from papertide.domain.subscribers import STATUSES, Preferences, Subscriber, Topics
+from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import subscribers
-
-FREQUENCIES = ("daily", "weekly", "paused")
-STATUSES = ("pending", "confirmed", "unsubscribed", "bouncing")
-
-
-@dataclass(frozen=True, slots=True)
-class Topics:
-    """What a subscriber follows: arXiv categories, author names and free-text topics."""
-
-    categories: tuple[str, ...] = ()
-    authors: tuple[str, ...] = ()
-    phrases: tuple[str, ...] = ()
-
-    def is_empty(self) -> bool:
-        """Whether nothing is followed, so the digest is plain trending."""
-        return not (self.categories or self.authors or self.phrases)
-
-    def to_json(self) -> dict[str, list[str]]:
-        """The form stored in ``subscribers.topics``."""
-        return {"categories": list(self.categories), "authors": list(self.authors), "topics": list(self.phrases)}
-
-    @classmethod
-    def from_json(cls, value: Any) -> Topics:
-        """Read the stored form; anything missing counts as empty."""
-        if not isinstance(value, dict):
-            return cls()
-
-        def strings(name: str) -> tuple[str, ...]:
-            items = value.get(name) or []
-            return tuple(str(item) for item in items if isinstance(item, str))
-
-        return cls(categories=strings("categories"), authors=strings("authors"), phrases=strings("topics"))
-
-
-@dataclass(frozen=True, slots=True)
-class Preferences:
-    """How often, when (hour in the subscriber's IANA zone), how many papers, and which topics."""
-
-    frequency: str = "daily"
-    hour: int = 7
-    timezone: str = "UTC"
-    size: int = 10
-    topics: Topics = field(default_factory=Topics)
-
-
-@dataclass(frozen=True, slots=True)
-class Subscriber:
-    """One address on the digest list and where it stands."""
-
-    id: int
-    email: str
-    status: str
-    preferences: Preferences
-    created_at: dt.datetime
-    confirmed_at: dt.datetime | None = None
-    unsubscribed_at: dt.datetime | None = None
-    last_digest_at: dt.datetime | None = None
-    bounce_count: int = 0
-    confirmation_sent_at: dt.datetime | None = None
-
-
-def _maybe_utc(value: dt.datetime | None) -> dt.datetime | None:
-    return as_utc(value) if value is not None else None
 
 
 def to_subscriber(row: Row[Any]) -> Subscriber:
@@ -96,11 +34,11 @@ def to_subscriber(row: Row[Any]) -> Subscriber:
         status=mapping["status"],
         preferences=preferences,
         created_at=as_utc(mapping["created_at"]),
-        confirmed_at=_maybe_utc(mapping["confirmed_at"]),
-        unsubscribed_at=_maybe_utc(mapping["unsubscribed_at"]),
-        last_digest_at=_maybe_utc(mapping["last_digest_at"]),
+        confirmed_at=as_utc(mapping["confirmed_at"]),
+        unsubscribed_at=as_utc(mapping["unsubscribed_at"]),
+        last_digest_at=as_utc(mapping["last_digest_at"]),
         bounce_count=int(mapping["bounce_count"]),
-        confirmation_sent_at=_maybe_utc(mapping["confirmation_sent_at"]),
+        confirmation_sent_at=as_utc(mapping["confirmation_sent_at"]),
     )
 
 
@@ -185,7 +123,7 @@ def unsubscribe_subscriber(conn: Connection, subscriber_id: int, now: dt.datetim
 
 
 def delete_subscriber(conn: Connection, subscriber_id: int) -> bool:
-    """Erase the address and its digest history (outbox and items cascade)."""
+    """Erase the address and its digest history (deliveries and items cascade)."""
     return conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id)).rowcount == 1
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, case, delete, func, select, update
 
+from papertide.domain.clock import as_utc
 from papertide.domain.models import StoredPaper
-from papertide.store.conflict import as_utc, insert_if_absent
+from papertide.store.dialect import insert_if_absent
 from papertide.store.papers import get_papers
 from papertide.store.schema import papers, votes
 

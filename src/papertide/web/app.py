@@ -18,10 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from papertide import __version__
 from papertide.config import Settings
-from papertide.domain.trending import Clock
+from papertide.domain.clock import Clock, utc_now
 from papertide.services import Services
 from papertide.store.migrate import upgrade_database
-from papertide.web.clock import system_clock
 from papertide.web.routes import ROUTERS
 from papertide.web.security import install_security
 from papertide.web.templating import make_templates, site_from_settings
@@ -91,7 +90,7 @@ def create_app(
 
 
 def _app_now(app: FastAPI) -> dt.datetime:
-    clock: Clock = getattr(app.state, "clock", None) or system_clock
+    clock: Clock = getattr(app.state, "clock", None) or utc_now
     return clock()
 
 

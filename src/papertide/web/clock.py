@@ -7,17 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from papertide.domain.trending import Clock
-
-
-def system_clock() -> dt.datetime:
-    """Now, in UTC."""
-    return dt.datetime.now(dt.UTC)
+from papertide.domain.clock import Clock, utc_now
 
 
 def read_now(request: Request) -> dt.datetime:
     """The current instant by the app's clock (``app.state.clock`` when set)."""
-    clock: Clock = getattr(request.app.state, "clock", None) or system_clock
+    clock: Clock = getattr(request.app.state, "clock", None) or utc_now
     return clock()
 
 

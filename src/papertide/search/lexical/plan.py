@@ -23,7 +23,6 @@ from papertide.domain.query import SearchQuery
 from papertide.search.lexical.analyzer import (
     FIELD_AUTHORS,
     FIELD_CATEGORY,
-    FIELD_PAPER_ID,
     FIELD_PUBLISHED,
     FIELD_TEXT,
     FIELD_TITLE,
@@ -215,19 +214,4 @@ def compose_lexical_plan(schema: tantivy.Schema, query: SearchQuery, weights: Fi
         description=description,
         required_description=required_description,
         terms=tuple(terms),
-    )
-
-
-def compose_id_filter(schema: tantivy.Schema, paper_ids: list[int]) -> tantivy.Query:
-    """Documents of the given papers (to check which candidates pass a filter)."""
-    return tantivy.Query.term_set_query(schema, FIELD_PAPER_ID, paper_ids)
-
-
-def compose_exclusion(schema: tantivy.Schema, query: tantivy.Query, paper_id: int) -> tantivy.Query:
-    """``query`` without one paper (a paper is not similar to itself)."""
-    return tantivy.Query.boolean_query(
-        [
-            (tantivy.Occur.Must, query),
-            (tantivy.Occur.MustNot, tantivy.Query.term_query(schema, FIELD_PAPER_ID, paper_id)),
-        ]
     )

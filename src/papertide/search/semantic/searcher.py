@@ -9,7 +9,6 @@ opening a searcher to find similar papers never loads it.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from papertide.domain.clock import utc_now
 from papertide.domain.models import Hit
 from papertide.search.changes import fetch_database_id
 from papertide.search.semantic.embedder import embed_papers, load_embedder
@@ -59,11 +59,6 @@ def vector_directory_for(data_dir: Path) -> Path:
 def model_cache_for(data_dir: Path) -> Path:
     """Where locally exported ONNX models are cached."""
     return data_dir / "models"
-
-
-def utc_now() -> dt.datetime:
-    """The current time, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
 
 
 class SemanticSearcher:

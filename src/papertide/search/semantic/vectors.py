@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from papertide.domain.errors import PapertideError
 from papertide.search.semantic.passages import PASSAGE_SCHEME, Vectors, compose_text_hash
+from papertide.store.dialect import insert_for
 from papertide.store.schema import counters, index_state, paper_vectors, papers
 
 VECTOR_COUNTER = "vector_seq"
@@ -254,8 +253,7 @@ def write_vectors(
         }
         for offset, (paper, vector) in enumerate(items)
     ]
-    dialect_insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(paper_vectors)
+    statement = insert_for(conn, paper_vectors)
     replaced = {name: statement.excluded[name] for name in ("model", "dim", "vector", "seq", "text_hash", "change_seq")}
     conn.execute(statement.on_conflict_do_update(index_elements=["paper_id"], set_=replaced), rows)
     return len(rows)

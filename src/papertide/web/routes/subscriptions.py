@@ -30,7 +30,8 @@ from papertide.digest.subscription import (
     run_unsubscribe,
 )
 from papertide.digest.tokens import ExpiredToken, InvalidToken, check_token, parse_token
-from papertide.store.subscribers import Subscriber, get_subscriber
+from papertide.domain.subscribers import Subscriber
+from papertide.store.subscribers import get_subscriber
 from papertide.web.clock import NowDep
 from papertide.web.deps import ComposerDep, EngineDep, ServicesDep, TemplatesDep, TransportDep
 from papertide.web.security import CsrfDep, client_address

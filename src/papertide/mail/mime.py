@@ -6,7 +6,7 @@ subscribers cannot afford that. This module writes the fixed shape directly:
 ``multipart/alternative`` with a ``text/plain`` and a ``text/html`` part, both UTF-8 and
 quoted-printable (binascii's C encoder). Header values are checked for CR/LF and
 RFC 2047-encoded only when they are not ASCII. The output parses back with the standard
-``email`` parser (tests/digest/test_mime.py checks that).
+``email`` parser (tests/mail/test_mime.py checks that).
 
 It also sidesteps a folding problem of ``email.policy``: a long ``List-Unsubscribe`` URL is
 turned into an encoded-word, which mail clients then cannot read as a URL.

@@ -1,4 +1,7 @@
-"""The digest outbox: one row per (subscriber, period), the ledger that makes delivery exactly-once.
+"""The digest delivery queue: one row per (subscriber, period), the ledger that makes delivery exactly-once.
+
+Rows live in the table ``digest_outbox`` (its name predates this module's); this is not the
+folder of ``.eml`` files that mail/transport.py writes when no SMTP server is configured.
 
 States::
 
@@ -18,14 +21,14 @@ it is the single arbiter of whether a message goes out.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, bindparam, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, func, or_, select, update
 
-from papertide.store.conflict import as_utc
+from papertide.domain.clock import as_utc
+from papertide.store.dialect import insert_for
 from papertide.store.schema import digest_items, digest_outbox, papers, subscribers
 
 # Bound parameters per statement stay well under SQLite's limit of 32,766.
@@ -112,7 +115,7 @@ def get_candidate_papers(conn: Connection, paper_ids: Sequence[int]) -> list[Can
 
 @dataclass(frozen=True, slots=True)
 class ClaimedDigest:
-    """An outbox row a worker now holds and must send, retry, fail or release."""
+    """A delivery a worker now holds and must send, retry, fail or release."""
 
     id: int
     subscriber_id: int
@@ -120,10 +123,6 @@ class ClaimedDigest:
     message_id: str
     due_at: dt.datetime
     attempts: int
-
-
-def _insert(conn: Connection) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime) -> list[int]:
@@ -134,9 +133,8 @@ def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.da
     """
     if not planned:
         return []
-    insert = _insert(conn)
     statement = (
-        insert(digest_outbox)
+        insert_for(conn, digest_outbox)
         .on_conflict_do_nothing(index_elements=["subscriber_id", "period_key"])
         .returning(digest_outbox.c.id, digest_outbox.c.subscriber_id)
     )
@@ -175,7 +173,7 @@ def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.da
 
 
 def list_planned(conn: Connection, subscriber_ids: Sequence[int], period_keys: Iterable[str]) -> set[tuple[int, str]]:
-    """Which of these (subscriber, period) pairs already have an outbox row."""
+    """Which of these (subscriber, period) pairs already have a delivery row."""
     keys = sorted(set(period_keys))
     if not subscriber_ids or not keys:
         return set()
@@ -274,15 +272,15 @@ def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> 
     return sorted(claimed, key=lambda digest: digest.id)
 
 
-def _held(outbox_id: int, worker: str, state: str = "sending") -> ColumnElement[bool]:
-    return and_(digest_outbox.c.id == outbox_id, digest_outbox.c.claimed_by == worker, digest_outbox.c.state == state)
+def _held(delivery_id: int, worker: str, state: str = "sending") -> ColumnElement[bool]:
+    return and_(digest_outbox.c.id == delivery_id, digest_outbox.c.claimed_by == worker, digest_outbox.c.state == state)
 
 
 # Built once: this runs once per message, and building the statement cost more than running it.
 _WRITE_SENT = (
     update(digest_outbox)
     .where(
-        digest_outbox.c.id == bindparam("outbox_id"),
+        digest_outbox.c.id == bindparam("delivery_id"),
         digest_outbox.c.claimed_by == bindparam("worker"),
         digest_outbox.c.state == "sending",
         exists().where(subscribers.c.id == digest_outbox.c.subscriber_id, subscribers.c.status == "confirmed"),
@@ -291,14 +289,14 @@ _WRITE_SENT = (
 )
 
 
-def write_sent(conn: Connection, outbox_id: int, worker: str, now: dt.datetime) -> bool:
+def write_sent(conn: Connection, delivery_id: int, worker: str, now: dt.datetime) -> bool:
     """Record the digest as sent if this worker still holds it and the subscriber is still confirmed."""
-    result = conn.execute(_WRITE_SENT, {"outbox_id": outbox_id, "worker": worker, "now": now})
+    result = conn.execute(_WRITE_SENT, {"delivery_id": delivery_id, "worker": worker, "now": now})
     return result.rowcount == 1
 
 
 def write_retry(
-    conn: Connection, outbox_id: int, worker: str, *, next_attempt_at: dt.datetime, error: str, state: str = "sending"
+    conn: Connection, delivery_id: int, worker: str, *, next_attempt_at: dt.datetime, error: str, state: str = "sending"
 ) -> bool:
     """A temporary failure: back to the queue, due again at ``next_attempt_at``.
 
@@ -306,7 +304,7 @@ def write_retry(
     """
     result = conn.execute(
         update(digest_outbox)
-        .where(_held(outbox_id, worker, state))
+        .where(_held(delivery_id, worker, state))
         .values(
             state="queued",
             attempts=digest_outbox.c.attempts + (0 if state == "sent" else 1),
@@ -319,11 +317,11 @@ def write_retry(
     return result.rowcount == 1
 
 
-def write_failed(conn: Connection, outbox_id: int, worker: str, *, error: str, state: str = "sending") -> bool:
+def write_failed(conn: Connection, delivery_id: int, worker: str, *, error: str, state: str = "sending") -> bool:
     """A permanent failure, or attempts used up: this digest will not be sent."""
     result = conn.execute(
         update(digest_outbox)
-        .where(_held(outbox_id, worker, state))
+        .where(_held(delivery_id, worker, state))
         .values(
             state="failed",
             attempts=digest_outbox.c.attempts + (0 if state == "sent" else 1),
@@ -334,45 +332,45 @@ def write_failed(conn: Connection, outbox_id: int, worker: str, *, error: str, s
     return result.rowcount == 1
 
 
-def write_cancelled(conn: Connection, outbox_id: int, worker: str, *, reason: str) -> bool:
+def write_cancelled(conn: Connection, delivery_id: int, worker: str, *, reason: str) -> bool:
     """The subscriber left or bounces: the digest is dropped unsent."""
     result = conn.execute(
         update(digest_outbox)
-        .where(_held(outbox_id, worker))
+        .where(_held(delivery_id, worker))
         .values(state="cancelled", claimed_by=None, error=reason[:2000])
     )
     return result.rowcount == 1
 
 
-def release(conn: Connection, outbox_ids: Sequence[int] | None, worker: str) -> int:
+def release_deliveries(conn: Connection, delivery_ids: Sequence[int] | None, worker: str) -> int:
     """Give rows back untried (the run stops early): these ids, or all the worker holds when None.
 
     Their attempts are not counted; rows already sent or moved on are not touched.
     """
     statement = update(digest_outbox).where(digest_outbox.c.claimed_by == worker, digest_outbox.c.state == "sending")
-    if outbox_ids is not None:
-        if not outbox_ids:
+    if delivery_ids is not None:
+        if not delivery_ids:
             return 0
-        statement = statement.where(digest_outbox.c.id.in_(list(outbox_ids)))
+        statement = statement.where(digest_outbox.c.id.in_(list(delivery_ids)))
     result = conn.execute(statement.values(state="queued", claimed_by=None, claimed_at=None))
     return int(result.rowcount)
 
 
-def list_items(conn: Connection, outbox_ids: Sequence[int]) -> dict[int, list[PlannedItem]]:
-    """The papers of each outbox row, in digest order."""
+def list_delivery_items(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, list[PlannedItem]]:
+    """The papers of each delivery, in digest order."""
     found: dict[int, list[PlannedItem]] = {}
-    for start in range(0, len(outbox_ids), _CHUNK):
+    for start in range(0, len(delivery_ids), _CHUNK):
         rows = conn.execute(
             select(digest_items.c.outbox_id, digest_items.c.paper_id, digest_items.c.position, digest_items.c.reason)
-            .where(digest_items.c.outbox_id.in_(list(outbox_ids[start : start + _CHUNK])))
+            .where(digest_items.c.outbox_id.in_(list(delivery_ids[start : start + _CHUNK])))
             .order_by(digest_items.c.outbox_id, digest_items.c.position)
         )
-        for outbox_id, paper_id, position, reason in rows:
-            found.setdefault(int(outbox_id), []).append(PlannedItem(int(paper_id), int(position), str(reason)))
+        for delivery_id, paper_id, position, reason in rows:
+            found.setdefault(int(delivery_id), []).append(PlannedItem(int(paper_id), int(position), str(reason)))
     return found
 
 
-def count_outbox(conn: Connection) -> dict[str, int]:
-    """How many outbox rows are in each state."""
+def count_deliveries(conn: Connection) -> dict[str, int]:
+    """How many deliveries are in each state."""
     rows = conn.execute(select(digest_outbox.c.state, func.count()).group_by(digest_outbox.c.state))
     return {str(state): int(count) for state, count in rows}

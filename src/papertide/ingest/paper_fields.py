@@ -1,4 +1,8 @@
-"""Turning loosely typed records (JSON objects) into validated :class:`Paper` values."""
+"""Validated :class:`Paper` values from loosely typed fields, the one normalisation every source shares.
+
+Field parsers (dates, author lists), `compose_paper` for sources that parsed their own format,
+and `paper_from_record` for the JSON objects of the documented JSONL schema (docs/jsonl.md).
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from papertide.domain.errors import InvalidRecord
 from papertide.domain.identifiers import parse_arxiv_id
 from papertide.domain.models import Paper
 from papertide.ingest.markup import child_text, parse_xml
-from papertide.ingest.records import compose_paper, parse_author_list, parse_date, parse_rfc2822_date
+from papertide.ingest.paper_fields import compose_paper, parse_author_list, parse_date, parse_rfc2822_date
 from papertide.ingest.source import Deletion
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
