@@ -36,6 +36,8 @@ class Behaviour:
     refuse_recipients: dict[str, str] = field(default_factory=dict)
     data_replies: list[str] = field(default_factory=list)
     data_delay_s: float = 0.0
+    # Accept this many more messages but drop the connection instead of answering 250 (a lost reply).
+    drop_after_data: int = 0
     # A barrier: the first MAIL of each connection waits until this many connections have sent one.
     mail_barrier: int = 0
     mail_barrier_limit_s: float = 120.0
@@ -100,6 +102,10 @@ class RecordingHandler:
         with self.lock:
             message = Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content, number)
             self.received.append(message)
+            drop = self.behaviour.drop_after_data > 0
+            self.behaviour.drop_after_data -= drop
+        if drop:
+            server.transport.close()  # the 250 below goes nowhere: the client never learns the outcome
         return "250 Message accepted for delivery"
 
 
