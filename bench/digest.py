@@ -4,7 +4,7 @@ Builds a fresh SQLite database with 3,000 papers listed over the last two weeks 
 hundred of them upvoted) and N confirmed subscribers with varied time zones, hours, sizes
 and topics (none, arXiv categories, authors, free-text topics), all due at the run's
 instant. A local aiosmtpd server in its own process counts what it accepts. The run is the
-product's code path (plan -> compose -> SMTP with the exactly-once commit hook), measured
+product's code path (plan -> compose -> SMTP -> record after the server's 250), measured
 from this process; setup happens in a child process so peak memory is the run's own.
 
 Free-text topics are matched by a word-overlap matcher over titles here, so the figures

@@ -292,3 +292,20 @@ def test_helper_processes_share_the_outbox_and_send_each_digest_once(
         workers = conn.execute(select(func.count(func.distinct(digest_outbox.c.claimed_by)))).scalar_one()
     assert workers >= 2, "the helpers should have delivered part of the outbox"
     engine.dispose()
+
+
+def test_a_reply_lost_after_the_final_dot_is_sent_again_with_the_same_message_id(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    store_papers(engine, [make_paper(1, upvotes=1)])
+    add_subscriber(engine, "jane@example.org")
+    # The server takes the message, then the connection dies before its 250 reaches us.
+    smtp_sink.behaviour.drop_after_data = 1
+    clock = FakeClock(NOW)
+    report = run(engine, composer, smtp_sink.url, clock=clock)
+    assert report.delivery.retried == 1 and report.delivery.sent == 1
+    assert recipients(smtp_sink) == Counter({"jane@example.org": 2})
+    first, second = (message.parsed()["Message-ID"] for message in smtp_sink.received)
+    assert first == second
+    with engine.connect() as conn:
+        assert conn.execute(select(digest_outbox.c.attempts, digest_outbox.c.state)).one() == (2, "sent")

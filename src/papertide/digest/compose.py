@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import hashlib
+import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,9 +76,16 @@ class MailSite:
         return self.sender_address.rpartition("@")[2] or "localhost"
 
     def make_message_id(self, period_key: str, subscriber_id: int) -> str:
-        """A new Message-ID for one (subscriber, period) digest; stored with its delivery row."""
+        """The Message-ID of one (subscriber, period) digest: the same on every attempt and every run.
+
+        Stored with the delivery row at planning, and derived rather than random, so that a digest
+        sent twice (a worker killed between the server's acceptance and its record, see
+        digest/deliver.py) reaches the reader as the same message, which mail clients collapse.
+        The keyed hash keeps the ids of other subscribers unguessable.
+        """
         period = "".join(ch if ch.isalnum() else "-" for ch in period_key)
-        return f"<digest.{period}.{subscriber_id}.{secrets.token_hex(6)}@{self.domain}>"
+        mark = hmac.new(self.secret.encode(), f"message-id\0{period_key}\0{subscriber_id}".encode(), hashlib.sha256)
+        return f"<digest.{period}.{subscriber_id}.{mark.hexdigest()[:12]}@{self.domain}>"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,17 +1,19 @@
 """Delivery: claim planned digests, compose each, send it through mail.transport, record the outcome.
 
-Exactly once, step by step: a row is claimed (``sending``, this worker); the message is
-composed and transmitted; at the transport's point of no return the commit hook marks the
-row ``sent`` in its own transaction, which succeeds only while this worker still holds the
-row and the subscriber is still confirmed; only then does the server get the final dot. A
-kill before the hook leaves the row ``sending`` with nothing delivered, and the next run
-takes it over (digest/workers.py); a kill after it leaves ``sent``.
+Never lose a digest (issue 9), step by step: a batch of rows is claimed (``sending``, this
+worker); before each message the worker checks that it still holds the row and that the
+subscriber is still confirmed; the message is sent, and only once the mail server has
+answered 250 to the final dot (or the file outbox has the file durably in place) is the row
+marked ``sent``. A kill before that answer leaves the row ``sending`` with at most an
+unfinished transaction, which the server discards; the next run takes the row over
+(digest/workers.py) and sends it. A kill between the answer and the commit also leaves it
+``sending``: the next run sends it again, with the same Message-ID (stored with the row at
+planning), so a killed worker duplicates at most the one message it had in hand. The named
+fault points (domain/faults.py) stop a test process in each of these windows.
 
-Everything runs in one thread. That is deliberate: with a second busy thread in the process,
-a thread whose commit just returned can wait up to the interpreter's 5 ms switch interval for
-the GIL before it writes the final dot, which widens the window above from microseconds to
-milliseconds (the kill tests caught it). Parallel delivery uses worker processes instead
-(digest/parallel.py), each single-threaded; digest/outcome.py records the results.
+Everything runs in one thread; parallel delivery uses worker processes instead
+(digest/parallel.py), each single-threaded, so composing is not serialised by the GIL.
+digest/outcome.py records the results.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from papertide.digest.compose import DigestEntry, MailComposer
-from papertide.digest.outcome import ClaimLost, DeliveryReport, Outcomes, StopDelivery
+from papertide.digest.outcome import DeliveryReport, Outcomes, StopDelivery
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import select_period_label
 from papertide.digest.workers import fetch_gone_workers
 from papertide.domain.clock import Clock
+from papertide.domain.faults import reach_fault_point
 from papertide.domain.subscribers import Subscriber
 from papertide.mail.transport import (
     MailTransport,
@@ -114,6 +117,7 @@ class Delivery:
                 batch = claim_batch(conn, self.worker, self.clock(), self.policy.claim_batch)
             if not batch:
                 return True
+            reach_fault_point("after-claim")
             held = [digest.id for digest in batch]
             try:
                 subscribers, items = self._load(batch)
@@ -156,8 +160,14 @@ class Delivery:
     def _deliver(self, digest: ClaimedDigest, subscriber: Subscriber | None, items: list[PlannedItem]) -> None:
         if subscriber is None:
             return  # erased meanwhile; its delivery row went with it
-        if subscriber.status != "confirmed":
-            self.outcomes.cancel(digest, f"subscriber is {subscriber.status}")
+        # Checked again right before sending: an unsubscribe stops a digest up to the last moment, and
+        # a row another worker took over (we were thought stopped) is theirs to send, not ours.
+        status = self.outcomes.check_held(digest)
+        if status is None:
+            log.info("digest %d is no longer held by this worker; not sent here", digest.id)
+            return
+        if status != "confirmed":
+            self.outcomes.cancel(digest, f"subscriber is {status}")
             return
         entries = [entry for item in items if (entry := self._entry(item)) is not None]
         if not entries:
@@ -180,31 +190,24 @@ class Delivery:
         self.report.send_seconds += time.perf_counter() - composed
 
     def _send(self, digest: ClaimedDigest, subscriber: Subscriber, message: RawMessage) -> None:
-        committed = False
-
-        def commit() -> None:
-            nonlocal committed
-            self.outcomes.commit_sent(digest, subscriber)
-            committed = True
-
         try:
-            self.transport.send(message, commit=commit)
-        except ClaimLost:
-            self.outcomes.lost_claim(digest)
-            return
+            self.transport.send(message)
         except TemporaryFailure as error:
-            self.outcomes.retry(digest, str(error), "sent" if committed else "sending")
+            self.outcomes.retry(digest, str(error))
             return
         except RecipientRefused as error:
-            self.outcomes.bounce(digest, str(error), "sent" if committed else "sending")
+            self.outcomes.bounce(digest, str(error))
             return
         except MessageRejected as error:
-            self.outcomes.fail(digest, str(error), "sent" if committed else "sending")
+            self.outcomes.fail(digest, str(error))
             return
         except PermanentFailure as error:
             # Refused as a sender, or a login refused: every message would fail the same way.
             self.outcomes.stop(f"the mail server refuses to take mail from us: {error}")
             raise StopDelivery from error
+        # Accepted: only now may the row say so (a kill from here to the commit means one duplicate).
+        self.outcomes.commit_sent(digest, subscriber)
+        reach_fault_point("after-commit")
         self.outcomes.sent()
         if self.advance is not None:
             self.advance(1)

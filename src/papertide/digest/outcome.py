@@ -1,8 +1,9 @@
 """Recording what became of each digest a worker tried to send: sent, retry later, failed, bounced, cancelled.
 
-Shared by the delivery's sender threads: counters change under a lock, and on SQLite the
-writes of one process go through one lock too, so threads hand the write lock over at once
-instead of sleeping in SQLite's busy handler.
+Every write here also refreshes the worker's claims (store/deliveries.py ``touch_claims``), so a
+worker that keeps delivering is never taken for a stopped one. Counters change under a lock
+and the writes of one worker go through one lock too, so the object stays safe to share
+between threads, though delivery runs in one thread per process (digest/deliver.py).
 """
 
 from __future__ import annotations
@@ -19,8 +20,16 @@ from sqlalchemy import Connection, Engine
 from papertide.digest.policy import DigestPolicy
 from papertide.domain.clock import Clock
 from papertide.domain.subscribers import Subscriber
-from papertide.store.deliveries import ClaimedDigest, write_cancelled, write_failed, write_retry, write_sent
-from papertide.store.subscribers import get_subscriber, reset_bounces, write_bounce
+from papertide.store.deliveries import (
+    ClaimedDigest,
+    read_held,
+    touch_claims,
+    write_cancelled,
+    write_failed,
+    write_retry,
+    write_sent,
+)
+from papertide.store.subscribers import reset_bounces, write_bounce
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +47,6 @@ class DeliveryReport:
     compose_seconds: float = 0.0
     send_seconds: float = 0.0
     failure: str | None = None
-
-
-class ClaimLost(Exception):
-    """The row is no longer this worker's to send (taken over, or the subscriber left)."""
 
 
 class StopDelivery(Exception):
@@ -67,7 +72,8 @@ class Outcomes:
     def write(self) -> Iterator[Connection]:
         """A write transaction on this worker's own connection (kept open: one commit per message).
 
-        After an error the connection is dropped and the next write opens a fresh one.
+        It refreshes the worker's claims too. After an error the connection is dropped and the
+        next write opens a fresh one.
         """
         with self._writes:
             if self._conn is None:
@@ -76,6 +82,7 @@ class Outcomes:
             try:
                 with self._conn.begin():
                     yield self._conn
+                    touch_claims(self._conn, self.worker, self.clock())
             except BaseException:
                 self.close()
                 raise
@@ -93,11 +100,16 @@ class Outcomes:
             for name, value in changes.items():
                 setattr(self.report, name, getattr(self.report, name) + value)
 
+    def check_held(self, digest: ClaimedDigest) -> str | None:
+        """The subscriber's status while this worker still holds the digest; None when it does not."""
+        with self.engine.connect() as conn:
+            return read_held(conn, digest.id, self.worker)
+
     def commit_sent(self, digest: ClaimedDigest, subscriber: Subscriber) -> None:
-        """The transport's commit hook: record the digest as sent, or raise ClaimLost."""
+        """Record a digest the mail server accepted (call it only then: this is what makes it count as sent)."""
         with self.write() as conn:
             if not write_sent(conn, digest.id, self.worker, self.clock()):
-                raise ClaimLost(digest.id)
+                log.warning("digest %d was already recorded as sent; this was a second copy", digest.id)
             if subscriber.bounce_count:
                 reset_bounces(conn, subscriber.id)
 
@@ -113,26 +125,17 @@ class Outcomes:
             if write_cancelled(conn, digest.id, self.worker, reason=reason):
                 self.count(cancelled=1)
 
-    def lost_claim(self, digest: ClaimedDigest) -> None:
-        """The commit hook refused: the subscriber left (cancel) or another worker took the row (leave it)."""
-        with self.engine.connect() as conn:
-            subscriber = get_subscriber(conn, digest.subscriber_id)
-        if subscriber is not None and subscriber.status != "confirmed":
-            self.cancel(digest, f"subscriber is {subscriber.status}")
-        else:
-            log.info("digest %d was taken over by another worker; not sent here", digest.id)
-
-    def retry(self, digest: ClaimedDigest, error: str, state: str) -> None:
+    def retry(self, digest: ClaimedDigest, error: str) -> None:
         """A temporary failure: back-off, or give up after the last attempt; may stop the run."""
         attempts = digest.attempts + 1
         with self.write() as conn:
             if attempts >= self.policy.max_attempts:
                 gave_up = f"gave up after {attempts} attempts: {error}"
-                if write_failed(conn, digest.id, self.worker, error=gave_up, state=state):
+                if write_failed(conn, digest.id, self.worker, error=gave_up):
                     self.count(failed=1)
             else:
                 when = self.clock() + self.policy.retry_delay(attempts)
-                if write_retry(conn, digest.id, self.worker, next_attempt_at=when, error=error, state=state):
+                if write_retry(conn, digest.id, self.worker, next_attempt_at=when, error=error):
                     with self._counters:
                         self.report.retried += 1
                         self.next_retry = min(when, self.next_retry or when)
@@ -145,20 +148,20 @@ class Outcomes:
         if count >= self.policy.max_consecutive_failures:
             raise StopDelivery
 
-    def bounce(self, digest: ClaimedDigest, error: str, state: str) -> None:
+    def bounce(self, digest: ClaimedDigest, error: str) -> None:
         """The server refused the address: the digest fails and the address counts a bounce."""
         with self.write() as conn:
-            if write_failed(conn, digest.id, self.worker, error=error, state=state):
+            if write_failed(conn, digest.id, self.worker, error=error):
                 self.count(failed=1)
             if write_bounce(conn, digest.subscriber_id, limit=self.policy.bounce_limit, now=self.clock()):
                 self.count(bounced=1)
         with self._counters:
             self._consecutive_failures = 0
 
-    def fail(self, digest: ClaimedDigest, error: str, state: str) -> None:
+    def fail(self, digest: ClaimedDigest, error: str) -> None:
         """The server refused this message for good."""
         with self.write() as conn:
-            if write_failed(conn, digest.id, self.worker, error=error, state=state):
+            if write_failed(conn, digest.id, self.worker, error=error):
                 self.count(failed=1)
         with self._counters:
             self._consecutive_failures = 0

@@ -5,9 +5,9 @@ planning 100,000 digests overlaps with delivering them. Each helper is a fresh i
 (multiprocessing "spawn") that opens its own engine and transport and runs the same
 single-threaded delivery loop as the parent; claims keep them apart (store/deliveries.py). A
 helper stops when its parent is gone (a killed run leaves no orphans sending on its own): it
-finishes the message in hand, which the commit hook keeps exactly-once, gives back its claims
-and exits. Processes rather than threads, so that no second busy thread sits between a commit
-and the final dot of the SMTP transaction (see digest/deliver.py).
+finishes the message in hand and records it, gives back its other claims and exits. A
+helper that dies itself leaves its claims ``sending``; the next run takes them over
+(digest/workers.py). Processes rather than threads, so that composing runs on every core.
 """
 
 from __future__ import annotations

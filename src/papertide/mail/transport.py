@@ -3,14 +3,12 @@
 This is the only module in papertide that sends mail; sign-in links and digests both go
 through it. Composing a message is the caller's job (see digest/compose.py).
 
-Exactly-once delivery (issue 6) needs a moment where the caller can record "sent" while the
-message can still be withdrawn: ``send(..., commit=...)`` calls ``commit`` after the whole
-message has been transmitted but before the final ``.`` that makes the server accept it
-(SMTP), or before the file is renamed into place (outbox). If ``commit`` raises, the
-connection is dropped mid-DATA (RFC 5321: the server discards an unfinished message) and
-nothing is delivered. A process killed before ``commit`` returns therefore never delivered
-the message, and one killed after it has recorded the delivery; only the instant between
-the commit and writing the final dot remains (RFC 1047 describes the same window).
+``send`` returns only once the receiver has taken the message for good: the SMTP server
+answered 250 to the final dot, or the ``.eml`` file is written, flushed to disk and renamed
+into place. A caller that records "sent" after ``send`` returns therefore never records a
+message that was not delivered (issue 9); a process killed between the acceptance and that
+record sends the message again on the next attempt, with the same Message-ID. The named
+fault points of domain/faults.py mark each step, for the crash tests.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ import os
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
+import tempfile
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -33,8 +31,9 @@ from types import TracebackType
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from papertide.domain.faults import reach_fault_point
+
 log = logging.getLogger(__name__)
-Commit = Callable[[], None]
 
 
 class DeliveryError(Exception):
@@ -104,11 +103,9 @@ class MailTransport(Protocol):
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None: ...
 
-    def send(self, message: EmailMessage | RawMessage, *, commit: Commit | None = None) -> None:
-        """Deliver the message or raise TemporaryFailure / PermanentFailure.
-
-        :param commit: called at the point of no return (see the module docstring); if it
-            raises, the message is not delivered and the error propagates.
+    def send(self, message: EmailMessage | RawMessage) -> None:
+        """Deliver the message, returning once the receiver has accepted it, or raise TemporaryFailure /
+        PermanentFailure (then it was not accepted, or, for a TemporaryFailure, it may have been).
         """
         ...
 
@@ -117,7 +114,10 @@ class FileOutbox:
     """Writes each message as one ``.eml`` file, so a local setup needs no mail server.
 
     The file name derives from the Message-ID, so delivering the same message twice leaves
-    one file; files appear atomically (written aside, then renamed).
+    one file. A file appears whole or not at all: it is written to a hidden temporary file
+    (mode 0600: messages carry live links), flushed to disk, renamed into place, and the
+    directory is flushed too, so that an accepted message survives a power cut. A process
+    killed before the rename leaves a hidden ``.*.tmp`` file behind, never a partial ``.eml``.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -132,22 +132,38 @@ class FileOutbox:
     ) -> None:
         return None
 
-    def send(self, message: EmailMessage | RawMessage, *, commit: Commit | None = None) -> None:
-        """Write the message to the outbox directory."""
+    def send(self, message: EmailMessage | RawMessage) -> None:
+        """Write the message to the outbox directory, durably; returns once it is in place."""
         raw = raw_message(message)
-        self.directory.mkdir(parents=True, exist_ok=True)
         key = raw.message_id.encode("utf-8") if raw.message_id else raw.data
         name = hashlib.sha256(key).hexdigest()[:32] + ".eml"
-        target = self.directory / name
-        temporary = self.directory / f".{name}.tmp"
-        temporary.write_bytes(raw.data)
-        if commit is not None:
-            try:
-                commit()
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
-        os.replace(temporary, target)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write_durably(self.directory, name, raw.data)
+        except OSError as error:
+            raise TemporaryFailure(f"cannot write {self.directory / name}: {error}") from error
+        reach_fault_point("after-250")
+
+
+def _write_durably(directory: Path, name: str, data: bytes) -> None:
+    """``directory/name`` holds ``data`` on disk when this returns (temp file + fsync + rename + fsync)."""
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        reach_fault_point("after-data")
+        os.replace(temporary, directory / name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    folder = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 class SmtpTransport:
@@ -183,7 +199,7 @@ class SmtpTransport:
                 if self.starttls:
                     client.starttls(context=ssl.create_default_context())
             if client.sock is not None:
-                # The final "." goes out in its own small write after the commit hook; without
+                # The final "." goes out in its own small write after the body; without
                 # TCP_NODELAY, Nagle's algorithm holds it until the server's delayed ACK (~40 ms).
                 client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.username:
@@ -228,14 +244,20 @@ class SmtpTransport:
                 self._client.close()
             self._client = None
 
-    def send(self, message: EmailMessage | RawMessage, *, commit: Commit | None = None) -> None:
-        """Send one message; reconnects once when the kept connection was dropped before DATA."""
+    def send(self, message: EmailMessage | RawMessage) -> None:
+        """Send one message; returns after the server's 250 to the final dot.
+
+        Reconnects once when the kept connection turns out to be dropped before MAIL. A
+        connection lost after the final dot, before the reply, is a TemporaryFailure: the
+        server may or may not have the message, and sending it again (same Message-ID) is
+        what keeps it from being lost (RFC 5321 section 6.1; RFC 1047).
+        """
         raw = raw_message(message)
         for attempt in (1, 2):
             if self._client is None:
                 self._client = self._connect()
             try:
-                self._transact(self._client, raw, commit)
+                self._transact(self._client, raw)
                 return
             except _Dropped as error:
                 self._abandon()
@@ -245,7 +267,7 @@ class SmtpTransport:
                 self._abandon()
                 raise TemporaryFailure(f"SMTP error: {error}") from error
 
-    def _transact(self, client: smtplib.SMTP, raw: RawMessage, commit: Commit | None) -> None:
+    def _transact(self, client: smtplib.SMTP, raw: RawMessage) -> None:
         try:
             client.ehlo_or_helo_if_needed()
             options = ["SMTPUTF8", "BODY=8BITMIME"] if raw.smtputf8 else []
@@ -272,25 +294,13 @@ class SmtpTransport:
             self._reset(code)
             raise _failure_for(code, f"DATA refused: SMTP {code} {reply!r}", rejected=True)
         client.send(_dot_stuffed(raw.data))
-        if commit is not None:
-            try:
-                commit()
-            except BaseException:
-                self._abandon()
-                raise
-        try:
-            client.send(b".\r\n")
-            code, reply = client.getreply()
-        except (OSError, smtplib.SMTPException) as error:
-            if commit is None:
-                raise
-            # Past the point of no return the caller has recorded the message as sent; a lost
-            # reply is most likely a delivered message, and sending it again could duplicate it.
-            log.warning("no reply after the end of DATA for %s: %s", raw.message_id, error)
-            self._abandon()
-            return
+        reach_fault_point("after-data")
+        client.send(b".\r\n")
+        reach_fault_point("after-dot")
+        code, reply = client.getreply()
         if code != 250:
             raise _failure_for(code, f"message refused: SMTP {code} {reply!r}", rejected=True)
+        reach_fault_point("after-250")
 
     def _reset(self, code: int) -> None:
         # 421 means the server is closing the connection; anything else leaves it usable after RSET.

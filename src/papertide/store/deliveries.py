@@ -5,17 +5,19 @@ folder of ``.eml`` files that mail/transport.py writes when no SMTP server is co
 
 States::
 
-    queued --claim--> sending --commit hook--> sent
+    queued --claim--> sending --accepted, then recorded--> sent
        ^                 |  \\--> failed (permanent, or out of attempts)
        |                 |   \\-> cancelled (unsubscribed or bouncing before it went out)
        +----retry/release+
 
 Planning inserts rows with ``ON CONFLICT DO NOTHING`` on the (subscriber, period) key, so two
-runs planning at once create each digest once. Claiming is one UPDATE over rows still
-``queued`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite), so no two
-workers hold a row. ``write_sent`` runs inside the mail transport's commit hook and succeeds
-only for the worker that still holds the row and only while the subscriber is confirmed:
-it is the single arbiter of whether a message goes out.
+runs planning at once create each digest once, with the Message-ID every attempt will use.
+Claiming is one UPDATE over rows still ``queued`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+the write lock on SQLite), so no two workers hold a row. A worker sends a row only after
+``read_held`` says it still holds it, and records it with ``write_sent`` only after the mail
+server accepted the message; so a row is never ``sent`` unless its message went out, and a
+worker that dies in between leaves it ``sending`` for the next run to send again
+(docs/digest.md, "Delivery: never lose a digest").
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, update
 
 from papertide.domain.clock import as_utc
 from papertide.store.dialect import insert_for
@@ -215,7 +217,9 @@ def list_claimers(conn: Connection) -> list[tuple[str, dt.datetime]]:
 def release_claims(conn: Connection, workers: Sequence[str]) -> int:
     """Put rows held by workers known to be gone back in the queue; returns how many.
 
-    Safe even if a worker is in fact alive: its ``write_sent`` then fails and it sends nothing.
+    Safe even if a worker is in fact alive: ``read_held`` then tells it not to send them. Live
+    workers refresh their claims with every message (``touch_claims``), so only one stuck for
+    the whole claim timeout in the middle of a single message can be mistaken for a stopped one.
     """
     if not workers:
         return 0
@@ -272,42 +276,70 @@ def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> 
     return sorted(claimed, key=lambda digest: digest.id)
 
 
-def _held(delivery_id: int, worker: str, state: str = "sending") -> ColumnElement[bool]:
-    return and_(digest_outbox.c.id == delivery_id, digest_outbox.c.claimed_by == worker, digest_outbox.c.state == state)
+def _held(delivery_id: int, worker: str) -> ColumnElement[bool]:
+    queue = digest_outbox.c
+    return and_(queue.id == delivery_id, queue.claimed_by == worker, queue.state == "sending")
 
 
-# Built once: this runs once per message, and building the statement cost more than running it.
-_WRITE_SENT = (
-    update(digest_outbox)
+# Built once: these run once per message, and building a statement cost more than running it.
+_READ_HELD = (
+    select(subscribers.c.status)
+    .select_from(digest_outbox.join(subscribers, subscribers.c.id == digest_outbox.c.subscriber_id))
     .where(
         digest_outbox.c.id == bindparam("delivery_id"),
         digest_outbox.c.claimed_by == bindparam("worker"),
         digest_outbox.c.state == "sending",
-        exists().where(subscribers.c.id == digest_outbox.c.subscriber_id, subscribers.c.status == "confirmed"),
     )
-    .values(state="sent", sent_at=bindparam("now"), attempts=digest_outbox.c.attempts + 1, error=None)
+)
+_WRITE_SENT = (
+    update(digest_outbox)
+    .where(digest_outbox.c.id == bindparam("delivery_id"), digest_outbox.c.state != "sent")
+    .values(
+        state="sent",
+        sent_at=bindparam("now"),
+        claimed_by=bindparam("worker"),
+        attempts=digest_outbox.c.attempts + 1,
+        next_attempt_at=None,
+        error=None,
+    )
+)
+_TOUCH_CLAIMS = (
+    update(digest_outbox)
+    .where(digest_outbox.c.claimed_by == bindparam("worker"), digest_outbox.c.state == "sending")
+    .values(claimed_at=bindparam("now"))
 )
 
 
+def read_held(conn: Connection, delivery_id: int, worker: str) -> str | None:
+    """The subscriber's status if ``worker`` still holds the row; None when it was taken over or erased."""
+    status = conn.execute(_READ_HELD, {"delivery_id": delivery_id, "worker": worker}).scalar_one_or_none()
+    return None if status is None else str(status)
+
+
 def write_sent(conn: Connection, delivery_id: int, worker: str, now: dt.datetime) -> bool:
-    """Record the digest as sent if this worker still holds it and the subscriber is still confirmed."""
+    """Record that the mail server accepted this digest; False when it was already recorded.
+
+    Called only after the acceptance, so it records the truth whatever became of the row
+    meanwhile (taken over, cancelled by an unsubscribe that came in while it was on the
+    wire): the message went out. False means another worker sent and recorded it too.
+    """
     result = conn.execute(_WRITE_SENT, {"delivery_id": delivery_id, "worker": worker, "now": now})
     return result.rowcount == 1
 
 
-def write_retry(
-    conn: Connection, delivery_id: int, worker: str, *, next_attempt_at: dt.datetime, error: str, state: str = "sending"
-) -> bool:
-    """A temporary failure: back to the queue, due again at ``next_attempt_at``.
+def touch_claims(conn: Connection, worker: str, now: dt.datetime) -> None:
+    """Mark the rows ``worker`` holds as claimed now, so a working worker is never taken for a stopped one."""
+    conn.execute(_TOUCH_CLAIMS, {"worker": worker, "now": now})
 
-    ``state`` is "sent" when the server refused after the commit hook, which counted the attempt.
-    """
+
+def write_retry(conn: Connection, delivery_id: int, worker: str, *, next_attempt_at: dt.datetime, error: str) -> bool:
+    """A temporary failure: back to the queue, due again at ``next_attempt_at``."""
     result = conn.execute(
         update(digest_outbox)
-        .where(_held(delivery_id, worker, state))
+        .where(_held(delivery_id, worker))
         .values(
             state="queued",
-            attempts=digest_outbox.c.attempts + (0 if state == "sent" else 1),
+            attempts=digest_outbox.c.attempts + 1,
             next_attempt_at=next_attempt_at,
             claimed_by=None,
             claimed_at=None,
@@ -317,14 +349,14 @@ def write_retry(
     return result.rowcount == 1
 
 
-def write_failed(conn: Connection, delivery_id: int, worker: str, *, error: str, state: str = "sending") -> bool:
+def write_failed(conn: Connection, delivery_id: int, worker: str, *, error: str) -> bool:
     """A permanent failure, or attempts used up: this digest will not be sent."""
     result = conn.execute(
         update(digest_outbox)
-        .where(_held(delivery_id, worker, state))
+        .where(_held(delivery_id, worker))
         .values(
             state="failed",
-            attempts=digest_outbox.c.attempts + (0 if state == "sent" else 1),
+            attempts=digest_outbox.c.attempts + 1,
             claimed_by=None,
             error=error[:2000],
         )

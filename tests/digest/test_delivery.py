@@ -1,0 +1,106 @@
+"""One worker's delivery loop: it sends only rows it still holds, records only what the server accepted,
+and keeps its claims fresh while it works."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from email.message import EmailMessage
+from types import TracebackType
+
+from sqlalchemy import Engine, select
+
+from papertide.digest.compose import MailComposer
+from papertide.digest.deliver import Delivery
+from papertide.digest.plan import run_planning
+from papertide.digest.policy import DigestPolicy
+from papertide.mail.transport import RawMessage, SmtpTransport
+from papertide.store.deliveries import claim_batch, list_claimers, release_claims
+from papertide.store.engine import begin_write
+from papertide.store.schema import digest_outbox
+from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
+from tests.digest.smtp_sink import SmtpSink
+
+
+class Watched:
+    """A real SMTP transport that runs ``after_send`` once the server accepted each message."""
+
+    def __init__(self, url: str, after_send: Callable[[int], None]) -> None:
+        self.inner = SmtpTransport(url)
+        self.after_send = after_send
+        self.sent = 0
+
+    def __enter__(self) -> Watched:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.inner.close()
+
+    def send(self, message: EmailMessage | RawMessage) -> None:
+        self.inner.send(message)
+        self.sent += 1
+        self.after_send(self.sent)
+
+
+class Clock:
+    """Moves one minute forward each time it is read."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(minutes=1)
+        return self.now
+
+
+def plan(engine: Engine, composer: MailComposer, count: int) -> None:
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 6)])
+    for i in range(count):
+        add_subscriber(engine, f"reader{i}@example.org")
+    run_planning(engine, now=NOW, policy=DigestPolicy(), message_id=composer.site.make_message_id)
+
+
+def test_rows_taken_over_while_a_worker_sends_are_left_to_their_new_holder(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    plan(engine, composer, 3)
+
+    def taken_over(sent: int) -> None:
+        if sent == 1:  # the worker was thought stopped: its rows go back and another worker claims them
+            with begin_write(engine) as conn:
+                release_claims(conn, ["worker-a"])
+                claim_batch(conn, "worker-b", NOW, 10)
+
+    with Watched(smtp_sink.url, taken_over) as transport:
+        delivery = Delivery(engine, transport, composer, policy=DigestPolicy(), worker="worker-a", clock=Clock())
+        assert delivery.drain()
+        delivery.close()
+    assert delivery.report.sent == 1
+    assert [m.recipients for m in smtp_sink.received] == [("reader0@example.org",)]
+    with engine.connect() as conn:
+        rows = conn.execute(select(digest_outbox.c.state, digest_outbox.c.claimed_by).order_by(digest_outbox.c.id))
+        # The first message went out: it is recorded as sent although its claim was released meanwhile.
+        assert [tuple(row) for row in rows] == [("sent", "worker-a"), ("sending", "worker-b"), ("sending", "worker-b")]
+
+
+def test_each_recorded_message_refreshes_the_claims_the_worker_still_holds(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    plan(engine, composer, 4)
+    oldest: list[dt.datetime] = []
+
+    def look(sent: int) -> None:
+        with engine.connect() as conn:
+            oldest.append(min(claimed_at for _, claimed_at in list_claimers(conn)))
+
+    with Watched(smtp_sink.url, look) as transport:
+        delivery = Delivery(engine, transport, composer, policy=DigestPolicy(), worker="worker-a", clock=Clock())
+        assert delivery.drain()
+        delivery.close()
+    assert delivery.report.sent == 4
+    assert oldest == sorted(oldest) and len(set(oldest)) == 4, "claims should move forward with every message"
+    received = Counter(address for message in smtp_sink.received for address in message.recipients)
+    assert received == {f"reader{i}@example.org": 1 for i in range(4)}

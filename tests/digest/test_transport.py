@@ -1,0 +1,74 @@
+"""The transports return only once the receiver has the message for good; anything less raises."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from papertide.digest.compose import MailComposer
+from papertide.mail.transport import FileOutbox, MessageRejected, RawMessage, SmtpTransport, TemporaryFailure
+from tests.digest.smtp_sink import SmtpSink
+
+NOW = dt.datetime(2026, 8, 21, 7, tzinfo=dt.UTC)
+
+
+def message(composer: MailComposer, number: int) -> RawMessage:
+    return composer.compose_confirmation(
+        subscriber_id=number, email=f"reader{number}@example.org", already_subscribed=False, valid_days=7, now=NOW
+    )
+
+
+def test_smtp_refusals_after_the_final_dot_raise_and_the_connection_keeps_working(
+    smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    smtp_sink.behaviour.data_replies.extend(["554 5.6.0 Content refused", "451 4.3.0 Try again later"])
+    with SmtpTransport(smtp_sink.url) as transport:
+        with pytest.raises(MessageRejected):
+            transport.send(message(composer, 1))
+        with pytest.raises(TemporaryFailure):
+            transport.send(message(composer, 2))
+        transport.send(message(composer, 3))
+        assert [m.recipients for m in smtp_sink.received] == [("reader3@example.org",)], "accepted when send returns"
+
+
+def test_a_reply_lost_after_the_final_dot_is_a_temporary_failure_not_a_success(
+    smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    smtp_sink.behaviour.drop_after_data = 1
+    with SmtpTransport(smtp_sink.url) as transport:
+        with pytest.raises(TemporaryFailure):
+            transport.send(message(composer, 1))
+        transport.send(message(composer, 2))
+    assert [m.recipients for m in smtp_sink.received] == [("reader1@example.org",), ("reader2@example.org",)]
+
+
+def test_the_file_outbox_writes_each_message_once_whole_and_readable_only_by_its_owner(
+    tmp_path: Path, composer: MailComposer
+) -> None:
+    directory = tmp_path / "outbox"
+    first = message(composer, 1)
+    with FileOutbox(directory) as outbox:
+        outbox.send(first)
+        outbox.send(first)
+        outbox.send(message(composer, 2))
+    files = sorted(directory.iterdir())
+    assert len(files) == 2 and all(path.suffix == ".eml" for path in files), "no temporary file is left behind"
+    assert first.data in {path.read_bytes() for path in files}
+    assert all(path.stat().st_mode & 0o777 == 0o600 for path in files)
+
+
+def test_a_file_outbox_that_cannot_write_is_a_temporary_failure(tmp_path: Path, composer: MailComposer) -> None:
+    blocked = tmp_path / "outbox"
+    blocked.write_text("a file where the directory should be")
+    with pytest.raises(TemporaryFailure, match="cannot write"):
+        FileOutbox(blocked).send(message(composer, 1))
+    assert blocked.read_text() == "a file where the directory should be"
+
+
+def test_lines_starting_with_a_dot_arrive_intact(smtp_sink: SmtpSink) -> None:
+    data = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: dots\r\n\r\n.leading dot\r\n..two\r\n.\r\nend\r\n"
+    with SmtpTransport(smtp_sink.url) as transport:
+        transport.send(RawMessage("a@example.org", ("b@example.org",), "<dots@example.org>", data))
+    assert smtp_sink.received[0].data.replace(b"\r\n", b"\n").endswith(b".leading dot\n..two\n.\nend\n")
