@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from papertide.cli import admin, core, digest, doctor, evaluate, ingest, search, subscribers, trending, users
-from papertide.cli.context import invocation
+from papertide.cli.context import fail, invocation
+from papertide.domain.errors import PapertideError
 
 app = typer.Typer(
     name="papertide",
@@ -35,5 +36,9 @@ app.add_typer(users.app, name="users")
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: an error meant for a person is printed, never a traceback."""
+    try:
+        app()
+    except PapertideError as error:
+        fail(str(error))
+        raise SystemExit(1) from None
