@@ -430,6 +430,13 @@ class Settings(BaseSettings):
     digest_confirmation_window_minutes: int = Field(
         60, ge=1, le=10_080, description="Length of the window the two confirmation limits count over."
     )
+    digest_undo_unsubscribe_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        description='How long after unsubscribing the page\'s "subscribe me again" button works; later, '
+        "subscribing again takes a new confirmation mail (an old unsubscribe link must not re-subscribe anyone).",
+    )
     digest_unsubscribe_address: str = Field(
         "",
         description="Address of the mailto: unsubscribe link in every digest's List-Unsubscribe header "

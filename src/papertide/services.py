@@ -282,6 +282,7 @@ def digest_policy(settings: Settings) -> DigestPolicy:
         claim_timeout=dt.timedelta(minutes=settings.digest_claim_timeout_minutes),
         # How long a sign-up may stay unconfirmed (and a confirmation link valid).
         pending_expiry=dt.timedelta(days=settings.digest_pending_days),
+        undo_window=dt.timedelta(minutes=settings.digest_undo_unsubscribe_minutes),
         workers=settings.digest_workers,
     )
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from papertide.web.routes import account, api, feeds, health, papers, search, subscriptions, trending
+from papertide.web.routes import account, api, api_docs, feeds, health, papers, search, subscriptions, trending
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     trending.router,  # before papers.router: see above
     account.router,
     api.router,
+    api_docs.router,
     feeds.router,
     subscriptions.router,
     search.router,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from papertide.domain.links import http_link
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep
 from papertide.web.paper_lookup import fetch_hit_papers, fetch_paper
 from papertide.web.routes.api.models import ProblemOut, SearchHitOut, compose_hit_out, compose_paper_url
@@ -86,7 +87,8 @@ def read_paper_api(conn: ConnDep, settings: SettingsDep, arxiv_id: str) -> Paper
         comments=paper.comments,
         upvotes=stored.upvotes,
         url=compose_paper_url(settings.base_url, paper.arxiv_id),
-        abs_url=paper.abs_url,
-        pdf_url=paper.pdf_url,
-        code_url=paper.code_url,
+        # Only http(s) links leave the API, whatever is stored (domain/links.py).
+        abs_url=http_link(paper.abs_url),
+        pdf_url=http_link(paper.pdf_url),
+        code_url=http_link(paper.code_url),
     )
