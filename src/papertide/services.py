@@ -65,6 +65,8 @@ class Services:
     def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
         self.settings = settings
         self.clock = clock
+        # Owner-only: indexes, the outbox (live sign-in links), the secret key and the database live here.
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.engine = make_engine(settings.database_url)
         self.lexical = LexicalIndex(self.engine, directory_for(settings.data_dir).resolve())
         self._semantic: SemanticSearcher | None = None
