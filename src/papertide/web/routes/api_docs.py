@@ -2,22 +2,24 @@
 
 FastAPI's default page loads Swagger UI from a CDN (without Subresource Integrity) and starts
 it with an inline script, so it was blank offline and would be blocked by the site's
-Content-Security-Policy. Here the Swagger UI files come from the ``swagger-ui-bundle``
-package (Apache-2.0, its licence ships with it) under ``/api/docs/assets/``, and the page is
-started by ``/static/api-docs.js``, which reads the schema's address from the page.
+Content-Security-Policy. Here the Swagger UI 5 files come from the ``fastapi-offline``
+package (MIT; Swagger UI itself is Apache-2.0), only its files, not its app factory, under
+``/api/docs/assets/``, and the page is started by ``/static/api-docs.js``, which reads the
+schema's address from the page. (Swagger UI 4, as other packages ship it, cannot read the
+OpenAPI 3.1 schema FastAPI writes.)
 ``/docs``, where people look first, redirects here.
 """
 
 from __future__ import annotations
 
 from html import escape
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
-SWAGGER_UI_DIR = Path(str(swagger_ui_path))
+SWAGGER_UI_DIR = Path(str(files("fastapi_offline") / "static"))
 DOCS_PATH = "/api/docs"
 ASSETS_PATH = "/api/docs/assets"
 OPENAPI_PATH = "/api/v1/openapi.json"
