@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from papertide.store.engine import make_engine
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "papers_small.jsonl"
 
 
@@ -44,3 +46,18 @@ def test_the_data_directory_database_key_outbox_and_index_files_are_private_to_t
     assert any(name.startswith("search/") for name in found)
     shared = {name: oct(mode) for name, mode in found.items() if mode & 0o077}
     assert shared == {}, f"readable by others: {shared}"
+
+
+def test_a_sqlite_database_is_created_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    database = tmp_path / "fresh" / "papertide.db"
+    previous = os.umask(0o022)
+    try:
+        engine = make_engine(f"sqlite:///{database}")
+        assert not database.exists()  # building the engine touches no file
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        engine.dispose()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert stat.S_IMODE(database.parent.stat().st_mode) == 0o700
