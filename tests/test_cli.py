@@ -49,7 +49,7 @@ def test_ingest_jsonl_reports_bad_lines_with_their_numbers(tmp_path: Path) -> No
 def test_search_json_prints_hits_with_id_title_and_score(loaded_dir: Path) -> None:
     word = FIRST["title"].split()[0].strip(":,")
     result = run_papertide(loaded_dir, "search", word, "--json", "--limit", "5")
-    hits = json.loads(result.stdout)
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.exit_code == 0, result.stderr
     assert 1 <= len(hits) <= 5
     assert {"arxiv_id", "title", "score"} <= set(hits[0])

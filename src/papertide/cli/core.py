@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
 def init(
     ctx: typer.Context,
     sample: Annotated[
-        bool, typer.Option("--sample", help="Load the bundled sample corpus when the database is empty.")
+        bool, typer.Option("--sample", metavar="", help="Load the bundled sample corpus when the database is empty.")
     ] = False,
     today: Annotated[
         str | None,

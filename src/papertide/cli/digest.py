@@ -85,7 +85,7 @@ def run(
 @app.command("preview")
 def preview(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="A subscriber's address.")],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="A subscriber's address.")],
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Also write the whole message (.eml) to FILE.")
     ] = None,
