@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated
 
 import typer
@@ -89,9 +90,14 @@ def _make_sample_searchable(services: Services, papers: int) -> None:
         console.print(f"stored {imported} precomputed vectors of the sample")
         with count_progress("embeddings", searcher.pending()) as advance:
             searcher.sync(advance)
-        console.print(f"preparing the embedding model {settings.embedding_model} ({settings.embedding_backend})")
+        console.print(
+            f"preparing the embedding model {settings.embedding_model} ({settings.embedding_backend}; "
+            "the first time, it is exported to ONNX: up to a minute)"
+        )
+        started = time.perf_counter()
         searcher.check()
         _ = searcher.embedder
+        console.print(f"embedding model ready: done in {time.perf_counter() - started:.0f} s")
     except (PapertideError, OSError, ImportError) as error:
         console.print(f"semantic search is not ready ({error}); the sample is searchable by words")
 
