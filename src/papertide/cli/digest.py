@@ -16,7 +16,7 @@ from papertide.digest.compose import parse_message
 from papertide.digest.job import Progress as ProgressHook
 from papertide.digest.preferences import InvalidSubscription, parse_email
 from papertide.digest.preview import run_preview
-from papertide.digest.why import EmptyReason, state_reason
+from papertide.digest.why import NO_PAPERS, EmptyReason, state_reason
 from papertide.domain.clock import as_utc, utc_now
 from papertide.store.deliveries import count_deliveries
 from papertide.store.subscribers import count_subscribers, get_subscriber_by_email
@@ -117,6 +117,10 @@ def preview(
     )
     if isinstance(raw, EmptyReason):
         console.print(f"no digest for {address}: {raw.message}", markup=False, highlight=False)
+        if raw.code == NO_PAPERS:
+            console.print(
+                "ingest new papers (`papertide ingest ...`), or load the sample with `papertide init --sample`"
+            )
         return
     stopped = state_reason(subscriber)
     if stopped is not None:

@@ -74,8 +74,7 @@ def pool_reason(
     if len(pool) == 0:
         return EmptyReason(
             NO_PAPERS,
-            f"no papers were listed in the last {lookback_days} days (the digest's look-back): "
-            "ingest new papers, or load the sample with `papertide init --sample`",
+            f"no papers were listed in the last {lookback_days} days (the digest's look-back)",
         )
     listed = [candidate for candidate in pool.ranked if candidate.listed_on >= since]
     if not listed:
