@@ -168,6 +168,8 @@ def test_digest_preview_writes_the_message_without_storing_or_sending_it(
 
 def test_an_empty_digest_says_why_in_the_preview_and_the_run(cli: CliRunner, sqlite_engine: Engine) -> None:
     add_subscriber(sqlite_engine, "ada@example.org")
+    early = invoke(cli, "digest", "run", "--now", NOW.replace(hour=5).isoformat())  # due at 07:00
+    assert "nothing to send: 1 not due yet" in flat(early.stderr)
     nothing = invoke(cli, "digest", "preview", "ada@example.org", "--now", NOW.isoformat())
     assert "no papers were listed in the last" in flat(nothing.stderr)
     assert "since their last digest" not in flat(nothing.stderr)

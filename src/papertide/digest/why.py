@@ -35,7 +35,7 @@ SHORT = {
     NOTHING_SINCE: "nothing listed since their last digest",
     ALL_SENT: "everything already sent",
     NO_TOPIC_MATCH: "nothing matched their topics",
-    NOT_DUE: "not due yet",
+    NOT_DUE: "not due yet (or paused)",
 }
 """How each reason reads in a run's one-line summary."""
 
