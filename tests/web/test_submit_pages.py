@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from papertide.config import Settings
 from papertide.domain.accounts import Role
 from tests.community_flow import ClientFactory
-from tests.ingest.ingest_server import Answer, FeedServer, running_server
+from tests.ingest.ingest_server import Answer, FeedServer, recorded_entries, running_server
 from tests.ingest.test_submission import by_id
 from tests.web.members import csrf, page, post_form, signed_in
 
@@ -36,10 +36,18 @@ def submitting(make_client: ClientFactory, arxiv: FeedServer) -> Any:
             ingest_arxiv_api_url=f"{arxiv.url}/api/query",
             ingest_request_spacing_s=0,
             ingest_backoff_s=0,
+            # No embedding model in the tests (it would be looked for online): new papers are found by words.
+            search_embed_batch_limit=0,
             **overrides,
         )
 
     return build
+
+
+def arxiv_title() -> str:
+    """The title of the recorded 1501.05039, as a words-only query."""
+    entry = next(e for e in recorded_entries() if "abs/1501.05039v" in e)
+    return " ".join(entry.split("<title>", 1)[1].split("</title>", 1)[0].split())
 
 
 def submit(client: Any, value: str) -> Any:
@@ -65,6 +73,8 @@ def test_a_new_paper_is_listed_today_with_submitted_by_and_found_by_search_at_on
     paper = page(client.get("/papers/1501.05039"))
     assert paper.select_one(".submitted-by a[href='/u/ada']") is not None
     assert paper.select_one("form[action^='/submissions/']") is None  # only moderators remove
+    found = client.get("/api/v1/search", params={"q": arxiv_title(), "mode": "lexical"}).json()
+    assert [hit["arxiv_id"] for hit in found["results"]][:1] == ["1501.05039"]  # indexed at once
     api = client.get("/api/v1/papers/1501.05039").json()
     assert api["submitted_by"] == {"handle": "ada", "display_name": "Ada", "url": "/u/ada", "listed_on": TODAY}
     assert api["upvotes"] >= 1  # the submission counts as the submitter's upvote
