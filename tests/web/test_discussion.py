@@ -320,3 +320,49 @@ def test_no_mail_is_sent_to_the_submitter_by_default(
     before = len(outbox_messages(settings.outbox_dir))
     comment(client, "Quiet.")
     assert len(outbox_messages(settings.outbox_dir)) == before
+
+
+def test_deleting_ones_own_comment_keeps_the_replies_under_a_placeholder(
+    make_client: ClientFactory, app_engine: Engine, settings: Settings
+) -> None:
+    ada_client, bob_client = make_client(), make_client()
+    signed_in(ada_client, app_engine, settings.outbox_dir, "ada")
+    signed_in(bob_client, app_engine, settings.outbox_dir, "bob")
+    comment_id = comment(ada_client, "To be deleted.").headers["location"].rsplit("-", 1)[1]
+    post_form(bob_client, URL, f"#comment-{comment_id} ~ details.reply-box form", body="An answer.")
+
+    deleted = post_form(ada_client, URL, f"#comment-{comment_id} form[action$='/delete']")
+    assert deleted.status_code == 303
+    shown = page(bob_client.get(URL))
+    assert "To be deleted." not in shown.get_text()
+    assert "This comment was deleted." in shown.select_one(f"#comment-{comment_id}").get_text()
+    assert "An answer." in shown.select_one(".comment-replies").get_text()
+
+    account = page(ada_client.get("/account"))
+    assert account.select_one(".account-comments") is not None
+    assert account.select_one(".account-profile a[href='/u/ada']") is not None
+
+
+def test_a_moderator_suspends_the_author_from_the_queue_and_the_author_can_no_longer_post(
+    make_client: ClientFactory, app_engine: Engine, settings: Settings
+) -> None:
+    from papertide.domain.accounts import Role
+
+    author, reporter, moderator = make_client(), make_client(), make_client()
+    signed_in(author, app_engine, settings.outbox_dir, "spammer")
+    signed_in(reporter, app_engine, settings.outbox_dir, "kind")
+    signed_in(moderator, app_engine, settings.outbox_dir, "mod", role=Role.MODERATOR)
+    comment_id = comment(author, "Buy now.").headers["location"].rsplit("-", 1)[1]
+    post_form(reporter, URL, f"#comment-{comment_id} details.report-box form", reason="Spam")
+
+    suspended = post_form(moderator, "/moderation", f"#report-{comment_id} form[action$='/suspend']", reason="Spam")
+    assert suspended.status_code == 303
+    refused = author.post(f"{URL}/comments", data={"csrf_token": csrf(author), "body": "Again."})
+    assert refused.status_code == 403 and "suspended" in refused.text
+    assert "Spam" in page(author.get(URL)).select_one(".discussion .suspended").get_text()
+    assert (
+        reporter.post(
+            f"/moderation/members/{1}/suspend", data={"csrf_token": csrf(reporter), "reason": "x"}
+        ).status_code
+        == 403
+    )
