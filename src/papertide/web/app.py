@@ -22,6 +22,7 @@ from papertide.domain.clock import Clock, utc_now
 from papertide.services import Services
 from papertide.store.migrate import upgrade_database
 from papertide.web.head import HeadAsGetMiddleware
+from papertide.web.problems import install_problem_handlers
 from papertide.web.routes import ROUTERS
 from papertide.web.routes.api_docs import ASSETS_PATH, SWAGGER_UI_DIR
 from papertide.web.security import SECURITY_HEADERS, install_security
@@ -88,6 +89,7 @@ def create_app(
     for router in ROUTERS:  # in this order: see web/routes/__init__.py
         app.include_router(router)
     _install_error_pages(app)
+    install_problem_handlers(app)
     install_security(app, settings)
     app.add_middleware(HeadAsGetMiddleware)
     return app

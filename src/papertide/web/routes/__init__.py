@@ -10,16 +10,34 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from papertide.web.routes import account, api, api_docs, feeds, health, papers, search, subscriptions, trending
+from papertide.web.routes import (
+    account,
+    api,
+    api_docs,
+    comments,
+    feeds,
+    health,
+    moderation,
+    papers,
+    profile,
+    search,
+    submit,
+    subscriptions,
+    trending,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     trending.router,  # before papers.router: see above
     account.router,
+    profile.router,
+    submit.router,
+    moderation.router,
     api.router,
     api_docs.router,
     feeds.router,
     subscriptions.router,
     search.router,
+    comments.router,  # before papers.router: /papers/{arxiv_id}/comments.atom
     papers.router,  # last: /papers/{arxiv_id:path} would swallow any /papers/... route included after it
 )
