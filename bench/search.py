@@ -156,7 +156,7 @@ def run(papers: int, query_count: int, folder: Path, http: bool, reuse: bool = F
 def run_http(folder: Path, settings: Settings, queries: list[str]) -> tuple[dict[str, tuple[float, float]], float]:
     """Serve the same data with `papertide serve` and time the search API over localhost."""
     port = free_port()
-    env = {**os.environ, "PAPERTIDE_DATA_DIR": str(folder), "PAPERTIDE_SECRET_KEY": "bench-secret-key-not-for-prod"}
+    env = {**os.environ, "PAPERTIDE_DATA_DIR": str(folder), "PAPERTIDE_SECRET_KEY": "bench-key-not-for-production-0123"}
     env.pop("PAPERTIDE_DATABASE_URL", None)
     command = [sys.executable, "-m", "papertide", "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -9,7 +9,6 @@ step); docs/configuration.md explains sources, precedence and secrets.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -22,6 +21,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from papertide.signing_key import key_from_environment, read_or_create_key
 
 CONFIG_FILE_ENV = "PAPERTIDE_CONFIG"
 DEFAULT_HOST = "127.0.0.1"
@@ -457,6 +458,13 @@ class Settings(BaseSettings):
     digest_confirmation_window_minutes: int = Field(
         60, ge=1, le=10_080, description="Length of the window the two confirmation limits count over."
     )
+    digest_undo_unsubscribe_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        description='How long after unsubscribing the page\'s "subscribe me again" button works; later, '
+        "subscribing again takes a new confirmation mail (an old unsubscribe link must not re-subscribe anyone).",
+    )
     digest_unsubscribe_address: str = Field(
         "",
         description="Address of the mailto: unsubscribe link in every digest's List-Unsubscribe header "
@@ -557,22 +565,15 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     def secret(self) -> str:
-        """The signing key, created once and persisted under the data directory when unset."""
+        """The signing key: ``secret_key`` when set, else the one kept under the data directory.
+
+        Never empty or short: a bad key stops the process with a message saying what to fix
+        (signing_key.py), since with an empty key anyone could forge a session.
+        """
         value = self.secret_key.get_secret_value()
         if value:
-            return value
-        path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text(encoding="utf-8").strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        generated = secrets.token_urlsafe(48)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process created it first: use theirs
-            return path.read_text(encoding="utf-8").strip()
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(generated)
-        return generated
+            return key_from_environment(value)
+        return read_or_create_key(self.data_dir)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from papertide.domain.links import http_link
 from papertide.domain.periods import (
     InvalidPeriod,
     Period,
@@ -160,8 +161,8 @@ def _paper_out(ranked: RankedPaper, base_url: str) -> PaperOut:
         community_upvotes=ranked.item.community_upvotes,
         score=round(ranked.score, 9),
         url=f"{base_url}/papers/{paper.arxiv_id}",
-        abs_url=paper.abs_url,
-        pdf_url=paper.pdf_url,
+        abs_url=http_link(paper.abs_url),
+        pdf_url=http_link(paper.pdf_url),
     )
 
 

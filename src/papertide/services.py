@@ -73,6 +73,8 @@ class Services:
     def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
         self.settings = settings
         self.clock = clock
+        # Owner-only: indexes, the outbox (live sign-in links), the secret key and the database live here.
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.engine = make_engine(settings.database_url)
         self.lexical = LexicalIndex(self.engine, directory_for(settings.data_dir).resolve())
         self._semantic: SemanticSearcher | None = None
@@ -358,6 +360,7 @@ def digest_policy(settings: Settings) -> DigestPolicy:
         claim_timeout=dt.timedelta(minutes=settings.digest_claim_timeout_minutes),
         # How long a sign-up may stay unconfirmed (and a confirmation link valid).
         pending_expiry=dt.timedelta(days=settings.digest_pending_days),
+        undo_window=dt.timedelta(minutes=settings.digest_undo_unsubscribe_minutes),
         workers=settings.digest_workers,
     )
 

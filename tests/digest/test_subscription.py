@@ -16,6 +16,7 @@ from papertide.digest.subscription import (
     SignupLimits,
     SignupOutcome,
     TooManyRequests,
+    UndoExpired,
     run_confirmation,
     run_preferences,
     run_resubscribe,
@@ -31,6 +32,7 @@ from tests.digest.digest_data import NOW, SECRET, add_subscriber, make_paper, st
 from tests.digest.smtp_sink import SmtpSink, free_port
 
 WEEK = dt.timedelta(days=7)
+UNDO = dt.timedelta(minutes=15)
 
 
 def signup(
@@ -176,7 +178,16 @@ def test_unsubscribing_is_immediate_idempotent_and_can_be_undone(engine: Engine,
     token = sign_token(SECRET, "unsubscribe", subscriber.id, "jane@example.org", NOW - dt.timedelta(days=400))
     assert run_unsubscribe(engine, SECRET, token, now=NOW).status == "unsubscribed"
     assert run_unsubscribe(engine, SECRET, token, now=NOW).status == "unsubscribed"
-    assert run_resubscribe(engine, SECRET, token, now=NOW).status == "confirmed"
+    assert run_resubscribe(engine, SECRET, token, now=NOW, window=UNDO).status == "confirmed"
+
+
+def test_an_unsubscribe_cannot_be_undone_after_the_window(engine: Engine) -> None:
+    subscriber = add_subscriber(engine, "jane@example.org")
+    token = sign_token(SECRET, "unsubscribe", subscriber.id, "jane@example.org", NOW - dt.timedelta(days=400))
+    run_unsubscribe(engine, SECRET, token, now=NOW)
+    with pytest.raises(UndoExpired):
+        run_resubscribe(engine, SECRET, token, now=NOW + UNDO + dt.timedelta(seconds=1), window=UNDO)
+    assert run_unsubscribe(engine, SECRET, token, now=NOW + dt.timedelta(days=90)).status == "unsubscribed"
 
 
 def test_a_confirmation_link_sent_before_unsubscribing_does_not_resubscribe(

@@ -262,6 +262,48 @@ def test_an_unsubscribe_can_be_undone_from_the_page_it_leads_to(
     assert subscriber(corpus_engine, "reader@example.org").status == "confirmed"
 
 
+def test_an_old_unsubscribe_link_cannot_undo_months_later_and_offers_a_new_confirmation_instead(
+    make_client: ClientFactory, clock: Clock, settings: Settings, corpus_engine: Engine
+) -> None:
+    who = add_confirmed(corpus_engine, "reader@example.org")
+    path = f"/unsubscribe/{token(settings, 'unsubscribe', who)}"
+    reader = make_client()
+    action, fields = form_fields(reader.get(path).text, "main form")
+    done = reader.post(action, data=fields)
+    undo_action, undo_fields = form_fields(done.text, "main form")
+    assert undo_action == f"{path}/undo"
+
+    clock.now = NOW + dt.timedelta(minutes=16)  # the default window is 15 minutes
+    late = reader.post(undo_action, data=undo_fields)
+    assert late.status_code == 200 and "works only for 15 minutes" in main_text(late)
+    assert subscriber(corpus_engine, "reader@example.org").status == "unsubscribed"
+
+    clock.now = NOW + dt.timedelta(days=120)  # another browser, months later
+    stranger = make_client()
+    _action, stranger_fields = form_fields(stranger.get("/").text, "form.subscribe-form")
+    replay = stranger.post(undo_action, data={"csrf_token": stranger_fields["csrf_token"]})
+    assert subscriber(corpus_engine, "reader@example.org").status == "unsubscribed"
+    offer_action, offer_fields = form_fields(replay.text, "main form")
+    assert offer_action == "/subscribe" and offer_fields["email"] == "reader@example.org"
+    asked = stranger.post(offer_action, data=offer_fields)
+    assert "Check your inbox" in main_text(asked)
+    assert subscriber(corpus_engine, "reader@example.org").status == "unsubscribed", "only the mail's link confirms"
+    assert outbox_messages(settings.outbox_dir)[-1]["To"] == "reader@example.org"
+
+
+def test_the_undo_window_is_a_setting(
+    make_client: ClientFactory, clock: Clock, settings: Settings, corpus_engine: Engine
+) -> None:
+    who = add_confirmed(corpus_engine, "reader@example.org")
+    path = f"/unsubscribe/{token(settings, 'unsubscribe', who)}"
+    reader = make_client(digest_undo_unsubscribe_minutes=60)
+    action, fields = form_fields(reader.get(path).text, "main form")
+    undo_action, undo_fields = form_fields(reader.post(action, data=fields).text, "main form")
+    clock.now = NOW + dt.timedelta(minutes=59)
+    assert "subscribed again" in main_text(reader.post(undo_action, data=undo_fields))
+    assert subscriber(corpus_engine, "reader@example.org").status == "confirmed"
+
+
 def test_a_digest_links_to_working_pages_and_its_list_unsubscribe_header_unsubscribes(
     app_client: TestClient, settings: Settings, corpus_engine: Engine, tmp_path: Path
 ) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from papertide.cli import admin, core, digest, doctor, evaluate, ingest, search, subscribers, trending, users
-from papertide.cli.context import invocation
+from papertide.cli.context import fail, invocation
+from papertide.domain.errors import PapertideError
 
 app = typer.Typer(
     name="papertide",
@@ -35,5 +38,14 @@ app.add_typer(users.app, name="users")
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: an error meant for a person is printed, never a traceback.
+
+    Files the process creates (database, indexes, outbox, secret key) are readable by its own
+    user only: the outbox holds live sign-in links and the database every subscriber's address.
+    """
+    os.umask(0o077)
+    try:
+        app()
+    except PapertideError as error:
+        fail(str(error))
+        raise SystemExit(1) from None

@@ -38,6 +38,9 @@ class DigestPolicy:
     claim_timeout: dt.timedelta = dt.timedelta(minutes=10)
     # Unconfirmed sign-ups are forgotten after this long.
     pending_expiry: dt.timedelta = dt.timedelta(days=7)
+    # The unsubscribe page's undo button works this long after the unsubscribe, then a new
+    # double opt-in is needed: an old link in a forwarded mail must not re-subscribe anyone.
+    undo_window: dt.timedelta = dt.timedelta(minutes=15)
 
     def retry_delay(self, attempt: int) -> dt.timedelta:
         """Back-off before attempt ``attempt + 1`` (attempt counts from 1)."""

@@ -203,11 +203,33 @@ def run_unsubscribe(engine: Engine, secret: str, token: str, *, now: dt.datetime
     return updated
 
 
-def run_resubscribe(engine: Engine, secret: str, token: str, *, now: dt.datetime) -> Subscriber:
-    """Undo an unsubscribe from the page it led to (the link proves the mailbox, as confirming does)."""
+class UndoExpired(PapertideError):
+    """The undo window after an unsubscribe has passed: subscribing again needs a confirmation mail."""
+
+
+def can_undo(subscriber: Subscriber, *, now: dt.datetime, window: dt.timedelta) -> bool:
+    """Whether the unsubscribe page may still offer "subscribe me again" without a new confirmation."""
+    left = subscriber.unsubscribed_at
+    return (
+        subscriber.status == "unsubscribed"
+        and subscriber.confirmed_at is not None
+        and left is not None
+        and left <= now <= left + window
+    )
+
+
+def run_resubscribe(engine: Engine, secret: str, token: str, *, now: dt.datetime, window: dt.timedelta) -> Subscriber:
+    """Undo an unsubscribe from the page it led to, within ``window`` of it (the link proves the mailbox).
+
+    Later the link proves only that someone once had the mail, perhaps forwarded months ago:
+    raises :class:`UndoExpired`, and the page offers a new double opt-in instead.
+    """
     subscriber = read_unsubscribing(engine, secret, token, now=now)
-    if subscriber.status == "unsubscribed" and subscriber.confirmed_at is not None:
-        with begin_write(engine) as conn:
-            confirm_subscriber(conn, subscriber.id, now)
-            subscriber = get_subscriber(conn, subscriber.id) or subscriber
+    if subscriber.status != "unsubscribed":
+        return subscriber
+    if not can_undo(subscriber, now=now, window=window):
+        raise UndoExpired("The undo button works only for a short while after unsubscribing.")
+    with begin_write(engine) as conn:
+        confirm_subscriber(conn, subscriber.id, now)
+        subscriber = get_subscriber(conn, subscriber.id) or subscriber
     return subscriber

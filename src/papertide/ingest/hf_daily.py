@@ -78,6 +78,7 @@ def parse_daily_item(item: Any, location: str, listed_on: dt.date | None) -> tup
         code_url=_string(paper, "githubRepo") or _string(item, "githubRepo"),
         listed_on=featured,
         external_upvotes=upvotes,
+        location=f"{location} (githubRepo)",
     )
     signal = Signal(arxiv_id, SOURCE, featured, upvotes=upvotes, comments=_count(item.get("numComments")))
     return stored, signal

@@ -7,6 +7,7 @@ and `paper_from_record` for the JSON objects of the documented JSONL schema (doc
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -14,6 +15,7 @@ from typing import Any
 
 from papertide.domain.errors import InvalidRecord
 from papertide.domain.identifiers import abs_url, parse_arxiv_id, pdf_url
+from papertide.domain.links import link_problem
 from papertide.domain.models import Paper
 from papertide.domain.text import collapse_whitespace, find_code_url, normalize_text
 
@@ -27,6 +29,28 @@ def _text(record: Mapping[str, Any], name: str, location: str, *, required: bool
     if not isinstance(value, str):
         raise InvalidRecord(location, f"field '{name}' must be a string, got {type(value).__name__}")
     return normalize_text(value)
+
+
+log = logging.getLogger("papertide.ingest")
+
+
+def checked_link(value: str | None, location: str, name: str) -> str | None:
+    """``value`` when it may become a link (http/https, domain/links.py); else None and a warning.
+
+    Only the field is dropped: the paper is stored without that link, and the warning names
+    where the value came from (``FILE:LINE``) and the field, so the operator can fix the source.
+    """
+    if value is None:
+        return None
+    problem = link_problem(value)
+    if problem is None:
+        return value.strip()
+    log.warning("%s: field '%s' dropped: %s", location, name, problem)
+    return None
+
+
+def _link(record: Mapping[str, Any], name: str, location: str) -> str | None:
+    return checked_link(_text(record, name, location), location, name)
 
 
 def _strings(record: Mapping[str, Any], name: str, location: str, separator: str) -> tuple[str, ...]:
@@ -125,12 +149,15 @@ def compose_paper(
     code_url: str | None = None,
     listed_on: dt.date | None = None,
     external_upvotes: int = 0,
+    location: str = "",
 ) -> Paper:
     """A Paper from the fields an arXiv-based source parsed, normalised the one way all sources share.
 
     Links are the canonical unversioned https ones whatever the source printed, so the same
     paper from two sources hashes the same and a re-import is "unchanged", not "updated".
+    A ``code_url`` that may not be a link is dropped with a warning naming ``location``.
     """
+    code_url = checked_link(code_url, location or arxiv_id, "code_url")
     cleaned_comments = clean_text(comments) if comments else None
     cleaned_abstract = clean_text(abstract)
     unique_categories = tuple(dict.fromkeys(part for part in categories if part))
@@ -189,9 +216,9 @@ def paper_from_record(record: Any, location: str) -> Paper:
         doi=_text(record, "doi", location),
         journal_ref=_text(record, "journal_ref", location),
         comments=comments,
-        abs_url=_text(record, "abs_url", location) or abs_url(arxiv_id),
-        pdf_url=_text(record, "pdf_url", location) or pdf_url(arxiv_id),
-        code_url=_text(record, "code_url", location) or find_code_url(comments, abstract),
+        abs_url=_link(record, "abs_url", location) or abs_url(arxiv_id),
+        pdf_url=_link(record, "pdf_url", location) or pdf_url(arxiv_id),
+        code_url=_link(record, "code_url", location) or find_code_url(comments, abstract),
         listed_on=listed_on,
         external_upvotes=_int(record, "upvotes", location, 0),
     )

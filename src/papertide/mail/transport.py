@@ -124,7 +124,7 @@ class FileOutbox:
         self.directory = directory
 
     def __enter__(self) -> FileOutbox:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         return self
 
     def __exit__(
@@ -138,7 +138,7 @@ class FileOutbox:
         key = raw.message_id.encode("utf-8") if raw.message_id else raw.data
         name = hashlib.sha256(key).hexdigest()[:32] + ".eml"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             _write_durably(self.directory, name, raw.data)
         except OSError as error:
             raise TemporaryFailure(f"cannot write {self.directory / name}: {error}") from error

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +20,32 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for the URL; nothing connects until first use."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = parsed.database
+        private = bool(database) and database != ":memory:" and not str(database).startswith("file:")
+        if private:
+            Path(str(database)).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         )
+        if private:
+            # At the first connection, not here: building an engine touches no file (services.py).
+            event.listen(engine, "do_connect", partial(_create_private, Path(str(database))))
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _create_private(database: Path, *_connect_arguments: Any) -> None:
+    """Create the database file owner-only (0600) before SQLite does (its -wal and -shm files copy the mode).
+
+    It holds every subscriber's address and the sign-in tokens; SQLite would create it
+    world-readable under the usual umask.
+    """
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

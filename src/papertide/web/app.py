@@ -21,9 +21,11 @@ from papertide.config import Settings
 from papertide.domain.clock import Clock, utc_now
 from papertide.services import Services
 from papertide.store.migrate import upgrade_database
+from papertide.web.head import HeadAsGetMiddleware
 from papertide.web.problems import install_problem_handlers
 from papertide.web.routes import ROUTERS
-from papertide.web.security import install_security
+from papertide.web.routes.api_docs import ASSETS_PATH, SWAGGER_UI_DIR
+from papertide.web.security import SECURITY_HEADERS, install_security
 from papertide.web.templating import make_templates, site_from_settings
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,7 @@ def create_app(
         title=settings.site_name,
         version=__version__,
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # served from the package by routes/api_docs.py, not a CDN
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -83,11 +85,13 @@ def create_app(
     # The mail templates are compiled here once, not inside the first request that mails.
     app.state.composer = services.composer
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(ASSETS_PATH, StaticFiles(directory=SWAGGER_UI_DIR), name="api-docs-assets")
     for router in ROUTERS:  # in this order: see web/routes/__init__.py
         app.include_router(router)
     _install_error_pages(app)
     install_problem_handlers(app)
     install_security(app, settings)
+    app.add_middleware(HeadAsGetMiddleware)
     return app
 
 
@@ -139,4 +143,7 @@ def _install_error_pages(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        return render(request, 500, "Something went wrong", "The error was logged. Please try again later.")
+        response = render(request, 500, "Something went wrong", "The error was logged. Please try again later.")
+        # Answered outside the middleware stack (Starlette's ServerErrorMiddleware): add them here.
+        response.headers.update(dict(SECURITY_HEADERS))
+        return response

@@ -12,6 +12,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 
 from papertide.config import Settings
 from papertide.domain.latex import render_tex
+from papertide.domain.links import http_link
 from papertide.domain.snippet import highlight, make_snippet
 from papertide.web.community_view import comment_counts, member_activity, submission_of
 from papertide.web.security import csrf_token, session_user
@@ -75,6 +76,8 @@ def make_environment(override_dir: Path | None) -> Environment:
     environment.filters["date"] = format_date
     environment.filters["authors"] = format_authors
     environment.filters["tex"] = render_tex
+    # Every stored URL rendered as href goes through this: http(s) only, else no link (issue 9).
+    environment.filters["http_link"] = http_link
     environment.globals["snippet"] = make_snippet
     environment.globals["highlight"] = highlight
     # Accounts and votes (issue 5): every page can carry forms and show the signed-in state.

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from papertide.web.routes import (
     account,
     api,
+    api_docs,
     comments,
     feeds,
     health,
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     submit.router,
     moderation.router,
     api.router,
+    api_docs.router,
     feeds.router,
     subscriptions.router,
     search.router,

@@ -10,6 +10,7 @@ no-referrer`` and ``Cache-Control: no-store`` so the token does not leak.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Request
@@ -21,6 +22,8 @@ from papertide.digest.preview import run_preview
 from papertide.digest.subscription import (
     MailUnavailable,
     TooManyRequests,
+    UndoExpired,
+    can_undo,
     read_managed,
     read_unsubscribing,
     run_confirmation,
@@ -291,23 +294,56 @@ def read_unsubscribe(
 
 @router.post("/unsubscribe/{token}", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe(
-    request: Request, token: Token, engine: EngineDep, templates: TemplatesDep, now: NowDep
+    request: Request, token: Token, engine: EngineDep, services: ServicesDep, templates: TemplatesDep, now: NowDep
 ) -> HTMLResponse:
     """Unsubscribe now: the confirm page's button and RFC 8058 one-click POSTs from mail clients."""
     try:
         subscriber = run_unsubscribe(engine, request.app.state.secret, token, now=now)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
-    return _page(templates, request, "unsubscribe.html", {"token": token, "subscriber": subscriber, "done": True})
+    return _unsubscribed_page(templates, request, services, token, subscriber, now)
 
 
 @router.post("/unsubscribe/{token}/undo", response_class=HTMLResponse, include_in_schema=False)
 def resubscribe(
-    request: Request, _csrf: CsrfDep, token: Token, engine: EngineDep, templates: TemplatesDep, now: NowDep
+    request: Request,
+    _csrf: CsrfDep,
+    token: Token,
+    engine: EngineDep,
+    services: ServicesDep,
+    templates: TemplatesDep,
+    now: NowDep,
 ) -> HTMLResponse:
-    """Change of mind right after unsubscribing: subscribe the address again."""
+    """Change of mind right after unsubscribing: subscribe the address again (within the undo window)."""
+    secret = request.app.state.secret
     try:
-        subscriber = run_resubscribe(engine, request.app.state.secret, token, now=now)
+        subscriber = run_resubscribe(engine, secret, token, now=now, window=services.digest_policy.undo_window)
+    except UndoExpired:
+        subscriber = read_unsubscribing(engine, secret, token, now=now)
+        return _unsubscribed_page(templates, request, services, token, subscriber, now, undo_expired=True)
     except InvalidToken as error:
         return _link_problem(templates, request, error)
-    return _page(templates, request, "unsubscribe.html", {"token": token, "subscriber": subscriber, "done": True})
+    return _unsubscribed_page(templates, request, services, token, subscriber, now)
+
+
+def _unsubscribed_page(
+    templates: TemplatesDep,
+    request: Request,
+    services: ServicesDep,
+    token: str,
+    subscriber: Subscriber,
+    now: dt.datetime,
+    *,
+    undo_expired: bool = False,
+) -> HTMLResponse:
+    """After (un)subscribing: the undo button while the window lasts, else a new double opt-in."""
+    window = services.digest_policy.undo_window
+    context = {
+        "token": token,
+        "subscriber": subscriber,
+        "done": True,
+        "can_undo": can_undo(subscriber, now=now, window=window),
+        "undo_minutes": int(window.total_seconds() // 60),
+        "undo_expired": undo_expired,
+    }
+    return _page(templates, request, "unsubscribe.html", context)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from papertide.domain.comments import CommentCounts
+from papertide.domain.links import http_link
 from papertide.store.comments import count_comments
 from papertide.store.submissions import list_active_submissions
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep
@@ -95,9 +96,10 @@ def read_paper_api(conn: ConnDep, settings: SettingsDep, arxiv_id: str) -> Paper
         comments=paper.comments,
         upvotes=stored.upvotes,
         url=compose_paper_url(settings.base_url, paper.arxiv_id),
-        abs_url=paper.abs_url,
-        pdf_url=paper.pdf_url,
-        code_url=paper.code_url,
+        # Only http(s) links leave the API, whatever is stored (domain/links.py).
+        abs_url=http_link(paper.abs_url),
+        pdf_url=http_link(paper.pdf_url),
+        code_url=http_link(paper.code_url),
         submitted_by=submitter_out(submission),
         comment_count=counts.own,
         hugging_face_comment_count=counts.hugging_face,
