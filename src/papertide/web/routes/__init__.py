@@ -10,7 +10,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from papertide.web.routes import account, api, feeds, health, papers, search, subscriptions, trending
+from papertide.web.routes import (
+    account,
+    api,
+    authors,
+    categories,
+    collections,
+    feeds,
+    health,
+    members,
+    papers,
+    search,
+    subscriptions,
+    trending,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -20,5 +33,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     feeds.router,
     subscriptions.router,
     search.router,
+    collections.router,
+    authors.router,
+    members.router,
+    categories.router,
     papers.router,  # last: /papers/{arxiv_id:path} would swallow any /papers/... route included after it
 )

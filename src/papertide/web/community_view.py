@@ -1,0 +1,96 @@
+"""What paper cards and pages show beyond the paper itself (issue 11), as template globals.
+
+Author names become links to author pages, the signed-in member's collections feed the
+"add to collection" forms, comment counts come from both papertide and Hugging Face, and
+stored links are shown only when they are http(s). Each reads the database at most once per
+request and name (cached on ``request.state``), and only when a template asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fastapi import Request
+
+from papertide.domain.authors import FollowedAuthor, author_key
+from papertide.domain.collections import Collection
+from papertide.domain.comments import CommentCounts
+from papertide.domain.latex import render_tex
+from papertide.store.collections import list_member_collections, list_public_collections_with_paper
+from papertide.store.comments import count_comments
+from papertide.store.follows import list_follows
+from papertide.web.security import session_user
+
+_STATE_COLLECTIONS = "papertide_my_collections"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorLink:
+    """One author as a card shows it: the name (TeX rendered) and its page, or no page when it has no key."""
+
+    name: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorLinks:
+    """The first few authors of a paper with links, and how many more there are."""
+
+    shown: tuple[AuthorLink, ...]
+    more: int
+
+
+def author_links(authors: Sequence[str], limit: int = 6) -> AuthorLinks:
+    """The authors to link (a Jinja global): the first ``limit``, each with its author-page key."""
+    shown = tuple(AuthorLink(render_tex(name), author_key(name)) for name in list(authors)[:limit])
+    return AuthorLinks(shown, max(0, len(authors) - limit))
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL when it is http(s) with a host, else None: stored links are shown only then."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def my_collections(request: Request) -> list[Collection]:
+    """The signed-in member's collections (all of them), for the "add to collection" forms."""
+    cached: list[Collection] | None = getattr(request.state, _STATE_COLLECTIONS, None)
+    if cached is not None:
+        return cached
+    user = session_user(request)
+    found: list[Collection] = []
+    if user is not None and user.handle:
+        with request.app.state.engine.connect() as conn:
+            found = list_member_collections(conn, user.id, public_only=False)
+    setattr(request.state, _STATE_COLLECTIONS, found)
+    return found
+
+
+def comment_counts(request: Request, paper_id: int) -> CommentCounts:
+    """papertide's and Hugging Face's comment counts of one paper, kept apart (a Jinja global)."""
+    with request.app.state.engine.connect() as conn:
+        return count_comments(conn, [paper_id]).get(paper_id, CommentCounts())
+
+
+def collections_with_paper(request: Request, paper_id: int) -> list[Collection]:
+    """The public collections that include a paper (a Jinja global for the paper page)."""
+    with request.app.state.engine.connect() as conn:
+        return list_public_collections_with_paper(conn, paper_id, limit=20)
+
+
+def followed_authors(request: Request) -> list[FollowedAuthor]:
+    """The authors the signed-in member follows (a Jinja global for the account page)."""
+    user = session_user(request)
+    if user is None:
+        return []
+    with request.app.state.engine.connect() as conn:
+        return list_follows(conn, user.id)
