@@ -7,14 +7,12 @@ from xml.etree import ElementTree
 
 import pytest
 from bs4 import BeautifulSoup
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from papertide.config import Settings
-from papertide.domain.models import Paper, Signal
+from papertide.domain.models import Paper
 from papertide.store.authorship import catch_up_authorship
 from papertide.store.engine import begin_write
-from papertide.store.harvest import write_signals
 from papertide.store.papers import upsert_papers
 from tests.community_flow import ClientFactory
 from tests.web.community_members import member_client, page_token
@@ -25,7 +23,7 @@ NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def extra_papers(app_engine: Engine) -> None:
-    """Papers by two Lovelaces (one key, two first names), with categories, a code link and HF comments."""
+    """Papers by two Lovelaces (one key, two first names), with categories and code links (one not http)."""
     batch = [
         Paper(
             arxiv_id="2611.00001",
@@ -59,7 +57,6 @@ def extra_papers(app_engine: Engine) -> None:
     ]
     with begin_write(app_engine) as conn:
         upsert_papers(conn, batch, NOW)
-        write_signals(conn, [Signal("2611.00001", "hf-daily", dt.date(2026, 11, 21), upvotes=3, comments=7)], NOW)
     catch_up_authorship(app_engine)
 
 
@@ -124,15 +121,15 @@ def test_categories_link_to_a_list_newest_first_with_a_feed(make_client: ClientF
 
 
 @pytest.mark.usefixtures("extra_papers")
-def test_cards_show_both_comment_counts_apart_and_only_http_code_links(make_client: ClientFactory) -> None:
+def test_paper_pages_and_cards_show_only_http_code_links(make_client: ClientFactory) -> None:
     client = make_client()
     page = BeautifulSoup(client.get("/papers/2611.00001").text, "html.parser")
-    assert page.select_one(".paper-signals .comment-count").get_text() == "0 comments"  # type: ignore[union-attr]
-    assert page.select_one(".paper-signals .hf-comment-count").get_text() == "7 on Hugging Face"  # type: ignore[union-attr]
-    assert page.select_one(".paper-signals .code-link")["href"] == "https://github.com/ada/engine"  # type: ignore[index]
+    assert page.select_one(".paper-actions .code-link")["href"] == "https://github.com/ada/engine"  # type: ignore[index]
     other = client.get("/papers/2611.00002").text
     assert "javascript:" not in other
     assert BeautifulSoup(other, "html.parser").select(".code-link") == []
+    card = BeautifulSoup(client.get("/authors/babbage_c").text, "html.parser").select_one("article.paper-item")
+    assert card is not None and card.select_one(".code-link")["href"] == "https://github.com/ada/engine"  # type: ignore[index]
 
 
 def test_a_member_page_shows_public_collections_and_has_a_feed(

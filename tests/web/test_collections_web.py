@@ -61,7 +61,7 @@ def test_a_member_adds_a_paper_from_its_page_to_a_new_collection_and_the_page_li
 
     paper_page = BeautifulSoup(ada.get(f"/papers/{PAPERS[0]}").text, "html.parser")
     listed = paper_page.select(".paper-collections a")
-    assert [a.get_text() for a in listed][0] == "Agents I like"
+    assert listed[0].get_text() == "Agents I like"
 
 
 def test_up_and_down_buttons_reorder_without_javascript_and_notes_are_kept(ada: TestClient) -> None:

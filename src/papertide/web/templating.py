@@ -13,10 +13,9 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 from papertide.config import Settings
 from papertide.domain.latex import render_tex
 from papertide.domain.snippet import highlight, make_snippet
-from papertide.web.community_view import (
+from papertide.web.paper_extras import (
     author_links,
     collections_with_paper,
-    comment_counts,
     followed_authors,
     my_collections,
     safe_link,
@@ -88,10 +87,9 @@ def make_environment(override_dir: Path | None) -> Environment:
     environment.globals["csrf_token"] = csrf_token
     environment.globals["session_user"] = session_user
     environment.globals["has_upvoted"] = has_upvoted
-    # Community (issue 11): author links, the member's collections, comment counts, http(s)-only links.
+    # Paper extras (issue 11): author links, the member's collections, followed authors, http(s)-only links.
     environment.globals["author_links"] = author_links
     environment.globals["my_collections"] = my_collections
-    environment.globals["comment_counts"] = comment_counts
     environment.globals["collections_with_paper"] = collections_with_paper
     environment.globals["followed_authors"] = followed_authors
     environment.filters["safe_link"] = safe_link

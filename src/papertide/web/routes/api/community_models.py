@@ -103,4 +103,3 @@ def compose_collection_detail(
             for item in items
         ],
     )
-

@@ -1,8 +1,9 @@
 """What paper cards and pages show beyond the paper itself (issue 11), as template globals.
 
 Author names become links to author pages, the signed-in member's collections feed the
-"add to collection" forms, comment counts come from both papertide and Hugging Face, and
-stored links are shown only when they are http(s). Each reads the database at most once per
+"add to collection" forms, the paper page lists the public collections holding it, and
+stored links are shown only when they are http(s). (Comment counts and "submitted by" are
+web/community_view.py's.) Each reads the database at most once per
 request and name (cached on ``request.state``), and only when a template asks.
 """
 
@@ -16,10 +17,8 @@ from fastapi import Request
 
 from papertide.domain.authors import FollowedAuthor, author_key
 from papertide.domain.collections import Collection
-from papertide.domain.comments import CommentCounts
 from papertide.domain.latex import render_tex
 from papertide.store.collections import list_member_collections, list_public_collections_with_paper
-from papertide.store.comments import count_comments
 from papertide.store.follows import list_follows
 from papertide.web.security import session_user
 
@@ -73,12 +72,6 @@ def my_collections(request: Request) -> list[Collection]:
             found = list_member_collections(conn, user.id, public_only=False)
     setattr(request.state, _STATE_COLLECTIONS, found)
     return found
-
-
-def comment_counts(request: Request, paper_id: int) -> CommentCounts:
-    """papertide's and Hugging Face's comment counts of one paper, kept apart (a Jinja global)."""
-    with request.app.state.engine.connect() as conn:
-        return count_comments(conn, [paper_id]).get(paper_id, CommentCounts())
 
 
 def collections_with_paper(request: Request, paper_id: int) -> list[Collection]:
