@@ -10,11 +10,14 @@ from bs4 import BeautifulSoup
 from sqlalchemy import Engine
 
 from papertide.config import Settings
-from papertide.domain.models import Paper
+from papertide.domain.models import Paper, Signal
+from papertide.domain.subscribers import Preferences
 from papertide.store.authorship import catch_up_authorship
 from papertide.store.engine import begin_write
+from papertide.store.harvest import write_signals
 from papertide.store.papers import upsert_papers
-from tests.community_flow import ClientFactory
+from papertide.store.subscribers import insert_subscriber
+from tests.community_flow import ClientFactory, outbox_messages
 from tests.web.community_members import member_client, page_token
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
@@ -33,6 +36,7 @@ def extra_papers(app_engine: Engine) -> None:
             categories=("cs.LO", "math.HO"),
             primary_category="cs.LO",
             published=dt.date(2026, 11, 20),
+            listed_on=dt.date(2026, 11, 27),
             code_url="https://github.com/ada/engine",
         ),
         Paper(
@@ -124,7 +128,7 @@ def test_categories_link_to_a_list_newest_first_with_a_feed(make_client: ClientF
 def test_paper_pages_and_cards_show_only_http_code_links(make_client: ClientFactory) -> None:
     client = make_client()
     page = BeautifulSoup(client.get("/papers/2611.00001").text, "html.parser")
-    assert page.select_one(".paper-actions .code-link")["href"] == "https://github.com/ada/engine"  # type: ignore[index]
+    assert page.select_one(".paper-extras .code-link")["href"] == "https://github.com/ada/engine"  # type: ignore[index]
     other = client.get("/papers/2611.00002").text
     assert "javascript:" not in other
     assert BeautifulSoup(other, "html.parser").select(".code-link") == []
@@ -149,3 +153,39 @@ def test_a_member_page_shows_public_collections_and_has_a_feed(
     assert (
         reader.get("/u/ada/collections/shown", follow_redirects=False).headers["location"].startswith("/collections/")
     )
+
+
+THUMBNAIL = "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2611.00001.png"
+
+
+@pytest.mark.usefixtures("extra_papers")
+def test_hugging_face_extras_show_on_pages_and_cards_and_the_thumbnail_never_in_mail(
+    make_client: ClientFactory, app_engine: Engine, settings: Settings
+) -> None:
+    signal = Signal(
+        "2611.00001",
+        "hf-daily",
+        dt.date(2026, 11, 27),
+        upvotes=9,
+        submitted_by="Grace <b>Hopper</b>",
+        thumbnail_url=THUMBNAIL,
+        github_stars=4321,
+        project_page="https://example.org/engine",
+    )
+    with begin_write(app_engine) as conn:
+        write_signals(conn, [signal], NOW)
+        insert_subscriber(conn, "reader@example.org", Preferences(), status="confirmed", now=NOW - dt.timedelta(days=3))
+    client = make_client()
+    for path in ("/papers/2611.00001", "/authors/babbage_c"):
+        page = BeautifulSoup(client.get(path).text, "html.parser")
+        image = page.select_one("img.paper-thumbnail")
+        assert image is not None and image["src"] == THUMBNAIL and image["loading"] == "lazy", path
+        assert page.select_one(".github-stars").get_text() == "★ 4,321", path  # type: ignore[union-attr]
+        assert page.select_one(".project-link")["href"] == "https://example.org/engine", path  # type: ignore[index]
+        assert page.select_one(".hf-submitter").get_text() == "on Hugging Face by Grace <b>Hopper</b>", path  # type: ignore[union-attr]
+
+    report = client.app.state.services.run_digest(now=dt.datetime(2026, 11, 28, 8, 0, tzinfo=dt.UTC))  # type: ignore[attr-defined]
+    assert report.failure is None, report.summary()
+    [mail] = outbox_messages(settings.outbox_dir)
+    assert "Notes on the analytical engine" in mail.as_string()
+    assert "cdn-thumbnails" not in mail.as_string()

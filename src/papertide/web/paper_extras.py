@@ -18,11 +18,15 @@ from fastapi import Request
 from papertide.domain.authors import FollowedAuthor, author_key
 from papertide.domain.collections import Collection
 from papertide.domain.latex import render_tex
+from papertide.domain.listing_extras import ListingExtras
 from papertide.store.collections import list_member_collections, list_public_collections_with_paper
 from papertide.store.follows import list_follows
+from papertide.store.listing_extras import read_listing_extras
 from papertide.web.security import session_user
 
 _STATE_COLLECTIONS = "papertide_my_collections"
+_STATE_EXTRAS = "papertide_listing_extras"
+NO_EXTRAS = ListingExtras()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +91,15 @@ def followed_authors(request: Request) -> list[FollowedAuthor]:
         return []
     with request.app.state.engine.connect() as conn:
         return list_follows(conn, user.id)
+
+
+def listing_extras(request: Request, paper_id: int) -> ListingExtras:
+    """Hugging Face's submitter, thumbnail, stars and project page of a paper (a Jinja global; cached per request)."""
+    cache: dict[int, ListingExtras] | None = getattr(request.state, _STATE_EXTRAS, None)
+    if cache is None:
+        cache = {}
+        setattr(request.state, _STATE_EXTRAS, cache)
+    if paper_id not in cache:
+        with request.app.state.engine.connect() as conn:
+            cache[paper_id] = read_listing_extras(conn, [paper_id]).get(paper_id, NO_EXTRAS)
+    return cache[paper_id]

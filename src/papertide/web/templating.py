@@ -17,6 +17,7 @@ from papertide.web.paper_extras import (
     author_links,
     collections_with_paper,
     followed_authors,
+    listing_extras,
     my_collections,
     safe_link,
 )
@@ -92,6 +93,7 @@ def make_environment(override_dir: Path | None) -> Environment:
     environment.globals["my_collections"] = my_collections
     environment.globals["collections_with_paper"] = collections_with_paper
     environment.globals["followed_authors"] = followed_authors
+    environment.globals["listing_extras"] = listing_extras
     environment.filters["safe_link"] = safe_link
     return environment
 
