@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from papertide.config import Settings
-from tests.community_flow import ClientFactory
+from tests.community_flow import ClientFactory, sign_in
 from tests.web.community_members import member_client, page_token
 
 PAPERS = ("2606.00660", "2605.28983", "2606.02398")
@@ -201,3 +201,28 @@ def test_the_api_creates_updates_adds_reorders_and_removes(ada: TestClient) -> N
     renamed = ada.post(f"/api/v1/collections/{collection_id}", json={"title": "Renamed"}, headers=headers)
     assert renamed.json()["title"] == "Renamed" and renamed.json()["slug"] == "api-list"
     assert "/api/v1/collections/{collection_id}/order" in ada.get("/api/v1/openapi.json").json()["paths"]
+
+
+def test_search_results_carry_the_add_to_collection_form(ada: TestClient) -> None:
+    collection_id = create(ada, "From search")
+    results = BeautifulSoup(ada.get("/search", params={"q": "FineVerify", "mode": "lexical"}).text, "html.parser")
+    card = results.select_one(f"article.paper-item:has(a[href='/papers/{PAPERS[0]}'])")
+    assert card is not None
+    form = card.select_one("form.collect-form")
+    assert form is not None
+    fields = {str(f["name"]): str(f.get("value", "")) for f in form.select("input[name]")}
+    response = ada.post(
+        "/collections/add", data={**fields, "collection_id": str(collection_id)}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"].startswith("/search?")
+    assert order_on_page(ada, collection_id) == [PAPERS[0]]
+
+
+def test_a_member_without_a_handle_is_asked_to_choose_one_before_creating(
+    make_client: ClientFactory, settings: Settings
+) -> None:
+    client = make_client()
+    sign_in(client, "nohandle@example.org", settings.outbox_dir)
+    assert BeautifulSoup(client.get(f"/papers/{PAPERS[0]}").text, "html.parser").select("details.collect") == []
+    response = client.post("/collections", data={"csrf_token": page_token(client), "title": "Mine"})
+    assert response.status_code == 403 and "handle" in response.text
