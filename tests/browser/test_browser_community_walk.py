@@ -140,8 +140,9 @@ def test_a_member_submits_discusses_collects_follows_and_gets_the_authors_paper_
     submit_page = page.goto(f"{site}/submit")
     if submit_page is not None and submit_page.status == 200:
         page.locator("input[name=arxiv_id]").fill(f"https://arxiv.org/abs/{PAPER}v1")
-        page.locator("#submit-form button[type=submit]").click()
-        expect(page.locator(".submit-outcome")).to_contain_text("Defining Data Science")
+        # A new paper is fetched, stored and embedded at once: the first embedding loads the model.
+        page.locator("#submit-form button[type=submit]").click(timeout=180_000)
+        expect(page.locator(".submit-outcome")).to_contain_text("Defining Data Science", timeout=180_000)
         screenshot(page, tmp_path, "submit")
     else:
         services = app.state.services
