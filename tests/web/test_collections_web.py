@@ -224,5 +224,7 @@ def test_a_member_without_a_handle_is_asked_to_choose_one_before_creating(
     client = make_client()
     sign_in(client, "nohandle@example.org", settings.outbox_dir)
     assert BeautifulSoup(client.get(f"/papers/{PAPERS[0]}").text, "html.parser").select("details.collect") == []
-    response = client.post("/collections", data={"csrf_token": page_token(client), "title": "Mine"})
-    assert response.status_code == 403 and "handle" in response.text
+    response = client.post(
+        "/collections", data={"csrf_token": page_token(client), "title": "Mine"}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"].startswith("/account/profile")

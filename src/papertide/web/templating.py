@@ -13,6 +13,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 from papertide.config import Settings
 from papertide.domain.latex import render_tex
 from papertide.domain.snippet import highlight, make_snippet
+from papertide.web.community_view import comment_counts, member_activity, submission_of
 from papertide.web.paper_extras import (
     author_links,
     collections_with_paper,
@@ -95,6 +96,10 @@ def make_environment(override_dir: Path | None) -> Environment:
     environment.globals["followed_authors"] = followed_authors
     environment.globals["listing_extras"] = listing_extras
     environment.filters["safe_link"] = safe_link
+    # Community (issue 11): comment counts and "submitted by" on every paper card.
+    environment.globals["comment_counts"] = comment_counts
+    environment.globals["submission_of"] = submission_of
+    environment.globals["member_activity"] = member_activity
     return environment
 
 

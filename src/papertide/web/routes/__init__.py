@@ -16,11 +16,15 @@ from papertide.web.routes import (
     authors,
     categories,
     collections,
+    comments,
     feeds,
     health,
     members,
+    moderation,
     papers,
+    profile,
     search,
+    submit,
     subscriptions,
     trending,
 )
@@ -29,6 +33,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     trending.router,  # before papers.router: see above
     account.router,
+    profile.router,
+    submit.router,
+    moderation.router,
     api.router,
     feeds.router,
     subscriptions.router,
@@ -37,5 +44,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     authors.router,
     members.router,
     categories.router,
+    comments.router,  # before papers.router: /papers/{arxiv_id}/comments.atom
     papers.router,  # last: /papers/{arxiv_id:path} would swallow any /papers/... route included after it
 )

@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from papertide.community.follows import AuthorPage
 from papertide.services import Services
 from papertide.web.clock import NowDep
-from papertide.web.community_errors import community_errors
 from papertide.web.deps import ServicesDep, TemplatesDep
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 from papertide.web.security import CsrfDep, OptionalUserDep, UserDep, parse_local_url
@@ -30,8 +29,7 @@ def read_author_page(services: Services, key: str, *, limit: int = PAPERS_PER_PA
     """An author's page of papers, or a 404 saying no stored paper has that author."""
     if not key or len(key) > KEY_MAX:
         raise HTTPException(404, "There is no author at this address.")
-    with community_errors():
-        return services.follows.read_author(key, limit=limit, offset=offset)
+    return services.follows.read_author(key, limit=limit, offset=offset)
 
 
 @router.get("/authors/{key}", response_class=HTMLResponse, include_in_schema=False)
@@ -82,9 +80,8 @@ def follow_author(
     """Follow (``follow=on``) or stop following (``follow=off``) an author."""
     if not key or len(key) > KEY_MAX:
         raise HTTPException(404, "There is no author at this address.")
-    with community_errors():
-        if follow == "on":
-            services.follows.follow(user.id, key)
-        else:
-            services.follows.unfollow(user.id, key)
+    if follow == "on":
+        services.follows.follow(user.id, key)
+    else:
+        services.follows.unfollow(user.id, key)
     return RedirectResponse(parse_local_url(next, f"/authors/{key}"), status_code=303)

@@ -17,7 +17,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from papertide.domain.collections import Collection
 from papertide.web.clock import NowDep
-from papertide.web.community_errors import community_errors
 from papertide.web.deps import ConnDep, ServicesDep, TemplatesDep
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 from papertide.web.paper_lookup import fetch_paper
@@ -64,11 +63,10 @@ def read_collection(
 ) -> HTMLResponse:
     """One collection's papers in order, with notes; its owner also gets the editing forms."""
     viewer = user.id if user is not None else None
-    with community_errors():
-        collection = services.collections.read(collection_id, viewer)
-        items = services.collections.read_items(
-            collection_id, viewer, limit=ITEMS_PER_PAGE, offset=(page - 1) * ITEMS_PER_PAGE
-        )
+    collection = services.collections.read(collection_id, viewer)
+    items = services.collections.read_items(
+        collection_id, viewer, limit=ITEMS_PER_PAGE, offset=(page - 1) * ITEMS_PER_PAGE
+    )
     context = {
         "collection": collection,
         "items": items,
@@ -84,9 +82,8 @@ def read_collection(
 @router.get("/collections/{collection_id}/feed.atom", tags=["feeds"], response_class=Response)
 def read_collection_feed(collection_id: int, services: ServicesDep, now: NowDep) -> Response:
     """A public collection's papers as an Atom feed, in the collection's order, with the notes."""
-    with community_errors():
-        collection = services.collections.read(collection_id, None)
-        items = services.collections.read_items(collection_id, None, limit=FEED_SIZE)
+    collection = services.collections.read(collection_id, None)
+    items = services.collections.read_items(collection_id, None, limit=FEED_SIZE)
     feed = compose_papers_feed(
         [item.paper for item in items],
         base_url=services.settings.base_url,
@@ -116,10 +113,9 @@ def create_collection(
 ) -> RedirectResponse:
     """Create a collection; with ``arxiv_id`` (the paper page's form) the paper goes in at once."""
     paper = fetch_paper(conn, arxiv_id) if arxiv_id else None
-    with community_errors():
-        collection = services.collections.create(user.id, title, description=description, is_public=is_public)
-        if paper is not None:
-            services.collections.add_paper(user.id, collection.id, paper.id)
+    collection = services.collections.create(user.id, title, description=description, is_public=is_public)
+    if paper is not None:
+        services.collections.add_paper(user.id, collection.id, paper.id)
     return _back(next if paper is not None else None, collection_path(collection))
 
 
@@ -136,8 +132,7 @@ def add_to_collection(
 ) -> RedirectResponse:
     """Add a paper to one of your collections (the form on paper pages and search results)."""
     paper = fetch_paper(conn, arxiv_id)
-    with community_errors():
-        services.collections.add_paper(user.id, collection_id, paper.id, note=note)
+    services.collections.add_paper(user.id, collection_id, paper.id, note=note)
     return _back(next, f"/collections/{collection_id}")
 
 
@@ -152,18 +147,16 @@ def update_collection(
     is_public: Annotated[bool, Form()] = False,
 ) -> RedirectResponse:
     """Rename, describe, publish or hide one's collection."""
-    with community_errors():
-        collection = services.collections.update(
-            user.id, collection_id, title=title, description=description, is_public=is_public
-        )
+    collection = services.collections.update(
+        user.id, collection_id, title=title, description=description, is_public=is_public
+    )
     return _back(None, collection_path(collection))
 
 
 @router.post("/collections/{collection_id}/delete", include_in_schema=False)
 def delete_collection(collection_id: int, _csrf: CsrfDep, user: UserDep, services: ServicesDep) -> RedirectResponse:
     """Delete one's collection (the papers stay in papertide)."""
-    with community_errors():
-        services.collections.delete(user.id, collection_id)
+    services.collections.delete(user.id, collection_id)
     return _back(None, "/collections")
 
 
@@ -172,8 +165,7 @@ def remove_from_collection(
     collection_id: int, paper_id: int, _csrf: CsrfDep, user: UserDep, services: ServicesDep, next: NextField = None
 ) -> RedirectResponse:
     """Take a paper out of one's collection."""
-    with community_errors():
-        services.collections.remove_paper(user.id, collection_id, paper_id)
+    services.collections.remove_paper(user.id, collection_id, paper_id)
     return _back(next, f"/collections/{collection_id}")
 
 
@@ -189,8 +181,7 @@ def move_in_collection(
 ) -> RedirectResponse:
     """Move a paper one place up or down (``position`` is where it is now, 0 first)."""
     target = position - 1 if direction == "up" else position + 1
-    with community_errors():
-        services.collections.move_paper(user.id, collection_id, paper_id, max(0, target))
+    services.collections.move_paper(user.id, collection_id, paper_id, max(0, target))
     return _back(None, f"/collections/{collection_id}#item-{paper_id}")
 
 
@@ -204,6 +195,5 @@ def write_collection_note(
     note: TextField = "",
 ) -> RedirectResponse:
     """Replace the note on a paper of one's collection ("" removes it)."""
-    with community_errors():
-        services.collections.write_note(user.id, collection_id, paper_id, note)
+    services.collections.write_note(user.id, collection_id, paper_id, note)
     return _back(None, f"/collections/{collection_id}#item-{paper_id}")

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from papertide.services import Services
-from papertide.web.community_errors import community_errors
 from papertide.web.deps import ConnDep, ServicesDep
 from papertide.web.paper_lookup import fetch_paper
 from papertide.web.routes.api.community_models import (
@@ -70,9 +69,8 @@ class OrderIn(BaseModel):
 
 
 def _detail(services: Services, collection_id: int, viewer: int | None, limit: int, offset: int) -> CollectionDetailOut:
-    with community_errors():
-        collection = services.collections.read(collection_id, viewer)
-        items = services.collections.read_items(collection_id, viewer, limit=limit, offset=offset)
+    collection = services.collections.read(collection_id, viewer)
+    items = services.collections.read_items(collection_id, viewer, limit=limit, offset=offset)
     return compose_collection_detail(collection, items, services.settings.base_url)
 
 
@@ -90,26 +88,24 @@ def list_collections(
     """Public collections (most recently changed first), one member's, or your own."""
     base = services.settings.base_url
     viewer = user.id if user is not None else None
-    with community_errors():
-        if mine:
-            if user is None:
-                return []
-            found = services.collections.list_for_member(user.id, user.id)[offset : offset + limit]
-        elif owner:
-            member = services.members.get_by_handle(owner)
-            found = services.collections.list_for_member(member.id, viewer)[offset : offset + limit]
-        else:
-            found = services.collections.list_public(limit=limit, offset=offset)
+    if mine:
+        if user is None:
+            return []
+        found = services.collections.list_for_member(user.id, user.id)[offset : offset + limit]
+    elif owner:
+        member = services.members.get_by_handle(owner)
+        found = services.collections.list_for_member(member.id, viewer)[offset : offset + limit]
+    else:
+        found = services.collections.list_public(limit=limit, offset=offset)
     return [compose_collection(collection, base) for collection in found]
 
 
 @router.post("/collections", status_code=201, responses=ERRORS)
 def create_collection(body: CollectionIn, _csrf: CsrfDep, user: UserDep, services: ServicesDep) -> CollectionOut:
     """Create a collection (private unless ``is_public``)."""
-    with community_errors():
-        collection = services.collections.create(
-            user.id, body.title, description=body.description, is_public=body.is_public
-        )
+    collection = services.collections.create(
+        user.id, body.title, description=body.description, is_public=body.is_public
+    )
     return compose_collection(collection, services.settings.base_url)
 
 
@@ -130,18 +126,16 @@ def update_collection(
     collection_id: int, body: CollectionChangeIn, _csrf: CsrfDep, user: UserDep, services: ServicesDep
 ) -> CollectionOut:
     """Change the title, description or visibility of your collection (the slug stays)."""
-    with community_errors():
-        collection = services.collections.update(
-            user.id, collection_id, title=body.title, description=body.description, is_public=body.is_public
-        )
+    collection = services.collections.update(
+        user.id, collection_id, title=body.title, description=body.description, is_public=body.is_public
+    )
     return compose_collection(collection, services.settings.base_url)
 
 
 @router.post("/collections/{collection_id}/delete", status_code=204, responses=ERRORS)
 def delete_collection(collection_id: int, _csrf: CsrfDep, user: UserDep, services: ServicesDep) -> None:
     """Delete your collection (the papers stay)."""
-    with community_errors():
-        services.collections.delete(user.id, collection_id)
+    services.collections.delete(user.id, collection_id)
 
 
 @router.post("/collections/{collection_id}/papers", responses=ERRORS)
@@ -150,8 +144,7 @@ def add_paper(
 ) -> CollectionDetailOut:
     """Append a paper (a paper already there keeps its place and note)."""
     paper = fetch_paper(conn, body.arxiv_id)
-    with community_errors():
-        services.collections.add_paper(user.id, collection_id, paper.id, note=body.note)
+    services.collections.add_paper(user.id, collection_id, paper.id, note=body.note)
     return _detail(services, collection_id, user.id, 1000, 0)
 
 
@@ -161,8 +154,7 @@ def remove_paper(
 ) -> CollectionDetailOut:
     """Take a paper out of your collection."""
     paper = fetch_paper(conn, body.arxiv_id)
-    with community_errors():
-        services.collections.remove_paper(user.id, collection_id, paper.id)
+    services.collections.remove_paper(user.id, collection_id, paper.id)
     return _detail(services, collection_id, user.id, 1000, 0)
 
 
@@ -172,6 +164,5 @@ def reorder(
 ) -> CollectionDetailOut:
     """Put the papers in this order; the list must name each of them exactly once."""
     ids = [fetch_paper(conn, arxiv_id).id for arxiv_id in body.arxiv_ids]
-    with community_errors():
-        services.collections.reorder(user.id, collection_id, ids)
+    services.collections.reorder(user.id, collection_id, ids)
     return _detail(services, collection_id, user.id, 1000, 0)
