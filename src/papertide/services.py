@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from papertide.community.collections import Collections
 from papertide.community.comments import Discussion
+from papertide.community.follows import Follows
 from papertide.community.members import Members
 from papertide.community.moderation import Moderation
 from papertide.community.policy import CommunityPolicy
@@ -139,7 +141,17 @@ class Services:
         report = self.indexer.index_changed(paper_ids)
         logging.getLogger("papertide.search").info("indexed a batch: %s", report.summary())
 
-    # --- community (issue 11) -----------------------------------------------------------------
+    # --- community: collections, author follows, member pages (issue 11) ----------------------
+
+    @cached_property
+    def collections(self) -> Collections:
+        """Members' collections under the community limits, on the process's clock."""
+        return Collections(self.engine, self.community_policy, self.clock)
+
+    @cached_property
+    def follows(self) -> Follows:
+        """Author pages and following authors."""
+        return Follows(self.engine, self.community_policy, self.clock)
 
     @cached_property
     def discussion(self) -> Discussion:

@@ -43,13 +43,21 @@ class Paper:
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """Counts an external source reported for a paper on one listing date."""
+    """Counts an external source reported for a paper on one listing date.
+
+    Hugging Face also says who submitted the paper there, its thumbnail, the GitHub stars of its
+    repository and its project page (issue 11); other sources leave those empty.
+    """
 
     arxiv_id: str
     source: str
     listed_on: dt.date
     upvotes: int = 0
     comments: int = 0
+    submitted_by: str | None = None
+    thumbnail_url: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

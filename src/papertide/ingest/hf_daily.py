@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
@@ -32,6 +33,35 @@ def _count(value: Any) -> int:
 def _string(container: Mapping[str, Any], name: str) -> str | None:
     value = container.get(name)
     return value if isinstance(value, str) and value.strip() else None
+
+
+def _http_url(value: str | None, limit: int = 512) -> str | None:
+    """A link worth keeping: http(s), with a host, no spaces or control characters, not too long."""
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) > limit or any(ch.isspace() or ord(ch) < 32 for ch in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unbalanced IPv6 bracket, for one
+        return None
+    return text if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def _submitter(item: Mapping[str, Any], paper: Mapping[str, Any]) -> str | None:
+    """Who submitted the paper to Hugging Face's list: their full name, else their user name."""
+    for holder in (item.get("submittedBy"), paper.get("submittedOnDailyBy")):
+        if isinstance(holder, Mapping):
+            name = _string(holder, "fullname") or _string(holder, "name")
+            if name:
+                clean = " ".join("".join(ch for ch in name if ch.isprintable()).split())
+                return clean[:200] or None
+    return None
+
+
+def _stars(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else None
 
 
 def parse_daily_item(item: Any, location: str, listed_on: dt.date | None) -> tuple[Paper, Signal]:
@@ -80,7 +110,17 @@ def parse_daily_item(item: Any, location: str, listed_on: dt.date | None) -> tup
         external_upvotes=upvotes,
         location=f"{location} (githubRepo)",
     )
-    signal = Signal(arxiv_id, SOURCE, featured, upvotes=upvotes, comments=_count(item.get("numComments")))
+    signal = Signal(
+        arxiv_id,
+        SOURCE,
+        featured,
+        upvotes=upvotes,
+        comments=_count(item.get("numComments")),
+        submitted_by=_submitter(item, paper),
+        thumbnail_url=_http_url(_string(item, "thumbnail")),
+        github_stars=_stars(paper.get("githubStars")),
+        project_page=_http_url(_string(paper, "projectPage") or _string(item, "projectPage")),
+    )
     return stored, signal
 
 

@@ -94,6 +94,10 @@ def write_signals(conn: Connection, signals: Iterable[Signal], now: dt.datetime)
             "upvotes": signal.upvotes,
             "comments": signal.comments,
             "fetched_at": now,
+            "submitted_by": signal.submitted_by,
+            "thumbnail_url": signal.thumbnail_url,
+            "github_stars": signal.github_stars,
+            "project_page": signal.project_page,
         }
     if latest:
         _upsert(conn, paper_signals, list(latest.values()), ("paper_id", "source", "listed_on"))

@@ -88,6 +88,11 @@ paper_signals = Table(
     Column("upvotes", Integer, nullable=False, default=0),
     Column("comments", Integer, nullable=False, default=0),
     Column("fetched_at", DateTime(timezone=True), nullable=False),
+    # What Hugging Face shows beside a listing (issue 11; migration 0006_listing_extras).
+    Column("submitted_by", String(200)),
+    Column("thumbnail_url", String(512)),
+    Column("github_stars", Integer),
+    Column("project_page", String(512)),
     PrimaryKeyConstraint("paper_id", "source", "listed_on"),
     Index("ix_paper_signals_listed_on", "listed_on"),
 )

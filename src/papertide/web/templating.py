@@ -15,6 +15,14 @@ from papertide.domain.latex import render_tex
 from papertide.domain.links import http_link
 from papertide.domain.snippet import highlight, make_snippet
 from papertide.web.community_view import comment_counts, member_activity, submission_of
+from papertide.web.paper_extras import (
+    author_links,
+    collections_with_paper,
+    followed_authors,
+    listing_extras,
+    my_collections,
+    safe_link,
+)
 from papertide.web.security import csrf_token, session_user
 from papertide.web.user_votes import has_upvoted
 
@@ -84,6 +92,13 @@ def make_environment(override_dir: Path | None) -> Environment:
     environment.globals["csrf_token"] = csrf_token
     environment.globals["session_user"] = session_user
     environment.globals["has_upvoted"] = has_upvoted
+    # Paper extras (issue 11): author links, the member's collections, followed authors, http(s)-only links.
+    environment.globals["author_links"] = author_links
+    environment.globals["my_collections"] = my_collections
+    environment.globals["collections_with_paper"] = collections_with_paper
+    environment.globals["followed_authors"] = followed_authors
+    environment.globals["listing_extras"] = listing_extras
+    environment.filters["safe_link"] = safe_link
     # Community (issue 11): comment counts and "submitted by" on every paper card.
     environment.globals["comment_counts"] = comment_counts
     environment.globals["submission_of"] = submission_of

@@ -14,9 +14,13 @@ from papertide.web.routes import (
     account,
     api,
     api_docs,
+    authors,
+    categories,
+    collections,
     comments,
     feeds,
     health,
+    members,
     moderation,
     papers,
     profile,
@@ -38,6 +42,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     feeds.router,
     subscriptions.router,
     search.router,
+    collections.router,
+    authors.router,
+    members.router,
+    categories.router,
     comments.router,  # before papers.router: /papers/{arxiv_id}/comments.atom
     papers.router,  # last: /papers/{arxiv_id:path} would swallow any /papers/... route included after it
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from papertide.web.routes.api import community, papers, search, subscriptions, trending
+from papertide.web.routes.api import authors, collections, community, papers, search, subscriptions, trending
 
 router = APIRouter(prefix="/api/v1")
 # community before papers: /papers/{arxiv_id:path} would take "X/comments" as an id.
-for _module in (trending, search, community, papers, subscriptions):
+for _module in (trending, search, community, papers, subscriptions, collections, authors):
     router.include_router(_module.router)

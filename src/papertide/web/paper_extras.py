@@ -1,0 +1,105 @@
+"""What paper cards and pages show beyond the paper itself (issue 11), as template globals.
+
+Author names become links to author pages, the signed-in member's collections feed the
+"add to collection" forms, the paper page lists the public collections holding it, and
+stored links are shown only when they are http(s). (Comment counts and "submitted by" are
+web/community_view.py's.) Each reads the database at most once per
+request and name (cached on ``request.state``), and only when a template asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fastapi import Request
+
+from papertide.domain.authors import FollowedAuthor, author_key
+from papertide.domain.collections import Collection
+from papertide.domain.latex import render_tex
+from papertide.domain.listing_extras import ListingExtras
+from papertide.store.collections import list_member_collections, list_public_collections_with_paper
+from papertide.store.follows import list_follows
+from papertide.store.listing_extras import read_listing_extras
+from papertide.web.security import session_user
+
+_STATE_COLLECTIONS = "papertide_my_collections"
+_STATE_EXTRAS = "papertide_listing_extras"
+NO_EXTRAS = ListingExtras()
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorLink:
+    """One author as a card shows it: the name (TeX rendered) and its page, or no page when it has no key."""
+
+    name: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorLinks:
+    """The first few authors of a paper with links, and how many more there are."""
+
+    shown: tuple[AuthorLink, ...]
+    more: int
+
+
+def author_links(authors: Sequence[str], limit: int = 6) -> AuthorLinks:
+    """The authors to link (a Jinja global): the first ``limit``, each with its author-page key."""
+    shown = tuple(AuthorLink(render_tex(name), author_key(name)) for name in list(authors)[:limit])
+    return AuthorLinks(shown, max(0, len(authors) - limit))
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL when it is http(s) with a host, else None: stored links are shown only then."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def my_collections(request: Request) -> list[Collection]:
+    """The signed-in member's collections (all of them), for the "add to collection" forms."""
+    cached: list[Collection] | None = getattr(request.state, _STATE_COLLECTIONS, None)
+    if cached is not None:
+        return cached
+    user = session_user(request)
+    found: list[Collection] = []
+    if user is not None and user.handle:
+        with request.app.state.engine.connect() as conn:
+            found = list_member_collections(conn, user.id, public_only=False)
+    setattr(request.state, _STATE_COLLECTIONS, found)
+    return found
+
+
+def collections_with_paper(request: Request, paper_id: int) -> list[Collection]:
+    """The public collections that include a paper (a Jinja global for the paper page)."""
+    with request.app.state.engine.connect() as conn:
+        return list_public_collections_with_paper(conn, paper_id, limit=20)
+
+
+def followed_authors(request: Request) -> list[FollowedAuthor]:
+    """The authors the signed-in member follows (a Jinja global for the account page)."""
+    user = session_user(request)
+    if user is None:
+        return []
+    with request.app.state.engine.connect() as conn:
+        return list_follows(conn, user.id)
+
+
+def listing_extras(request: Request, paper_id: int) -> ListingExtras:
+    """Hugging Face's submitter, thumbnail, stars and project page of a paper (a Jinja global; cached per request)."""
+    cache: dict[int, ListingExtras] | None = getattr(request.state, _STATE_EXTRAS, None)
+    if cache is None:
+        cache = {}
+        setattr(request.state, _STATE_EXTRAS, cache)
+    if paper_id not in cache:
+        with request.app.state.engine.connect() as conn:
+            cache[paper_id] = read_listing_extras(conn, [paper_id]).get(paper_id, NO_EXTRAS)
+    return cache[paper_id]

@@ -1,0 +1,68 @@
+"""arXiv category lists (issue 11): ``/categories/{category}``, newest papers first, and its Atom feed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from papertide.domain.categories import parse_category
+from papertide.domain.errors import InvalidInput
+from papertide.domain.models import StoredPaper
+from papertide.store.categories import count_category_papers, list_category_paper_ids
+from papertide.store.papers import get_papers
+from papertide.web.clock import NowDep
+from papertide.web.deps import ConnDep, ServicesDep, TemplatesDep
+from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
+
+router = APIRouter()
+PAPERS_PER_PAGE = 30
+FEED_SIZE = 50
+
+
+def _read(conn: ConnDep, category: str, *, limit: int, offset: int) -> tuple[str, list[StoredPaper], int]:
+    try:
+        name = parse_category(category)
+    except InvalidInput as error:
+        raise HTTPException(404, f"{error.reason[:1].upper()}{error.reason[1:]}.") from None
+    total = count_category_papers(conn, name)
+    if total == 0:
+        raise HTTPException(404, f"No paper in the category {name} is stored here.")
+    ids = list_category_paper_ids(conn, name, limit=limit, offset=offset)
+    by_id = {stored.id: stored for stored in get_papers(conn, ids)}
+    return name, [by_id[paper_id] for paper_id in ids if paper_id in by_id], total
+
+
+@router.get("/categories/{category}", response_class=HTMLResponse, include_in_schema=False)
+def read_category(
+    request: Request,
+    category: str,
+    conn: ConnDep,
+    templates: TemplatesDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    """The papers of one arXiv category, newest publication first."""
+    name, papers, total = _read(conn, category, limit=PAPERS_PER_PAGE, offset=(page - 1) * PAPERS_PER_PAGE)
+    context = {
+        "category": name,
+        "papers": papers,
+        "total": total,
+        "page": page,
+        "has_next": total > page * PAPERS_PER_PAGE,
+    }
+    return templates.TemplateResponse(request, "category.html", context)
+
+
+@router.get("/categories/{category}/feed.atom", tags=["feeds"], response_class=Response)
+def read_category_feed(category: str, conn: ConnDep, services: ServicesDep, now: NowDep) -> Response:
+    """The newest papers of one arXiv category as an Atom feed."""
+    name, papers, _total = _read(conn, category, limit=FEED_SIZE, offset=0)
+    feed = compose_papers_feed(
+        papers,
+        base_url=services.settings.base_url,
+        path=f"/categories/{name}",
+        title=f"{services.settings.site_name}: {name}",
+        now=now,
+    )
+    return Response(feed, media_type=ATOM_TYPE)
