@@ -24,8 +24,9 @@ from papertide.domain.plain_text import scrub_text
 from papertide.services import Services
 from papertide.store.busy import RETRY_AFTER_SECONDS, is_database_busy
 from papertide.store.migrate import upgrade_database
+from papertide.web.error_model import problem_json
 from papertide.web.input_guard import check_request_text
-from papertide.web.problems import problem_response
+from papertide.web.problems import install_problem_handlers
 from papertide.web.routes import ROUTERS
 from papertide.web.security import install_security
 from papertide.web.templating import make_templates, site_from_settings
@@ -92,6 +93,7 @@ def create_app(
     for router in ROUTERS:  # in this order: see web/routes/__init__.py
         app.include_router(router)
     _install_error_pages(app)
+    install_problem_handlers(app)
     install_security(app, settings)
     return app
 
@@ -102,7 +104,7 @@ def _app_now(app: FastAPI) -> dt.datetime:
 
 
 def _wants_json(request: Request) -> bool:
-    """API and feed clients get JSON errors (web/problems.py); browsers get the error page."""
+    """API and feed clients get JSON errors (web/error_model.py); browsers get the error page."""
     path = request.url.path
     machine = path.startswith(("/api/", "/feeds/")) or path.endswith((".atom", ".rss"))
     return machine or "application/json" in request.headers.get("accept", "")
@@ -123,7 +125,7 @@ def _install_error_pages(app: FastAPI) -> None:
         headers: dict[str, str] | None = None,
     ) -> Response:
         if _wants_json(request):
-            return problem_response(status, detail, errors=errors, headers=headers)
+            return problem_json(status, detail, errors=errors, headers=headers)
         templates: Jinja2Templates = request.app.state.templates
         return templates.TemplateResponse(
             request,
@@ -160,7 +162,7 @@ def _install_error_pages(app: FastAPI) -> None:
             errors[name] = f"{errors[name]}; {message}" if name in errors else message
         problems = "; ".join(f"{name}: {message}" for name, message in errors.items())
         if _wants_json(request):
-            return problem_response(422, problems, errors=errors)
+            return problem_json(422, problems, errors=errors)
         return render(request, 400, "Bad request", problems)
 
     async def database_error(request: Request, error: Exception) -> Response:

@@ -17,6 +17,7 @@ from papertide.store.listings import PeriodList
 from papertide.store.trending import TrendingList
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, ServicesDep
+from papertide.web.error_model import COMMON_STATUSES, documented
 from papertide.web.feed_documents import (
     ATOM_TYPE,
     RSS_TYPE,
@@ -26,7 +27,6 @@ from papertide.web.feed_documents import (
     compose_rss,
     compose_summary,
 )
-from papertide.web.problems import COMMON_STATUSES, documented
 
 router = APIRouter()
 FEED_SIZE = 50

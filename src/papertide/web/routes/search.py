@@ -13,9 +13,9 @@ from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import MAX_QUERY_CHARS
 from papertide.search.request import Mode, SearchPage, SearchRequest, SearchUnavailable, Sort
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep, TemplatesDep
+from papertide.web.error_model import COMMON_STATUSES, documented, problem_json
 from papertide.web.feed_documents import ATOM_TYPE, Feed, FeedEntry, compose_atom, compose_summary
 from papertide.web.paper_lookup import fetch_hit_papers
-from papertide.web.problems import COMMON_STATUSES, documented, problem_response
 
 router = APIRouter()
 PAGE_SIZE = 20
@@ -112,7 +112,7 @@ def read_search_feed(
     try:
         result = search.search(SearchRequest(text=q, mode=mode, sort=sort, per_page=FEED_SIZE))
     except (InvalidQuery, SearchUnavailable) as problem:
-        return problem_response(400 if isinstance(problem, InvalidQuery) else 503, str(problem))
+        return problem_json(400 if isinstance(problem, InvalidQuery) else 503, str(problem))
     base = settings.base_url.rstrip("/")
     now = dt.datetime.now(dt.UTC)
     entries = []

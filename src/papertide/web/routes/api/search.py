@@ -12,8 +12,8 @@ from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import MAX_QUERY_CHARS
 from papertide.search.request import Mode, SearchRequest, SearchUnavailable, Sort
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep
+from papertide.web.error_model import problem_json
 from papertide.web.paper_lookup import fetch_hit_papers
-from papertide.web.problems import problem_response
 from papertide.web.routes.api.models import SearchHitOut, compose_hit_out
 
 router = APIRouter(tags=["search"])
@@ -56,9 +56,9 @@ def search_api(
     try:
         result = search.search(SearchRequest(text=q, mode=mode, sort=sort, page=page, per_page=per_page))
     except InvalidQuery as problem:
-        return problem_response(400, str(problem))
+        return problem_json(400, str(problem))
     except SearchUnavailable as problem:
-        return problem_response(503, str(problem))
+        return problem_json(503, str(problem))
     offset = (page - 1) * per_page
     results = [
         compose_hit_out(offset + rank, stored, hit, settings.base_url)

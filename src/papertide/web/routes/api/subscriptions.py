@@ -14,7 +14,7 @@ from papertide.digest.preferences import InvalidSubscription, parse_preferences
 from papertide.digest.subscription import MailUnavailable, TooManyRequests, run_signup
 from papertide.web.clock import NowDep
 from papertide.web.deps import ComposerDep, EngineDep, ServicesDep, TransportDep
-from papertide.web.problems import documented, problem_response
+from papertide.web.error_model import documented, problem_json
 from papertide.web.routes.subscriptions import SENT_TEXT
 from papertide.web.security import client_address
 
@@ -62,9 +62,9 @@ def create_subscription(
             pending_expiry=services.digest_policy.pending_expiry,
         )
     except InvalidSubscription as error:
-        return problem_response(422, str(error), errors=error.problems)
+        return problem_json(422, str(error), errors=error.problems)
     except TooManyRequests as error:
-        return problem_response(429, str(error), headers={"Retry-After": str(error.retry_after)})
+        return problem_json(429, str(error), headers={"Retry-After": str(error.retry_after)})
     except MailUnavailable as error:
-        return problem_response(503, str(error))
+        return problem_json(503, str(error))
     return JSONResponse({"status": "accepted", "detail": SENT_TEXT}, status_code=202)
