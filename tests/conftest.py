@@ -14,12 +14,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from papertide.config import Settings
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 from tests.corpus import load_small_corpus
+
+# --- property-based tests ----------------------------------------------------------------------
+
+# Bounded and derandomized: the same examples on every machine and every run, a few seconds in all
+# (issue 9). PAPERTIDE_HYPOTHESIS_PROFILE=thorough searches much wider, e.g. before a release.
+_PROFILE = {"deadline": None, "database": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
+hypothesis_settings.register_profile("papertide", max_examples=80, derandomize=True, **_PROFILE)  # type: ignore[arg-type]
+hypothesis_settings.register_profile("thorough", max_examples=5000, **_PROFILE)  # type: ignore[arg-type]
+hypothesis_settings.load_profile(os.environ.get("PAPERTIDE_HYPOTHESIS_PROFILE", "papertide"))
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +22,14 @@ from papertide.domain.errors import PapertideError
 Purpose = Literal["confirm", "manage", "unsubscribe"]
 _MAC_BYTES = 18
 MAX_TOKEN_LENGTH = 80
+# Subscriber ids are INTEGER columns: 32-bit on PostgreSQL; a larger id names no subscriber and
+# would only reach the database as an overflow error (issue 9: OverflowError at 2**63 on SQLite).
+MAX_SUBSCRIBER_ID = 2**31 - 1
+_MAC_CHARS = len(base64.urlsafe_b64encode(bytes(_MAC_BYTES)))
+_CANONICAL = re.compile(
+    rf"(?P<id>0|[1-9][0-9]*)\.(?P<issued>0|[1-9a-z][0-9a-z]*)\.(?P<mac>[A-Za-z0-9_-]{{{_MAC_CHARS}}})"
+)
+_NOT_VALID = "This link is not valid: it may have been cut short or altered."
 
 
 class InvalidToken(PapertideError):
@@ -66,16 +75,23 @@ def sign_token(secret: str, purpose: Purpose, subscriber_id: int, email: str, is
 
 
 def parse_token(token: str) -> TokenClaims:
-    """Read a token's id and issue time; the caller then loads the subscriber and calls ``check_token``."""
-    parts = token.split(".") if isinstance(token, str) and len(token) <= MAX_TOKEN_LENGTH else []
-    if len(parts) != 3 or not parts[0].isascii() or not parts[0].isdigit():
-        raise InvalidToken("This link is not valid: it may have been cut short or altered.")
+    """Read a token's id and issue time; the caller then loads the subscriber and calls ``check_token``.
+
+    Only the exact form ``sign_token`` writes is read (issue 9): no leading zeros, signs or
+    spaces (``int()`` accepts all three, which made one token readable in many spellings), an
+    id that fits the database's 64-bit integer, and a MAC of the right length and alphabet.
+    """
+    match = _CANONICAL.fullmatch(token) if isinstance(token, str) and len(token) <= MAX_TOKEN_LENGTH else None
+    if match is None:
+        raise InvalidToken(_NOT_VALID)
+    subscriber_id = int(match.group("id"))
+    if subscriber_id > MAX_SUBSCRIBER_ID:
+        raise InvalidToken(_NOT_VALID)
     try:
-        issued = int(parts[1], 36)
-        issued_at = dt.datetime.fromtimestamp(issued, dt.UTC)
+        issued_at = dt.datetime.fromtimestamp(int(match.group("issued"), 36), dt.UTC)
     except (ValueError, OverflowError, OSError):
-        raise InvalidToken("This link is not valid: it may have been cut short or altered.") from None
-    return TokenClaims(subscriber_id=int(parts[0]), issued_at=issued_at)
+        raise InvalidToken(_NOT_VALID) from None
+    return TokenClaims(subscriber_id=subscriber_id, issued_at=issued_at)
 
 
 def check_token(
@@ -92,7 +108,7 @@ def check_token(
     issued = int(claims.issued_at.timestamp())
     expected = _mac(secret, purpose, claims.subscriber_id, issued, email)
     if not hmac.compare_digest(expected, token.rsplit(".", 1)[1]):
-        raise InvalidToken("This link is not valid: it may have been cut short or altered.")
+        raise InvalidToken(_NOT_VALID)
     if max_age is not None and now - claims.issued_at > max_age:
         raise ExpiredToken("This link has expired. Ask for a new one from the subscribe box on any page.")
     return claims

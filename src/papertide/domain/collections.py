@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from papertide.domain.errors import InvalidInput
 from papertide.domain.members import single_line_problem
 from papertide.domain.models import StoredPaper
+from papertide.domain.plain_text import text_problem
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 2000
@@ -49,6 +50,8 @@ class CollectionItem:
 
 
 def _multiline_problem(value: str) -> str | None:
+    if problem := text_problem(value, multiline=True):
+        return problem
     for ch in value:
         category = unicodedata.category(ch)
         if (category == "Cc" and ch not in "\n\t") or (category == "Cf" and ch not in "\u200c\u200d"):

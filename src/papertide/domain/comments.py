@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from papertide.domain.errors import InvalidInput
 from papertide.domain.markdown import render_markdown
+from papertide.domain.plain_text import text_problem
 
 
 class CommentState(enum.Enum):
@@ -121,12 +122,16 @@ def parse_comment_body(raw: str, max_length: int) -> str:
     for ch in text:
         if unicodedata.category(ch) == "Cc" and ch not in "\n\t":
             raise InvalidInput("body", f"contains the control character U+{ord(ch):04X}")
+    if problem := text_problem(text, multiline=True):
+        raise InvalidInput("body", problem)
     return text
 
 
 def parse_report_reason(raw: str, max_length: int) -> str:
     """Why a member reports a comment: one short paragraph, required."""
     text = " ".join((raw if isinstance(raw, str) else "").split())
+    if problem := text_problem(text):
+        raise InvalidInput("reason", problem)
     if not text:
         raise InvalidInput("reason", "say briefly what is wrong with this comment")
     if len(text) > max_length:

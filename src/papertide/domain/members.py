@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from papertide.domain.errors import InvalidInput
+from papertide.domain.plain_text import text_problem
 
 HANDLE_MIN = 3
 HANDLE_MAX = 30
@@ -49,6 +50,8 @@ def single_line_problem(value: str) -> str | None:
     """Why a one-line text field is refused: line breaks, control or bidirectional-override characters."""
     if "\r" in value or "\n" in value:
         return "must be a single line"
+    if problem := text_problem(value):
+        return problem
     for ch in value:
         category = unicodedata.category(ch)
         if category == "Cc" or (category == "Cf" and ch not in "\u200c\u200d"):

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from papertide.domain.errors import InvalidQuery
+from papertide.domain.plain_text import text_problem
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 64
@@ -89,6 +90,10 @@ def parse_query(raw: str) -> SearchQuery:
     """Parse the query syntax; raises InvalidQuery with a message that names the problem."""
     if len(raw) > MAX_QUERY_CHARS:
         raise InvalidQuery(f"the query is {len(raw)} characters long; at most {MAX_QUERY_CHARS} are allowed")
+    # Tabs and line breaks are only spaces here (a pasted query); other control characters and
+    # lone surrogates cannot be searched for, shown or put into a feed (issue 9).
+    if problem := text_problem(raw, multiline=True):
+        raise InvalidQuery(f"the query {problem}")
     words: list[str] = []
     phrases: list[str] = []
     authors: list[str] = []

@@ -8,11 +8,10 @@ and lower-cased so one mailbox is one account and one subscriber.
 
 from __future__ import annotations
 
-import unicodedata
-
 from email_validator import EmailNotValidError, validate_email
 
 from papertide.domain.errors import PapertideError
+from papertide.domain.plain_text import text_problem
 
 MAX_EMAIL_LENGTH = 254
 
@@ -22,16 +21,12 @@ class InvalidAddress(PapertideError, ValueError):
 
 
 def single_line_problem(value: str) -> str | None:
-    """Why a one-line form field cannot be used as is (a line break or control character), else None.
+    """Why a one-line form field cannot be used as is (a line break, control character or surrogate), else None.
 
     A CR or LF is refused outright rather than cleaned: it can only come from a crafted
     request trying to smuggle mail headers.
     """
-    if "\r" in value or "\n" in value:
-        return "must be a single line (line breaks are not allowed)"
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        return "contains control characters"
-    return None
+    return text_problem(value)
 
 
 def parse_address(value: str) -> str:

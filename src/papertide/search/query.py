@@ -130,7 +130,9 @@ class SearchService:
         mode: Mode = request.mode
         details: dict[int, dict[str, float]] = {}
         if not query.has_text:
-            assert plan.required is not None
+            if plan.required is None:
+                # compose_lexical_plan refuses filters that analyse to nothing; kept as a 400, not a 500.
+                raise InvalidQuery(f"nothing in {query.describe()!r} can be searched for")
             ranked, total = self.lexical.newest(plan.required, depth)
             exact = True
             explain.append(f"filters only: {plan.required_description}, newest first; {total} match")

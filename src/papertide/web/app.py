@@ -8,20 +8,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from papertide import __version__
 from papertide.config import Settings
 from papertide.domain.clock import Clock, utc_now
+from papertide.domain.plain_text import scrub_text
 from papertide.services import Services
+from papertide.store.busy import RETRY_AFTER_SECONDS, is_database_busy
 from papertide.store.migrate import upgrade_database
+from papertide.web.error_model import problem_json
 from papertide.web.head import HeadAsGetMiddleware
+from papertide.web.input_guard import check_request_text
 from papertide.web.problems import install_problem_handlers
 from papertide.web.routes import ROUTERS
 from papertide.web.routes.api_docs import ASSETS_PATH, SWAGGER_UI_DIR
@@ -75,6 +80,8 @@ def create_app(
         docs_url=None,  # served from the package by routes/api_docs.py, not a CDN
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        # Every route refuses query and path text that is not valid text with a 400 (issue 9).
+        dependencies=[Depends(check_request_text)],
     )
     app.state.services = services
     # Kept beside the services for the middleware and the pages that read them directly.
@@ -101,44 +108,83 @@ def _app_now(app: FastAPI) -> dt.datetime:
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+    """API and feed clients get JSON errors (web/error_model.py); browsers get the error page."""
+    path = request.url.path
+    machine = path.startswith(("/api/", "/feeds/")) or path.endswith((".atom", ".rss"))
+    return machine or "application/json" in request.headers.get("accept", "")
+
+
+def _field_name(location: tuple[int | str, ...] | list[int | str]) -> str:
+    return ".".join(scrub_text(str(part)) for part in location if part not in ("query", "body", "path")) or "request"
 
 
 def _install_error_pages(app: FastAPI) -> None:
-    def render(request: Request, status: int, title: str, detail: str) -> Response:
+    def render(
+        request: Request,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        errors: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         if _wants_json(request):
-            return JSONResponse({"detail": detail}, status_code=status)
+            return problem_json(status, detail, errors=errors, headers=headers)
         templates: Jinja2Templates = request.app.state.templates
         return templates.TemplateResponse(
-            request, "error.html", {"status": status, "title": title, "detail": detail}, status_code=status
+            request,
+            "error.html",
+            {"status": status, "title": title, "detail": scrub_text(detail)},
+            status_code=status,
+            headers=headers,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         titles = {
+            400: "Bad request",
             404: "Page not found",
             405: "Method not allowed",
+            422: "Bad request",
             429: "Too many requests",
             403: "Forbidden",
         }
         detail = str(error.detail) if error.detail else titles.get(error.status_code, "Error")
         if error.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this address. Try a search instead."
-        response = render(request, error.status_code, titles.get(error.status_code, "Error"), detail)
-        if error.headers:
-            response.headers.update(error.headers)
-        return response
+        title = titles.get(error.status_code, "Error")
+        return render(request, error.status_code, title, detail, headers=dict(error.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in item['loc'] if p not in ('query', 'body', 'path'))}: {item['msg']}"
-            for item in error.errors()
-        )
+        # Only the location and message of each problem: the input itself may be anything
+        # (bytes, a lone surrogate, megabytes) and is not echoed back.
+        errors: dict[str, str] = {}
+        for item in error.errors():
+            name = _field_name(item.get("loc", ()))
+            message = scrub_text(str(item.get("msg", "is not valid")))
+            errors[name] = f"{errors[name]}; {message}" if name in errors else message
+        problems = "; ".join(f"{name}: {message}" for name, message in errors.items())
         if _wants_json(request):
-            # jsonable_encoder: the offending input may be bytes (a form body sent to a JSON endpoint).
-            return JSONResponse({"detail": problems, "errors": jsonable_encoder(error.errors())}, status_code=422)
+            return problem_json(422, problems, errors=errors)
         return render(request, 400, "Bad request", problems)
+
+    async def database_error(request: Request, error: Exception) -> Response:
+        if not is_database_busy(error):
+            raise error  # a real fault: the 500 page below, and the traceback in the log
+        # Another writer holds the lock past the busy timeout, or the database is restarting:
+        # a moment's wait helps, so say so (issue 9: this was a 500 after 30 s).
+        log.warning("database busy on %s: %s", request.url.path, error)
+        return render(
+            request,
+            503,
+            "Busy, please retry",
+            f"The database is busy. Please try again in {RETRY_AFTER_SECONDS} seconds.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(PoolTimeout, database_error)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception) -> Response:

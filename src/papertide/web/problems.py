@@ -23,6 +23,7 @@ from papertide.domain.errors import (
     RateLimited,
     Suspended,
 )
+from papertide.domain.plain_text import scrub_text
 from papertide.ingest.submission import ArxivUnavailable, PaperWithdrawn
 from papertide.web.security import parse_local_url, wants_json
 
@@ -73,9 +74,11 @@ def problem_response(request: Request, error: PapertideError) -> Response:
     detail = describe(error)
     headers = headers_for(error)
     if wants_json(request) or request.url.path.startswith("/api/"):
-        body: dict[str, object] = {"detail": detail}
+        # Scrubbed: the message may quote what the client sent (web/error_model.py).
+        body: dict[str, object] = {"detail": scrub_text(detail)}
         if isinstance(error, InvalidInput):
-            body["field"] = error.field
+            body["field"] = scrub_text(error.field)
+            body["errors"] = {scrub_text(error.field): scrub_text(error.reason)}
         if isinstance(error, ProfileRequired):
             body["profile_url"] = PROFILE_FORM
         return JSONResponse(body, status_code=status, headers=headers)

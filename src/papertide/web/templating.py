@@ -9,10 +9,12 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from markupsafe import Markup
 
 from papertide.config import Settings
 from papertide.domain.latex import render_tex
 from papertide.domain.links import http_link
+from papertide.domain.plain_text import scrub_text
 from papertide.domain.snippet import highlight, make_snippet
 from papertide.web.community_view import comment_counts, member_activity, submission_of
 from papertide.web.paper_extras import (
@@ -68,6 +70,19 @@ def format_authors(authors: tuple[str, ...] | list[str], limit: int = 6) -> str:
     return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
 
+def _encodable(value: Any) -> Any:
+    """Every printed value with lone surrogates replaced (issue 9).
+
+    Input is checked at every boundary now, but a row stored by an older version (a JSON
+    column keeps ``\\ud800`` escapes) must not make its page fail to encode for ever.
+    """
+    if isinstance(value, Markup):
+        return Markup(scrub_text(value))
+    if isinstance(value, str):
+        return scrub_text(value)
+    return value
+
+
 def make_environment(override_dir: Path | None) -> Environment:
     """Loader chain: the override directory, then the package; ``default:`` reaches the package."""
     package = PackageLoader("papertide.web", "templates")
@@ -80,6 +95,7 @@ def make_environment(override_dir: Path | None) -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_encodable,
     )
     environment.filters["date"] = format_date
     environment.filters["authors"] = format_authors

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import tantivy
 
+from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import SearchQuery
 from papertide.search.lexical.analyzer import (
     FIELD_AUTHORS,
@@ -155,7 +156,10 @@ def _filter_clauses(schema: tantivy.Schema, query: SearchQuery) -> tuple[list[ta
     for author in query.authors:
         terms = _positioned(_Analyzers.names, author)
         if not terms:
-            continue
+            # Dropping the filter would widen the search the person narrowed (issue 9: author:-).
+            raise InvalidQuery(
+                f'author:{author!r} has no letters or digits to match a name; give a name such as author:"Ada Lovelace"'
+            )
         author_query, text = _phrase_or_term(schema, FIELD_AUTHORS, terms, 1.0)
         filters.append(author_query)
         described.append(text)
@@ -183,7 +187,7 @@ def _filter_clauses(schema: tantivy.Schema, query: SearchQuery) -> tuple[list[ta
 
 
 def compose_lexical_plan(schema: tantivy.Schema, query: SearchQuery, weights: FieldWeights) -> LexicalPlan:
-    """The ranked and the required-only query for ``query``."""
+    """The ranked and the required-only query for ``query``; raises InvalidQuery for a filter that cannot match."""
     should, should_text, terms = _word_clauses(schema, query, weights)
     must: list[tantivy.Query] = []
     must_text: list[str] = []

@@ -17,6 +17,7 @@ from papertide.store.listings import PeriodList
 from papertide.store.trending import TrendingList
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, ServicesDep
+from papertide.web.error_model import COMMON_STATUSES, documented
 from papertide.web.feed_documents import (
     ATOM_TYPE,
     RSS_TYPE,
@@ -82,7 +83,9 @@ PeriodQuery = Annotated[ListKind, Query(description="now, day, week or month.")]
 DateQuery = Annotated[str | None, Query(max_length=20, description="2026-11-27, 2026-W48 or 2026-11.")]
 
 
-@router.get("/feeds/trending.atom", tags=["feeds"], response_class=Response)
+@router.get(
+    "/feeds/trending.atom", tags=["feeds"], response_class=Response, responses=documented(*COMMON_STATUSES, 404)
+)
 def read_trending_atom(
     request: Request,
     conn: ConnDep,
@@ -96,7 +99,7 @@ def read_trending_atom(
     return Response(compose_atom(feed), media_type=ATOM_TYPE)
 
 
-@router.get("/feeds/trending.rss", tags=["feeds"], response_class=Response)
+@router.get("/feeds/trending.rss", tags=["feeds"], response_class=Response, responses=documented(*COMMON_STATUSES, 404))
 def read_trending_rss(
     request: Request,
     conn: ConnDep,

@@ -13,6 +13,7 @@ from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import MAX_QUERY_CHARS
 from papertide.search.request import Mode, SearchPage, SearchRequest, SearchUnavailable, Sort
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep, TemplatesDep
+from papertide.web.error_model import COMMON_STATUSES, documented, problem_json
 from papertide.web.feed_documents import ATOM_TYPE, Feed, FeedEntry, compose_atom, compose_summary
 from papertide.web.paper_lookup import fetch_hit_papers
 
@@ -98,7 +99,7 @@ def _pager(q: str, mode: str, sort: str, page: int, filters: dict[str, str], res
     }
 
 
-@router.get("/search.atom", tags=["feeds"], response_class=Response)
+@router.get("/search.atom", tags=["feeds"], response_class=Response, responses=documented(*COMMON_STATUSES))
 def read_search_feed(
     conn: ConnDep,
     settings: SettingsDep,
@@ -111,8 +112,7 @@ def read_search_feed(
     try:
         result = search.search(SearchRequest(text=q, mode=mode, sort=sort, per_page=FEED_SIZE))
     except (InvalidQuery, SearchUnavailable) as problem:
-        status = 400 if isinstance(problem, InvalidQuery) else 503
-        return Response(f"{problem}\n", status_code=status, media_type="text/plain; charset=utf-8")
+        return problem_json(400 if isinstance(problem, InvalidQuery) else 503, str(problem))
     base = settings.base_url.rstrip("/")
     now = dt.datetime.now(dt.UTC)
     entries = []

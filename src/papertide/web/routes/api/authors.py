@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from papertide.web.deps import ServicesDep
+from papertide.web.error_model import ProblemOut
 from papertide.web.routes.api.community_models import PaperBriefOut, compose_paper_brief
-from papertide.web.routes.api.models import ProblemOut
 from papertide.web.routes.authors import read_author_page
 
 router = APIRouter(tags=["authors"])

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from papertide.services import Services
 from papertide.web.deps import ConnDep, ServicesDep
+from papertide.web.error_model import ProblemOut
 from papertide.web.paper_lookup import fetch_paper
 from papertide.web.routes.api.community_models import (
     CollectionDetailOut,
@@ -21,7 +22,6 @@ from papertide.web.routes.api.community_models import (
     compose_collection,
     compose_collection_detail,
 )
-from papertide.web.routes.api.models import ProblemOut
 from papertide.web.security import CsrfDep, OptionalUserDep, UserDep
 
 router = APIRouter(tags=["collections"])

@@ -19,8 +19,9 @@ from pydantic import BaseModel, Field
 from papertide.domain.comments import Comment, CommentThread
 from papertide.domain.submissions import Submission
 from papertide.web.deps import ConnDep, ServicesDep
+from papertide.web.error_model import ProblemOut
 from papertide.web.paper_lookup import fetch_paper
-from papertide.web.routes.api.models import ProblemOut, compose_paper_url
+from papertide.web.routes.api.models import compose_paper_url
 from papertide.web.security import CsrfDep, OptionalUserDep, UserDep, csrf_token
 
 router = APIRouter(tags=["community"])

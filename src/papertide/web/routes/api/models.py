@@ -1,4 +1,4 @@
-"""Response models more than one API resource answers with: an error, and a paper as a search hit."""
+"""Response models more than one API resource answers with: a paper as a search hit (errors: web/problems.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,6 @@ import datetime as dt
 from pydantic import BaseModel, Field
 
 from papertide.domain.models import Hit, StoredPaper
-
-
-class ProblemOut(BaseModel):
-    """An error a client can show as is."""
-
-    detail: str
 
 
 class SearchHitOut(BaseModel):

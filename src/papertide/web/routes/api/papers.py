@@ -13,9 +13,10 @@ from papertide.domain.links import http_link
 from papertide.store.comments import count_comments
 from papertide.store.submissions import list_active_submissions
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep
+from papertide.web.error_model import documented
 from papertide.web.paper_lookup import fetch_hit_papers, fetch_paper
 from papertide.web.routes.api.community import SubmitterOut, submitter_out
-from papertide.web.routes.api.models import ProblemOut, SearchHitOut, compose_hit_out, compose_paper_url
+from papertide.web.routes.api.models import SearchHitOut, compose_hit_out, compose_paper_url
 
 router = APIRouter(tags=["search"])
 SIMILAR_DEFAULT = 10
@@ -55,7 +56,7 @@ class SimilarOut(BaseModel):
 
 
 # .../similar comes first: {arxiv_id:path} would take "2401.00001/similar" as an id.
-@router.get("/papers/{arxiv_id:path}/similar", response_model=SimilarOut, responses={404: {"model": ProblemOut}})
+@router.get("/papers/{arxiv_id:path}/similar", response_model=SimilarOut, responses=documented(404))
 def read_similar_papers(
     conn: ConnDep,
     settings: SettingsDep,
@@ -73,7 +74,7 @@ def read_similar_papers(
     return SimilarOut(arxiv_id=stored.paper.arxiv_id, results=results)
 
 
-@router.get("/papers/{arxiv_id:path}", response_model=PaperDetail, responses={404: {"model": ProblemOut}})
+@router.get("/papers/{arxiv_id:path}", response_model=PaperDetail, responses=documented(404))
 def read_paper_api(conn: ConnDep, settings: SettingsDep, arxiv_id: str) -> PaperDetail:
     """One paper by arXiv id (with or without version, old or new style)."""
     stored = fetch_paper(conn, arxiv_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -12,8 +12,9 @@ from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import MAX_QUERY_CHARS
 from papertide.search.request import Mode, SearchRequest, SearchUnavailable, Sort
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep
+from papertide.web.error_model import problem_json
 from papertide.web.paper_lookup import fetch_hit_papers
-from papertide.web.routes.api.models import ProblemOut, SearchHitOut, compose_hit_out
+from papertide.web.routes.api.models import SearchHitOut, compose_hit_out
 
 router = APIRouter(tags=["search"])
 
@@ -34,15 +35,7 @@ class SearchOut(BaseModel):
     results: list[SearchHitOut]
 
 
-BAD_QUERY: dict[int | str, dict[str, Any]] = {
-    400: {"model": ProblemOut, "description": "Invalid query syntax or paging; `detail` says what."}
-}
-UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"model": ProblemOut, "description": "Semantic search asked for but no model is available."}
-}
-
-
-@router.get("/search", response_model=SearchOut, responses={**BAD_QUERY, **UNAVAILABLE})
+@router.get("/search", response_model=SearchOut)
 def search_api(
     conn: ConnDep,
     settings: SettingsDep,
@@ -63,9 +56,9 @@ def search_api(
     try:
         result = search.search(SearchRequest(text=q, mode=mode, sort=sort, page=page, per_page=per_page))
     except InvalidQuery as problem:
-        return JSONResponse({"detail": str(problem)}, status_code=400)
+        return problem_json(400, str(problem))
     except SearchUnavailable as problem:
-        return JSONResponse({"detail": str(problem)}, status_code=503)
+        return problem_json(503, str(problem))
     offset = (page - 1) * per_page
     results = [
         compose_hit_out(offset + rank, stored, hit, settings.base_url)

@@ -14,6 +14,7 @@ from papertide.digest.preferences import InvalidSubscription, parse_preferences
 from papertide.digest.subscription import MailUnavailable, TooManyRequests, run_signup
 from papertide.web.clock import NowDep
 from papertide.web.deps import ComposerDep, EngineDep, ServicesDep, TransportDep
+from papertide.web.error_model import documented, problem_json
 from papertide.web.routes.subscriptions import SENT_TEXT
 from papertide.web.security import client_address
 
@@ -35,7 +36,7 @@ class SubscriptionRequest(BaseModel):
     topics: list[str] | None = Field(None, max_length=50, description="Free-text topics, matched by meaning")
 
 
-@router.post("/subscriptions", status_code=202, tags=["digest"], response_model=None)
+@router.post("/subscriptions", status_code=202, tags=["digest"], response_model=None, responses=documented(429))
 def create_subscription(
     body: SubscriptionRequest,
     request: Request,
@@ -61,9 +62,9 @@ def create_subscription(
             pending_expiry=services.digest_policy.pending_expiry,
         )
     except InvalidSubscription as error:
-        return JSONResponse({"detail": str(error), "errors": error.problems}, status_code=422)
+        return problem_json(422, str(error), errors=error.problems)
     except TooManyRequests as error:
-        return JSONResponse({"detail": str(error)}, status_code=429, headers={"Retry-After": str(error.retry_after)})
+        return problem_json(429, str(error), headers={"Retry-After": str(error.retry_after)})
     except MailUnavailable as error:
-        return JSONResponse({"detail": str(error)}, status_code=503)
+        return problem_json(503, str(error))
     return JSONResponse({"status": "accepted", "detail": SENT_TEXT}, status_code=202)
