@@ -9,10 +9,13 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from markupsafe import Markup
 
 from papertide.config import Settings
 from papertide.domain.latex import render_tex
+from papertide.domain.linked_text import render_linked_text
 from papertide.domain.snippet import highlight, make_snippet
+from papertide.web.account_digest import is_digest_subscriber
 from papertide.web.security import csrf_token, session_user
 from papertide.web.user_votes import has_upvoted
 
@@ -58,6 +61,11 @@ def format_authors(authors: tuple[str, ...] | list[str], limit: int = 6) -> str:
     return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
 
+def link_text(text: str) -> Markup:
+    """Escaped text with its http(s) addresses as links (domain/linked_text.py), safe to print as is."""
+    return Markup(render_linked_text(text))
+
+
 def make_environment(override_dir: Path | None) -> Environment:
     """Loader chain: the override directory, then the package; ``default:`` reaches the package."""
     package = PackageLoader("papertide.web", "templates")
@@ -80,6 +88,9 @@ def make_environment(override_dir: Path | None) -> Environment:
     environment.globals["csrf_token"] = csrf_token
     environment.globals["session_user"] = session_user
     environment.globals["has_upvoted"] = has_upvoted
+    # The account as the hub (issue 10): the banner hides itself for subscribers; abstracts link URLs.
+    environment.globals["is_digest_subscriber"] = is_digest_subscriber
+    environment.filters["linked"] = link_text
     return environment
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from papertide.web.routes import account, api, feeds, health, papers, search, subscriptions, trending
+from papertide.web.routes import account, account_hub, api, feeds, health, papers, search, subscriptions, trending
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     trending.router,  # before papers.router: see above
     account.router,
+    account_hub.router,
     api.router,
     feeds.router,
     subscriptions.router,
