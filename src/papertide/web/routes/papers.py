@@ -24,7 +24,7 @@ import datetime as dt
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
@@ -75,7 +75,7 @@ def read_pending_upvote(
     user: UserDep,
     conn: ConnDep,
     templates: TemplatesDep,
-    next: str | None = None,
+    next: Annotated[str | None, Query(max_length=600)] = None,
 ) -> HTMLResponse:
     """The upvote someone asked for before signing in: a button that sends it (GET changes nothing)."""
     stored = fetch_paper(conn, arxiv_id, missing=", so it cannot be upvoted")
