@@ -74,6 +74,11 @@ def sign_in(page: Any, site: str, settings: Settings, address: str, *, already_t
     message = outbox_messages(settings.outbox_dir)[-1]
     page.goto(site + local_path(signin_link(message)))
     page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_load_state()
+    if "/account/profile" in page.url:  # a first sign-in chooses a handle first (issue 11), then goes on
+        page.get_by_label("Handle").fill(address.split("@")[0])
+        page.get_by_label("Display name").fill(address.split("@")[0].title())
+        page.get_by_role("button", name="Save profile").click()
 
 
 def shoot(page: Any, folder: Path, name: str, *, full_page: bool = True) -> None:

@@ -143,7 +143,11 @@ def test_a_signed_out_upvote_asks_to_sign_in_and_is_finished_afterwards(
     link = local_path(signin_link(outbox_messages(settings.outbox_dir)[-1]))
     _action, link_fields = form_fields(client.get(link).text, "main form")
     back = client.post("/signin/link", data=link_fields, follow_redirects=False)
-    assert back.headers["location"] == pending
+    # A first sign-in asks for a handle first (issue 11), then goes on to the pending upvote.
+    action, profile = form_fields(client.get(back.headers["location"]).text, "main form")
+    assert profile["next"] == pending
+    chosen = client.post(action, data={**profile, "handle": "ada", "display_name": "Ada"}, follow_redirects=False)
+    assert chosen.headers["location"] == pending
     assert _stored(corpus_engine) == (0, 0)  # nothing was voted by opening pages
 
     page = client.get(pending)

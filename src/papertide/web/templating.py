@@ -16,6 +16,7 @@ from papertide.domain.latex import render_tex
 from papertide.domain.linked_text import render_linked_text
 from papertide.domain.snippet import highlight, make_snippet
 from papertide.web.account_digest import is_digest_subscriber
+from papertide.web.community_view import comment_counts, member_activity, submission_of
 from papertide.web.security import csrf_token, session_user
 from papertide.web.user_votes import has_upvoted
 
@@ -91,6 +92,10 @@ def make_environment(override_dir: Path | None) -> Environment:
     # The account as the hub (issue 10): the banner hides itself for subscribers; abstracts link URLs.
     environment.globals["is_digest_subscriber"] = is_digest_subscriber
     environment.filters["linked"] = link_text
+    # Community (issue 11): comment counts and "submitted by" on every paper card.
+    environment.globals["comment_counts"] = comment_counts
+    environment.globals["submission_of"] = submission_of
+    environment.globals["member_activity"] = member_activity
     return environment
 
 
