@@ -58,7 +58,9 @@ def _date(value: dt.datetime | None) -> dt.date | None:
 @app.command("jsonl")
 def ingest_jsonl(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A JSON-lines file in papertide's schema (docs/jsonl.md).")],
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="A JSON-lines file in papertide's schema (docs/jsonl.md).")
+    ],
 ) -> None:
     """Import papers from a JSON-lines file; idempotent."""
     if not path.is_file():
@@ -149,7 +151,7 @@ def ingest_hf_daily(
 @app.command("snapshot")
 def ingest_snapshot(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="arxiv-metadata-oai-snapshot.json, plain or gzipped.")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="arxiv-metadata-oai-snapshot.json, plain or gzipped.")],
     categories: Annotated[
         str | None, typer.Option("--categories", help="Comma-separated: 'cs.*,stat.ML' (cross-lists count).")
     ] = None,
