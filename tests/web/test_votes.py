@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from bs4 import BeautifulSoup
@@ -17,7 +18,16 @@ from papertide.config import Settings
 from papertide.store.engine import make_engine
 from papertide.store.schema import papers, votes
 from papertide.web.app import create_app
-from tests.community_flow import Clock, form_fields, live_client, serve_app, sign_in
+from tests.community_flow import (
+    Clock,
+    form_fields,
+    live_client,
+    local_path,
+    outbox_messages,
+    serve_app,
+    sign_in,
+    signin_link,
+)
 from tests.corpus import load_small_corpus
 
 PAPER = "2608.16887"  # 17 imported upvotes in tests/data/papers_small.jsonl
@@ -113,14 +123,49 @@ def test_the_account_page_lists_what_the_user_upvoted(
     assert listed == ["/papers/2607.07820", f"/papers/{PAPER}"]
 
 
-def test_signed_out_voters_are_sent_to_sign_in_and_back(make_client: Callable[..., TestClient]) -> None:
+def test_a_signed_out_upvote_asks_to_sign_in_and_is_finished_afterwards(
+    make_client: Callable[..., TestClient], settings: Settings, corpus_engine: Engine
+) -> None:
     client = make_client()
     action, fields = form_fields(client.get("/papers/week/2026-W34").text, f'form[action="/papers/{PAPER}/vote"]')
     answer = client.post(action, data={**fields, "vote": "up"}, follow_redirects=False)
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/signin?next=%2Fpapers%2Fweek%2F2026-W34"
+    pending = f"/papers/{PAPER}/upvote?next=%2Fpapers%2Fweek%2F2026-W34"
+    assert answer.headers["location"] == "/signin?" + urlencode({"next": pending})
     as_json = client.post(action, data={**fields, "vote": "up"}, headers={"accept": "application/json"})
-    assert as_json.status_code == 401 and as_json.json()["signin_url"].startswith("/signin?next=")
+    assert as_json.status_code == 401 and as_json.json()["signin_url"] == answer.headers["location"]
+
+    signin = BeautifulSoup(client.get(answer.headers["location"]).text, "html.parser")
+    assert signin.select_one("h1").get_text(strip=True) == "Sign in to upvote"
+    assert signin.select("form input[type=email]") and len(signin.select("input[type=email]")) == 1  # no banner
+    _action, signin_fields = form_fields(str(signin), "form.stack-form")
+    client.post("/signin", data={**signin_fields, "email": "ada@example.org"})
+    link = local_path(signin_link(outbox_messages(settings.outbox_dir)[-1]))
+    _action, link_fields = form_fields(client.get(link).text, "main form")
+    back = client.post("/signin/link", data=link_fields, follow_redirects=False)
+    # A first sign-in asks for a handle first (issue 11), then goes on to the pending upvote.
+    action, profile = form_fields(client.get(back.headers["location"]).text, "main form")
+    assert profile["next"] == pending
+    chosen = client.post(action, data={**profile, "handle": "ada", "display_name": "Ada"}, follow_redirects=False)
+    assert chosen.headers["location"] == pending
+    assert _stored(corpus_engine) == (0, 0)  # nothing was voted by opening pages
+
+    page = client.get(pending)
+    assert page.status_code == 200
+    action, finish = form_fields(page.text, f'main form[action="/papers/{PAPER}/vote"]')
+    done = client.post(action, data={**finish, "vote": "up"}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].startswith("/papers/week/2026-W34")
+    assert _stored(corpus_engine) == (1, 1)
+    assert "Already upvoted" in client.get(pending).text
+
+
+def test_the_pending_upvote_page_changes_nothing_on_get_and_needs_a_session(
+    make_client: Callable[..., TestClient], corpus_engine: Engine
+) -> None:
+    client = make_client()
+    answer = client.get(f"/papers/{PAPER}/upvote", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/signin?next=")
+    assert _stored(corpus_engine) == (0, 0)
 
 
 def test_voting_on_an_unknown_paper_is_a_404_page(

@@ -128,3 +128,16 @@ def redeem_login_token(conn: Connection, token: str, now: dt.datetime) -> LinkCh
     if spent == 1:
         return LinkCheck(LinkState.VALID, email=check.email, next_url=check.next_url)
     return check
+
+
+def delete_user(conn: Connection, user_id: int) -> bool:
+    """Erase an account and the sign-in links of its address; False when it was already gone.
+
+    Rows that only make sense with the person (votes, comments, collections, follows) cascade
+    with it; the anonymous counts cached on papers are not touched (docs/community.md).
+    """
+    row = conn.execute(select(users.c.email).where(users.c.id == user_id)).first()
+    if row is None:
+        return False
+    conn.execute(delete(login_tokens).where(login_tokens.c.email == row.email))
+    return conn.execute(delete(users).where(users.c.id == user_id)).rowcount == 1

@@ -93,3 +93,12 @@ def count_user_votes(conn: Connection, user_id: int) -> int:
 def count_paper_votes(conn: Connection, paper_id: int) -> int:
     """Community votes on a paper counted from the votes themselves (the cache's ground truth)."""
     return int(conn.execute(select(func.count()).select_from(votes).where(votes.c.paper_id == paper_id)).scalar_one())
+
+
+def delete_user_votes(conn: Connection, user_id: int) -> int:
+    """Remove the link between a leaving account and the papers it upvoted; the counts stay.
+
+    ``papers.community_upvotes`` keeps each vote as an anonymous count: deleting an account
+    erases who voted, not what the community thought (docs/community.md).
+    """
+    return int(conn.execute(delete(votes).where(votes.c.user_id == user_id)).rowcount)

@@ -13,9 +13,11 @@ from markupsafe import Markup
 
 from papertide.config import Settings
 from papertide.domain.latex import render_tex
+from papertide.domain.linked_text import render_linked_text
 from papertide.domain.links import http_link
 from papertide.domain.plain_text import scrub_text
 from papertide.domain.snippet import highlight, make_snippet
+from papertide.web.account_digest import is_digest_subscriber
 from papertide.web.community_view import comment_counts, member_activity, submission_of
 from papertide.web.paper_extras import (
     author_links,
@@ -83,6 +85,11 @@ def _encodable(value: Any) -> Any:
     return value
 
 
+def link_text(text: str) -> Markup:
+    """Escaped text with its http(s) addresses as links (domain/linked_text.py), safe to print as is."""
+    return Markup(render_linked_text(text))
+
+
 def make_environment(override_dir: Path | None) -> Environment:
     """Loader chain: the override directory, then the package; ``default:`` reaches the package."""
     package = PackageLoader("papertide.web", "templates")
@@ -115,6 +122,9 @@ def make_environment(override_dir: Path | None) -> Environment:
     environment.globals["followed_authors"] = followed_authors
     environment.globals["listing_extras"] = listing_extras
     environment.filters["safe_link"] = safe_link
+    # The account as the hub (issue 10): the banner hides itself for subscribers; abstracts link URLs.
+    environment.globals["is_digest_subscriber"] = is_digest_subscriber
+    environment.filters["linked"] = link_text
     # Community (issue 11): comment counts and "submitted by" on every paper card.
     environment.globals["comment_counts"] = comment_counts
     environment.globals["submission_of"] = submission_of

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 
 from papertide.web.routes import (
     account,
+    account_hub,
     api,
     api_docs,
     authors,
@@ -34,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     trending.router,  # before papers.router: see above
     account.router,
+    account_hub.router,
     profile.router,
     submit.router,
     moderation.router,

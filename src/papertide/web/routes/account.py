@@ -28,8 +28,9 @@ from papertide.store.accounts import check_login_token, redeem_login_token, writ
 from papertide.store.engine import begin_write
 from papertide.store.votes import count_user_votes, list_upvoted_papers
 from papertide.web.clock import NowDep
-from papertide.web.deps import ConnDep, EngineDep, SettingsDep, TemplatesDep, TransportDep
+from papertide.web.deps import ComposerDep, ConnDep, EngineDep, SettingsDep, TemplatesDep, TransportDep
 from papertide.web.problems import profile_form_url
+from papertide.web.routes.account_hub import digest_section
 from papertide.web.security import (
     CsrfDep,
     UserDep,
@@ -42,6 +43,14 @@ from papertide.web.security import (
 router = APIRouter()
 TokenField = Annotated[str, Form(min_length=1, max_length=200)]
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def describe_next(next_url: str) -> str | None:
+    """Why someone is asked to sign in, from where they go next: "upvote" for a remembered upvote."""
+    path = next_url.split("?", 1)[0]
+    if path.startswith("/papers/") and path.endswith("/upvote"):
+        return "upvote"
+    return None
 
 
 def _render(
@@ -58,7 +67,9 @@ def read_signin(
     email: Annotated[str, Query(max_length=320)] = "",
 ) -> HTMLResponse:
     """The form asking for an email address."""
-    return _render(templates, request, "signin.html", {"next": parse_local_url(next, "/account"), "email": email})
+    target = parse_local_url(next, "/account")
+    context = {"next": target, "email": email, "reason": describe_next(target)}
+    return _render(templates, request, "signin.html", context)
 
 
 def signin_policy(settings: Settings) -> SigninPolicy:
@@ -90,7 +101,7 @@ def send_signin_link(
 ) -> HTMLResponse:
     """Mail a single-use sign-in link, within the per-address and per-client limits."""
     target = parse_local_url(next, "/account")
-    form: dict[str, Any] = {"next": target, "email": email.strip()}
+    form: dict[str, Any] = {"next": target, "email": email.strip(), "reason": describe_next(target)}
     try:
         address = run_signin_request(
             engine,
@@ -113,7 +124,12 @@ def send_signin_link(
     except MailUnavailable as error:
         form["error"] = str(error)
         return _render(templates, request, "signin.html", form, status=503)
-    context = {"email": address, "next": target, "minutes": settings.login_link_minutes}
+    context = {
+        "email": address,
+        "next": target,
+        "minutes": settings.login_link_minutes,
+        "reason": describe_next(target),
+    }
     return _render(templates, request, "signin_sent.html", context)
 
 
@@ -193,9 +209,11 @@ def read_account(
     conn: ConnDep,
     templates: TemplatesDep,
     settings: SettingsDep,
+    composer: ComposerDep,
+    now: NowDep,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
-    """The signed-in user's address and the papers they upvoted, latest vote first."""
+    """The member's hub: their digest, the papers they upvoted (latest vote first), leaving."""
     size = settings.list_page_size
     total = count_user_votes(conn, user.id)
     upvoted = list_upvoted_papers(conn, user.id, limit=size, offset=(page - 1) * size)
@@ -203,7 +221,13 @@ def read_account(
         "previous": f"/account?page={page - 1}" if page > 1 else None,
         "next": f"/account?page={page + 1}" if page * size < total else None,
     }
-    context = {"user": user, "upvoted": upvoted, "total": total, "pager": pager}
+    context = {
+        "user": user,
+        "upvoted": upvoted,
+        "total": total,
+        "pager": pager,
+        "digest": digest_section(request, user, composer, now),
+    }
     response = _render(templates, request, "account.html", context)
     response.headers.update(PRIVATE_HEADERS)
     return response

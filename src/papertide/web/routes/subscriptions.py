@@ -32,7 +32,7 @@ from papertide.digest.subscription import (
     run_signup,
     run_unsubscribe,
 )
-from papertide.digest.tokens import ExpiredToken, InvalidToken, check_token, parse_token
+from papertide.digest.tokens import ExpiredToken, InvalidToken, check_token, parse_token, sign_token
 from papertide.digest.why import EmptyReason
 from papertide.domain.subscribers import Subscriber
 from papertide.store.subscribers import get_subscriber
@@ -45,6 +45,22 @@ Token = Annotated[str, Path(max_length=100)]
 ShortField = Annotated[str, Form(max_length=2000)]
 SENT_TEXT = "If this address can subscribe, a confirmation link is on its way to it. Check your inbox."
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+# The time-zone list (issue 10): a select grouped by region, not a text field; legacy aliases
+# outside these regions ("US/Eastern", "Etc/GMT+5") are left out unless already stored.
+ZONE_REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+
+
+def group_time_zones(current: str) -> list[tuple[str, list[str]]]:
+    """IANA zones by region for the preferences select, with UTC first and ``current`` always present."""
+    zones = known_time_zones()
+    groups: dict[str, list[str]] = {"UTC": ["UTC"]}
+    for zone in sorted(zones):
+        region = zone.split("/", 1)[0]
+        if "/" in zone and region in ZONE_REGIONS:
+            groups.setdefault(region, []).append(zone)
+    if current and current in zones and not any(current in members for members in groups.values()):
+        groups["Other"] = [current]
+    return list(groups.items())
 
 
 def _page(
@@ -163,6 +179,8 @@ def _preferences_page(
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    now: dt.datetime,
+    default_zone: str,
     notice: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
@@ -176,13 +194,18 @@ def _preferences_page(
         "authors": ", ".join(preferences.topics.authors),
         "topics": ", ".join(preferences.topics.phrases),
     }
+    shown = values or current
+    unsubscribe = sign_token(request.app.state.secret, "unsubscribe", subscriber.id, subscriber.email, now)
     context = {
         "token": token,
         "subscriber": subscriber,
-        "values": values or current,
+        "values": shown,
         "errors": errors or {},
         "notice": notice,
-        "time_zones": sorted(known_time_zones()),
+        "time_zone_groups": group_time_zones(shown["timezone"]),
+        # The site's default zone is the one nobody chose: the page offers the browser's instead.
+        "detect_time_zone": preferences.timezone == default_zone,
+        "unsubscribe_url": f"/unsubscribe/{unsubscribe}",
     }
     return _page(templates, request, "preferences.html", context, status)
 
@@ -203,7 +226,8 @@ def read_preferences(
     except InvalidToken as error:
         return _link_problem(templates, request, error)
     notice = "You are subscribed. Your first digest comes at your next delivery hour." if welcome else None
-    return _preferences_page(templates, request, token, subscriber, notice=notice)
+    zone = services.signup_defaults.timezone
+    return _preferences_page(templates, request, token, subscriber, now=now, default_zone=zone, notice=notice)
 
 
 @router.post("/digest/preferences/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -241,8 +265,20 @@ def save_preferences(
     except InvalidSubscription as error:
         subscriber = read_managed(engine, secret, token, now=now, max_age=services.link_max_age)
         shown = {name: " ".join(value.split()) for name, value in values.items()}
-        return _preferences_page(templates, request, token, subscriber, values=shown, errors=error.problems, status=400)
-    return _preferences_page(templates, request, token, subscriber, notice="Your preferences are saved.")
+        return _preferences_page(
+            templates,
+            request,
+            token,
+            subscriber,
+            values=shown,
+            errors=error.problems,
+            now=now,
+            default_zone=services.signup_defaults.timezone,
+            status=400,
+        )
+    zone = services.signup_defaults.timezone
+    saved = "Your preferences are saved."
+    return _preferences_page(templates, request, token, subscriber, now=now, default_zone=zone, notice=saved)
 
 
 @router.get("/digest/preview/{token}", response_class=HTMLResponse, include_in_schema=False)

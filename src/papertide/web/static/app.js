@@ -13,6 +13,24 @@
     window.setTimeout(function () { status.textContent = text; }, 50);
   }
 
+  // Errors (429, 5xx) are shown beside the button, not only announced (issue 10).
+  function showError(form, text) {
+    var box = form.querySelector("[data-vote-error]");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "vote-error";
+      box.setAttribute("data-vote-error", "");
+      box.setAttribute("role", "alert");
+      form.appendChild(box);
+    }
+    box.textContent = text;
+  }
+
+  function clearError(form) {
+    var box = form.querySelector("[data-vote-error]");
+    if (box) { box.remove(); }
+  }
+
   function show(form, voted, upvotes) {
     var button = form.querySelector("button[name=vote]");
     var count = form.querySelector("[data-vote-count]");
@@ -42,9 +60,12 @@
         return;
       }
       if (!response.ok) {
-        announce(body.detail || "The vote could not be recorded. Please try again.");
+        var text = typeof body.detail === "string" && body.detail ? body.detail
+          : "The vote could not be recorded (error " + response.status + "). Please try again.";
+        showError(form, text);
         return;
       }
+      clearError(form);
       show(form, body.voted, body.upvotes);
       announce(body.voted ? "Upvoted. " + body.upvotes + " upvotes." : "Upvote removed. " + body.upvotes + " upvotes.");
     } catch (error) {
