@@ -105,7 +105,7 @@ def preview(
         subscriber,
         now=moment,
         policy=services.digest_policy,
-        matcher=services.topic_matcher(moment),
+        matcher=services.topic_matcher(),
     )
     if raw is None:
         console.print(f"nothing new for {address} since their last digest: no digest would be sent")

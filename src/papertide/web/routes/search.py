@@ -138,7 +138,7 @@ def read_search_feed(
         link=f"{base}/search?{params}",
         self_link=f"{base}/search.atom?{params}",
         updated=max((entry.updated for entry in entries), default=now),
-        subtitle=f"Papers matching “{q}”.",
+        subtitle=f"Papers matching “{q}”." if result.total else f"No close matches for “{q}” yet.",
         entries=entries,
     )
     return Response(compose_atom(feed), media_type=ATOM_TYPE)

@@ -257,7 +257,7 @@ def read_preview(
     except InvalidToken as error:
         return _link_problem(templates, request, error)
     raw = run_preview(
-        engine, composer, subscriber, now=now, policy=services.digest_policy, matcher=services.topic_matcher(now)
+        engine, composer, subscriber, now=now, policy=services.digest_policy, matcher=services.topic_matcher()
     )
     if raw is None:
         context = {"title": "Your next digest", "message": "Nothing new since your last digest yet. Look again later."}

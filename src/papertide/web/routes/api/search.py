@@ -27,8 +27,14 @@ class SearchOut(BaseModel):
     sort: Sort
     page: int
     per_page: int
-    total: int = Field(description="Results that can be paged through.")
-    total_exact: bool = Field(description="False when total is an upper bound (semantic and hybrid modes).")
+    total: int = Field(
+        description="Results that exist and can be paged through: papers containing the words plus papers close "
+        "in meaning above the similarity floor, at most the pageable limit (search_max_results)."
+    )
+    total_exact: bool = Field(
+        description="False when total is a lower bound: more papers match than can be paged, or a broad filter's "
+        "semantic side was not counted to the end."
+    )
     has_more: bool
     notices: list[str]
     results: list[SearchHitOut]
