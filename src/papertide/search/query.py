@@ -187,6 +187,7 @@ class SearchService:
             mode=mode,
             explain=explain,
             notices=notices,
+            sort="newest" if request.sort == "relevance" and not query.has_text else request.sort,
         )
 
     def _run_lexical(

@@ -104,3 +104,5 @@ class SearchPage:
     mode: Mode
     explain: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # The order used: a query of filters only (e.g. author:) has no relevance and lists newest first.
+    sort: Sort = "relevance"

@@ -80,6 +80,7 @@ def search_papers(
             context["error"], status = str(problem), 503
         else:
             context["result"] = result
+            context["sort"] = result.sort
             context["results"] = fetch_hit_papers(conn, result.hits)
             context["highlight_query"] = " ".join(result.query.highlight_terms)
             context["pager"] = _pager(q, mode, sort, page, filters, result)

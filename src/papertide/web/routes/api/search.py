@@ -24,7 +24,9 @@ class SearchOut(BaseModel):
     query: str
     parsed: str = Field(description="The query as understood, in canonical syntax.")
     mode: Mode = Field(description="The mode that ran: hybrid falls back to lexical when no model is available.")
-    sort: Sort
+    sort: Sort = Field(
+        description="The order used: a query of filters only (e.g. author:) has no relevance and lists newest first."
+    )
     page: int
     per_page: int
     total: int = Field(
@@ -74,14 +76,14 @@ def search_api(
         return JSONResponse({"detail": str(problem)}, status_code=503)
     offset = (page - 1) * per_page
     results = [
-        compose_hit_out(offset + rank, stored, hit, settings.base_url)
+        compose_hit_out(offset + rank, stored, hit, settings.base_url, result.query.authors)
         for rank, (stored, hit) in enumerate(fetch_hit_papers(conn, result.hits), start=1)
     ]
     return SearchOut(
         query=q,
         parsed=result.query.describe(),
         mode=result.mode,
-        sort=sort,
+        sort=result.sort,
         page=page,
         per_page=per_page,
         total=result.total,
