@@ -210,7 +210,7 @@ class Settings(BaseSettings):
         description="Cosine similarity below which a paper found only by meaning (it shares no query word) is not a "
         "result: unrelated papers are left out and a query nothing matches says so. The default is calibrated for "
         "the default model; it is model-specific (recalibrate with `papertide eval --calibrate-floor`). "
-        "0 or less keeps every neighbour.",
+        "-1 keeps every neighbour.",
     )
     search_embed_batch_limit: int = Field(
         500,

@@ -71,8 +71,8 @@ class SearchOptions:
     # ... and otherwise fetch this many times more neighbours and keep those that pass.
     overfetch: int = 5
     # Cosine similarity below which a paper found by meaning only (no query word) is not a result.
-    # Model-specific; calibrated on SciFact train queries (docs/search-quality.md). 0 keeps every neighbour.
-    similarity_floor: float = 0.0
+    # Model-specific; calibrated on SciFact train queries (docs/search-quality.md). -1 keeps every neighbour.
+    similarity_floor: float = -1.0
 
 
 @dataclass(frozen=True, slots=True)
