@@ -201,8 +201,9 @@ class Settings(BaseSettings):
     search_overfetch: int = Field(
         5, ge=1, le=100, description="How many times more neighbours a filtered semantic search fetches."
     )
-    # Calibrated for the default model on SciFact's train queries (docs/search-quality.md, `papertide eval
-    # --calibrate-floor`); cosine scales differ between models, so recalibrate after changing the model.
+    # For the default model; to be replaced by the value `papertide eval --calibrate-floor` chooses on SciFact's
+    # train queries (docs/search-quality.md: provisional until that run completes). Cosine scales differ between
+    # models, so recalibrate after changing the model.
     search_similarity_floor: float = Field(
         0.30,
         ge=-1,

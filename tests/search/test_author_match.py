@@ -20,10 +20,11 @@ def test_an_author_filter_matches_whole_words_of_one_name_ignoring_case_and_acce
 
 def test_a_cut_author_list_still_shows_the_matched_author() -> None:
     assert format_authors(MANY) == "A One, B Two, C Three, D Four, E Five, F Six and 4 more"
-    assert format_authors(MANY, ["Lovelace"]) == (
+    assert format_authors(MANY, filters=["Lovelace"]) == (
         "A One, B Two, C Three, D Four, E Five, F Six, … Ada Lovelace, and 3 more"
     )
-    assert format_authors(MANY[:8], ["Lovelace"]).endswith("F Six, … Ada Lovelace, and 1 more")
-    assert format_authors(MANY[:8], ["Ada Lovelace", "G Seven"]).endswith("F Six, … G Seven, Ada Lovelace")
-    assert format_authors(MANY, ["One"]) == "A One, B Two, C Three, D Four, E Five, F Six and 4 more"
-    assert format_authors(MANY[:3], ["Lovelace"]) == "A One, B Two, C Three"
+    assert format_authors(MANY[:8], filters=["Lovelace"]).endswith("F Six, … Ada Lovelace, and 1 more")
+    assert format_authors(MANY[:8], filters=["Ada Lovelace", "G Seven"]).endswith("F Six, … G Seven, Ada Lovelace")
+    assert format_authors(MANY, filters=["One"]) == "A One, B Two, C Three, D Four, E Five, F Six and 4 more"
+    assert format_authors(MANY[:3], filters=["Lovelace"]) == "A One, B Two, C Three"
+    assert format_authors(MANY, 3) == "A One, B Two, C Three and 7 more"

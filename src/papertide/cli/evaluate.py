@@ -91,14 +91,15 @@ def _observe(
 def _print_calibration(calibration: Calibration, qrels: Path, model: str) -> None:
     console.print(
         f"similarity floor calibration on {qrels.name}, model {model}: hybrid nDCG@10 without a floor "
-        f"{calibration.baseline_ndcg:.4f}; chosen = the highest floor up to which nDCG@10 does not fall and at most "
-        f"{calibration.max_relevant_below:.0%} of the relevant documents are below it"
+        f"{calibration.baseline_ndcg:.4f}; chosen = the highest floor up to which nDCG@10 does not fall and the "
+        f"floor removes at most {calibration.max_relevant_removed:.0%} of the relevant documents"
     )
-    stdout.print(f"{'floor':>6} {'nDCG@10':>8} {'relevant below':>15} {'results/query':>14}")
+    stdout.print(f"{'floor':>6} {'nDCG@10':>8} {'relevant below':>15} {'relevant removed':>17} {'results/query':>14}")
     for row in calibration.rows:
         mark = "  <- chosen" if row.floor == calibration.chosen else ""
         stdout.print(
-            f"{row.floor:>6.2f} {row.ndcg_at_10:>8.4f} {row.relevant_below:>15.2%} {row.kept_per_query:>14.1f}{mark}"
+            f"{row.floor:>6.2f} {row.ndcg_at_10:>8.4f} {row.relevant_below:>15.2%} {row.relevant_removed:>17.2%} "
+            f"{row.kept_per_query:>14.1f}{mark}"
         )
     stdout.print(f"chosen similarity floor: {calibration.chosen:.2f} (PAPERTIDE_SEARCH_SIMILARITY_FLOOR)")
 

@@ -52,7 +52,7 @@ def format_date(value: dt.date | dt.datetime | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-def format_authors(authors: tuple[str, ...] | list[str], filters: Sequence[str] = (), limit: int = 6) -> str:
+def format_authors(authors: tuple[str, ...] | list[str], limit: int = 6, filters: Sequence[str] = ()) -> str:
     """The first few authors, then how many more; an author an ``author:`` filter matched is always shown.
 
     "A, B, C, D, E, F, … Ada Lovelace, and 5 more": a search for an author lists papers whose
