@@ -55,8 +55,6 @@ class _SemanticRun:
     above: list[tuple[int, float]]
     # Whether ``above`` holds every paper above the floor (the neighbours were read down to it).
     complete: bool
-    # Papers the semantic side searched among (all papers, or those passing the filters).
-    pool: int
 
 
 def _milliseconds(start: float) -> str:
@@ -270,7 +268,7 @@ class SearchService:
         )
         for rank, (paper_id, score) in enumerate(ranked, start=1):
             details.setdefault(paper_id, {}).update(semantic_rank=rank, semantic_score=score)
-        return _SemanticRun(ranked=ranked, above=above, complete=complete, pool=pool)
+        return _SemanticRun(ranked=ranked, above=above, complete=complete)
 
     def _overfetch_width(self, depth: int, passing: int) -> int:
         """How many neighbours to fetch so that about ``depth`` pass a filter that ``passing`` papers pass.
