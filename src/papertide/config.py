@@ -362,6 +362,11 @@ class Settings(BaseSettings):
     collections_per_member: int = Field(100, ge=1, description="Most collections one member may have.")
     papers_per_collection: int = Field(1000, ge=1, description="Most papers one collection may hold.")
     follows_per_member: int = Field(200, ge=1, description="Most authors one member may follow.")
+    comment_mail_submitter: bool = Field(
+        False,
+        description="Mail a paper's submitter when someone else comments on it or replies on its page "
+        "(through the digest's transport: SMTP, else the file outbox).",
+    )
 
     # --- digest (issue 6) ----------------------------------------------------------------------
     digest_schedule_minutes: int = Field(
