@@ -225,6 +225,18 @@ class Settings(BaseSettings):
     search_overfetch: int = Field(
         5, ge=1, le=100, description="How many times more neighbours a filtered semantic search fetches."
     )
+    # For the default model; to be replaced by the value `papertide eval --calibrate-floor` chooses on SciFact's
+    # train queries (docs/search-quality.md: provisional until that run completes). Cosine scales differ between
+    # models, so recalibrate after changing the model.
+    search_similarity_floor: float = Field(
+        0.30,
+        ge=-1,
+        le=1,
+        description="Cosine similarity below which a paper found only by meaning (it shares no query word) is not a "
+        "result: unrelated papers are left out and a query nothing matches says so. The default is calibrated for "
+        "the default model; it is model-specific (recalibrate with `papertide eval --calibrate-floor`). "
+        "-1 keeps every neighbour.",
+    )
     search_embed_batch_limit: int = Field(
         500,
         ge=0,

@@ -38,7 +38,7 @@ from papertide.digest.subscription import SignupLimits
 from papertide.domain.clock import Clock, utc_now
 from papertide.domain.comments import Comment
 from papertide.domain.models import Hit, StoredPaper
-from papertide.domain.periods import local_date, parse_time_zone
+from papertide.domain.periods import parse_time_zone
 from papertide.domain.submissions import SubmissionOutcome
 from papertide.domain.subscribers import Preferences
 from papertide.domain.trending import TrendingCandidate, score_trending
@@ -253,10 +253,9 @@ class Services:
         """SMTP when a URL is configured, else the file outbox."""
         return self.transports()
 
-    def topic_matcher(self, now: dt.datetime) -> TopicMatcher:
-        """Free-text topics matched by the search service (by meaning and by words) within the look-back."""
-        since = local_date(now - self.digest_policy.max_lookback, dt.UTC)
-        return make_topic_matcher(self.search.search_ids, since)
+    def topic_matcher(self) -> TopicMatcher:
+        """Free-text topics matched by the search service (by meaning and by words) among a run's candidates."""
+        return make_topic_matcher(self.search.search_ids)
 
     def run_digest(self, *, now: dt.datetime | None = None, progress: DigestProgress | None = None) -> DigestReport:
         """Send every digest due at ``now`` (default: the clock); the same run for cron and the scheduler."""
@@ -266,7 +265,7 @@ class Services:
             self.new_composer(),
             now=now,
             policy=self.digest_policy,
-            matcher=self.topic_matcher(now or self.clock()),
+            matcher=self.topic_matcher(),
             progress=progress,
         )
 
@@ -328,6 +327,7 @@ def search_options(settings: Settings) -> SearchOptions:
         sort_pool=settings.search_sort_pool,
         candidate_limit=settings.search_candidate_limit,
         overfetch=settings.search_overfetch,
+        similarity_floor=settings.search_similarity_floor,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
+from collections.abc import Collection
 
 from sqlalchemy import Engine, func, select
 
@@ -138,10 +139,10 @@ def test_topics_reorder_the_digest_and_say_why(engine: Engine, smtp_sink: SmtpSi
     papers.append(make_paper(9, upvotes=0, categories=("math.DS",), title="Chaotic flows"))
     store_papers(engine, papers)
     add_subscriber(engine, "jane@example.org", size=5, topics=Topics(categories=("math.DS",), phrases=("chaos",)))
-    matcher_calls: list[tuple[str, int]] = []
+    matcher_calls: list[tuple[str, int, list[int]]] = []
 
-    def matcher(text: str, hits: int) -> list[int]:
-        matcher_calls.append((text, hits))
+    def matcher(text: str, hits: int, candidates: Collection[int]) -> list[int]:
+        matcher_calls.append((text, hits, sorted(candidates)))
         return [8]  # the stored id of paper 9 (ids follow insertion order)
 
     clock = FakeClock(NOW)
@@ -151,7 +152,7 @@ def test_topics_reorder_the_digest_and_say_why(engine: Engine, smtp_sink: SmtpSi
     text = smtp_sink.received[0].parsed().get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert text.index("Chaotic flows") < text.index("Paper number 7")
     assert "Why: matches your topic 'chaos'; in math.DS, which you follow" in text
-    assert matcher_calls == [("chaos", 200)]
+    assert matcher_calls == [("chaos", 200, list(range(1, 9)))]
 
 
 def test_a_subscriber_who_leaves_after_planning_gets_nothing(

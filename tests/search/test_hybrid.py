@@ -241,3 +241,90 @@ def test_a_model_that_fails_at_query_time_also_falls_back_to_words(
     assert "run `papertide reindex`; showing word matches only" in page.notices[0]
     with pytest.raises(SearchUnavailable, match="another model"):
         service.search(SearchRequest(text="chaotic", mode="semantic"))
+
+
+class EverywhereSemantic(FakeSemantic):
+    """Like a real model: every paper is at some small distance from any query (similarity 0.05 at least)."""
+
+    def _score(self, query: str, paper_id: int) -> float:
+        return max(super()._score(query, paper_id), 0.05)
+
+
+@pytest.fixture
+def everywhere(themed_sqlite: Engine) -> EverywhereSemantic:
+    return EverywhereSemantic(texts_of(themed_sqlite))
+
+
+def test_without_a_floor_every_paper_is_some_distance_from_a_nonsense_query(
+    themed_sqlite: Engine, index_dir: Path, everywhere: EverywhereSemantic
+) -> None:
+    service = build(themed_sqlite, index_dir, everywhere, similarity_floor=0.0)
+    page = service.search(SearchRequest(text="zzqxjvbw"))
+    assert (len(page.hits), page.total, page.total_exact) == (5, 5, True)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "lexical"])
+def test_a_query_nothing_is_close_to_finds_no_close_matches_and_says_so(
+    themed_sqlite: Engine, index_dir: Path, everywhere: EverywhereSemantic, mode: str
+) -> None:
+    service = build(themed_sqlite, index_dir, everywhere, similarity_floor=0.2)
+    page = service.search(SearchRequest(text="zzqxjvbw", mode=mode))  # type: ignore[arg-type]
+    assert (page.hits, page.total, page.total_exact, page.has_more) == ([], 0, True, False)
+    assert page.notices and page.notices[0].startswith("no close matches: no paper contains these words")
+
+
+def test_papers_found_by_meaning_only_are_kept_above_the_floor_and_counted(
+    themed_sqlite: Engine, index_dir: Path, everywhere: EverywhereSemantic
+) -> None:
+    service = build(themed_sqlite, index_dir, everywhere, similarity_floor=0.2)
+    # "turbulence" is in no paper; papers 1 and 2 are about chaos (similarity 1), the rest 0.05.
+    page = service.search(SearchRequest(text="turbulence"))
+    assert sorted(arxiv_ids(themed_sqlite, page.hits)) == ["2501.00001", "2502.00002"]
+    assert (page.total, page.total_exact) == (2, True)
+    assert any("dropped 3 found by meaning only below 0.2" in line for line in page.explain)
+    semantic = service.search(SearchRequest(text="turbulence", mode="semantic", per_page=1))
+    assert (len(semantic.hits), semantic.total, semantic.total_exact, semantic.has_more) == (1, 2, True, True)
+
+
+def test_the_total_counts_word_matches_and_close_papers_once(
+    themed_sqlite: Engine, index_dir: Path, everywhere: EverywhereSemantic
+) -> None:
+    service = build(themed_sqlite, index_dir, everywhere, similarity_floor=0.2)
+    # "learning" is in papers 1 and 2, which are also the two close in meaning to "turbulence".
+    page = service.search(SearchRequest(text="learning turbulence", per_page=1))
+    assert (page.total, page.total_exact, page.has_more) == (2, True, True)
+    # "attention" is in paper 4 alone, whose similarity (0.05) is under the floor: words keep it.
+    attention = service.search(SearchRequest(text="attention"))
+    assert arxiv_ids(themed_sqlite, attention.hits) == ["2504.00004"]
+    assert (attention.total, attention.total_exact) == (1, True)
+
+
+def test_word_matches_beyond_the_fusion_depth_are_not_counted_twice(
+    themed_sqlite: Engine, index_dir: Path, everywhere: EverywhereSemantic
+) -> None:
+    # Words: papers 1-4 contain "learning" or "models"; meaning: papers 3 and 4 are about the mind.
+    # A fusion depth of 2 reads two word matches, so the index is asked whether 3 and 4 match words.
+    service = build(themed_sqlite, index_dir, everywhere, similarity_floor=0.2, fusion_depth=2)
+    page = service.search(SearchRequest(text="learning models cognition", per_page=1))
+    assert sum(1 for line in page.explain if line.startswith("lexical:") and "top 2" in line) == 1
+    assert (page.total, page.total_exact) == (4, True)
+
+
+def test_a_total_over_the_pageable_limit_is_a_lower_bound(
+    themed_sqlite: Engine, index_dir: Path, everywhere: EverywhereSemantic
+) -> None:
+    service = build(themed_sqlite, index_dir, everywhere, similarity_floor=0.0, max_results=3)
+    page = service.search(SearchRequest(text="turbulence", per_page=1))
+    assert (page.total, page.total_exact) == (3, False)
+
+
+def test_search_among_candidate_ids_returns_only_those_papers(
+    themed_sqlite: Engine, index_dir: Path, everywhere: EverywhereSemantic
+) -> None:
+    service = build(themed_sqlite, index_dir, everywhere, similarity_floor=0.2)
+    ids = paper_ids(themed_sqlite)
+    assert service.search_ids("chaotic dynamics", 10, within=[ids["2502.00002"], ids["2504.00004"]]) == [
+        ids["2502.00002"]
+    ]
+    assert service.search_ids("chaotic dynamics", 10, within=[]) == []
+    assert sorted(service.search_ids("chaotic dynamics", 10)) == sorted([ids["2501.00001"], ids["2502.00002"]])

@@ -76,3 +76,13 @@ def test_index_and_reindex_do_the_word_index_and_fail_on_a_missing_model(data_di
         assert result.exit_code == 1
         assert f"lexical index: {len(THEMED)} papers applied" in result.stderr
         assert "not embedded:" in result.stderr and "no-such-model" in result.stderr
+
+
+def test_search_prints_how_many_results_there_are_and_no_close_matches(data_dir: Path) -> None:
+    found = papertide_without_model(data_dir, "search", "chaotic", "--mode", "lexical", "-n", "1")
+    assert found.exit_code == 0, found.stderr
+    assert "2 results" in found.stderr
+    nothing = papertide_without_model(data_dir, "search", "zzqxjvbw", "--mode", "lexical")
+    assert nothing.exit_code == 0, nothing.stderr
+    assert "no close matches: no paper contains these words" in nothing.stderr
+    assert "no results" in nothing.stderr and nothing.stdout == ""

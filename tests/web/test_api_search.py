@@ -110,3 +110,27 @@ def test_openapi_documents_the_search_endpoints_and_their_models(client: TestCli
     assert "/api/v1/papers/{arxiv_id}" in schema["paths"]
     assert "/api/v1/papers/{arxiv_id}/similar" in schema["paths"]
     assert set(schema["components"]["schemas"]["SearchHitOut"]["properties"]) >= {"arxiv_id", "title", "score"}
+
+
+def test_a_search_nothing_is_close_to_is_an_empty_200_that_says_no_close_matches(client: TestClient) -> None:
+    response = client.get("/api/v1/search", params={"q": "zzqxjvbw"})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["total"], body["total_exact"], body["has_more"], body["results"]) == (0, True, False, [])
+    assert body["notices"] == ["no close matches: no paper contains these words or is close enough in meaning"]
+
+
+def test_total_is_the_number_of_results_paging_reaches(client: TestClient) -> None:
+    for mode in ("hybrid", "semantic", "lexical"):
+        body = client.get("/api/v1/search", params={"q": "chaotic mind", "mode": mode, "per_page": 100}).json()
+        assert body["total_exact"] and body["total"] == len(body["results"]) > 0, mode
+
+
+def test_an_author_only_search_is_sorted_newest_first_and_names_the_matched_author(client: TestClient) -> None:
+    body = client.get("/api/v1/search", params={"q": "author:Lovelace"}).json()
+    assert body["sort"] == "newest"
+    assert [hit["arxiv_id"] for hit in body["results"]] == ["2505.00005", "2501.00001"]
+    assert [hit["matched_authors"] for hit in body["results"]] == [["Ada Lovelace"], ["Ada Lovelace"]]
+    trending = client.get("/api/v1/search", params={"q": "author:Lovelace", "sort": "trending"}).json()
+    assert trending["sort"] == "trending"
+    assert client.get("/api/v1/search", params={"q": "chaotic"}).json()["results"][0]["matched_authors"] == []

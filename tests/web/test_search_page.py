@@ -18,6 +18,13 @@ from tests.search.search_corpus import Paper
 from tests.web.search_app import search_client
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+MANY_AUTHORS = Paper(
+    arxiv_id="2509.00001",
+    title="A large collaboration on analytical engines",
+    abstract="Engines that compute.",
+    authors=(*(f"Author {name}" for name in "ABCDEFG"), "Ada Lovelace", "Author H", "Author I"),
+    published=dt.date(2024, 12, 1),
+)
 FILLER = [
     Paper(
         arxiv_id=f"2508.{index:05d}",
@@ -39,7 +46,7 @@ def titles(page: BeautifulSoup) -> list[str]:
 
 @pytest.fixture
 def client(settings: Settings, sqlite_engine: Engine) -> Iterator[TestClient]:
-    with search_client(settings, sqlite_engine, *FILLER) as test_client:
+    with search_client(settings, sqlite_engine, *FILLER, MANY_AUTHORS) as test_client:
         yield test_client
 
 
@@ -58,7 +65,7 @@ def test_hybrid_search_finds_papers_that_share_no_word_with_the_query(client: Te
     words = soup(client.get("/search", params={"q": "turbulence", "mode": "lexical"}))
     assert "Neural ordinary differential equations for chaotic dynamics" in hybrid
     assert titles(words) == []
-    assert words.select_one("#result-summary").get_text(strip=True).startswith("No papers match")
+    assert words.select_one("#result-summary").get_text(strip=True).startswith("No close matches")
 
 
 def test_the_mode_and_sort_controls_show_the_current_choice(client: TestClient) -> None:
@@ -163,3 +170,37 @@ def test_an_atom_feed_of_a_bad_query_is_a_400_with_the_message(client: TestClien
     response = client.get("/search.atom", params={"q": "since:never"})
     assert response.status_code == 400
     assert "since: expects a date" in response.text
+
+
+def test_a_search_nothing_is_close_to_says_no_close_matches_and_suggests_what_to_try(client: TestClient) -> None:
+    response = client.get("/search", params={"q": "zzqxjvbw"})
+    page = soup(response)
+    assert response.status_code == 200
+    assert page.select_one("#result-summary").get_text(" ", strip=True).startswith("No close matches. ·")
+    advice = page.select_one("#no-close-matches").get_text(" ", strip=True)
+    assert "No paper contains these words or is close enough to them in meaning" in advice
+    assert "Check the spelling" in advice
+    assert not page.select("#results")
+    feed = ElementTree.fromstring(client.get("/search.atom", params={"q": "zzqxjvbw"}).content)
+    assert feed.findtext(f"{ATOM}subtitle") == "No close matches for “zzqxjvbw” yet."
+    assert feed.findall(f"{ATOM}entry") == []
+
+
+def test_the_result_count_is_what_can_be_paged_through(client: TestClient) -> None:
+    page = soup(client.get("/search", params={"q": "chaotic dynamics"}))
+    summary = page.select_one("#result-summary").get_text(" ", strip=True)
+    assert summary.startswith(f"{len(titles(page))} results")
+
+
+def test_an_author_search_lists_newest_first_and_shows_the_matched_author_in_a_cut_list(client: TestClient) -> None:
+    page = soup(client.get("/search", params={"q": "author:Lovelace"}))
+    assert titles(page) == [
+        "Stochastic gradient descent on manifolds",
+        "Neural ordinary differential equations for chaotic dynamics",
+        "A large collaboration on analytical engines",
+    ]
+    assert page.select_one("#search-sort option[selected]")["value"] == "newest"
+    authors = page.select("#results .paper-item .authors")[2].get_text()
+    assert authors == "Author A, Author B, Author C, Author D, Author E, Author F, … Ada Lovelace, and 3 more"
+    trending = soup(client.get("/search", params={"q": "author:Lovelace", "sort": "trending"}))
+    assert trending.select_one("#search-sort option[selected]")["value"] == "trending"

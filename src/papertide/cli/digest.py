@@ -113,7 +113,7 @@ def preview(
         subscriber,
         now=moment,
         policy=services.digest_policy,
-        matcher=services.topic_matcher(moment),
+        matcher=services.topic_matcher(),
     )
     if isinstance(raw, EmptyReason):
         console.print(f"no digest for {address}: {raw.message}", markup=False, highlight=False)

@@ -22,9 +22,12 @@ from papertide.cli.output import print_json_line
 from papertide.cli.progress import count_progress, file_progress
 from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.ingest.pipeline import run_ingest
+from papertide.search.calibrate import Calibration, Observation, RankedDoc
+from papertide.search.calibrate import calibrate_floor as calibrate_floor_of
 from papertide.search.evaluate import (
     EvaluationReport,
     InvalidDataset,
+    Qrels,
     read_beir_corpus,
     read_qrels,
     read_queries,
@@ -56,6 +59,49 @@ def _searcher(service: SearchService, mode: Mode, keys: dict[int, str]) -> tuple
         return [keys[hit.paper_id] for hit in page.hits if hit.paper_id in keys]
 
     return search, notices
+
+
+def _observe(
+    service: SearchService, keys: dict[int, str], texts: dict[str, str], judged: Qrels, advance: Callable[[int], None]
+) -> list[Observation]:
+    """Each judged query searched once with no floor, and the similarity of each of its relevant documents."""
+    ids = {key: paper_id for paper_id, key in keys.items()}
+    semantic = service.semantic()
+    observations: list[Observation] = []
+    for query, relevance in judged.items():
+        relevant = [ids[doc] for doc, grade in relevance.items() if grade > 0 and doc in ids]
+        if not relevant or query not in texts:
+            advance(1)
+            continue
+        text = " ".join(texts[query].replace('"', " ").replace(":", " ").split())
+        page = service.search(SearchRequest(text=text, mode="hybrid", per_page=DEPTH))
+        if page.mode != "hybrid":
+            raise PapertideError(f"calibration needs semantic search: {'; '.join(page.notices)}")
+        ranking = tuple(
+            RankedDoc(keys[hit.paper_id], "lexical_rank" in hit.detail, hit.detail.get("semantic_score"))
+            for hit in page.hits
+            if hit.paper_id in keys
+        )
+        similarities = tuple(hit.score for hit in semantic.search(text, len(relevant), candidates=relevant))
+        observations.append(Observation(ranking=ranking, relevance=relevance, relevant_similarities=similarities))
+        advance(1)
+    return observations
+
+
+def _print_calibration(calibration: Calibration, qrels: Path, model: str) -> None:
+    console.print(
+        f"similarity floor calibration on {qrels.name}, model {model}: hybrid nDCG@10 without a floor "
+        f"{calibration.baseline_ndcg:.4f}; chosen = the highest floor up to which nDCG@10 does not fall and the "
+        f"floor removes at most {calibration.max_relevant_removed:.0%} of the relevant documents"
+    )
+    stdout.print(f"{'floor':>6} {'nDCG@10':>8} {'relevant below':>15} {'relevant removed':>17} {'results/query':>14}")
+    for row in calibration.rows:
+        mark = "  <- chosen" if row.floor == calibration.chosen else ""
+        stdout.print(
+            f"{row.floor:>6.2f} {row.ndcg_at_10:>8.4f} {row.relevant_below:>15.2%} {row.relevant_removed:>17.2%} "
+            f"{row.kept_per_query:>14.1f}{mark}"
+        )
+    stdout.print(f"chosen similarity floor: {calibration.chosen:.2f} (PAPERTIDE_SEARCH_SIMILARITY_FLOOR)")
 
 
 def _index(services: Services, corpus: Path, mode: Mode) -> float:
@@ -101,6 +147,13 @@ def evaluate(
         Path | None,
         typer.Option(help="Keep the evaluation database and indexes here and reuse them on the next run."),
     ] = None,
+    calibrate_floor: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate-floor",
+            help="Choose the similarity floor for the configured model from these (training!) judgments instead.",
+        ),
+    ] = False,
 ) -> None:
     """Measure nDCG@10, Recall@100 and MRR@10 of search on a BEIR-format dataset."""
     corpus = directory / "corpus.jsonl"
@@ -116,7 +169,11 @@ def evaluate(
             work.mkdir(parents=True, exist_ok=True)
             database_url = f"sqlite:///{(work / 'papertide.db').as_posix()}"
             # The search settings of this configuration, over a database and indexes of its own.
-            eval_settings = invocation(ctx).settings.model_copy(update={"data_dir": work, "database_url": database_url})
+            update: dict[str, object] = {"data_dir": work, "database_url": database_url}
+            if calibrate_floor:
+                # Calibration watches what every floor would do to an unfloored run.
+                mode, update["search_similarity_floor"] = "hybrid", -1.0
+            eval_settings = invocation(ctx).settings.model_copy(update=update)
             services = Services(eval_settings)
             stack.callback(services.close)
             upgrade_database(services.engine)
@@ -124,6 +181,11 @@ def evaluate(
             service = services.search
             with services.engine.connect() as conn:
                 keys = {int(row.id): str(row.arxiv_id) for row in conn.execute(select(papers.c.id, papers.c.arxiv_id))}
+            if calibrate_floor:
+                with count_progress("queries", len(judged)) as advance:
+                    calibration = calibrate_floor_of(_observe(service, keys, texts, judged, advance))
+                _print_calibration(calibration, qrels_file, eval_settings.embedding_model)
+                return
             search, notices = _searcher(service, mode, keys)
             with count_progress("queries", len(judged)) as advance:
                 report = run_queries(search, texts, judged, advance)

@@ -14,7 +14,7 @@ from papertide.domain.errors import InvalidQuery, InvalidRecord, PapertideError
 from papertide.domain.identifiers import parse_arxiv_id
 from papertide.domain.models import Hit, StoredPaper
 from papertide.search.indexer import IndexReport, SearchIndexer
-from papertide.search.request import Mode, SearchRequest, SearchUnavailable, Sort
+from papertide.search.request import Mode, SearchRequest, SearchUnavailable, Sort, describe_total
 from papertide.store.papers import count_papers, get_paper_by_arxiv_id, get_papers
 
 # Exit codes beyond 0 (done) and 1 (error): a query the syntax rejects.
@@ -56,9 +56,6 @@ def _print(rows: list[tuple[StoredPaper, Hit]], first_rank: int, as_json: bool, 
         for rank, (stored, hit) in enumerate(rows, start=first_rank):
             print_json_line(_payload(stored, hit, rank, base_url))
         return
-    if not rows:
-        console.print("no results")
-        return
     for rank, (stored, hit) in enumerate(rows, start=first_rank):
         paper = stored.paper
         stdout.print(f"{rank:>3}. [bold]{paper.title}[/]  [dim]{paper.arxiv_id} · {hit.score:.3f}[/]", highlight=False)
@@ -89,6 +86,8 @@ def search(
         raise fail(str(error)) from None
     for notice in result.notices:
         console.print(f"[yellow]note:[/] {notice}", highlight=False)
+    if not as_json:
+        console.print(describe_total(result.total, result.total_exact), highlight=False)
     if explain:
         for line in result.explain:
             console.print(line, markup=False, highlight=False)

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -41,10 +41,10 @@ from papertide.store.subscribers import list_subscribers, write_last_digest
 
 log = logging.getLogger(__name__)
 
-TopicMatcher = Callable[[str, int], Sequence[int]]
-"""Free-text topic and how many hits -> paper ids, most relevant first (the search service)."""
+TopicMatcher = Callable[[str, int, Collection[int]], Sequence[int]]
+"""Free-text topic, how many hits and the candidate ids -> candidate ids, most relevant first (the search service)."""
 MessageIds = Callable[[str, int], str]
-SearchIds = Callable[[str, int], Sequence[int]]
+SearchIds = Callable[[str, int, Collection[int]], Sequence[int]]
 Advance = Callable[[int], None]
 
 
@@ -107,16 +107,18 @@ def fetch_pool(
     return CandidatePool(candidates), {paper.id: paper for paper in papers}
 
 
-def make_topic_matcher(search_ids: SearchIds, since: dt.date) -> TopicMatcher:
-    """Adapt a search service's ``search_ids`` to topics: plain words, listed ``since`` or later.
+def make_topic_matcher(search_ids: SearchIds) -> TopicMatcher:
+    """Adapt a search service's ``search_ids`` to topics: plain words, searched among the candidates.
 
     Quotes and colons are dropped so a topic never reads as query syntax ("ODE: theory" is not a
-    filter); the ``since:`` filter keeps the hits to the run's look-back, where candidates are.
+    filter). The search runs among the run's candidate papers themselves (chosen by listing
+    date): a date filter on the publication date would miss a paper published long before it
+    was listed or trended.
     """
 
-    def match(topic: str, hits: int) -> Sequence[int]:
+    def match(topic: str, hits: int, candidates: Collection[int]) -> Sequence[int]:
         words = " ".join(topic.replace('"', " ").replace(":", " ").split())
-        return search_ids(f"{words} since:{since.isoformat()}", hits) if words else []
+        return search_ids(words, hits, candidates) if words and candidates else []
 
     return match
 
@@ -124,9 +126,11 @@ def make_topic_matcher(search_ids: SearchIds, since: dt.date) -> TopicMatcher:
 class TopicCache:
     """Search hits per free-text topic, asked once per run whatever the number of followers."""
 
-    def __init__(self, matcher: TopicMatcher | None, hits: int) -> None:
+    def __init__(self, matcher: TopicMatcher | None, hits: int, candidates: Collection[int]) -> None:
         self.matcher = matcher
         self.hits = hits
+        # The run's candidate papers: topics are matched among them alone.
+        self.candidates = frozenset(candidates)
         self.found: dict[str, Sequence[int]] = {}
 
     def ensure(self, phrases: Sequence[str]) -> None:
@@ -136,7 +140,8 @@ class TopicCache:
             if key in self.found:
                 continue
             try:
-                self.found[key] = list(self.matcher(phrase, self.hits)) if self.matcher else []
+                found = self.matcher(phrase, self.hits, self.candidates) if self.matcher else []
+                self.found[key] = list(found)
             except Exception:
                 # One topic the search cannot handle must not stop everyone's digest.
                 log.exception("topic search failed for %r; the topic matches nothing this run", phrase)
@@ -194,8 +199,8 @@ def run_planning(
     pool, papers = fetch_pool(engine, now, policy)
     report = PlanReport(pool=len(pool), papers=papers)
     zone = ZoneInfo(policy.list_timezone)
-    topics = TopicCache(matcher, policy.topic_hits)
     pool_ids = [candidate.paper_id for candidate in pool.ranked]
+    topics = TopicCache(matcher, policy.topic_hits, pool_ids)
     after_id = 0
     while True:
         with engine.connect() as conn:

@@ -47,7 +47,7 @@ def run_preview(
             conn, [c.paper_id for c in pool.ranked], first_subscriber=subscriber.id, last_subscriber=subscriber.id
         )
         followed = list_followed_names_by_email(conn, [subscriber.email]).get(subscriber.email, ())
-    topics = TopicCache(matcher, policy.topic_hits)
+    topics = TopicCache(matcher, policy.topic_hits, [c.paper_id for c in pool.ranked])
     zone = ZoneInfo(policy.list_timezone)
     chosen = choose_papers(subscriber, slot, pool, sent.get(subscriber.id, set()), topics, zone, policy, followed)
     if not chosen:

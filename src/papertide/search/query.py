@@ -12,7 +12,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
@@ -22,7 +23,7 @@ from papertide.domain.query import SearchQuery, parse_query
 from papertide.domain.ranking import fuse_normalized_scores, fuse_reciprocal_rank
 from papertide.search.changes import fetch_paper_text
 from papertide.search.lexical.index import LexicalIndex
-from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan
+from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
 from papertide.search.request import (
     Mode,
     SearchOptions,
@@ -31,6 +32,7 @@ from papertide.search.request import (
     SearchUnavailable,
     SemanticRanker,
     TrendingRanker,
+    describe_no_match,
 )
 from papertide.search.sorting import sort_by_date, sort_by_trending
 
@@ -41,6 +43,18 @@ RETRY_SEMANTIC_SECONDS = 60.0
 # Neighbours a filtered semantic search may fetch to find enough that pass (a wider fetch costs
 # more than handing the vector index the candidates, see search_candidate_limit).
 MAX_OVERFETCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class _SemanticRun:
+    """What the semantic side found for one query."""
+
+    # The nearest ``depth`` papers, best first, whatever their similarity (fusion input).
+    ranked: list[tuple[int, float]]
+    # Every paper read at or above the similarity floor, best first.
+    above: list[tuple[int, float]]
+    # Whether ``above`` holds every paper above the floor (the neighbours were read down to it).
+    complete: bool
 
 
 def _milliseconds(start: float) -> str:
@@ -116,6 +130,8 @@ class SearchService:
         self.lexical.ensure_open()
         self.lexical.refresh()
         plan = compose_lexical_plan(self.lexical.schema, query, options.field_weights)
+        if request.within is not None:
+            plan = restrict_plan(self.lexical.schema, plan, request.within)
         needed = offset + request.per_page + 1
         sorting = request.sort != "relevance"
         if sorting:
@@ -140,7 +156,7 @@ class SearchService:
             ranked, total, exact = self._run_lexical(plan, depth, explain, details, count=True)
         else:
             try:
-                ranked, total, exact = self._run_semantic(self.semantic(), query, plan, depth, explain, details)
+                found = self._run_semantic(self.semantic(), query, plan, depth, explain, details)
             except SearchUnavailable as error:
                 if mode == "semantic":
                     raise
@@ -149,12 +165,17 @@ class SearchService:
                 ranked, total, exact = self._run_lexical(plan, depth, explain, details, count=True)
             else:
                 if mode == "hybrid":
-                    ranked, total, exact = self._fuse(ranked, total, plan, depth, explain, details)
+                    ranked, total, exact = self._fuse(found, plan, depth, explain, details)
+                else:
+                    # Meaning only: every hit is held to the floor.
+                    ranked, total, exact = found.above[:depth], len(found.above), found.complete
         if sorting:
             ranked = self._sort(ranked[: options.sort_pool], request, explain)
             total, exact = min(total, len(ranked)), exact or total <= len(ranked)
-        if total > options.max_results:
-            total, exact = options.max_results, False
+        if total >= options.max_results:
+            total, exact = options.max_results, total == options.max_results and exact
+        if total == 0 and not ranked and query.has_text:
+            notices.append(describe_no_match(mode))
         window = ranked[offset : offset + request.per_page]
         hits = [Hit(paper_id=paper_id, score=score, detail=details.get(paper_id, {})) for paper_id, score in window]
         return SearchPage(
@@ -166,6 +187,7 @@ class SearchService:
             mode=mode,
             explain=explain,
             notices=notices,
+            sort="newest" if request.sort == "relevance" and not query.has_text else request.sort,
         )
 
     def _run_lexical(
@@ -203,36 +225,52 @@ class SearchService:
         depth: int,
         explain: list[str],
         details: dict[int, dict[str, float]],
-    ) -> tuple[Pairs, int, bool]:
+    ) -> _SemanticRun:
+        """The nearest papers at ``depth`` (for fusion) and every one above the similarity floor.
+
+        Counting what clears the floor needs the neighbours down to the floor, so up to
+        max_results are read (the vector index's cost hardly depends on k); a broad filter over
+        a large corpus reads only its over-fetch and may leave the count incomplete.
+        """
         options = self.options
         start = time.perf_counter()
+        wanted = max(depth, options.max_results)
         if plan.required is None:
-            hits = self._guarded(lambda: semantic.search(query.text, depth))
+            hits = self._guarded(lambda: semantic.search(query.text, wanted))
             pool = self.lexical.paper_count
             how = "all papers"
+            complete = len(hits) < wanted
         else:
             pool = self.lexical.count(plan.required)
             candidates = self.lexical.matching_ids(plan.required, options.candidate_limit, total=pool)
             if candidates is not None:
                 hits = (
-                    self._guarded(lambda: semantic.search(query.text, depth, candidates=candidates))
+                    self._guarded(lambda: semantic.search(query.text, wanted, candidates=candidates))
                     if candidates
                     else []
                 )
                 how = f"{pool} candidates from {plan.required_description}"
+                complete = len(hits) < wanted
             else:
                 width = self._overfetch_width(depth, pool)
                 wide = self._guarded(lambda: semantic.search(query.text, width))
                 passing = self.lexical.keep_matching(plan.required, [hit.paper_id for hit in wide])
-                hits = [hit for hit in wide if hit.paper_id in passing][:depth]
-                how = f"{len(wide)} nearest, kept {len(hits)} passing {plan.required_description}"
-        ranked = [(hit.paper_id, hit.score) for hit in hits]
-        explain.append(f"semantic: {query.text!r} among {how} -> top {len(ranked)} in {_milliseconds(start)}")
+                kept = [hit for hit in wide if hit.paper_id in passing]
+                hits = kept[:wanted]
+                how = f"{len(wide)} nearest, kept {len(kept)} passing {plan.required_description}"
+                complete = len(wide) < width
+        floor = options.similarity_floor
+        ranked = [(hit.paper_id, hit.score) for hit in hits[:depth]]
+        above = [(hit.paper_id, hit.score) for hit in hits if hit.score >= floor]
+        # The hits come best first: once one is under the floor, every paper above it was read.
+        complete = complete or len(above) < len(hits)
+        explain.append(
+            f"semantic: {query.text!r} among {how} -> top {len(ranked)}, {len(above)}"
+            f"{'' if complete else '+'} at or above the similarity floor {floor:g}, in {_milliseconds(start)}"
+        )
         for rank, (paper_id, score) in enumerate(ranked, start=1):
             details.setdefault(paper_id, {}).update(semantic_rank=rank, semantic_score=score)
-        if len(ranked) < depth:
-            return ranked, len(ranked), True
-        return ranked, pool, False
+        return _SemanticRun(ranked=ranked, above=above, complete=complete)
 
     def _overfetch_width(self, depth: int, passing: int) -> int:
         """How many neighbours to fetch so that about ``depth`` pass a filter that ``passing`` papers pass.
@@ -246,29 +284,47 @@ class SearchService:
 
     def _fuse(
         self,
-        semantic: Pairs,
-        semantic_total: int,
+        semantic: _SemanticRun,
         plan: LexicalPlan,
         depth: int,
         explain: list[str],
         details: dict[int, dict[str, float]],
     ) -> tuple[Pairs, int, bool]:
+        """Fuse the two rankings, then drop papers found by meaning only below the similarity floor.
+
+        Dropping after fusion leaves the order of everything else as it was (min-max
+        normalisation sees the same lists), so the floor can only remove results. The total is
+        the word matches plus the papers above the floor that match no query word.
+        """
         options = self.options
-        # The semantic side already bounds the total (every candidate is at some distance).
-        lexical, lexical_total, _ = self._run_lexical(plan, depth, explain, details, count=False)
+        lexical, lexical_total, lexical_exact = self._run_lexical(plan, depth, explain, details, count=True)
         weights = (options.lexical_weight, options.semantic_weight)
         if options.fusion == "convex":
-            fused = fuse_normalized_scores([lexical, semantic], weights)
+            fused = fuse_normalized_scores([lexical, semantic.ranked], weights)
             explain.append(f"fusion: convex combination of min-max scores, weights {weights[0]:g}/{weights[1]:g}")
         else:
-            fused = fuse_reciprocal_rank([lexical, semantic], weights, k=options.fusion_k)
+            fused = fuse_reciprocal_rank([lexical, semantic.ranked], weights, k=options.fusion_k)
             explain.append(
                 f"fusion: reciprocal rank, k={options.fusion_k:g}, weights {weights[0]:g}/{weights[1]:g}, "
                 f"depth {depth} -> {len(fused)} papers"
             )
-        if len(semantic) < depth and len(lexical) < depth:
-            return fused, len(fused), True
-        return fused, max(lexical_total, semantic_total, len(fused)), False
+        by_words = {paper_id for paper_id, _ in lexical}
+        floor = options.similarity_floor
+        kept = [
+            pair
+            for pair in fused
+            if pair[0] in by_words or details.get(pair[0], {}).get("semantic_score", floor) >= floor
+        ]
+        if len(kept) < len(fused):
+            explain.append(f"floor: dropped {len(fused) - len(kept)} found by meaning only below {floor:g}")
+        if not lexical_exact or not semantic.complete:
+            return kept, max(lexical_total, len(semantic.above), len(kept)), False
+        unknown = [paper_id for paper_id, _ in semantic.above if paper_id not in by_words]
+        if lexical_total > len(lexical) and unknown and plan.ranked is not None:
+            # Word matches beyond the fused depth: ask the index which of the others match too.
+            by_words |= self.lexical.keep_matching(plan.ranked, unknown)
+        meaning_only = sum(1 for paper_id, _ in semantic.above if paper_id not in by_words)
+        return kept, lexical_total + meaning_only, True
 
     def _sort(self, ranked: Pairs, request: SearchRequest, explain: list[str]) -> Pairs:
         with self.engine.connect() as conn:
@@ -280,19 +336,23 @@ class SearchService:
 
     # --- conveniences for other parts of papertide --------------------------------------------
 
-    def search_ids(self, text: str, k: int) -> list[int]:
+    def search_ids(self, text: str, k: int, within: Collection[int] | None = None) -> list[int]:
         """The ``k`` best paper ids for free text, by hybrid relevance (digest topics use this).
 
-        Text that is not valid query syntax (a stray quote) is searched as plain words.
+        Text that is not valid query syntax (a stray quote) is searched as plain words. With
+        ``within``, only those papers are searched (the digest's candidates).
         """
         k = max(1, min(k, self.options.max_results))
+        among = None if within is None else frozenset(within)
+        if among is not None and not among:
+            return []
         try:
-            page = self.search(SearchRequest(text=text, per_page=k))
+            page = self.search(SearchRequest(text=text, per_page=k, within=among))
         except InvalidQuery:
             plain = text.replace('"', " ").replace(":", " ").strip()
             if not plain:
                 return []
-            page = self.search(SearchRequest(text=plain, per_page=k))
+            page = self.search(SearchRequest(text=plain, per_page=k, within=among))
         return [hit.paper_id for hit in page.hits]
 
     def similar(self, paper_id: int, k: int) -> list[Hit]:

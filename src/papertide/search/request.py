@@ -22,6 +22,20 @@ SORTS: tuple[Sort, ...] = get_args(Sort)
 TrendingRanker = Callable[[Sequence[TrendingCandidate]], list[Hit]]
 
 
+def describe_total(total: int, exact: bool) -> str:
+    """How many results there are, in words: "no results", "12 results", "at least 1,000 results"."""
+    if total == 0:
+        return "no results"
+    return f"{'' if exact else 'at least '}{total:,} result{'' if total == 1 else 's'}"
+
+
+def describe_no_match(mode: Mode) -> str:
+    """The notice of a search with words that found nothing (page, API, feed and CLI say it)."""
+    if mode == "lexical":
+        return "no close matches: no paper contains these words"
+    return "no close matches: no paper contains these words or is close enough in meaning"
+
+
 class SearchUnavailable(PapertideError):
     """The requested kind of search cannot run here (e.g. no embedding model); the message says why."""
 
@@ -56,6 +70,9 @@ class SearchOptions:
     candidate_limit: int = 20_000
     # ... and otherwise fetch this many times more neighbours and keep those that pass.
     overfetch: int = 5
+    # Cosine similarity below which a paper found by meaning only (no query word) is not a result.
+    # Model-specific; calibrated on SciFact train queries (docs/search-quality.md). -1 keeps every neighbour.
+    similarity_floor: float = -1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +84,8 @@ class SearchRequest:
     sort: Sort = "relevance"
     page: int = 1
     per_page: int = 10
+    # Only these papers may be results (the digest's candidates); None: every paper.
+    within: frozenset[int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +94,9 @@ class SearchPage:
 
     query: SearchQuery
     hits: list[Hit]
-    # Results reachable by paging; exact for lexical and filter-only searches, otherwise an upper bound.
+    # Results that exist: word matches plus papers found by meaning above the similarity floor,
+    # capped at max_results. Exact unless ``total_exact`` is False, when it is a lower bound
+    # (more match than can be paged, or a broad filter's semantic side was not read to the end).
     total: int
     total_exact: bool
     has_more: bool
@@ -83,3 +104,5 @@ class SearchPage:
     mode: Mode
     explain: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    # The order used: a query of filters only (e.g. author:) has no relevance and lists newest first.
+    sort: Sort = "relevance"

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
+from papertide.domain.author_match import match_authors
 from papertide.domain.authors import FollowedAuthor, author_key
 from papertide.domain.collections import Collection
 from papertide.domain.latex import render_tex
@@ -43,12 +44,24 @@ class AuthorLinks:
 
     shown: tuple[AuthorLink, ...]
     more: int
+    matched: tuple[AuthorLink, ...] = ()
 
 
-def author_links(authors: Sequence[str], limit: int = 6) -> AuthorLinks:
-    """The authors to link (a Jinja global): the first ``limit``, each with its author-page key."""
-    shown = tuple(AuthorLink(render_tex(name), author_key(name)) for name in list(authors)[:limit])
-    return AuthorLinks(shown, max(0, len(authors) - limit))
+def author_links(authors: Sequence[str], limit: int = 6, filters: Sequence[str] = ()) -> AuthorLinks:
+    """The authors to link (a Jinja global): the first ``limit``, each with its author-page key.
+
+    An author an ``author:`` filter matched is always shown, even past ``limit`` ("A, B, … Ada
+    Lovelace, and 5 more"): a search for an author lists papers whose author lists are cut, and
+    the reader should see why each one matched (issue 10).
+    """
+    names = list(authors)
+    shown = tuple(AuthorLink(render_tex(name), author_key(name)) for name in names[:limit])
+    matched = tuple(
+        AuthorLink(render_tex(names[position]), author_key(names[position]))
+        for position in match_authors(names, filters)
+        if position >= limit
+    )
+    return AuthorLinks(shown, max(0, len(names) - limit - len(matched)), matched)
 
 
 def safe_link(url: str | None) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 from markupsafe import Markup
 
 from papertide.config import Settings
+from papertide.domain.author_match import match_authors
 from papertide.domain.latex import render_tex
 from papertide.domain.linked_text import render_linked_text
 from papertide.domain.links import http_link
@@ -64,12 +66,23 @@ def format_date(value: dt.date | dt.datetime | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
-def format_authors(authors: tuple[str, ...] | list[str], limit: int = 6) -> str:
-    """The first few authors, then how many more."""
+def format_authors(authors: tuple[str, ...] | list[str], limit: int = 6, filters: Sequence[str] = ()) -> str:
+    """The first few authors, then how many more; an author an ``author:`` filter matched is always shown.
+
+    "A, B, C, D, E, F, … Ada Lovelace, and 5 more": a search for an author lists papers whose
+    author lists are cut, and the reader should see why each one matched.
+    """
     names = [render_tex(name) for name in authors]
     if len(names) <= limit:
         return ", ".join(names)
-    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+    matched = [position for position in match_authors(authors, filters) if position >= limit]
+    shown = ", ".join(names[:limit])
+    if matched:
+        shown += ", … " + ", ".join(names[position] for position in matched)
+    rest = len(names) - limit - len(matched)
+    if not rest:
+        return shown
+    return shown + ("," if matched else "") + f" and {rest} more"
 
 
 def _encodable(value: Any) -> Any:

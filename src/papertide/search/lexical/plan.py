@@ -15,7 +15,8 @@ Shape of a plan (Lucene notation, as ``describe`` prints it):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 
 import tantivy
 
@@ -24,6 +25,7 @@ from papertide.domain.query import SearchQuery
 from papertide.search.lexical.analyzer import (
     FIELD_AUTHORS,
     FIELD_CATEGORY,
+    FIELD_PAPER_ID,
     FIELD_PUBLISHED,
     FIELD_TEXT,
     FIELD_TITLE,
@@ -219,3 +221,29 @@ def compose_lexical_plan(schema: tantivy.Schema, query: SearchQuery, weights: Fi
         required_description=required_description,
         terms=tuple(terms),
     )
+
+
+def restrict_plan(schema: tantivy.Schema, plan: LexicalPlan, paper_ids: Collection[int]) -> LexicalPlan:
+    """``plan`` limited to the papers ``paper_ids`` (a constant-scored id filter, so ranking is unchanged).
+
+    The digest matches topics against its candidate papers this way: semantic search then gets
+    the ids as its candidates, and the words are ranked among them alone.
+    """
+    ids = tantivy.Query.boolean_query(
+        [(tantivy.Occur.Should, tantivy.Query.term_query(schema, FIELD_PAPER_ID, i)) for i in sorted(paper_ids)]
+    )
+    within = tantivy.Query.const_score_query(ids, 0.0)
+    required = within if plan.required is None else _both(plan.required, within)
+    ranked = None if plan.ranked is None else _both(plan.ranked, within)
+    described = f"+paper_id:({len(paper_ids)} ids)"
+    return replace(
+        plan,
+        ranked=ranked,
+        required=required,
+        description=f"{plan.description} {described}".strip(),
+        required_description=f"{plan.required_description} {described}".strip(),
+    )
+
+
+def _both(first: tantivy.Query, second: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, first), (tantivy.Occur.Must, second)])

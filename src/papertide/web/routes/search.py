@@ -81,6 +81,7 @@ def search_papers(
             context["error"], status = str(problem), 503
         else:
             context["result"] = result
+            context["sort"] = result.sort
             context["results"] = fetch_hit_papers(conn, result.hits)
             context["highlight_query"] = " ".join(result.query.highlight_terms)
             context["pager"] = _pager(q, mode, sort, page, filters, result)
@@ -138,7 +139,7 @@ def read_search_feed(
         link=f"{base}/search?{params}",
         self_link=f"{base}/search.atom?{params}",
         updated=max((entry.updated for entry in entries), default=now),
-        subtitle=f"Papers matching “{q}”.",
+        subtitle=f"Papers matching “{q}”." if result.total else f"No close matches for “{q}” yet.",
         entries=entries,
     )
     return Response(compose_atom(feed), media_type=ATOM_TYPE)

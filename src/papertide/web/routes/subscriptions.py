@@ -297,7 +297,7 @@ def read_preview(
     except InvalidToken as error:
         return _link_problem(templates, request, error)
     raw = run_preview(
-        engine, composer, subscriber, now=now, policy=services.digest_policy, matcher=services.topic_matcher(now)
+        engine, composer, subscriber, now=now, policy=services.digest_policy, matcher=services.topic_matcher()
     )
     if isinstance(raw, EmptyReason):
         # The real reason, in the reader's words; a subscriber is offered their preferences, not to subscribe again.

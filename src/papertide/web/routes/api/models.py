@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from papertide.domain.author_match import match_authors
 from papertide.domain.models import Hit, StoredPaper
 
 
@@ -25,6 +27,9 @@ class SearchHitOut(BaseModel):
         description="Per-engine ranks and scores, e.g. lexical_rank, semantic_rank (absent where it did not find it)."
     )
     url: str
+    matched_authors: list[str] = Field(
+        default_factory=list, description="The authors the query's author: filters matched (empty without one)."
+    )
 
 
 def compose_paper_url(base_url: str, arxiv_id: str) -> str:
@@ -32,8 +37,10 @@ def compose_paper_url(base_url: str, arxiv_id: str) -> str:
     return f"{base_url.rstrip('/')}/papers/{arxiv_id}"
 
 
-def compose_hit_out(rank: int, stored: StoredPaper, hit: Hit, base_url: str) -> SearchHitOut:
-    """A hit and its paper as the API answers it."""
+def compose_hit_out(
+    rank: int, stored: StoredPaper, hit: Hit, base_url: str, author_filters: Sequence[str] = ()
+) -> SearchHitOut:
+    """A hit and its paper as the API answers it; ``author_filters`` are the query's author: values."""
     paper = stored.paper
     return SearchHitOut(
         rank=rank,
@@ -47,4 +54,5 @@ def compose_hit_out(rank: int, stored: StoredPaper, hit: Hit, base_url: str) -> 
         score=round(hit.score, 6),
         ranks=dict(hit.detail),
         url=compose_paper_url(base_url, paper.arxiv_id),
+        matched_authors=[paper.authors[i] for i in match_authors(paper.authors, author_filters)],
     )

@@ -25,11 +25,19 @@ class SearchOut(BaseModel):
     query: str
     parsed: str = Field(description="The query as understood, in canonical syntax.")
     mode: Mode = Field(description="The mode that ran: hybrid falls back to lexical when no model is available.")
-    sort: Sort
+    sort: Sort = Field(
+        description="The order used: a query of filters only (e.g. author:) has no relevance and lists newest first."
+    )
     page: int
     per_page: int
-    total: int = Field(description="Results that can be paged through.")
-    total_exact: bool = Field(description="False when total is an upper bound (semantic and hybrid modes).")
+    total: int = Field(
+        description="Results that exist and can be paged through: papers containing the words plus papers close "
+        "in meaning above the similarity floor, at most the pageable limit (search_max_results)."
+    )
+    total_exact: bool = Field(
+        description="False when total is a lower bound: more papers match than can be paged, or a broad filter's "
+        "semantic side was not counted to the end."
+    )
     has_more: bool
     notices: list[str]
     results: list[SearchHitOut]
@@ -61,14 +69,14 @@ def search_api(
         return problem_json(503, str(problem))
     offset = (page - 1) * per_page
     results = [
-        compose_hit_out(offset + rank, stored, hit, settings.base_url)
+        compose_hit_out(offset + rank, stored, hit, settings.base_url, result.query.authors)
         for rank, (stored, hit) in enumerate(fetch_hit_papers(conn, result.hits), start=1)
     ]
     return SearchOut(
         query=q,
         parsed=result.query.describe(),
         mode=result.mode,
-        sort=sort,
+        sort=result.sort,
         page=page,
         per_page=per_page,
         total=result.total,
