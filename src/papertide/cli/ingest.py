@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,8 @@ from rich.markup import escape
 
 from papertide.cli.context import console, fail, invocation, stdout
 from papertide.cli.progress import count_progress, file_progress
+from papertide.domain.errors import InvalidRecord
+from papertide.domain.models import Paper
 from papertide.ingest.arxiv_api import ArxivApiSource
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.jsonl import open_jsonl, read_jsonl_papers
@@ -58,15 +61,28 @@ def _date(value: dt.datetime | None) -> dt.date | None:
 @app.command("jsonl")
 def ingest_jsonl(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="A JSON-lines file in papertide's schema (docs/jsonl.md).")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="A JSON-lines file in papertide's schema (docs/jsonl.md), or a folder of *.jsonl files."),
+    ],
 ) -> None:
-    """Import papers from a JSON-lines file; idempotent."""
-    if not path.is_file():
-        raise fail(f"{path}: no such file", EXIT_FAILURE)
+    """Import papers from a JSON-lines file, or every *.jsonl file of a folder in name order; idempotent."""
+    if path.is_dir():
+        files = sorted(child for child in path.glob("*.jsonl") if child.is_file())
+        if not files:
+            raise fail(f"{path}: a directory with no *.jsonl files in it", EXIT_FAILURE)
+    elif path.is_file():
+        files = [path]
+    else:
+        raise fail(f"{path}: no such file or directory", EXIT_FAILURE)
     services = invocation(ctx).services()
-    with open_jsonl(path) as handle, file_progress(f"ingest {path.name}", handle) as advance:
-        papers = read_jsonl_papers(handle, str(path), advance)
-        report = run_ingest(services.engine, "jsonl", papers, on_changed=services.index_changed)
+
+    def read_all() -> Iterator[Paper | InvalidRecord]:
+        for file in files:
+            with open_jsonl(file) as handle, file_progress(f"ingest {file.name}", handle) as advance:
+                yield from read_jsonl_papers(handle, str(file), advance)
+
+    report = run_ingest(services.engine, "jsonl", read_all(), on_changed=services.index_changed)
     finish(report)
 
 

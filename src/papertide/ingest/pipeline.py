@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import Engine
 
 from papertide.domain.clock import Clock, utc_now
-from papertide.domain.errors import InvalidRecord, PapertideError
+from papertide.domain.errors import InvalidInput, InvalidRecord, PapertideError
+from papertide.domain.limits import screen_signal
 from papertide.domain.models import Paper, Signal
 from papertide.ingest.http import Stopped
+from papertide.ingest.paper_fields import screen_paper_at
 from papertide.ingest.readahead import read_ahead
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Deletion, Item, Source
@@ -76,14 +78,22 @@ def run_ingest(
         for item in read_ahead(records):
             if isinstance(item, Paper):
                 report.fetched += 1
-                batch.append(item)
+                # Every source's papers pass the same limits (domain/limits.py): one hostile
+                # record is reported, never the reason a batch is lost.
+                try:
+                    batch.append(screen_paper_at(item, f"{source} {item.arxiv_id[:64]!r}"))
+                except InvalidRecord as problem:
+                    report.skip(problem)
                 if len(batch) >= batch_size:
                     flush()
             elif isinstance(item, InvalidRecord):
                 report.fetched += 1
                 report.skip(item)
             elif isinstance(item, Signal):
-                signals.append(item)
+                try:
+                    signals.append(screen_signal(item))
+                except InvalidInput as error:
+                    report.skip(InvalidRecord(f"{source} {item.arxiv_id[:64]!r}", f"signal: {error}"))
             elif isinstance(item, Deletion):
                 report.fetched += 1
                 report.deleted += 1
