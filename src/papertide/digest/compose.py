@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from papertide.digest.tokens import sign_token
 from papertide.domain.latex import render_tex
+from papertide.domain.limits import clean_output
 from papertide.mail.mime import (
     block_marker,
     check_header_value,
@@ -150,6 +151,8 @@ def make_mail_environment(templates_dir: Path | None) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        # No control character of a stored title reaches a mail (issue 9).
+        finalize=clean_output,
     )
 
 

@@ -41,6 +41,17 @@ def strip_xml_illegal(text: str) -> str:
     return _XML_ILLEGAL.sub("", text)
 
 
+def clean_output(value: object) -> object:
+    """A template value with XML-illegal characters removed, of the same string type (Markup stays Markup).
+
+    Jinja environments pass every ``{{ value }}`` through this (``finalize``), so text stored
+    before the ingest checks existed, or typed by a person, cannot make a page ill-formed.
+    """
+    if isinstance(value, str) and _XML_ILLEGAL.search(value):
+        return type(value)(_XML_ILLEGAL.sub("", value))
+    return value
+
+
 def _check_text(name: str, value: str | None, limit: int) -> str | None:
     if value is None:
         return None

@@ -12,6 +12,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, P
 
 from papertide.config import Settings
 from papertide.domain.latex import render_tex
+from papertide.domain.limits import clean_output
 from papertide.domain.snippet import highlight, make_snippet
 from papertide.web.security import csrf_token, session_user
 from papertide.web.user_votes import has_upvoted
@@ -70,6 +71,8 @@ def make_environment(override_dir: Path | None) -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Text stored before the ingest checks, or typed by a person, never makes a page ill-formed.
+        finalize=clean_output,
     )
     environment.filters["date"] = format_date
     environment.filters["authors"] = format_authors
