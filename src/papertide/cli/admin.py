@@ -34,7 +34,7 @@ def backup(
         suffix = "db" if engine.dialect.name == "sqlite" else "dump"
         target = services.settings.data_dir / "backups" / f"papertide-{stamp}.{suffix}"
     try:
-        written = write_backup(engine, target)
+        written = write_backup(engine, target, protected=services.protected_paths())
     except PapertideError as error:
         raise fail(str(error)) from None
     console.print(f"backup written to {written} ({written.stat().st_size:,} bytes)")
