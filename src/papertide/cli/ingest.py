@@ -12,12 +12,14 @@ from rich.markup import escape
 
 from papertide.cli.context import console, fail, invocation, stdout
 from papertide.cli.progress import count_progress, file_progress
+from papertide.domain.clock import utc_now
 from papertide.domain.errors import InvalidRecord
 from papertide.domain.models import Paper
 from papertide.ingest.arxiv_api import ArxivApiSource
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.jsonl import open_jsonl, read_jsonl_papers
 from papertide.ingest.oai import OaiSource, read_resume_date
+from papertide.ingest.owner import current_owner
 from papertide.ingest.pipeline import run_ingest, run_source
 from papertide.ingest.registry import open_client
 from papertide.ingest.report import EXIT_FAILURE, IngestReport
@@ -25,6 +27,7 @@ from papertide.ingest.snapshot import SnapshotFile, SnapshotSource, parse_catego
 from papertide.ingest.source import Source
 from papertide.store.harvest import list_harvest_states, list_last_runs
 from papertide.store.leases import list_jobs
+from papertide.store.runs import mark_interrupted_runs
 
 app = typer.Typer(
     help="Collect papers from a source. Exit 0: papers stored; 3: nothing new; 1: failure.",
@@ -203,6 +206,8 @@ def ingest_snapshot(
 def ingest_status(ctx: typer.Context) -> None:
     """Show each source's last run, the saved harvest states and the scheduled jobs."""
     engine = invocation(ctx).engine()
+    # A run whose process was killed would say "running" for ever (issue 9).
+    mark_interrupted_runs(engine, current_owner(), utc_now())
     for run in list_last_runs(engine):
         counts = ", ".join(f"{name} {run[name]}" for name in ("fetched", "new", "updated", "unchanged", "skipped"))
         line = f"run  {run['source']:<10} {run['status']:<8} {run['started_at']:%Y-%m-%d %H:%M}  {counts}"

@@ -10,9 +10,11 @@ from sqlalchemy import Engine
 
 from papertide.domain.clock import Clock, utc_now
 from papertide.domain.errors import InvalidInput, InvalidRecord, PapertideError
+from papertide.domain.faults import reach_fault_point
 from papertide.domain.limits import screen_signal
 from papertide.domain.models import Paper, Signal
 from papertide.ingest.http import Stopped
+from papertide.ingest.owner import current_owner
 from papertide.ingest.paper_fields import screen_paper_at
 from papertide.ingest.readahead import read_ahead
 from papertide.ingest.report import IngestReport
@@ -21,7 +23,7 @@ from papertide.store.authorship import catch_up_authorship
 from papertide.store.engine import begin_write
 from papertide.store.harvest import write_signals
 from papertide.store.papers import upsert_papers
-from papertide.store.runs import finish_ingest_run, start_ingest_run
+from papertide.store.runs import finish_ingest_run, start_ingest_run, write_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def run_ingest(
     """
     report = IngestReport(source=source)
     started = time.perf_counter()
-    run_id = start_ingest_run(engine, source, clock())
+    run_id = start_ingest_run(engine, source, clock(), current_owner())
     batch: list[Paper] = []
     signals: list[Signal] = []
 
@@ -66,6 +68,8 @@ def run_ingest(
             now = clock()
             result = upsert_papers(conn, batch, now)
             report.signals += write_signals(conn, signals, now)
+            write_heartbeat(conn, run_id, now)
+        reach_fault_point("after-batch-commit")
         report.add_upsert(result)
         batch.clear()
         signals.clear()
