@@ -139,6 +139,16 @@ class LexicalIndex(LexicalReader):
             self.rebuild(on_progress)
             return problem
 
+    def inspect(self) -> tuple[str | None, int, int]:
+        """Without building or changing anything: what is wrong with the index on disk (None: nothing),
+        the last ``papers.seq`` it applied and the database's (``papertide doctor``)."""
+        with self._lock:
+            self._database_id = fetch_database_id(self.engine)
+            with self.engine.connect() as conn:
+                db_seq = fetch_max_seq(conn)
+            problem = self._open_existing(db_seq)
+            return problem, self._seq, db_seq
+
     def ensure_open(self, on_progress: Progress | None = None) -> str | None:
         """``open`` unless this object already did; returns why the index was (re)built, if it was."""
         if self._opened:

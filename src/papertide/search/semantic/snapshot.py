@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from papertide.domain.errors import PapertideError
 from papertide.search.semantic.index import IndexConfig, VectorIndex
 from papertide.store.files import sync_path, write_bytes_atomically, write_file_atomically
 
@@ -70,8 +71,21 @@ def _remove_old(folder: Path, keep: str) -> None:
             continue
 
 
+class UnreadableSnapshot(PapertideError):
+    """The current vector snapshot exists but cannot be read (it is rebuilt from the database)."""
+
+
 def read_snapshot(folder: Path, config: IndexConfig) -> tuple[VectorIndex, dict[str, Any]] | None:
-    """The current snapshot and its meta, or None when there is no usable one."""
+    """The current snapshot and its meta, or None when there is no usable one (a warning says why)."""
+    try:
+        return load_snapshot(folder, config)
+    except UnreadableSnapshot as error:
+        log.warning("%s; rebuilding it from the database", error)
+        return None
+
+
+def load_snapshot(folder: Path, config: IndexConfig) -> tuple[VectorIndex, dict[str, Any]] | None:
+    """The current snapshot and its meta; None when there is none; raises UnreadableSnapshot saying why."""
     try:
         name = json.loads((folder / POINTER).read_text(encoding="utf-8"))["snapshot"]
         path = folder / str(name)
@@ -87,13 +101,17 @@ def read_snapshot(folder: Path, config: IndexConfig) -> tuple[VectorIndex, dict[
 
             graph = faiss.read_index(str(path / "graph.faiss"))
             index = VectorIndex.from_arrays(int(meta["dim"]), "hnsw", config, ids, None, graph)
-    except FileNotFoundError:
-        return None
+    except FileNotFoundError as error:
+        if not (folder / POINTER).exists():
+            return None
+        raise UnreadableSnapshot(f"vector index snapshot in {folder} is missing a file ({error.filename})") from None
     except Exception as error:
         # Any unreadable file (the EOFError of an empty .npy, a faiss read error, ...) is a cache miss.
-        log.warning("ignoring unreadable vector index snapshot in %s (%s: %s)", folder, type(error).__name__, error)
-        return None
+        raise UnreadableSnapshot(
+            f"vector index snapshot in {folder} cannot be read ({type(error).__name__}: {error})"
+        ) from None
     if len(ids) != int(meta.get("size", len(ids))):
-        log.warning("ignoring vector snapshot in %s: %d ids, its meta says %s", folder, len(ids), meta.get("size"))
-        return None
+        raise UnreadableSnapshot(
+            f"vector index snapshot in {folder} holds {len(ids)} ids, its meta says {meta.get('size')}"
+        )
     return index, meta
