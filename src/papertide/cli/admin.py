@@ -26,7 +26,12 @@ def backup(
         Path | None, typer.Argument(help="File to write; default <data_dir>/backups/papertide-<time>.db|.dump")
     ] = None,
 ) -> None:
-    """Write a consistent backup of the database while the service keeps running."""
+    """Write a consistent backup of the database while the service keeps running.
+
+    The target may not be the live database or one of its files (-wal, -shm), by any path, link or
+    hard link, nor inside the data directory's indexes, models, outbox or key: the copy goes to a
+    temporary name and is renamed into place.
+    """
     services = invocation(ctx).services()
     engine = services.engine
     if target is None:
