@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from papertide import services as services_module
 from papertide.config import Settings
-from papertide.search.semantic import SemanticSearcher
+from papertide.search.semantic.searcher import SemanticSearcher
 from papertide.services import Services
 from papertide.web.app import create_app
 

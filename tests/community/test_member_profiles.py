@@ -79,18 +79,10 @@ def test_a_member_page_shows_comments_and_only_public_collections(
 
 
 def run_cli(database_url: str, *args: str) -> tuple[int, str]:
-    import os
 
     from papertide.cli import app
-    from papertide.cli.context import settings
 
-    settings.cache_clear()
-    os.environ["PAPERTIDE_DATABASE_URL"] = database_url
-    try:
-        result = CliRunner().invoke(app, list(args))
-    finally:
-        del os.environ["PAPERTIDE_DATABASE_URL"]
-        settings.cache_clear()
+    result = CliRunner().invoke(app, list(args), env={"PAPERTIDE_DATABASE_URL": database_url})
     return result.exit_code, result.output
 
 
