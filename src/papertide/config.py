@@ -12,9 +12,10 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,12 +24,31 @@ from pydantic_settings import (
 )
 
 CONFIG_FILE_ENV = "PAPERTIDE_CONFIG"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+# Interfaces a server can listen on but no browser can open: links use the loopback address instead.
+_ANY_INTERFACE = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The URL of a server listening on ``host:port`` (an all-interfaces bind links to loopback)."""
+    name = _ANY_INTERFACE.get(host, host)
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"
+    return f"http://{name}:{port}"
+
+
+def _port_from_environment() -> int:
+    # `PORT` is what `papertide serve --port` defaults to (and `make run` passes on).
+    value = os.environ.get("PORT", "")
+    return int(value) if value.isdigit() and 0 < int(value) < 65536 else DEFAULT_PORT
 
 
 class Settings(BaseSettings):
     """Every knob an operator can turn."""
 
     model_config = SettingsConfigDict(env_prefix="PAPERTIDE_", extra="ignore")
+    _base_url_derived: bool = PrivateAttr(False)
 
     # --- core -----------------------------------------------------------------------------
     data_dir: Path = Field(
@@ -40,7 +60,10 @@ class Settings(BaseSettings):
         "Use `postgresql+psycopg://user:pass@host/db` for the PostgreSQL tier.",
     )
     base_url: str = Field(
-        "http://127.0.0.1:8000", description="Public URL of the site, used in links inside emails and feeds."
+        "",
+        description="Public URL of the site, used in links inside emails, feeds and the API. Empty: the address "
+        "`papertide serve` listens on (its `--host` and `--port`, or `PORT`), so `PORT=8101 make run` links to "
+        "port 8101; other commands use `http://127.0.0.1:$PORT` (8000). Set it behind a proxy or a domain name.",
     )
     secret_key: SecretStr = Field(
         SecretStr(""),
@@ -350,6 +373,11 @@ class Settings(BaseSettings):
     collections_per_member: int = Field(100, ge=1, description="Most collections one member may have.")
     papers_per_collection: int = Field(1000, ge=1, description="Most papers one collection may hold.")
     follows_per_member: int = Field(200, ge=1, description="Most authors one member may follow.")
+    comment_mail_submitter: bool = Field(
+        False,
+        description="Mail a paper's submitter when someone else comments on it or replies on its page "
+        "(through the digest's transport: SMTP, else the file outbox).",
+    )
 
     # --- digest (issue 6) ----------------------------------------------------------------------
     digest_schedule_minutes: int = Field(
@@ -463,7 +491,54 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'papertide.db').as_posix()}"
+        if not self.base_url:
+            # Not configured: links point at the local server until `serve` says where it listens.
+            self.base_url = served_base_url(DEFAULT_HOST, _port_from_environment())
+            self._base_url_derived = True
         return self
+
+    @property
+    def base_url_derived(self) -> bool:
+        """True when ``base_url`` was not configured but derived from the served address."""
+        return self._base_url_derived
+
+    def served_at(self, host: str, port: int) -> Settings:
+        """These settings for a server on ``host:port``: a derived base URL follows the served address.
+
+        A configured ``base_url`` is kept as it is (``papertide serve`` warns when it disagrees,
+        see ``base_url_mismatch``). Links never come from a request's Host header, which a
+        client chooses.
+        """
+        if not self._base_url_derived:
+            return self
+        served = self.model_copy(update={"base_url": served_base_url(host, port)})
+        served._base_url_derived = True
+        return served
+
+    def base_url_mismatch(self, host: str, port: int) -> str | None:
+        """Why a configured ``base_url`` does not reach a server on ``host:port``, or None.
+
+        Only a base URL naming this machine (localhost, a loopback address or ``host`` itself) is
+        compared: a public name normally sits in front of a proxy on another port.
+        """
+        if self._base_url_derived:
+            return None
+        parsed = urlsplit(self.base_url)
+        name = (parsed.hostname or "").lower()
+        local = name in {"localhost", host.lower(), "::1", "0.0.0.0", "::"} or name.startswith("127.")
+        if not local:
+            return None
+        try:
+            configured = parsed.port or (443 if parsed.scheme == "https" else 80)
+        except ValueError:
+            return f"base_url {self.base_url!r} has an invalid port"
+        if configured == port:
+            return None
+        return (
+            f"base_url {self.base_url} points at port {configured}, but the server listens on {host}:{port}: "
+            "links in mails and feeds will not reach it (set PAPERTIDE_BASE_URL, or leave it unset to follow "
+            "the served address)"
+        )
 
     @classmethod
     def settings_customise_sources(

@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from papertide.community.comments import Discussion
+from papertide.community.members import Members
+from papertide.community.moderation import Moderation
 from papertide.community.policy import CommunityPolicy
 from papertide.config import Settings
 from papertide.digest.compose import MailComposer, MailSite
@@ -32,23 +35,28 @@ from papertide.digest.plan import TopicMatcher, make_topic_matcher
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.subscription import SignupLimits
 from papertide.domain.clock import Clock, utc_now
-from papertide.domain.models import Hit
+from papertide.domain.comments import Comment
+from papertide.domain.models import Hit, StoredPaper
 from papertide.domain.periods import local_date, parse_time_zone
+from papertide.domain.submissions import SubmissionOutcome
 from papertide.domain.subscribers import Preferences
 from papertide.domain.trending import TrendingCandidate, score_trending
-from papertide.ingest.http import Politeness
+from papertide.ingest.http import PoliteClient, Politeness
 from papertide.ingest.pipeline import ChangeHook
 from papertide.ingest.registry import SourceConfig
-from papertide.ingest.submission import SubmissionPolicy
+from papertide.ingest.submission import SubmissionPolicy, submit_paper
 from papertide.jobs import Job, JobResult, Scheduler, ingest_job
 from papertide.listing import CommunityLists
-from papertide.mail.transport import MailTransport, make_transport
+from papertide.mail.comment_notice import compose_comment_notice
+from papertide.mail.transport import DeliveryError, MailTransport, make_transport
 from papertide.search.indexer import SearchIndexer
 from papertide.search.lexical.index import LexicalIndex, directory_for
 from papertide.search.lexical.plan import FieldWeights
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions
+from papertide.store.accounts import get_user
 from papertide.store.engine import make_engine
+from papertide.store.submissions import list_active_submissions
 
 if TYPE_CHECKING:
     from papertide.search.semantic.searcher import SemanticSearcher
@@ -134,6 +142,74 @@ class Services:
         """
         report = self.indexer.index_changed(paper_ids)
         logging.getLogger("papertide.search").info("indexed a batch: %s", report.summary())
+
+    # --- community (issue 11) -----------------------------------------------------------------
+
+    @cached_property
+    def discussion(self) -> Discussion:
+        """Comments, replies, comment upvotes and reports, under the community policy."""
+        return Discussion(self.engine, self.community_policy, self.clock)
+
+    @cached_property
+    def moderation(self) -> Moderation:
+        """The moderators' queue and actions."""
+        return Moderation(self.engine, self.clock)
+
+    @cached_property
+    def members(self) -> Members:
+        """Member profiles: handles, display names, member pages."""
+        return Members(self.engine, self.clock)
+
+    def submit_paper(self, raw_id: str, member_id: int) -> SubmissionOutcome:
+        """Submit an arXiv id or URL for today's list on a member's behalf (ingest/submission.py).
+
+        One polite client per submission, with the short-wait politeness (a member is waiting);
+        a paper new to papertide is indexed (and embedded) at once through ``index_changed``.
+        """
+        with PoliteClient("submission", self.submission_politeness) as client:
+            return submit_paper(
+                self.engine,
+                client,
+                self.settings.ingest_arxiv_api_url,
+                raw_id,
+                member_id,
+                policy=self.submission_policy,
+                on_changed=self.index_changed,
+                clock=self.clock,
+            )
+
+    def notify_submitter(self, comment: Comment, paper: StoredPaper) -> bool:
+        """Mail the paper's submitter about a new comment or reply, when the operator switched it on.
+
+        Not for the submitter's own comments. A delivery failure is logged, never raised: the
+        comment is stored already and the member who wrote it should not see an error.
+        """
+        if not self.settings.comment_mail_submitter:
+            return False
+        with self.engine.connect() as conn:
+            submission = list_active_submissions(conn, [paper.id]).get(paper.id)
+            submitter = get_user(conn, submission.user_id) if submission and submission.user_id else None
+        if submitter is None or submitter.id == comment.author_id or submitter.is_suspended:
+            return False
+        settings = self.settings
+        message = compose_comment_notice(
+            to=submitter.email,
+            site_name=settings.site_name,
+            mail_from=settings.mail_from,
+            paper_title=paper.paper.title,
+            comment_url=f"{settings.base_url.rstrip('/')}/papers/{paper.paper.arxiv_id}#comment-{comment.id}",
+            commenter=comment.author_name,
+            body=comment.body,
+            is_reply=comment.is_reply,
+            now=self.clock(),
+        )
+        try:
+            with self.open_transport() as transport:
+                transport.send(message)
+        except DeliveryError as error:
+            logging.getLogger("papertide.mail").warning("comment notice to a submitter not sent: %s", error)
+            return False
+        return True
 
     # --- mail and digests -------------------------------------------------------------------
 

@@ -152,10 +152,47 @@ def test_digest_preview_writes_the_message_without_storing_or_sending_it(
     assert result.exit_code == 0, result.output
     message = email.message_from_bytes(target.read_bytes(), policy=email.policy.default)
     assert "Preview me" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    printed = invoke(cli, "digest", "preview", "ada@example.org", "--now", NOW.isoformat())
-    assert "List-Unsubscribe:" in printed.stdout
+    html = tmp_path / "preview.html"
+    printed = invoke(cli, "digest", "preview", "ada@example.org", "--now", NOW.isoformat(), "--html", str(html))
+    # The text part, readable: no MIME headers, no quoted-printable soft breaks.
+    assert "Preview me" in printed.stdout
+    assert "Content-Transfer-Encoding" not in printed.stdout and "=\n" not in printed.stdout
+    assert "Subject:" in printed.stderr
+    assert "<h2" in html.read_text(encoding="utf-8") and "Preview me" in html.read_text(encoding="utf-8")
     assert outbox(data_dir) == []
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(digest_outbox)).scalar_one() == 0
     unknown = invoke(cli, "digest", "preview", "nobody@example.org")
     assert unknown.exit_code == 2 and "not on the subscriber list" in flat(unknown.output)
+
+
+def test_an_empty_digest_says_why_in_the_preview_and_the_run(cli: CliRunner, sqlite_engine: Engine) -> None:
+    add_subscriber(sqlite_engine, "ada@example.org")
+    early = invoke(cli, "digest", "run", "--now", NOW.replace(hour=5).isoformat())  # due at 07:00
+    assert "nothing to send: 1 not due yet" in flat(early.stderr)
+    nothing = invoke(cli, "digest", "preview", "ada@example.org", "--now", NOW.isoformat())
+    assert "no papers were listed in the last" in flat(nothing.stderr)
+    assert "since their last digest" not in flat(nothing.stderr)
+    run = invoke(cli, "digest", "run", "--now", NOW.isoformat())
+    assert "nothing to send: 1 no papers listed in the look-back" in flat(run.stderr)
+
+    store_papers(sqlite_engine, [make_paper(1, upvotes=3)])
+    assert "1 sent" in flat(invoke(cli, "digest", "run", "--now", NOW.isoformat()).stderr)
+    later = NOW.replace(hour=23)
+    sent = invoke(cli, "digest", "preview", "ada@example.org", "--now", later.isoformat())
+    assert "no papers were listed since their last digest" in flat(sent.stderr)
+
+
+def test_an_empty_digest_names_papers_already_sent_and_an_unconfirmed_or_paused_address(
+    cli: CliRunner, sqlite_engine: Engine
+) -> None:
+    store_papers(sqlite_engine, [make_paper(1, upvotes=3, listed_on=NOW.date())])
+    add_subscriber(sqlite_engine, "ada@example.org")
+    add_subscriber(sqlite_engine, "grace@example.org", status="pending")
+    pending = invoke(cli, "digest", "preview", "grace@example.org", "--now", NOW.isoformat())
+    assert "not confirmed its subscription" in flat(pending.stderr) and pending.exit_code == 0
+    assert "Subject:" in pending.stderr  # what they would get once confirmed is still shown
+    assert "1 sent" in flat(invoke(cli, "digest", "run", "--now", NOW.isoformat()).stderr)
+    later = NOW.replace(hour=23)
+    again = invoke(cli, "digest", "preview", "ada@example.org", "--now", later.isoformat())
+    assert "all 1 papers listed since their last digest were already sent to them" in flat(again.stderr)

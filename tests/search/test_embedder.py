@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -122,3 +124,12 @@ def test_a_long_abstract_is_embedded_as_passages_covering_its_end(onnx_embedder:
     reef = onnx_embedder.embed_query("coral reef bleaching")
     # Cut at 256 tokens both would be identical; passages let the last sentence count.
     assert float(with_end @ reef) > float(without_end @ reef)
+
+
+@pytest.mark.slow
+def test_the_onnx_export_says_it_started_and_how_long_it_took(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="papertide.search.semantic.onnx")
+    load_embedder(DEFAULT_MODEL, "onnx", tmp_path / "models", threads=2)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(message.startswith("exporting the embedding model") for message in messages), messages
+    assert any(re.search(r"ONNX export of .+ done in \d+ s", message) for message in messages), messages

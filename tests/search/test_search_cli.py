@@ -37,7 +37,7 @@ def data_dir(tmp_path: Path) -> Path:
 def test_search_prints_json_hits_and_explains_the_plan(data_dir: Path) -> None:
     result = papertide_without_model(data_dir, "search", "chaotic cat:cs", "--json", "--explain", "--limit", "5")
     assert result.exit_code == 0, result.stderr
-    hits = json.loads(result.stdout)
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
     assert [hit["arxiv_id"] for hit in hits] == ["2501.00001", "2502.00002"]
     assert {"arxiv_id", "title", "score", "ranks", "url"} <= set(hits[0])
     assert "query: chaotic cat:cs" in result.stderr
@@ -63,7 +63,7 @@ def test_invalid_syntax_exits_2_with_the_message(data_dir: Path) -> None:
 def test_similar_falls_back_to_shared_words_without_a_model(data_dir: Path) -> None:
     result = papertide_without_model(data_dir, "similar", "2501.00001", "--json")
     assert result.exit_code == 0, result.stderr
-    found = [hit["arxiv_id"] for hit in json.loads(result.stdout)]
+    found = [json.loads(line)["arxiv_id"] for line in result.stdout.splitlines()]
     assert found and "2501.00001" not in found
     missing = papertide_without_model(data_dir, "similar", "2501.99999")
     assert missing.exit_code == 1 and "no paper 2501.99999" in missing.stderr

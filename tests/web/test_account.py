@@ -49,7 +49,8 @@ def test_sign_in_end_to_end_through_the_outbox(make_client: Callable[..., TestCl
     action, fields = form_fields(confirm.text, "main form")
     assert action == "/signin/link"
     done = client.post(action, data=fields, follow_redirects=False)
-    assert done.status_code == 303 and done.headers["location"] == "/account"
+    # A first sign-in asks for a handle and display name, then goes on to the account page (issue 11).
+    assert done.status_code == 303 and done.headers["location"] == "/account/profile?next=/account"
     cookie = done.headers["set-cookie"]
     assert "papertide_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert "Secure" not in cookie
@@ -261,4 +262,4 @@ def test_the_next_page_is_kept_but_other_sites_are_not(
         link = local_path(signin_link(outbox_messages(settings.outbox_dir)[-1]))
         _action, confirm = form_fields(client.get(link).text, "main form")
         done = client.post("/signin/link", data=confirm, follow_redirects=False)
-        assert done.headers["location"] == expected
+        assert done.headers["location"] == f"/account/profile?next={expected}"  # no handle yet: the form first

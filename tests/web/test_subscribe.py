@@ -325,3 +325,18 @@ def test_the_preview_shows_the_next_digest_and_neither_stores_nor_sends_it(
     with corpus_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(digest_outbox)).scalar_one() == 0
     assert outbox_messages(settings.outbox_dir) == []
+
+
+def test_an_empty_preview_says_why_and_offers_a_confirmed_subscriber_no_subscribe_again(
+    make_client: ClientFactory, settings: Settings, corpus_engine: Engine
+) -> None:
+    # Years after the corpus: nothing was listed in the look-back.
+    later = NOW + dt.timedelta(days=3650)
+    client = make_client(now=later)
+    who = add_confirmed(corpus_engine, "reader@example.org")
+    preview = client.get(f"/digest/preview/{token(settings, 'manage', who, later)}")
+    assert preview.status_code == 200
+    text = main_text(preview)
+    assert "No papers were listed in the last" in text and "since your last digest" not in text
+    links = [a.get_text() for a in page(preview).select("main a")]
+    assert "Subscribe again" not in links and "Your preferences" in links

@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
 def backup(
     ctx: typer.Context,
     target: Annotated[
-        Path | None, typer.Argument(help="File to write; default <data_dir>/backups/papertide-<time>.db|.dump")
+        Path | None,
+        typer.Argument(metavar="TARGET", help="File to write; default <data_dir>/backups/papertide-<time>.db|.dump"),
     ] = None,
 ) -> None:
     """Write a consistent backup of the database while the service keeps running.
@@ -47,8 +48,8 @@ def backup(
 
 def restore(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Argument(help="A file written by `papertide backup`.")],
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    source: Annotated[Path, typer.Argument(metavar="SOURCE", help="A file written by `papertide backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", metavar="", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Replace the database with a backup (stop the service first), then migrate it to this version."""
     run = invocation(ctx)

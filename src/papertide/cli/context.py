@@ -41,6 +41,17 @@ class Invocation:
             configure_logging(self._settings.log_level, self._settings.log_json)
         return self._settings
 
+    def serve_at(self, host: str, port: int) -> Settings:
+        """Settings for a server on ``host:port``: an unset base URL follows the served address.
+
+        Called by `papertide serve` before the services are built, so the web app, its mails and
+        the scheduled jobs of that process all link to where it actually listens.
+        """
+        if self._services is not None:
+            raise RuntimeError("serve_at: the services were already built from other settings")
+        self._settings = self.settings.served_at(host, port)
+        return self._settings
+
     def services(self, *, migrate: bool = True) -> Services:
         """The services, with the schema brought up to date first (embedded setups need no step).
 

@@ -12,9 +12,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from papertide.cli.context import console, fail, invocation, stdout
+from papertide.digest.compose import parse_message
 from papertide.digest.job import Progress as ProgressHook
 from papertide.digest.preferences import InvalidSubscription, parse_email
 from papertide.digest.preview import run_preview
+from papertide.digest.why import NO_PAPERS, EmptyReason, state_reason
 from papertide.domain.clock import as_utc, utc_now
 from papertide.store.deliveries import count_deliveries
 from papertide.store.subscribers import count_subscribers, get_subscriber_by_email
@@ -83,11 +85,17 @@ def run(
 @app.command("preview")
 def preview(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="A subscriber's address.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Write the .eml file here instead of printing it.")] = None,
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="A subscriber's address.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Also write the whole message (.eml) to FILE.")
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Also write the HTML part to FILE (open it in a browser)."),
+    ] = None,
     now: Annotated[str | None, typer.Option("--now", help="Compose as of this ISO 8601 instant.")] = None,
 ) -> None:
-    """Compose the digest EMAIL would get now, without storing or sending anything."""
+    """Compose the digest EMAIL would get now, without storing or sending anything; print its text part."""
     try:
         address = parse_email(email)
     except InvalidSubscription as error:
@@ -107,11 +115,24 @@ def preview(
         policy=services.digest_policy,
         matcher=services.topic_matcher(moment),
     )
-    if raw is None:
-        console.print(f"nothing new for {address} since their last digest: no digest would be sent")
+    if isinstance(raw, EmptyReason):
+        console.print(f"no digest for {address}: {raw.message}", markup=False, highlight=False)
+        if raw.code == NO_PAPERS:
+            console.print(
+                "ingest new papers (`papertide ingest ...`), or load the sample with `papertide init --sample`"
+            )
         return
+    stopped = state_reason(subscriber)
+    if stopped is not None:
+        console.print(f"note: {stopped.message}; this is what they would get otherwise", markup=False)
+    message = parse_message(raw)
     if out is not None:
         out.write_bytes(raw.data)
         console.print(f"wrote {out} ({len(raw.data)} bytes)")
-        return
-    stdout.print(raw.data.decode("ascii", "replace"), markup=False, highlight=False)
+    if html is not None:
+        html_part = message.get_body(("html",))
+        html.write_text(str(html_part.get_content()) if html_part is not None else "", encoding="utf-8")
+        console.print(f"wrote the HTML part to {html}")
+    text_part = message.get_body(("plain",))
+    console.print(f"Subject: {message['Subject']}", markup=False, highlight=False)
+    stdout.print(str(text_part.get_content()) if text_part is not None else "", markup=False, highlight=False)

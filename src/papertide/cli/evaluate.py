@@ -7,7 +7,6 @@ taken from the configuration), then every judged query is searched and scored.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import typer
 from sqlalchemy import select
 
 from papertide.cli.context import console, fail, invocation, stdout
+from papertide.cli.output import print_json_line
 from papertide.cli.progress import count_progress, file_progress
 from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.ingest.pipeline import run_ingest
@@ -88,15 +88,15 @@ def _print_table(report: EvaluationReport, mode: Mode, dataset: Path, qrels: Pat
 
 def evaluate(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="BEIR dataset folder holding corpus.jsonl.")],
+    directory: Annotated[Path, typer.Argument(metavar="DIRECTORY", help="BEIR dataset folder holding corpus.jsonl.")],
     queries: Annotated[
-        Path | None, typer.Option("--queries", help="Queries JSONL file [default: DIR/queries.jsonl].")
+        Path | None, typer.Option("--queries", help="Queries JSONL file (default: DIRECTORY/queries.jsonl).")
     ] = None,
     qrels: Annotated[
-        Path | None, typer.Option("--qrels", help="Relevance judgments TSV [default: DIR/qrels/test.tsv].")
+        Path | None, typer.Option("--qrels", help="Relevance judgments TSV (default: DIRECTORY/qrels/test.tsv).")
     ] = None,
     mode: Annotated[Mode, typer.Option(help="hybrid (default), lexical or semantic.")] = "hybrid",
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object of the metrics.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print the metrics as one JSON line.")] = False,
     workdir: Annotated[
         Path | None,
         typer.Option(help="Keep the evaluation database and indexes here and reuse them on the next run."),
@@ -133,6 +133,6 @@ def evaluate(
         raise fail(f"{len(notices)} queries did not run as {mode}: {notices[0]}")
     if as_json:
         payload = {**report.metrics(), "queries": report.queries, "mode": mode}
-        stdout.print(json.dumps(payload), markup=False, highlight=False)
+        print_json_line(payload)
         return
     _print_table(report, mode, directory, qrels_file, seconds)

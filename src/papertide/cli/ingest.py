@@ -66,7 +66,10 @@ def ingest_jsonl(
     ctx: typer.Context,
     path: Annotated[
         Path,
-        typer.Argument(help="A JSON-lines file in papertide's schema (docs/jsonl.md), or a folder of *.jsonl files."),
+        typer.Argument(
+            metavar="PATH",
+            help="A JSON-lines file in papertide's schema (docs/jsonl.md), or a folder of *.jsonl files.",
+        ),
     ],
 ) -> None:
     """Import papers from a JSON-lines file, or every *.jsonl file of a folder in name order; idempotent."""
@@ -168,7 +171,7 @@ def ingest_hf_daily(
 @app.command("snapshot")
 def ingest_snapshot(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="arxiv-metadata-oai-snapshot.json, plain or gzipped.")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="arxiv-metadata-oai-snapshot.json, plain or gzipped.")],
     categories: Annotated[
         str | None, typer.Option("--categories", help="Comma-separated: 'cs.*,stat.ML' (cross-lists count).")
     ] = None,

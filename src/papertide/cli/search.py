@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
 
 from papertide.cli.context import console, fail, invocation, stdout
+from papertide.cli.output import print_json_line
 from papertide.cli.progress import count_progress
 from papertide.domain.errors import InvalidQuery, InvalidRecord, PapertideError
 from papertide.domain.identifiers import parse_arxiv_id
@@ -53,8 +53,8 @@ def _payload(stored: StoredPaper, hit: Hit, rank: int, base_url: str) -> dict[st
 
 def _print(rows: list[tuple[StoredPaper, Hit]], first_rank: int, as_json: bool, base_url: str) -> None:
     if as_json:
-        payload = [_payload(stored, hit, rank, base_url) for rank, (stored, hit) in enumerate(rows, start=first_rank)]
-        stdout.print(json.dumps(payload, ensure_ascii=False, indent=2), markup=False, highlight=False)
+        for rank, (stored, hit) in enumerate(rows, start=first_rank):
+            print_json_line(_payload(stored, hit, rank, base_url))
         return
     if not rows:
         console.print("no results")
@@ -66,13 +66,17 @@ def _print(rows: list[tuple[StoredPaper, Hit]], first_rank: int, as_json: bool, 
 
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help='Words, "quoted phrases", author:"Name", cat:cs.LG, since:, until:.')],
+    query: Annotated[
+        str, typer.Argument(metavar="QUERY", help='Words, "quoted phrases", author:"Name", cat:cs.LG, since:, until:.')
+    ],
     mode: Annotated[Mode, typer.Option(help="hybrid (meaning and words), lexical or semantic.")] = "hybrid",
     sort: Annotated[Sort, typer.Option(help="relevance, trending or newest.")] = "relevance",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Results per page.")] = 10,
     page: Annotated[int, typer.Option(min=1, help="Which page of results.")] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
-    explain: Annotated[bool, typer.Option("--explain", help="Show how the query was understood and run.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON lines, one hit each.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", metavar="", help="Show how the query was understood and run.")
+    ] = False,
 ) -> None:
     """Search the stored papers by meaning and by words."""
     services = invocation(ctx).services()
@@ -98,9 +102,9 @@ def search(
 
 def similar(
     ctx: typer.Context,
-    arxiv_id: Annotated[str, typer.Argument(help="The paper, e.g. 2405.15738 or math/0601001.")],
+    arxiv_id: Annotated[str, typer.Argument(metavar="ARXIV_ID", help="The paper, e.g. 2405.15738 or math/0601001.")],
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="How many papers.")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of hits.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON lines, one hit each.")] = False,
 ) -> None:
     """Papers nearest in meaning to one paper."""
     try:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from papertide.cli.context import console, fail, invocation, stdout
+from papertide.cli.context import console, fail, invocation
+from papertide.cli.output import print_json_line, print_rows
 from papertide.cli.progress import count_progress
 from papertide.digest.preferences import InvalidSubscription, parse_email, parse_preferences
 from papertide.digest.roster import RosterEntry, read_roster_text, send_confirmations, write_roster
@@ -51,13 +50,14 @@ def _row(subscriber: Subscriber) -> dict[str, object]:
 def list_command(
     ctx: typer.Context,
     status: Annotated[str | None, typer.Option("--status", help=f"Only this status: {', '.join(STATUSES)}.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines, one subscriber each.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON lines, one subscriber each.")] = False,
 ) -> None:
     """List subscribers in sign-up order."""
     if status is not None and status not in STATUSES:
         raise fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}", EXIT_BAD_INPUT)
     engine = invocation(ctx).engine()
-    table = Table("email", "status", "frequency", "hour", "zone", "papers", "topics", "last digest", "bounces")
+    headers = ("email", "status", "frequency", "hour", "zone", "papers", "topics", "last digest", "bounces")
+    rows: list[tuple[str, ...]] = []
     after, shown = 0, 0
     while True:
         with engine.connect() as conn:
@@ -68,25 +68,27 @@ def list_command(
         for subscriber in page:
             shown += 1
             if as_json:
-                stdout.print(json.dumps(_row(subscriber), ensure_ascii=False), markup=False, highlight=False)
+                print_json_line(_row(subscriber))
                 continue
             topics = subscriber.preferences.topics
             followed = len(topics.categories) + len(topics.authors) + len(topics.phrases)
             last = subscriber.last_digest_at.strftime("%Y-%m-%d %H:%M") if subscriber.last_digest_at else "-"
             prefs = subscriber.preferences
-            table.add_row(
-                subscriber.email,
-                subscriber.status,
-                prefs.frequency,
-                f"{prefs.hour:02d}:00",
-                prefs.timezone,
-                str(prefs.size),
-                str(followed),
-                last,
-                str(subscriber.bounce_count),
+            rows.append(
+                (
+                    subscriber.email,
+                    subscriber.status,
+                    prefs.frequency,
+                    f"{prefs.hour:02d}:00",
+                    prefs.timezone,
+                    str(prefs.size),
+                    str(followed),
+                    last,
+                    str(subscriber.bounce_count),
+                )
             )
     if not as_json:
-        stdout.print(table)
+        print_rows(headers, rows)
         console.print(f"{shown} subscriber{'s' if shown != 1 else ''}")
 
 
@@ -111,9 +113,9 @@ def _confirm_by_mail(services: Services, added: list[Subscriber]) -> int:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The address to add.")],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to add.")],
     confirmed: Annotated[
-        bool, typer.Option("--confirmed", help="The person already agreed elsewhere: no confirmation mail.")
+        bool, typer.Option("--confirmed", metavar="", help="The person already agreed elsewhere: no confirmation mail.")
     ] = False,
     frequency: Annotated[str | None, typer.Option(help="daily, weekly or paused.")] = None,
     hour: Annotated[int | None, typer.Option(help="Delivery hour 0-23 in --timezone.")] = None,
@@ -162,9 +164,12 @@ def add(
 @app.command("remove")
 def remove(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The address to remove.")],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The address to remove.")],
     erase: Annotated[
-        bool, typer.Option("--erase", help="Delete the address and its digest history instead of unsubscribing it.")
+        bool,
+        typer.Option(
+            "--erase", metavar="", help="Delete the address and its digest history instead of unsubscribing it."
+        ),
     ] = False,
 ) -> None:
     """Unsubscribe an address (kept, so imports never add it back), or erase it with --erase."""
@@ -187,12 +192,13 @@ def remove(
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="CSV file with an 'email' column (docs/digest.md).")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="CSV file with an 'email' column (docs/digest.md).")],
     confirmed: Annotated[
-        bool, typer.Option("--confirmed", help="These people already agreed elsewhere: no confirmation mails.")
+        bool,
+        typer.Option("--confirmed", metavar="", help="These people already agreed elsewhere: no confirmation mails."),
     ] = False,
     skip_invalid: Annotated[
-        bool, typer.Option("--skip-invalid", help="Import the valid rows even when some rows are invalid.")
+        bool, typer.Option("--skip-invalid", metavar="", help="Import the valid rows even when some rows are invalid.")
     ] = False,
 ) -> None:
     """Import subscribers from CSV; every row is checked first and nothing is stored if one is bad."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from papertide.cli.context import console, fail, invocation, stdout
+from papertide.cli.output import print_json_line
 from papertide.domain.clock import utc_now
 from papertide.domain.periods import InvalidPeriod
 from papertide.listing import ListKind, compose_list_out
@@ -61,7 +61,9 @@ def trending(
     now: Annotated[
         str | None, typer.Option("--now", help="Compute as of this ISO date-time instead of the current time.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON (the API's shape).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar="", help="Print the list as one JSON line (the API's shape).")
+    ] = False,
 ) -> None:
     """Show trending now, or a day's, week's or month's papers by upvotes."""
     run = invocation(ctx)
@@ -75,7 +77,7 @@ def trending(
             raise fail(str(error), 2) from None
     if as_json:
         payload = compose_list_out(result, base_url=config.base_url, offset=0).model_dump(mode="json")
-        stdout.print(json.dumps(payload, ensure_ascii=False, indent=2), markup=False, highlight=False)
+        print_json_line(payload)
         return
     console.print(_heading(result, config.trending_window_days), soft_wrap=True)
     if isinstance(result, PeriodList) and (result.previous or result.next):

@@ -7,14 +7,13 @@ Thin over community/members.py. Exit 0: done (also when nothing had to change, w
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from papertide.cli.context import console, fail, invocation, stdout
+from papertide.cli.context import console, fail, invocation
+from papertide.cli.output import print_json_line, print_rows
 from papertide.community.members import grant_role, suspend_by_email, unsuspend_by_email
 from papertide.domain.accounts import Role, User
 from papertide.domain.errors import InvalidInput, NotFound
@@ -50,15 +49,15 @@ def _row(member: User) -> dict[str, object]:
 def list_command(
     ctx: typer.Context,
     role: Annotated[str | None, typer.Option("--role", help="Only members with this role.")] = None,
-    suspended: Annotated[bool, typer.Option("--suspended", help="Only suspended members.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines, one member each.")] = False,
+    suspended: Annotated[bool, typer.Option("--suspended", metavar="", help="Only suspended members.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON lines, one member each.")] = False,
 ) -> None:
     """List members (id order), optionally by role or only the suspended ones."""
     roles = [Role(role)] if role in {r.value for r in Role} else []
     if role is not None and not roles:
         raise fail(f"--role must be one of {', '.join(r.value for r in Role)}, got {role!r}", EXIT_BAD_INPUT)
     engine = invocation(ctx).engine()
-    table = Table("email", "handle", "name", "role", "suspended")
+    rows: list[tuple[str, ...]] = []
     offset = 0
     while True:
         with engine.connect() as conn:
@@ -68,25 +67,29 @@ def list_command(
         offset += len(page)
         for member in page:
             if as_json:
-                stdout.print(json.dumps(_row(member), ensure_ascii=False), markup=False, highlight=False)
+                print_json_line(_row(member))
             else:
                 when = member.suspended_at.strftime("%Y-%m-%d") if member.suspended_at else "-"
-                table.add_row(
-                    escape(member.email),
-                    escape(f"@{member.handle}" if member.handle else "-"),
-                    escape(member.display_name or "-"),
-                    member.role.value,
-                    when,
+                rows.append(
+                    (
+                        member.email,
+                        f"@{member.handle}" if member.handle else "-",
+                        member.display_name or "-",
+                        member.role.value,
+                        when,
+                    )
                 )
     if not as_json:
-        stdout.print(table)
+        print_rows(("email", "handle", "name", "role", "suspended"), rows)
 
 
 @app.command("grant")
 def grant_command(
     ctx: typer.Context,
-    role: Annotated[str, typer.Argument(help="moderator or admin.")],
-    email: Annotated[str, typer.Argument(help="The member's address (they must have signed in once).")],
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="moderator or admin.")],
+    email: Annotated[
+        str, typer.Argument(metavar="EMAIL", help="The member's address (they must have signed in once).")
+    ],
 ) -> None:
     """Make a member a moderator (or admin): they see the report queue, hide comments, suspend members."""
     wanted = _role(role)
@@ -100,8 +103,8 @@ def grant_command(
 @app.command("revoke")
 def revoke_command(
     ctx: typer.Context,
-    role: Annotated[str, typer.Argument(help="moderator or admin.")],
-    email: Annotated[str, typer.Argument(help="The member's address.")],
+    role: Annotated[str, typer.Argument(metavar="ROLE", help="moderator or admin.")],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The member's address.")],
 ) -> None:
     """Take a role back: the member becomes an ordinary member."""
     wanted = _role(role)
@@ -123,7 +126,7 @@ def revoke_command(
 @app.command("suspend")
 def suspend_command(
     ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="The member's address.")],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The member's address.")],
     reason: Annotated[str, typer.Option("--reason", help="Shown to the member when they try to write.")] = "",
 ) -> None:
     """Suspend a member: they can still sign in and read, but not post, submit, collect or follow."""
@@ -137,7 +140,9 @@ def suspend_command(
 
 
 @app.command("unsuspend")
-def unsuspend_command(ctx: typer.Context, email: Annotated[str, typer.Argument(help="The member's address.")]) -> None:
+def unsuspend_command(
+    ctx: typer.Context, email: Annotated[str, typer.Argument(metavar="EMAIL", help="The member's address.")]
+) -> None:
     """Lift a member's suspension."""
     try:
         changed = unsuspend_by_email(invocation(ctx).engine(), email)

@@ -65,7 +65,8 @@ class DigestReport:
             parts.append(f"{sent.taken_over} taken over from stopped runs")
         if self.expired_pending:
             parts.append(f"{self.expired_pending} unconfirmed sign-ups expired")
-        return "digest: " + ", ".join(parts)
+        why = plan.why_nothing() if not sent.sent else ""
+        return "digest: " + ", ".join(parts) + (f"; nothing to send: {why}" if why else "")
 
 
 def run_digest(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from sqlalchemy import Engine
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.schedule import Slot, select_due_slot, select_since
 from papertide.digest.select import Candidate, CandidatePool, Selection, author_keys, select_items, topic_key
+from papertide.digest.why import NOT_DUE, SHORT, pool_reason
 from papertide.domain.periods import local_date
 from papertide.domain.subscribers import Subscriber, Topics
 from papertide.domain.trending import score_age_hours, trending_score
@@ -57,6 +59,24 @@ class PlanReport:
     empty: int = 0
     pool: int = 0
     papers: dict[int, CandidatePaper] = field(default_factory=dict)
+    # Why the ``empty`` digests were empty, by reason code (digest/why.py).
+    empty_reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def not_due(self) -> int:
+        """Confirmed subscribers whose delivery hour has not come (or whose digest is paused)."""
+        return self.subscribers - self.due
+
+    def why_nothing(self) -> str:
+        """Why this run planned no digest, in words (empty when it planned some or found some planned)."""
+        if self.planned or self.already_planned:
+            return ""
+        if self.subscribers == 0:
+            return "no confirmed subscribers"
+        parts = [f"{count} {SHORT[code]}" for code, count in self.empty_reasons.most_common()]
+        if self.not_due:
+            parts.append(f"{self.not_due} {SHORT[NOT_DUE]}")
+        return ", ".join(parts)
 
 
 def fetch_pool(
@@ -213,6 +233,15 @@ def run_planning(
             )
             if not chosen:
                 report.empty += 1
+                since = local_date(select_since(subscriber, slot, max_lookback=policy.max_lookback), zone)
+                reason = pool_reason(
+                    pool,
+                    subscriber=subscriber,
+                    since=since,
+                    sent=sent.get(subscriber.id, set()),
+                    lookback_days=policy.max_lookback.days,
+                )
+                report.empty_reasons[reason.code] += 1
                 continue
             planned.append(
                 PlannedDigest(

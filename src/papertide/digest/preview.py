@@ -14,7 +14,9 @@ from sqlalchemy import Engine
 from papertide.digest.compose import DigestEntry, MailComposer
 from papertide.digest.plan import TopicCache, TopicMatcher, choose_papers, fetch_pool
 from papertide.digest.policy import DigestPolicy
-from papertide.digest.schedule import select_slot
+from papertide.digest.schedule import select_since, select_slot
+from papertide.digest.why import EmptyReason, pool_reason, state_reason
+from papertide.domain.periods import local_date
 from papertide.domain.subscribers import Subscriber
 from papertide.mail.transport import RawMessage
 from papertide.store.deliveries import list_sent_papers
@@ -29,8 +31,13 @@ def run_preview(
     now: dt.datetime,
     policy: DigestPolicy,
     matcher: TopicMatcher | None = None,
-) -> RawMessage | None:
-    """The digest ``subscriber`` would get if it went out at ``now``; None when nothing is new to them."""
+) -> RawMessage | EmptyReason:
+    """The digest ``subscriber`` would get if it went out at ``now``, or why there would be none.
+
+    A state that stops the digest (unconfirmed, unsubscribed, bouncing, paused) is the reason
+    only when nothing would be in it anyway: the preview still shows what a paused subscriber
+    would get, so they can decide to resume.
+    """
     preferences = subscriber.preferences
     slot = select_slot(preferences, now) or select_slot(dataclasses.replace(preferences, frequency="daily"), now)
     assert slot is not None
@@ -44,7 +51,12 @@ def run_preview(
     zone = ZoneInfo(policy.list_timezone)
     chosen = choose_papers(subscriber, slot, pool, sent.get(subscriber.id, set()), topics, zone, policy, followed)
     if not chosen:
-        return None
+        since = local_date(select_since(subscriber, slot, max_lookback=policy.max_lookback), zone)
+        sent_to_them = sent.get(subscriber.id, set())
+        lookback_days = policy.max_lookback.days
+        return state_reason(subscriber) or pool_reason(
+            pool, subscriber=subscriber, since=since, sent=sent_to_them, lookback_days=lookback_days
+        )
     entries = [
         DigestEntry(
             paper_id=paper.id,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -134,6 +135,13 @@ class PoliteClient:
             except httpx.TimeoutException:
                 problem = f"no answer within {rules.timeout_s:g} s"
             except httpx.TransportError as error:
+                if _unresolvable(error):
+                    # A name that does not resolve will not resolve in a minute either: no back-off.
+                    host = httpx.URL(url).host
+                    raise FetchError(
+                        f"{self.source}: the host name {host!r} of {shown} does not resolve ({error}); "
+                        "check the URL setting and this machine's DNS and network"
+                    ) from None
                 problem = f"connection failed ({error})"
             else:
                 if response.status_code < 400:
@@ -161,6 +169,18 @@ class PoliteClient:
             log.warning("%s: %s: %s; retrying in %g s", self.source, shown, problem, wait)
             self._pause(wait)
         raise AssertionError("unreachable")
+
+
+def _unresolvable(error: BaseException) -> bool:
+    """Whether a transport error comes from a failed DNS lookup (socket.gaierror somewhere in its chain)."""
+    seen: BaseException | None = error
+    for _ in range(10):  # the chain is short (httpx -> httpcore -> socket); never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _excerpt(response: httpx.Response, limit: int = 200) -> str:

@@ -141,5 +141,6 @@ def run_source(
     )
     if report.failure is None:
         source.finish(engine, report, clock())
-    log.info("%s", report.summary())
+    # DEBUG: the CLI prints the summary and the scheduler logs it as the job's result (once each).
+    log.debug("%s", report.summary())
     return report

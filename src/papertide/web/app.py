@@ -21,6 +21,7 @@ from papertide.config import Settings
 from papertide.domain.clock import Clock, utc_now
 from papertide.services import Services
 from papertide.store.migrate import upgrade_database
+from papertide.web.problems import install_problem_handlers
 from papertide.web.routes import ROUTERS
 from papertide.web.security import install_security
 from papertide.web.templating import make_templates, site_from_settings
@@ -85,6 +86,7 @@ def create_app(
     for router in ROUTERS:  # in this order: see web/routes/__init__.py
         app.include_router(router)
     _install_error_pages(app)
+    install_problem_handlers(app)
     install_security(app, settings)
     return app
 

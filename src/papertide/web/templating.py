@@ -14,6 +14,7 @@ from papertide.config import Settings
 from papertide.domain.latex import render_tex
 from papertide.domain.limits import clean_output
 from papertide.domain.snippet import highlight, make_snippet
+from papertide.web.community_view import comment_counts, member_activity, submission_of
 from papertide.web.security import csrf_token, session_user
 from papertide.web.user_votes import has_upvoted
 
@@ -83,6 +84,10 @@ def make_environment(override_dir: Path | None) -> Environment:
     environment.globals["csrf_token"] = csrf_token
     environment.globals["session_user"] = session_user
     environment.globals["has_upvoted"] = has_upvoted
+    # Community (issue 11): comment counts and "submitted by" on every paper card.
+    environment.globals["comment_counts"] = comment_counts
+    environment.globals["submission_of"] = submission_of
+    environment.globals["member_activity"] = member_activity
     return environment
 
 

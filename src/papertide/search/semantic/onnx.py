@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ import numpy as np
 from papertide.search.semantic.model import MAX_TOKENS, ModelSource, ModelUnavailable, Progress
 from papertide.search.semantic.passages import Vectors, normalize_rows
 from papertide.search.semantic.torch import embedding_dimension, load_sentence_transformer
+
+log = logging.getLogger(__name__)
 
 # Bumped when the export below changes, so that old cached exports are not reused.
 EXPORT_VERSION = 2
@@ -163,6 +166,9 @@ def write_onnx_export(source: ModelSource, cache_dir: Path, *, quantized: bool =
     if not (final / "export.json").exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
+        # Once per model and machine, and silent for a minute on a slow CPU: say so, then how long it took.
+        log.info("exporting the embedding model %s to ONNX (once; up to a minute) into %s", source.name, cache_dir)
+        started = time.perf_counter()
         try:
             _export(source, staging)
             try:
@@ -172,9 +178,13 @@ def write_onnx_export(source: ModelSource, cache_dir: Path, *, quantized: bool =
                     raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        log.info("ONNX export of %s done in %.0f s", source.name, time.perf_counter() - started)
     export = _read_export(final)
     if quantized and not export.model_file(quantized=True).exists():
+        log.info("quantising the ONNX model to int8 (once)")
+        started = time.perf_counter()
         _quantize(export)
+        log.info("int8 quantisation done in %.0f s", time.perf_counter() - started)
     return export
 
 

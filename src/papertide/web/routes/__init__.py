@@ -10,15 +10,32 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from papertide.web.routes import account, api, feeds, health, papers, search, subscriptions, trending
+from papertide.web.routes import (
+    account,
+    api,
+    comments,
+    feeds,
+    health,
+    moderation,
+    papers,
+    profile,
+    search,
+    submit,
+    subscriptions,
+    trending,
+)
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     trending.router,  # before papers.router: see above
     account.router,
+    profile.router,
+    submit.router,
+    moderation.router,
     api.router,
     feeds.router,
     subscriptions.router,
     search.router,
+    comments.router,  # before papers.router: /papers/{arxiv_id}/comments.atom
     papers.router,  # last: /papers/{arxiv_id:path} would swallow any /papers/... route included after it
 )

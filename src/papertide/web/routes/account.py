@@ -29,6 +29,7 @@ from papertide.store.engine import begin_write
 from papertide.store.votes import count_user_votes, list_upvoted_papers
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, EngineDep, SettingsDep, TemplatesDep, TransportDep
+from papertide.web.problems import profile_form_url
 from papertide.web.security import (
     CsrfDep,
     UserDep,
@@ -159,7 +160,10 @@ def use_signin_link(
         user = write_login(conn, check.email, now) if check.state is LinkState.VALID and check.email else None
     if user is None:
         return _link_problem(templates, request, check)
-    response = RedirectResponse(parse_local_url(check.next_url, "/account"), status_code=303)
+    target = parse_local_url(check.next_url, "/account")
+    if not user.handle:  # first sign-in (issue 11): choose a handle and display name, then go on
+        target = profile_form_url(target)
+    response = RedirectResponse(target, status_code=303)
     write_session(response, request, user)
     return response
 

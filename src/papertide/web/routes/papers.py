@@ -20,7 +20,8 @@ from papertide.store.engine import begin_write
 from papertide.store.ratelimits import RateRule, take_rate_slots
 from papertide.store.votes import has_voted, write_vote
 from papertide.web.clock import NowDep
-from papertide.web.deps import ConnDep, EngineDep, SearchDep, SettingsDep, TemplatesDep
+from papertide.web.community_view import discussion_context
+from papertide.web.deps import ConnDep, EngineDep, SearchDep, ServicesDep, SettingsDep, TemplatesDep
 from papertide.web.paper_lookup import fetch_hit_papers, fetch_paper
 from papertide.web.security import CsrfDep, OptionalUserDep, SignInRequired, parse_local_url, wants_json
 
@@ -30,14 +31,20 @@ SIMILAR_PAPERS = 6
 
 @router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse, include_in_schema=False)
 def read_paper(
-    request: Request, arxiv_id: str, conn: ConnDep, templates: TemplatesDep, search: SearchDep
+    request: Request,
+    arxiv_id: str,
+    conn: ConnDep,
+    templates: TemplatesDep,
+    search: SearchDep,
+    services: ServicesDep,
 ) -> HTMLResponse:
-    """One paper, by its arXiv id (a version suffix is ignored)."""
+    """One paper, by its arXiv id (a version suffix is ignored), with its discussion (issue 11)."""
     stored = fetch_paper(conn, arxiv_id)
+    discussion = discussion_context(request, services, stored.id)
     # "Similar papers" (issue 4): nearest by embedding, by shared words before the paper has one.
     related = fetch_hit_papers(conn, search.similar(stored.id, SIMILAR_PAPERS))
     return templates.TemplateResponse(
-        request, "paper.html", {"item": stored, "paper": stored.paper, "related": related}
+        request, "paper.html", {"item": stored, "paper": stored.paper, "related": related, "discussion": discussion}
     )
 
 

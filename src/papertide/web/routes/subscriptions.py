@@ -30,6 +30,7 @@ from papertide.digest.subscription import (
     run_unsubscribe,
 )
 from papertide.digest.tokens import ExpiredToken, InvalidToken, check_token, parse_token
+from papertide.digest.why import EmptyReason
 from papertide.domain.subscribers import Subscriber
 from papertide.store.subscribers import get_subscriber
 from papertide.web.clock import NowDep
@@ -259,8 +260,14 @@ def read_preview(
     raw = run_preview(
         engine, composer, subscriber, now=now, policy=services.digest_policy, matcher=services.topic_matcher(now)
     )
-    if raw is None:
-        context = {"title": "Your next digest", "message": "Nothing new since your last digest yet. Look again later."}
+    if isinstance(raw, EmptyReason):
+        # The real reason, in the reader's words; a subscriber is offered their preferences, not to subscribe again.
+        context = {
+            "title": "Your next digest would be empty",
+            "message": raw.message[:1].upper() + raw.message[1:] + ".",
+            "preferences_link": f"/digest/preferences/{token}",
+            "offer_subscribe": subscriber.status != "confirmed",
+        }
         return _page(templates, request, "digest_link.html", context)
     body = parse_message(raw).get_body(("html",))
     html = body.get_content() if body is not None else ""

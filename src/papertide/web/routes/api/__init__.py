@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from papertide.web.routes.api import papers, search, subscriptions, trending
+from papertide.web.routes.api import community, papers, search, subscriptions, trending
 
 router = APIRouter(prefix="/api/v1")
-for _module in (trending, search, papers, subscriptions):
+# community before papers: /papers/{arxiv_id:path} would take "X/comments" as an id.
+for _module in (trending, search, community, papers, subscriptions):
     router.include_router(_module.router)

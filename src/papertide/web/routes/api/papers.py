@@ -8,8 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from papertide.domain.comments import CommentCounts
+from papertide.store.comments import count_comments
+from papertide.store.submissions import list_active_submissions
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep
 from papertide.web.paper_lookup import fetch_hit_papers, fetch_paper
+from papertide.web.routes.api.community import SubmitterOut, submitter_out
 from papertide.web.routes.api.models import ProblemOut, SearchHitOut, compose_hit_out, compose_paper_url
 
 router = APIRouter(tags=["search"])
@@ -37,6 +41,9 @@ class PaperDetail(BaseModel):
     abs_url: str | None
     pdf_url: str | None
     code_url: str | None
+    submitted_by: SubmitterOut | None = Field(None, description="The member who put it on a daily list, if any.")
+    comment_count: int = Field(0, description="Visible comments and replies on papertide.")
+    hugging_face_comment_count: int = Field(0, description="Hugging Face's numComments, kept apart.")
 
 
 class SimilarOut(BaseModel):
@@ -70,6 +77,8 @@ def read_paper_api(conn: ConnDep, settings: SettingsDep, arxiv_id: str) -> Paper
     """One paper by arXiv id (with or without version, old or new style)."""
     stored = fetch_paper(conn, arxiv_id)
     paper = stored.paper
+    submission = list_active_submissions(conn, [stored.id]).get(stored.id)
+    counts = count_comments(conn, [stored.id]).get(stored.id, CommentCounts())
     return PaperDetail(
         arxiv_id=paper.arxiv_id,
         version=paper.version,
@@ -89,4 +98,7 @@ def read_paper_api(conn: ConnDep, settings: SettingsDep, arxiv_id: str) -> Paper
         abs_url=paper.abs_url,
         pdf_url=paper.pdf_url,
         code_url=paper.code_url,
+        submitted_by=submitter_out(submission),
+        comment_count=counts.own,
+        hugging_face_comment_count=counts.hugging_face,
     )
