@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from functools import cached_property, partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -102,6 +103,11 @@ class Services:
         self.submission_politeness = submission_politeness(settings)
         # A partial, not a closure: it must pickle for the digest's helper processes (digest/parallel.py).
         self.transports: Transports = partial(make_transport, settings.smtp_url.get_secret_value(), settings.outbox_dir)
+
+    def protected_paths(self) -> list[Path]:
+        """What papertide keeps up to date under the data directory: a backup must not land there."""
+        data_dir = self.settings.data_dir
+        return [data_dir / "search", data_dir / "models", data_dir / "secret_key", self.settings.outbox_dir]
 
     # --- search -----------------------------------------------------------------------------
 

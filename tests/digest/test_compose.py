@@ -190,3 +190,21 @@ def test_an_operator_template_with_cards_inline_still_renders_them(tmp_path: Pat
     text = parse_message(compose(custom)).get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert text.startswith("1. Neural ODEs <script>alert(1)</script> & chaos in O(n²)")
     assert "(matches your topic 'neural ODEs')" in text
+
+
+def test_control_characters_stored_in_a_paper_never_reach_the_mail(composer: MailComposer) -> None:
+    hostile = DigestEntry(
+        paper_id=3,
+        arxiv_id="2608.00003",
+        title="Bell\x01 states\x00 and \x0bwhistles",
+        authors=("Ada\x02 Lovelace",),
+        abstract="An\x1f abstract.",
+        upvotes=3,
+        reason="trending",
+    )
+    message = parse_message(compose(composer, entries=[*entries(), hostile]))
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    for part in (text, html):
+        assert "Bell states and whistles" in part
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", part)

@@ -278,3 +278,16 @@ def test_two_processes_opening_a_missing_index_together_build_it_once(themed_eng
         thread.join()
     assert sorted(outcomes.values(), key=lambda outcome: outcome or "") == [None, "does not exist yet"]
     assert first.paper_count == second.paper_count == len(THEMED)
+
+
+@pytest.mark.parametrize("pattern", ["meta.json", "*.idx", "*.term", "*.store", "*"])
+def test_an_index_with_zero_byte_files_is_rebuilt_from_the_database(
+    synced: LexicalIndex, themed_engine: Engine, pattern: str
+) -> None:
+    for path in synced.path.glob(pattern):
+        if path.is_file():
+            path.write_bytes(b"")
+    fresh = LexicalIndex(themed_engine, synced.path)
+    assert fresh.open() is not None
+    assert fresh.paper_count == len(THEMED)
+    assert ranked_ids(fresh, themed_engine, "protein") == ["2504.00004"]

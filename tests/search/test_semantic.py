@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -155,3 +157,46 @@ def test_the_real_model_finds_papers_by_meaning_without_shared_words(
     assert searcher.search("turbulent flows and strange attractors", 1)[0].paper_id == ids["2501.00001"]
     assert searcher.search("do chatbots understand what others believe", 1)[0].paper_id == ids["2503.00003"]
     assert searcher.search("predicting the 3D shape of amino acid chains", 1)[0].paper_id == ids["2504.00004"]
+
+
+@pytest.mark.parametrize("damaged", ["ids.npy", "vectors.npy", "meta.json"])
+@pytest.mark.parametrize("how", ["empty", "garbage"])
+def test_a_damaged_snapshot_file_is_rebuilt_from_the_database(
+    themed_sqlite: Engine, vector_dir: Path, damaged: str, how: str
+) -> None:
+    first = open_with(themed_sqlite, vector_dir, HashingEmbedder())
+    first.sync()
+    expected = first.search("theory of mind", 5)
+    current = vector_dir / json.loads((vector_dir / "current.json").read_text())["snapshot"]
+    (current / damaged).write_bytes(b"" if how == "empty" else b"\x93NUMPY\x01\x00garbage")
+    restarted = open_with(themed_sqlite, vector_dir, HashingEmbedder())
+    assert restarted.search("theory of mind", 5) == expected
+    rebuilt = vector_dir / json.loads((vector_dir / "current.json").read_text())["snapshot"]
+    assert rebuilt != current
+    assert open_with(themed_sqlite, vector_dir, HashingEmbedder()).search("theory of mind", 5) == expected
+
+
+def test_an_empty_pointer_file_is_rebuilt_from_the_database(themed_sqlite: Engine, vector_dir: Path) -> None:
+    first = open_with(themed_sqlite, vector_dir, HashingEmbedder())
+    first.sync()
+    (vector_dir / "current.json").write_bytes(b"")
+    restarted = open_with(themed_sqlite, vector_dir, HashingEmbedder())
+    assert len(restarted.search("theory of mind", 50)) == len(THEMED)
+    assert json.loads((vector_dir / "current.json").read_text())["snapshot"]
+
+
+def test_snapshot_files_are_written_through_a_temporary_name(
+    themed_sqlite: Engine, vector_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    searcher = open_with(themed_sqlite, vector_dir, HashingEmbedder())
+    searcher.sync()
+    replaced: list[str] = []
+    real_replace = os.replace
+
+    def spy(source: str | Path, target: str | Path) -> None:
+        replaced.append(Path(target).name)
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", spy)
+    searcher.save()
+    assert {"ids.npy", "vectors.npy", "meta.json", "current.json"} <= set(replaced)

@@ -85,3 +85,29 @@ def test_authors_keep_their_order(engine: Engine) -> None:
     with engine.connect() as conn:
         stored = get_paper_by_arxiv_id(conn, "2501.01234")
     assert stored is not None and stored.paper.authors == ("Zed", "Amy", "Mo")
+
+
+def test_within_one_batch_the_newest_version_wins_whatever_the_order(engine: Engine) -> None:
+    report = store(
+        engine,
+        make_paper(version=2, title="Second version"),
+        make_paper(version=3, title="Third version", doi="10.1000/v3"),
+        make_paper(version=1, title="First version", journal_ref="J. Chaos 1", external_upvotes=9),
+    )
+    with engine.connect() as conn:
+        stored = get_paper_by_arxiv_id(conn, "2501.01234")
+    assert report.new == 1
+    assert stored is not None
+    assert (stored.paper.version, stored.paper.title, stored.paper.doi) == (3, "Third version", "10.1000/v3")
+    # The older record still fills what the newer left empty and brings its upvotes.
+    assert stored.paper.journal_ref == "J. Chaos 1" and stored.paper.external_upvotes == 9
+
+
+def test_an_older_version_in_a_later_batch_keeps_the_newer_text_but_adds_its_upvotes(engine: Engine) -> None:
+    store(engine, make_paper(version=3, title="Third version"))
+    report = store(engine, make_paper(version=1, title="First version", external_upvotes=40))
+    with engine.connect() as conn:
+        stored = get_paper_by_arxiv_id(conn, "2501.01234")
+    assert report.updated == 1
+    assert stored is not None and stored.paper.version == 3 and stored.paper.title == "Third version"
+    assert stored.paper.external_upvotes == 40

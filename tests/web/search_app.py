@@ -17,10 +17,13 @@ from tests.search.search_corpus import THEMED, FakeSemantic, Paper, store, texts
 
 
 @contextmanager
-def search_client(settings: Settings, engine: Engine, *extra: Paper, semantic: bool = True) -> Iterator[TestClient]:
+def search_client(
+    settings: Settings, engine: Engine, *extra: Paper, semantic: bool = True, semantic_error: Exception | None = None
+) -> Iterator[TestClient]:
     """A TestClient (lifespan run) over the themed corpus plus ``extra`` papers.
 
     :param semantic: give the app the fake semantic searcher; False: no model, as on a box without one.
+    :param semantic_error: what opening the semantic searcher raises (a damaged index, ...), if anything.
     """
     store(engine, *THEMED, *extra)
     services = Services(settings)
@@ -30,6 +33,8 @@ def search_client(settings: Settings, engine: Engine, *extra: Paper, semantic: b
     def load() -> SemanticRanker:
         if not semantic:
             raise OSError("no embedding model in this test")
+        if semantic_error is not None:
+            raise semantic_error
         return fake
 
     # The routes search through the services (web/search_results.py): swap in the stand-in there.

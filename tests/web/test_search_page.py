@@ -204,3 +204,21 @@ def test_an_author_search_lists_newest_first_and_shows_the_matched_author_in_a_c
     assert authors == "Author A, Author B, Author C, Author D, Author E, Author F, … Ada Lovelace, and 3 more"
     trending = soup(client.get("/search", params={"q": "author:Lovelace", "sort": "trending"}))
     assert trending.select_one("#search-sort option[selected]")["value"] == "trending"
+
+
+@pytest.mark.parametrize("error", [EOFError("No data left in file"), RuntimeError("faiss: read error")])
+def test_a_semantic_index_that_cannot_be_read_gives_word_matches_with_a_notice_not_a_500(
+    settings: Settings, sqlite_engine: Engine, error: Exception
+) -> None:
+    with search_client(settings, sqlite_engine, semantic_error=error) as client:
+        page = client.get("/search", params={"q": "chaotic"})
+        api = client.get("/api/v1/search", params={"q": "chaotic"})
+        similar = client.get("/api/v1/papers/2501.00001/similar")
+        paper = client.get("/papers/2501.00001")
+    assert page.status_code == 200
+    assert titles(soup(page))
+    assert "semantic search is temporarily unavailable" in soup(page).select_one(".notice").get_text()
+    assert api.status_code == 200
+    assert any("semantic search is temporarily unavailable" in notice for notice in api.json()["notices"])
+    assert similar.status_code == 200
+    assert paper.status_code == 200

@@ -27,7 +27,12 @@ def backup(
         typer.Argument(metavar="TARGET", help="File to write; default <data_dir>/backups/papertide-<time>.db|.dump"),
     ] = None,
 ) -> None:
-    """Write a consistent backup of the database while the service keeps running."""
+    """Write a consistent backup of the database while the service keeps running.
+
+    The target may not be the live database or one of its files (-wal, -shm), by any path, link or
+    hard link, nor inside the data directory's indexes, models, outbox or key: the copy goes to a
+    temporary name and is renamed into place.
+    """
     services = invocation(ctx).services()
     engine = services.engine
     if target is None:
@@ -35,7 +40,7 @@ def backup(
         suffix = "db" if engine.dialect.name == "sqlite" else "dump"
         target = services.settings.data_dir / "backups" / f"papertide-{stamp}.{suffix}"
     try:
-        written = write_backup(engine, target)
+        written = write_backup(engine, target, protected=services.protected_paths())
     except PapertideError as error:
         raise fail(str(error)) from None
     console.print(f"backup written to {written} ({written.stat().st_size:,} bytes)")

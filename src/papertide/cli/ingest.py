@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,10 +12,14 @@ from rich.markup import escape
 
 from papertide.cli.context import console, fail, invocation, stdout
 from papertide.cli.progress import count_progress, file_progress
+from papertide.domain.clock import utc_now
+from papertide.domain.errors import InvalidRecord
+from papertide.domain.models import Paper
 from papertide.ingest.arxiv_api import ArxivApiSource
 from papertide.ingest.hf_daily import HfDailySource
 from papertide.ingest.jsonl import open_jsonl, read_jsonl_papers
 from papertide.ingest.oai import OaiSource, read_resume_date
+from papertide.ingest.owner import current_owner
 from papertide.ingest.pipeline import run_ingest, run_source
 from papertide.ingest.registry import open_client
 from papertide.ingest.report import EXIT_FAILURE, IngestReport
@@ -22,6 +27,7 @@ from papertide.ingest.snapshot import SnapshotFile, SnapshotSource, parse_catego
 from papertide.ingest.source import Source
 from papertide.store.harvest import list_harvest_states, list_last_runs
 from papertide.store.leases import list_jobs
+from papertide.store.runs import mark_interrupted_runs
 
 app = typer.Typer(
     help="Collect papers from a source. Exit 0: papers stored; 3: nothing new; 1: failure.",
@@ -59,16 +65,30 @@ def _date(value: dt.datetime | None) -> dt.date | None:
 def ingest_jsonl(
     ctx: typer.Context,
     path: Annotated[
-        Path, typer.Argument(metavar="PATH", help="A JSON-lines file in papertide's schema (docs/jsonl.md).")
+        Path,
+        typer.Argument(
+            metavar="PATH",
+            help="A JSON-lines file in papertide's schema (docs/jsonl.md), or a folder of *.jsonl files.",
+        ),
     ],
 ) -> None:
-    """Import papers from a JSON-lines file; idempotent."""
-    if not path.is_file():
-        raise fail(f"{path}: no such file", EXIT_FAILURE)
+    """Import papers from a JSON-lines file, or every *.jsonl file of a folder in name order; idempotent."""
+    if path.is_dir():
+        files = sorted(child for child in path.glob("*.jsonl") if child.is_file())
+        if not files:
+            raise fail(f"{path}: a directory with no *.jsonl files in it", EXIT_FAILURE)
+    elif path.is_file():
+        files = [path]
+    else:
+        raise fail(f"{path}: no such file or directory", EXIT_FAILURE)
     services = invocation(ctx).services()
-    with open_jsonl(path) as handle, file_progress(f"ingest {path.name}", handle) as advance:
-        papers = read_jsonl_papers(handle, str(path), advance)
-        report = run_ingest(services.engine, "jsonl", papers, on_changed=services.index_changed)
+
+    def read_all() -> Iterator[Paper | InvalidRecord]:
+        for file in files:
+            with open_jsonl(file) as handle, file_progress(f"ingest {file.name}", handle) as advance:
+                yield from read_jsonl_papers(handle, str(file), advance)
+
+    report = run_ingest(services.engine, "jsonl", read_all(), on_changed=services.index_changed)
     finish(report)
 
 
@@ -189,6 +209,8 @@ def ingest_snapshot(
 def ingest_status(ctx: typer.Context) -> None:
     """Show each source's last run, the saved harvest states and the scheduled jobs."""
     engine = invocation(ctx).engine()
+    # A run whose process was killed would say "running" for ever (issue 9).
+    mark_interrupted_runs(engine, current_owner(), utc_now())
     for run in list_last_runs(engine):
         counts = ", ".join(f"{name} {run[name]}" for name in ("fetched", "new", "updated", "unchanged", "skipped"))
         line = f"run  {run['source']:<10} {run['status']:<8} {run['started_at']:%Y-%m-%d %H:%M}  {counts}"

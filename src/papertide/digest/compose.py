@@ -13,6 +13,7 @@ import datetime as dt
 import email
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from markupsafe import Markup
 
 from papertide.digest.tokens import sign_token
 from papertide.domain.latex import render_tex
+from papertide.domain.limits import clean_output
 from papertide.mail.mime import (
     block_marker,
     check_header_value,
@@ -137,6 +139,16 @@ def compose_excerpt(abstract: str, limit: int = 280) -> str:
     return cut + "…"
 
 
+_BLOCK_MARKER = re.compile("\0[0-9]+\0")
+
+
+def _clean_mail_output(value: object) -> object:
+    """``clean_output``, except for the NUL-delimited markers of pre-encoded blocks (mail.mime.block_marker)."""
+    if isinstance(value, str) and _BLOCK_MARKER.fullmatch(value):
+        return value
+    return clean_output(value)
+
+
 def make_mail_environment(templates_dir: Path | None) -> Environment:
     """Loader chain like the web's: the operator's directory first, then the bundled templates."""
     package = PackageLoader("papertide.digest", "templates")
@@ -150,6 +162,8 @@ def make_mail_environment(templates_dir: Path | None) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        # No control character of a stored title reaches a mail (issue 9); block markers stay.
+        finalize=_clean_mail_output,
     )
 
 

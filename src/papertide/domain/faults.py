@@ -30,6 +30,7 @@ FAULT_POINTS = (
     "after-dot",  # SMTP: the final dot written, the server's reply not read
     "after-250",  # the receiver accepted (SMTP 250 to the dot; file outbox: renamed into place)
     "after-commit",  # the row recorded as sent
+    "after-batch-commit",  # ingest: a batch of papers committed, the run not finished (ingest/pipeline.py)
 )
 
 

@@ -15,19 +15,25 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
-from papertide.domain.errors import InvalidRecord
+from papertide.domain.errors import InvalidInput, InvalidRecord
 from papertide.domain.identifiers import parse_arxiv_id
+from papertide.domain.limits import check_count
 from papertide.domain.models import Paper, Signal
 from papertide.ingest.http import PoliteClient
-from papertide.ingest.paper_fields import compose_paper, parse_date
+from papertide.ingest.paper_fields import compose_paper, parse_date, screen_paper_at
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Item
 
 SOURCE = "hf-daily"
 
 
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+def _count(value: Any, name: str, location: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        return 0
+    try:
+        return check_count(name, value)
+    except InvalidInput as error:
+        raise InvalidRecord(location, f"field '{name}' {error.reason}") from None
 
 
 def _string(container: Mapping[str, Any], name: str) -> str | None:
@@ -97,25 +103,28 @@ def parse_daily_item(item: Any, location: str, listed_on: dt.date | None) -> tup
         for author in (authors if isinstance(authors, list) else [])
         if isinstance(author, Mapping) and isinstance(author.get("name"), str) and not author.get("hidden")
     ]
-    upvotes = _count(paper.get("upvotes"))
-    stored = compose_paper(
-        arxiv_id=arxiv_id,
-        version=version or 1,
-        title=title,
-        abstract=abstract,
-        authors=names,
-        published=parse_date(_string(paper, "publishedAt"), "paper.publishedAt", location),
-        code_url=_string(paper, "githubRepo") or _string(item, "githubRepo"),
-        listed_on=featured,
-        external_upvotes=upvotes,
-        location=f"{location} (githubRepo)",
+    upvotes = _count(paper.get("upvotes"), "paper.upvotes", location)
+    stored = screen_paper_at(
+        compose_paper(
+            arxiv_id=arxiv_id,
+            version=1 if version is None else version,
+            title=title,
+            abstract=abstract,
+            authors=names,
+            published=parse_date(_string(paper, "publishedAt"), "paper.publishedAt", location),
+            code_url=_string(paper, "githubRepo") or _string(item, "githubRepo"),
+            listed_on=featured,
+            external_upvotes=upvotes,
+            location=f"{location} (githubRepo)",
+        ),
+        location,
     )
     signal = Signal(
         arxiv_id,
         SOURCE,
         featured,
         upvotes=upvotes,
-        comments=_count(item.get("numComments")),
+        comments=_count(item.get("numComments"), "numComments", location),
         submitted_by=_submitter(item, paper),
         thumbnail_url=_http_url(_string(item, "thumbnail")),
         github_stars=_stars(paper.get("githubStars")),
@@ -128,6 +137,8 @@ def parse_daily_papers(content: bytes, location: str, listed_on: dt.date | None)
     """A whole listing; a body that is not a JSON list (an HTML page, an error object) raises."""
     try:
         data = json.loads(content)
+    except RecursionError:
+        raise InvalidRecord(location, "JSON nested too deeply to be a listing of papers") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         start = content[:200].lstrip().lower()
         if start.startswith((b"<!doctype html", b"<html")):

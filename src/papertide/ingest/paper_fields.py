@@ -13,8 +13,9 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from papertide.domain.errors import InvalidRecord
+from papertide.domain.errors import InvalidInput, InvalidRecord
 from papertide.domain.identifiers import abs_url, parse_arxiv_id, pdf_url
+from papertide.domain.limits import screen_paper
 from papertide.domain.links import link_problem
 from papertide.domain.models import Paper
 from papertide.domain.text import collapse_whitespace, find_code_url, normalize_text
@@ -195,7 +196,9 @@ def paper_from_record(record: Any, location: str) -> Paper:
         arxiv_id, id_version = parse_arxiv_id(raw_id)
     except InvalidRecord as error:
         raise InvalidRecord(location, f"field 'arxiv_id': {error.reason}") from None
-    version = _int(record, "version", location, id_version or 1)
+    version = _int(record, "version", location, 1 if id_version is None else id_version)
+    if version < 1:
+        raise InvalidRecord(location, "field 'version' must be at least 1 (arXiv versions start at 1)")
     title = _text(record, "title", location, required=True) or ""
     abstract = _text(record, "abstract", location, required=True) or ""
     comments = _text(record, "comments", location)
@@ -203,7 +206,7 @@ def paper_from_record(record: Any, location: str) -> Paper:
     primary = _text(record, "primary_category", location) or (categories[0] if categories else None)
     published = parse_date(record.get("published"), "published", location)
     listed_on = parse_date(record.get("listed_on", record.get("daily_date")), "listed_on", location)
-    return Paper(
+    paper = Paper(
         arxiv_id=arxiv_id,
         version=version,
         title=title,
@@ -222,3 +225,12 @@ def paper_from_record(record: Any, location: str) -> Paper:
         listed_on=listed_on,
         external_upvotes=_int(record, "upvotes", location, 0),
     )
+    return screen_paper_at(paper, location)
+
+
+def screen_paper_at(paper: Paper, location: str) -> Paper:
+    """``domain.limits.screen_paper``, its complaint reported as an InvalidRecord at ``location``."""
+    try:
+        return screen_paper(paper)
+    except InvalidInput as error:
+        raise InvalidRecord(location, f"field '{error.field}' {error.reason}") from None

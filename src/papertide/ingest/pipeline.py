@@ -9,9 +9,13 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import Engine
 
 from papertide.domain.clock import Clock, utc_now
-from papertide.domain.errors import InvalidRecord, PapertideError
+from papertide.domain.errors import InvalidInput, InvalidRecord, PapertideError
+from papertide.domain.faults import reach_fault_point
+from papertide.domain.limits import screen_signal
 from papertide.domain.models import Paper, Signal
 from papertide.ingest.http import Stopped
+from papertide.ingest.owner import current_owner
+from papertide.ingest.paper_fields import screen_paper_at
 from papertide.ingest.readahead import read_ahead
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Deletion, Item, Source
@@ -19,7 +23,7 @@ from papertide.store.authorship import catch_up_authorship
 from papertide.store.engine import begin_write
 from papertide.store.harvest import write_signals
 from papertide.store.papers import upsert_papers
-from papertide.store.runs import finish_ingest_run, start_ingest_run
+from papertide.store.runs import finish_ingest_run, start_ingest_run, write_heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,7 @@ def run_ingest(
     """
     report = IngestReport(source=source)
     started = time.perf_counter()
-    run_id = start_ingest_run(engine, source, clock())
+    run_id = start_ingest_run(engine, source, clock(), current_owner())
     batch: list[Paper] = []
     signals: list[Signal] = []
 
@@ -64,6 +68,8 @@ def run_ingest(
             now = clock()
             result = upsert_papers(conn, batch, now)
             report.signals += write_signals(conn, signals, now)
+            write_heartbeat(conn, run_id, now)
+        reach_fault_point("after-batch-commit")
         report.add_upsert(result)
         batch.clear()
         signals.clear()
@@ -76,14 +82,22 @@ def run_ingest(
         for item in read_ahead(records):
             if isinstance(item, Paper):
                 report.fetched += 1
-                batch.append(item)
+                # Every source's papers pass the same limits (domain/limits.py): one hostile
+                # record is reported, never the reason a batch is lost.
+                try:
+                    batch.append(screen_paper_at(item, f"{source} {item.arxiv_id[:64]!r}"))
+                except InvalidRecord as problem:
+                    report.skip(problem)
                 if len(batch) >= batch_size:
                     flush()
             elif isinstance(item, InvalidRecord):
                 report.fetched += 1
                 report.skip(item)
             elif isinstance(item, Signal):
-                signals.append(item)
+                try:
+                    signals.append(screen_signal(item))
+                except InvalidInput as error:
+                    report.skip(InvalidRecord(f"{source} {item.arxiv_id[:64]!r}", f"signal: {error}"))
             elif isinstance(item, Deletion):
                 report.fetched += 1
                 report.deleted += 1

@@ -8,12 +8,15 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from papertide.domain.limits import clean_output
+
 _ENVIRONMENT = Environment(
     loader=PackageLoader("papertide.mail", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    finalize=clean_output,
 )
 
 

@@ -43,6 +43,7 @@ RETRY_SEMANTIC_SECONDS = 60.0
 # Neighbours a filtered semantic search may fetch to find enough that pass (a wider fetch costs
 # more than handing the vector index the candidates, see search_candidate_limit).
 MAX_OVERFETCH = 2000
+TEMPORARILY_UNAVAILABLE = "semantic search is temporarily unavailable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,13 @@ class SearchService:
                 log.warning("%s", message)
                 self._semantic_error = (time.monotonic(), message)
                 raise SearchUnavailable(message) from error
+            except Exception as error:
+                # Anything else (a damaged index file, a library error) must not take search down
+                # with it (issue 9): log it whole and answer by words until the next attempt.
+                log.exception("the semantic searcher could not be opened")
+                message = f"{TEMPORARILY_UNAVAILABLE} ({type(error).__name__})"
+                self._semantic_error = (time.monotonic(), message)
+                raise SearchUnavailable(message) from error
             self._semantic_error = None
             return self._semantic
 
@@ -113,6 +121,9 @@ class SearchService:
             raise
         except (PapertideError, OSError) as error:
             raise SearchUnavailable(f"semantic search is unavailable: {error}") from error
+        except Exception as error:
+            log.exception("a semantic search failed")
+            raise SearchUnavailable(f"{TEMPORARILY_UNAVAILABLE} ({type(error).__name__})") from error
 
     # --- searching --------------------------------------------------------------------------
 

@@ -11,12 +11,17 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from papertide.domain.errors import PapertideError
+from papertide.store.files import sync_path
+
+# The files SQLite keeps beside a database while it is open.
+_LIVE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 
 
 def _sqlite_path(engine: Engine) -> Path:
@@ -31,8 +36,54 @@ def _plain_url(engine: Engine) -> str:
     return make_url(engine.url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def write_backup(engine: Engine, target: Path) -> Path:
-    """Write a consistent copy of the database to ``target`` (overwriting it atomically)."""
+def live_files(engine: Engine) -> list[Path]:
+    """The files of a SQLite database in use (the database, its WAL, shared memory and journal)."""
+    if engine.dialect.name != "sqlite":
+        return []
+    database = _sqlite_path(engine)
+    return [Path(f"{database}{suffix}") for suffix in _LIVE_SUFFIXES]
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one file: the same path once links are followed, or the same inode."""
+    if first.resolve() == second.resolve():
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    resolved, root = path.resolve(), folder.resolve()
+    return resolved == root or root in resolved.parents
+
+
+def check_backup_path(engine: Engine, path: Path, protected: Sequence[Path] = (), *, role: str) -> None:
+    """Refuse a backup ``path`` that is one of the live database's files or inside a ``protected`` path.
+
+    Writing a backup over the live database (issue 9) replaced its file under the running
+    server, whose later writes went to a deleted inode and were lost.
+    """
+    for live in live_files(engine):
+        if _same_file(path, live):
+            raise PapertideError(
+                f"{path}: that is the live database file {live}; a {role} must be another file "
+                "(the default is <data_dir>/backups/)"
+            )
+    for folder in protected:
+        if _inside(path, folder):
+            raise PapertideError(f"{path}: {folder} holds files papertide keeps up to date; choose another {role} file")
+    if path.is_dir():
+        raise PapertideError(f"{path}: is a directory; name a file")
+
+
+def write_backup(engine: Engine, target: Path, protected: Sequence[Path] = ()) -> Path:
+    """Write a consistent copy of the database to ``target`` (overwriting it atomically).
+
+    :param protected: paths a backup must not be written into (the data directory's indexes, key, ...).
+    """
+    check_backup_path(engine, target, protected, role="backup")
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.partial")
     if engine.dialect.name == "sqlite":
@@ -57,7 +108,9 @@ def write_backup(engine: Engine, target: Path) -> Path:
         if completed.returncode != 0:
             temporary.unlink(missing_ok=True)
             raise PapertideError(f"pg_dump failed: {completed.stderr.strip()}")
+    sync_path(temporary)
     os.replace(temporary, target)
+    sync_path(target.parent)
     return target
 
 
@@ -69,12 +122,14 @@ def restore_backup(engine: Engine, source: Path) -> None:
     """
     if not source.is_file():
         raise PapertideError(f"{source}: no such backup file")
+    check_backup_path(engine, source, role="backup to restore")
     if engine.dialect.name == "sqlite":
         _check_sqlite_backup(source)
         engine.dispose()
         target = _sqlite_path(engine)
         temporary = target.with_name(f".{target.name}.restoring")
         shutil.copyfile(source, temporary)
+        sync_path(temporary)
         for suffix in ("-wal", "-shm"):
             Path(f"{target}{suffix}").unlink(missing_ok=True)
         os.replace(temporary, target)

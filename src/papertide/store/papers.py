@@ -115,6 +115,13 @@ def _merge(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _combine(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
+    """Two records of one paper merged so that the newer version wins, the later one on a tie."""
+    if (second["version"] or 1) < (first["version"] or 1):
+        return _merge(second, first)
+    return _merge(first, second)
+
+
 def allocate_seq(conn: Connection, count: int) -> int:
     """Reserve ``count`` change-sequence numbers; returns the first of the block.
 
@@ -194,15 +201,16 @@ def _insert_new(conn: Connection, inserts: list[dict[str, Any]], first_seq: int,
 def upsert_papers(conn: Connection, batch: Sequence[Paper], now: dt.datetime) -> UpsertReport:
     """Insert new papers and update changed ones in the caller's transaction.
 
-    Idempotent: the same records twice change nothing. An older version than the one
-    stored is ignored; the same or a newer version is merged in (see ``_merge``).
-    Within the batch, a later record of the same id wins.
+    Idempotent: the same records twice change nothing. The newest version wins whatever the
+    order, within the batch and against what is stored (issue 9): a record of an older version
+    only fills fields the newer one left empty and adds its upvotes and listing date (see
+    ``_merge``); of two records of the same version, the later one wins.
     """
     incoming: dict[str, dict[str, Any]] = {}
     for paper in batch:
         values = _to_values(paper)
         earlier = incoming.get(paper.arxiv_id)
-        incoming[paper.arxiv_id] = _merge(earlier, values) if earlier else values
+        incoming[paper.arxiv_id] = _combine(earlier, values) if earlier else values
     if not incoming:
         return UpsertReport()
     columns = [papers.c.id, papers.c.content_hash, *(papers.c[name] for name in _FIELDS)]
@@ -221,10 +229,7 @@ def upsert_papers(conn: Connection, batch: Sequence[Paper], now: dt.datetime) ->
         if old is None:
             inserts.append(values)
             continue
-        if (values["version"] or 1) < (old["version"] or 1):
-            unchanged += 1
-            continue
-        merged = _merge({k: old[k] for k in _FIELDS}, values)
+        merged = _combine({k: old[k] for k in _FIELDS}, values)
         content_hash = _hash(merged)
         if content_hash == old["content_hash"]:
             unchanged += 1

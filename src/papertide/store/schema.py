@@ -121,6 +121,11 @@ ingest_runs = Table(
     Column("unchanged", Integer, nullable=False, default=0),
     Column("skipped", Integer, nullable=False, default=0),
     Column("message", Text),
+    # The process running it and when it last committed a batch (0006): a run whose process
+    # is gone is marked interrupted (store/runs.py).
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("heartbeat_at", DateTime(timezone=True)),
 )
 
 # One row per scheduled job of `papertide serve` (jobs.py): when it is next due and

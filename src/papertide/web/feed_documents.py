@@ -1,4 +1,8 @@
-"""Atom 1.0 and RSS 2.0 documents from plain feed data; pure, escaped by the XML writer."""
+"""Atom 1.0 and RSS 2.0 documents from plain feed data; pure, escaped by the XML writer.
+
+Every text and attribute value loses the characters XML cannot carry on its way in, so one
+paper with a control character in its title cannot make a site-wide feed ill-formed (issue 9).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from xml.etree import ElementTree
+
+from papertide.domain.limits import strip_xml_illegal
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -47,9 +53,13 @@ def compose_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
     return flat[:limit].rsplit(" ", 1)[0] + "…"
 
 
+def _element(parent: ElementTree.Element, tag: str, attributes: dict[str, str]) -> ElementTree.Element:
+    return ElementTree.SubElement(parent, tag, {name: strip_xml_illegal(value) for name, value in attributes.items()})
+
+
 def _text(parent: ElementTree.Element, tag: str, value: str, **attributes: str) -> ElementTree.Element:
-    element = ElementTree.SubElement(parent, tag, attributes)
-    element.text = value
+    element = _element(parent, tag, attributes)
+    element.text = strip_xml_illegal(value)
     return element
 
 
@@ -70,18 +80,18 @@ def compose_atom(feed: Feed) -> bytes:
     if feed.subtitle:
         _text(root, "subtitle", feed.subtitle)
     _text(root, "updated", _iso(feed.updated))
-    ElementTree.SubElement(root, "link", {"rel": "alternate", "type": "text/html", "href": feed.link})
-    ElementTree.SubElement(root, "link", {"rel": "self", "type": "application/atom+xml", "href": feed.self_link})
+    _element(root, "link", {"rel": "alternate", "type": "text/html", "href": feed.link})
+    _element(root, "link", {"rel": "self", "type": "application/atom+xml", "href": feed.self_link})
     for entry in feed.entries:
         item = ElementTree.SubElement(root, "entry")
         _text(item, "id", entry.id)
         _text(item, "title", entry.title)
         _text(item, "updated", _iso(entry.updated))
-        ElementTree.SubElement(item, "link", {"rel": "alternate", "type": "text/html", "href": entry.link})
+        _element(item, "link", {"rel": "alternate", "type": "text/html", "href": entry.link})
         for name in entry.authors or ("unknown",):
             _text(ElementTree.SubElement(item, "author"), "name", name)
         for category in entry.categories:
-            ElementTree.SubElement(item, "category", {"term": category})
+            _element(item, "category", {"term": category})
         _text(item, "summary", entry.summary, type="text")
     return _serialise(root)
 
@@ -94,7 +104,7 @@ def compose_rss(feed: Feed) -> bytes:
     _text(channel, "link", feed.link)
     _text(channel, "description", feed.subtitle or feed.title)
     _text(channel, "lastBuildDate", format_datetime(feed.updated.astimezone(dt.UTC), usegmt=True))
-    ElementTree.SubElement(channel, "atom:link", {"href": feed.self_link, "rel": "self", "type": "application/rss+xml"})
+    _element(channel, "atom:link", {"href": feed.self_link, "rel": "self", "type": "application/rss+xml"})
     for entry in feed.entries:
         item = ElementTree.SubElement(channel, "item")
         _text(item, "title", entry.title)

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from papertide.config import Settings
 from papertide.domain.author_match import match_authors
 from papertide.domain.latex import render_tex
+from papertide.domain.limits import clean_output
 from papertide.domain.linked_text import render_linked_text
 from papertide.domain.links import http_link
 from papertide.domain.plain_text import scrub_text
@@ -85,6 +86,15 @@ def format_authors(authors: tuple[str, ...] | list[str], limit: int = 6, filters
     return shown + ("," if matched else "") + f" and {rest} more"
 
 
+def _printable(value: Any) -> Any:
+    """What every ``{{ value }}`` prints: encodable (no lone surrogates) and XML-legal (issue 9).
+
+    Text stored before the ingest checks, or typed by a person, never makes a page fail to
+    encode or a page or feed ill-formed.
+    """
+    return clean_output(_encodable(value))
+
+
 def _encodable(value: Any) -> Any:
     """Every printed value with lone surrogates replaced (issue 9).
 
@@ -115,7 +125,7 @@ def make_environment(override_dir: Path | None) -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
-        finalize=_encodable,
+        finalize=_printable,
     )
     environment.filters["date"] = format_date
     environment.filters["authors"] = format_authors

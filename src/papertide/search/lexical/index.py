@@ -14,6 +14,8 @@ one writer in at a time; readers see each commit after ``reload``.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -59,6 +61,8 @@ SYNC_COMMIT_EVERY = 50_000
 PROGRESS_STEP = 1000
 BULK_SYNC_PAPERS = 5000
 WRITER_WAIT_SECONDS = 60.0
+# Below this much free space a failed index write is reported as a full disk.
+LOW_DISK_BYTES = 64 * 1024 * 1024
 
 
 class IndexLocked(PapertideError):
@@ -134,6 +138,16 @@ class LexicalIndex(LexicalReader):
             log.warning("lexical index %s %s; rebuilding it from the database", self.path, problem)
             self.rebuild(on_progress)
             return problem
+
+    def inspect(self) -> tuple[str | None, int, int]:
+        """Without building or changing anything: what is wrong with the index on disk (None: nothing),
+        the last ``papers.seq`` it applied and the database's (``papertide doctor``)."""
+        with self._lock:
+            self._database_id = fetch_database_id(self.engine)
+            with self.engine.connect() as conn:
+                db_seq = fetch_max_seq(conn)
+            problem = self._open_existing(db_seq)
+            return problem, self._seq, db_seq
 
     def ensure_open(self, on_progress: Progress | None = None) -> str | None:
         """``open`` unless this object already did; returns why the index was (re)built, if it was."""
@@ -237,12 +251,30 @@ class LexicalIndex(LexicalReader):
                 time.sleep(0.05)
         try:
             yield writer
+        except ValueError as error:
+            # tantivy reports a failed write (a full disk above all) as "index writer was killed".
+            with contextlib.suppress(ValueError, OSError):
+                writer.rollback()
+                writer.wait_merging_threads()
+            raise self._write_error(error) from error
         except BaseException:
-            writer.rollback()
-            writer.wait_merging_threads()
+            with contextlib.suppress(ValueError, OSError):
+                writer.rollback()
+                writer.wait_merging_threads()
             raise
         # Let background merges finish so small incremental segments do not pile up.
         writer.wait_merging_threads()
+
+    def _write_error(self, error: ValueError) -> Exception:
+        """What a failed tantivy write means for a person: a full disk says so (ENOSPC), as the OS would."""
+        text = str(error)
+        try:
+            free = shutil.disk_usage(self.path).free
+        except OSError:
+            free = None
+        if "No space left" in text or "os error 28" in text or (free is not None and free < LOW_DISK_BYTES):
+            return OSError(errno.ENOSPC, f"No space left on device while writing the search index at {self.path}")
+        return PapertideError(f"the search index at {self.path} could not be written: {text}")
 
     def _add(self, writer: tantivy.IndexWriter, paper: PaperText) -> None:
         self.written += 1

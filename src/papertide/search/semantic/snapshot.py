@@ -1,7 +1,7 @@
 """Saving and loading the vector index beside the database, so a restart does not rebuild it.
 
-A snapshot is a folder written in full before a small pointer file is atomically replaced to
-name it; a crash at any moment leaves the previous snapshot in force. Several processes may
+A snapshot is a folder written in full (every file flushed to disk) before a small pointer file
+is atomically replaced to name it; a crash at any moment leaves the previous snapshot in force. Several processes may
 save: the last pointer written wins and each snapshot is complete. A snapshot is a cache: any
 that is missing, unreadable or from another database or vector space is ignored, and the
 caller rebuilds from the ``paper_vectors`` table.
@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from papertide.domain.errors import PapertideError
 from papertide.search.semantic.index import IndexConfig, VectorIndex
+from papertide.store.files import sync_path, write_bytes_atomically, write_file_atomically
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +40,21 @@ def write_snapshot(folder: Path, index: VectorIndex, meta: dict[str, Any]) -> Pa
     staging.mkdir()
     try:
         ids, matrix, graph = index.arrays()
-        np.save(staging / "ids.npy", ids)
+        write_file_atomically(staging / "ids.npy", lambda stream: np.save(stream, ids))
         if matrix is not None:
-            np.save(staging / "vectors.npy", matrix)
+            write_file_atomically(staging / "vectors.npy", lambda stream: np.save(stream, matrix))
         else:
             import faiss
 
             faiss.write_index(graph, str(staging / "graph.faiss"))
+            sync_path(staging / "graph.faiss")
         payload = {**meta, "format": FORMAT, "kind": index.kind, "dim": index.dim, "size": len(ids)}
-        (staging / "meta.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        write_bytes_atomically(staging / "meta.json", json.dumps(payload, indent=2).encode())
         os.replace(staging, folder / name)
+        sync_path(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    pointer = folder / f".{POINTER}.{uuid.uuid4().hex[:8]}"
-    pointer.write_text(json.dumps({"snapshot": name}), encoding="utf-8")
-    os.replace(pointer, folder / POINTER)
+    write_bytes_atomically(folder / POINTER, json.dumps({"snapshot": name}).encode())
     _remove_old(folder, keep=name)
     return folder / name
 
@@ -69,8 +71,21 @@ def _remove_old(folder: Path, keep: str) -> None:
             continue
 
 
+class UnreadableSnapshot(PapertideError):
+    """The current vector snapshot exists but cannot be read (it is rebuilt from the database)."""
+
+
 def read_snapshot(folder: Path, config: IndexConfig) -> tuple[VectorIndex, dict[str, Any]] | None:
-    """The current snapshot and its meta, or None when there is no usable one."""
+    """The current snapshot and its meta, or None when there is no usable one (a warning says why)."""
+    try:
+        return load_snapshot(folder, config)
+    except UnreadableSnapshot as error:
+        log.warning("%s; rebuilding it from the database", error)
+        return None
+
+
+def load_snapshot(folder: Path, config: IndexConfig) -> tuple[VectorIndex, dict[str, Any]] | None:
+    """The current snapshot and its meta; None when there is none; raises UnreadableSnapshot saying why."""
     try:
         name = json.loads((folder / POINTER).read_text(encoding="utf-8"))["snapshot"]
         path = folder / str(name)
@@ -86,9 +101,17 @@ def read_snapshot(folder: Path, config: IndexConfig) -> tuple[VectorIndex, dict[
 
             graph = faiss.read_index(str(path / "graph.faiss"))
             index = VectorIndex.from_arrays(int(meta["dim"]), "hnsw", config, ids, None, graph)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
-        log.warning("ignoring unreadable vector index snapshot in %s: %s", folder, error)
-        return None
+    except FileNotFoundError as error:
+        if not (folder / POINTER).exists():
+            return None
+        raise UnreadableSnapshot(f"vector index snapshot in {folder} is missing a file ({error.filename})") from None
+    except Exception as error:
+        # Any unreadable file (the EOFError of an empty .npy, a faiss read error, ...) is a cache miss.
+        raise UnreadableSnapshot(
+            f"vector index snapshot in {folder} cannot be read ({type(error).__name__}: {error})"
+        ) from None
+    if len(ids) != int(meta.get("size", len(ids))):
+        raise UnreadableSnapshot(
+            f"vector index snapshot in {folder} holds {len(ids)} ids, its meta says {meta.get('size')}"
+        )
     return index, meta
