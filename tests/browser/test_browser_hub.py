@@ -198,3 +198,22 @@ def test_a_refused_vote_is_shown_beside_the_button(
         expect(error).to_contain_text("You have voted very often")
         expect(second.locator("button.vote-button")).to_have_attribute("aria-pressed", "false")
         shoot(page, screenshots, "vote-error-desktop", full_page=False)
+
+
+def test_a_search_that_matches_nothing_says_no_close_matches_at_both_widths(
+    browser: Any, site: str, screenshots: Path
+) -> None:
+    """The search-empty page (issue 10): an honest "no close matches" with advice, one search box."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=DESKTOP)
+    # Words only: this test needs no embedding model; the floor's semantic side has its own tests.
+    page.goto(f"{site}/search?q=zzqxjvbw&mode=lexical")
+    expect(page.locator("#result-summary")).to_contain_text("No close matches")
+    expect(page.locator("#no-close-matches")).to_contain_text("Check the spelling")
+    expect(page.locator("#results")).to_have_count(0)
+    expect(page.get_by_role("searchbox")).to_have_count(1)
+    shoot(page, screenshots, "search-empty-desktop")
+    page.set_viewport_size(PHONE)
+    shoot(page, screenshots, "search-empty-phone")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
