@@ -234,7 +234,8 @@ class Settings(BaseSettings):
         le=1,
         description="Cosine similarity below which a paper found only by meaning (it shares no query word) is not a "
         "result: unrelated papers are left out and a query nothing matches says so. The default is calibrated for "
-        "the default model; it is model-specific (recalibrate with `papertide eval --calibrate-floor`). "
+        "the default model (0.30 on SciFact train, docs/search-quality.md); it is model-specific "
+        "(recalibrate with `papertide eval --calibrate-floor`). "
         "-1 keeps every neighbour.",
     )
     search_embed_batch_limit: int = Field(

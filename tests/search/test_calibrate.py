@@ -32,7 +32,7 @@ def test_the_chosen_floor_is_the_highest_that_keeps_ndcg_and_the_relevant_docume
         # A relevant paper found by meaning only at 0.45: a floor above it removes it.
         observation(("rel2", False, 0.45), ("junk3", False, 0.25), relevant={"rel2": 1}),
     ]
-    calibration = calibrate_floor(observations, grid=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    calibration = calibrate_floor(observations, grid=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5], max_relevant_below=1.0)
     assert calibration.chosen == 0.4
     rows = {row.floor: row for row in calibration.rows}
     assert rows[0.4].ndcg_at_10 > calibration.baseline_ndcg
@@ -47,3 +47,15 @@ def test_the_first_floor_that_costs_ndcg_ends_the_search() -> None:
     ]
     calibration = calibrate_floor(observations, grid=[0.0, 0.2, 0.3, 0.4], max_relevant_removed=1.0)
     assert calibration.chosen == 0.2
+
+
+def test_the_floor_stops_where_meaning_only_search_would_lose_too_many_relevant_documents() -> None:
+    observations = [
+        # The relevant paper is a word match (hybrid keeps it), but its similarity is only 0.25:
+        # meaning-only search, which holds every hit to the floor, would lose it above 0.25.
+        observation(("junk", False, 0.3), ("rel", True, 0.25), relevant={"rel": 1}),
+        observation(("rel2", True, 0.9), relevant={"rel2": 1}),
+    ]
+    calibration = calibrate_floor(observations, grid=[0.0, 0.2, 0.3, 0.4], max_relevant_below=0.1)
+    assert calibration.chosen == 0.2
+    assert calibrate_floor(observations, grid=[0.0, 0.2, 0.3, 0.4], max_relevant_below=1.0).chosen == 0.4
