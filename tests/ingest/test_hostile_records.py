@@ -13,7 +13,7 @@ from papertide.ingest.hf_daily import parse_daily_papers
 from papertide.ingest.jsonl import read_jsonl_papers
 from papertide.ingest.pipeline import run_ingest
 from papertide.ingest.report import IngestReport
-from papertide.store.papers import count_papers
+from papertide.store.papers import count_papers, get_paper_by_arxiv_id
 from tests.cli_runner import run_papertide
 
 GOOD = {"title": "A title", "abstract": "An abstract.", "authors": ["Ada Lovelace"], "published": "2025-01-02"}
@@ -46,7 +46,6 @@ HOSTILE = {
     "long abstract": (raw_record(2, abstract=json.dumps("a" * (MAX_ABSTRACT_CHARS + 1))), "field 'abstract' is"),
     "many authors": (raw_record(2, authors=json.dumps(["A B"] * (MAX_AUTHORS + 1))), "field 'authors' lists"),
     "long comments": (raw_record(2, comments=json.dumps("c" * 5000)), "field 'comments' is 5,000 characters"),
-    "long url": (raw_record(2, code_url=json.dumps("https://x.org/" + "u" * 3000)), "field 'code_url' is"),
     "long doi": (raw_record(2, doi=json.dumps("10." + "1" * 300)), "field 'doi' is"),
 }
 
@@ -64,6 +63,20 @@ def test_a_hostile_line_is_reported_with_file_line_and_field_and_the_batch_lands
     assert reason in report.problems[0].reason
     with engine.connect() as conn:
         assert count_papers(conn) == 2
+
+
+def test_an_over_long_link_is_dropped_with_a_warning_and_its_paper_is_kept(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Links follow the link rule (domain/links.py): a bad one costs the link, not the paper.
+    line = raw_record(2, code_url=json.dumps("https://x.org/" + "u" * 3000))
+    with caplog.at_level("WARNING"):
+        report = ingest_lines(engine, tmp_path / "p.jsonl", [good(1), line, good(3)])
+    assert report.new == 3 and report.skipped == 0
+    assert "p.jsonl:2: field 'code_url' dropped: it is longer than 2000 characters" in caplog.text
+    with engine.connect() as conn:
+        stored = get_paper_by_arxiv_id(conn, "2501.00002")
+    assert stored is not None and stored.paper.code_url is None
 
 
 def test_a_line_over_the_limit_is_skipped_without_being_read_whole(engine: Engine, tmp_path: Path) -> None:
