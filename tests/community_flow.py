@@ -41,10 +41,27 @@ LINK = re.compile(r"https?://\S+/signin/link\?token=[A-Za-z0-9_\-%]+")
 
 
 def form_fields(html: str, selector: str = "form") -> tuple[str, dict[str, str]]:
-    """The action and the named input values of the first form matching ``selector``."""
+    """The action and the values a browser would submit, unchanged, from the first form matching ``selector``.
+
+    Like a browser: only checked radios and checkboxes, each select's selected option (else its first),
+    and textareas; a test that posts these back checks that the page accepts its own form.
+    """
     form = BeautifulSoup(html, "html.parser").select_one(selector)
     assert form is not None, f"no {selector} in page"
-    fields = {str(field["name"]): str(field.get("value", "")) for field in form.select("input[name]")}
+    fields: dict[str, str] = {}
+    for field in form.select("input[name], select[name], textarea[name]"):
+        name = str(field["name"])
+        if field.name == "select":
+            option = field.select_one("option[selected]") or field.select_one("option")
+            if option is not None:
+                fields[name] = str(option.get("value", option.get_text()))
+        elif field.name == "textarea":
+            fields[name] = field.get_text()
+        elif str(field.get("type", "")).lower() in ("radio", "checkbox"):
+            if field.has_attr("checked"):
+                fields[name] = str(field.get("value", "on"))
+        else:
+            fields[name] = str(field.get("value", ""))
     return str(form.get("action", "")), fields
 
 

@@ -86,3 +86,18 @@ def test_the_preferences_page_links_to_unsubscribe_and_afterwards_offers_to_subs
     with corpus_engine.connect() as conn:
         again = get_subscriber_by_email(conn, "reader@example.org")
     assert again is not None and again.status == "confirmed"
+
+
+def test_the_preferences_form_submitted_unchanged_is_saved_and_changes_nothing(
+    make_client: ClientFactory, corpus_engine: Engine
+) -> None:
+    client = make_client()
+    chosen = Preferences(frequency="weekly", hour=18, timezone="Asia/Tokyo", size=12)
+    who = add(corpus_engine, "reader@example.org", chosen)
+    action, fields = form_fields(client.get(manage_path(client, who)).text, "main form")
+    assert fields["timezone"] == "Asia/Tokyo" and fields["frequency"] == "weekly" and fields["hour"] == "18"
+    saved = client.post(action, data=fields)
+    assert saved.status_code == 200 and "Your preferences are saved" in saved.text, saved.text
+    with corpus_engine.connect() as conn:
+        found = get_subscriber_by_email(conn, "reader@example.org")
+    assert found is not None and found.preferences == chosen
