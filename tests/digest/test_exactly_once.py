@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from papertide.domain.faults import FAULT_EXIT_CODE, FAULT_POINTS
+from papertide.domain.faults import DELIVERY_FAULT_POINTS, FAULT_EXIT_CODE
 from papertide.store.deliveries import count_deliveries
 from papertide.store.engine import make_engine
 from papertide.store.schema import digest_outbox, subscribers
@@ -242,7 +242,7 @@ def test_runs_stopped_again_and_again_at_random_fault_points_lose_nothing_and_re
         # Rows left to send (all before the first run): one process claims them all (a claim takes
         # up to 200), so a count below this always fires; a claim is passed once per run.
         left = count - outbox_states(database_url).get("sent", 0)
-        point, workers = chance.choice(FAULT_POINTS), chance.choice((1, 2))
+        point, workers = chance.choice(DELIVERY_FAULT_POINTS), chance.choice((1, 2))
         passes = 0 if point == "after-claim" else chance.randint(0, min(20, left - 1))
         print(f"round {round_number}: {left} left, PAPERTIDE_FAULT={point}:{passes}, {workers} processes")
         env = environment(database_url, data_dir, smtp_sink.url, workers=workers)

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from papertide.domain.faults import FAULT_EXIT_CODE, Fault, FaultTrigger, InvalidFault, parse_fault
+import papertide
+from papertide.domain.faults import (
+    DELIVERY_FAULT_POINTS,
+    FAULT_EXIT_CODE,
+    FAULT_POINTS,
+    INGEST_FAULT_POINTS,
+    Fault,
+    FaultTrigger,
+    InvalidFault,
+    parse_fault,
+)
 
 
 def test_a_fault_names_a_point_and_the_passes_before_it_fires() -> None:
@@ -55,3 +67,20 @@ def test_a_misspelt_fault_stops_the_process_at_start_with_a_clear_message() -> N
     done = run_python("import papertide.domain.faults\nprint('ran')", "after-comit:1")
     assert done.returncode == 2 and done.stdout == ""
     assert "unknown point 'after-comit'" in done.stderr and "Traceback" not in done.stderr
+
+
+def points_reached_under(*packages: str) -> set[str]:
+    """The names passed to ``reach_fault_point("...")`` in the source of these packages."""
+    source = Path(papertide.__file__).parent
+    found: set[str] = set()
+    for package in packages:
+        for path in (source / package).rglob("*.py"):
+            found |= set(re.findall(r'reach_fault_point\("([a-z0-9-]+)"\)', path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_the_digest_crash_tests_draw_only_points_a_digest_run_passes_and_ingest_its_own() -> None:
+    # A digest crash test that drew an ingest-only point ran to the end and never stopped (CI, issue 9).
+    assert set(DELIVERY_FAULT_POINTS) == points_reached_under("digest", "mail")
+    assert set(INGEST_FAULT_POINTS) == points_reached_under("ingest")
+    assert set(FAULT_POINTS) == set(DELIVERY_FAULT_POINTS) | set(INGEST_FAULT_POINTS)

@@ -24,14 +24,20 @@ from dataclasses import dataclass
 ENVIRONMENT_VARIABLE = "PAPERTIDE_FAULT"
 # What a process that stopped at a fault point exits with (SIGKILL would give -9 / 137).
 FAULT_EXIT_CODE = 86
-FAULT_POINTS = (
+# Reached by `papertide digest run` (digest/deliver.py, mail/transport.py). Kept apart from ingest's
+# points: a crash test of the digest that drew an ingest point would run to the end and never stop.
+DELIVERY_FAULT_POINTS = (
     "after-claim",  # digest rows claimed and committed, nothing sent yet
     "after-data",  # the whole message handed over, not yet final (SMTP: before the final dot)
     "after-dot",  # SMTP: the final dot written, the server's reply not read
     "after-250",  # the receiver accepted (SMTP 250 to the dot; file outbox: renamed into place)
     "after-commit",  # the row recorded as sent
-    "after-batch-commit",  # ingest: a batch of papers committed, the run not finished (ingest/pipeline.py)
 )
+# Reached by ingest runs only (ingest/pipeline.py).
+INGEST_FAULT_POINTS = (
+    "after-batch-commit",  # a batch of papers committed, the run not finished
+)
+FAULT_POINTS = DELIVERY_FAULT_POINTS + INGEST_FAULT_POINTS
 
 
 class InvalidFault(ValueError):
