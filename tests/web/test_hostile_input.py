@@ -7,11 +7,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fastapi._compat import ModelField
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, update
 
 from papertide.config import Settings
 from papertide.digest.tokens import sign_token
+from papertide.domain.limits import MAX_ROW_ID
 from papertide.store.schema import subscribers
 from tests.community_flow import ClientFactory, Clock, form_fields
 from tests.search.test_search_cli import papertide_without_model
@@ -203,3 +206,44 @@ def test_a_read_while_another_writer_holds_the_lock_still_answers(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+# --- ids beyond what the database holds ------------------------------------------------------
+
+
+def _int_parameters(route: APIRoute) -> list[ModelField]:
+    dependant = route.dependant
+    fields = [*dependant.path_params, *dependant.query_params, *dependant.body_params]
+    for sub in dependant.dependencies:
+        fields.extend([*sub.path_params, *sub.query_params, *sub.body_params])
+    return [field for field in fields if field.field_info.annotation in (int, int | None)]
+
+
+def test_every_integer_a_route_reads_from_the_address_or_a_form_is_bounded_to_32_bits(app_client: TestClient) -> None:
+    unbounded = []
+    for route in app_client.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, APIRoute):
+            continue
+        for field in _int_parameters(route):
+            bounds = {type(item).__name__: item for item in field.field_info.metadata}
+            high = getattr(bounds.get("Le"), "le", None)
+            low = getattr(bounds.get("Ge"), "ge", None)
+            if high is None or low is None or high > MAX_ROW_ID or low < 0:
+                unbounded.append(f"{sorted(route.methods)} {route.path} {field.name}")
+    assert unbounded == []
+
+
+@pytest.mark.parametrize("row_id", [str(2**63), str(2**31), "0", "-1"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/collections/{}", "/collections/{}", "/collections/{}/feed.atom"],
+)
+def test_an_id_beyond_the_database_range_is_refused_naming_it_not_a_server_error(
+    app_client: TestClient, path: str, row_id: str
+) -> None:
+    response = app_client.get(path.format(row_id))
+    machine = path.startswith("/api/") or path.endswith(".atom")
+    # Machines get the ProblemOut 422; pages answer bad input with a 400 page (web/problems.py).
+    assert response.status_code == (422 if machine else 400), response.text
+    if machine:
+        assert any("collection_id" in name for name in response.json()["errors"])

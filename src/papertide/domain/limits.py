@@ -27,6 +27,9 @@ MAX_CATEGORY_CHARS = 64
 MAX_VERSION = 1_000
 # Counts are stored as 32-bit integers on PostgreSQL; a billion upvotes is already absurd.
 MAX_COUNT = 1_000_000_000
+# Row ids (comments, collections, members...) are 32-bit INTEGER columns on PostgreSQL: a larger
+# id can name nothing, and must be refused before it reaches the driver (which raises, a 500).
+MAX_ROW_ID = 2**31 - 1
 # One JSONL line; a longer one is skipped without being read into memory whole.
 MAX_LINE_BYTES = 4 * 1024 * 1024
 

@@ -24,7 +24,7 @@ from papertide.domain.plain_text import scrub_text
 from papertide.services import Services
 from papertide.store.busy import RETRY_AFTER_SECONDS, is_database_busy
 from papertide.store.migrate import upgrade_database
-from papertide.web.error_model import problem_json
+from papertide.web.error_model import is_machine_path, problem_json
 from papertide.web.head import HeadAsGetMiddleware
 from papertide.web.input_guard import check_request_text
 from papertide.web.problems import install_problem_handlers
@@ -109,9 +109,7 @@ def _app_now(app: FastAPI) -> dt.datetime:
 
 def _wants_json(request: Request) -> bool:
     """API and feed clients get JSON errors (web/error_model.py); browsers get the error page."""
-    path = request.url.path
-    machine = path.startswith(("/api/", "/feeds/")) or path.endswith((".atom", ".rss"))
-    return machine or "application/json" in request.headers.get("accept", "")
+    return is_machine_path(request.url.path) or "application/json" in request.headers.get("accept", "")
 
 
 def _field_name(location: tuple[int | str, ...] | list[int | str]) -> str:

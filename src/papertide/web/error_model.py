@@ -32,6 +32,8 @@ class ProblemOut(BaseModel):
 
 _MEANINGS = {
     400: "The request cannot be understood: invalid query syntax, text that is not valid Unicode, bad paging.",
+    401: "Signing in is needed (a session cookie).",
+    403: "Not allowed: not yours, a suspended account, a missing CSRF token, or a moderator's action.",
     404: "Nothing exists at this address.",
     422: "A field is missing, of the wrong type or out of range; `errors` names each one.",
     429: "Too many requests; wait the seconds `Retry-After` gives.",
@@ -41,6 +43,11 @@ _MEANINGS = {
 # Every route can answer these: text that is not valid Unicode (400), a field out of range
 # (422), a database that is busy (503).
 COMMON_STATUSES = (400, 422, 503)
+
+
+def is_machine_path(path: str) -> bool:
+    """Whether ``path`` is read by programs (API, feeds): its errors are ProblemOut JSON, never a page."""
+    return path.startswith(("/api/", "/feeds/")) or path.endswith((".atom", ".rss"))
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -25,6 +25,7 @@ from papertide.domain.errors import (
 )
 from papertide.domain.plain_text import scrub_text
 from papertide.ingest.submission import ArxivUnavailable, PaperWithdrawn
+from papertide.web.error_model import is_machine_path
 from papertide.web.security import parse_local_url, wants_json
 
 PROFILE_FORM = "/account/profile"
@@ -73,7 +74,8 @@ def problem_response(request: Request, error: PapertideError) -> Response:
     status, title = status_for(error)
     detail = describe(error)
     headers = headers_for(error)
-    if wants_json(request) or request.url.path.startswith("/api/"):
+    # Feeds too: their documented errors are JSON (per-collection, author and member feeds included).
+    if wants_json(request) or is_machine_path(request.url.path):
         # Scrubbed: the message may quote what the client sent (web/error_model.py).
         body: dict[str, object] = {"detail": scrub_text(detail)}
         if isinstance(error, InvalidInput):

@@ -16,6 +16,7 @@ from papertide.community.follows import AuthorPage
 from papertide.services import Services
 from papertide.web.clock import NowDep
 from papertide.web.deps import ServicesDep, TemplatesDep
+from papertide.web.error_model import COMMON_STATUSES, documented
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 from papertide.web.security import CsrfDep, OptionalUserDep, UserDep, parse_local_url
 
@@ -53,7 +54,9 @@ def read_author(
     return templates.TemplateResponse(request, "author.html", context)
 
 
-@router.get("/authors/{key}/feed.atom", tags=["feeds"], response_class=Response)
+@router.get(
+    "/authors/{key}/feed.atom", tags=["feeds"], response_class=Response, responses=documented(*COMMON_STATUSES, 404)
+)
 def read_author_feed(key: str, services: ServicesDep, now: NowDep) -> Response:
     """An author's newest papers as an Atom feed."""
     author = read_author_page(services, key, limit=FEED_SIZE)

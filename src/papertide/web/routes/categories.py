@@ -14,6 +14,7 @@ from papertide.store.categories import count_category_papers, list_category_pape
 from papertide.store.papers import get_papers
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, ServicesDep, TemplatesDep
+from papertide.web.error_model import COMMON_STATUSES, documented
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 
 router = APIRouter()
@@ -54,7 +55,12 @@ def read_category(
     return templates.TemplateResponse(request, "category.html", context)
 
 
-@router.get("/categories/{category}/feed.atom", tags=["feeds"], response_class=Response)
+@router.get(
+    "/categories/{category}/feed.atom",
+    tags=["feeds"],
+    response_class=Response,
+    responses=documented(*COMMON_STATUSES, 404),
+)
 def read_category_feed(category: str, conn: ConnDep, services: ServicesDep, now: NowDep) -> Response:
     """The newest papers of one arXiv category as an Atom feed."""
     name, papers, _total = _read(conn, category, limit=FEED_SIZE, offset=0)

@@ -18,8 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from papertide.domain.collections import Collection
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, ServicesDep, TemplatesDep
+from papertide.web.error_model import COMMON_STATUSES, documented
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 from papertide.web.paper_lookup import fetch_paper
+from papertide.web.row_ids import RowIdForm, RowIdPath
 from papertide.web.security import CsrfDep, OptionalUserDep, UserDep, parse_local_url
 
 router = APIRouter()
@@ -55,7 +57,7 @@ def read_collections(
 @router.get("/collections/{collection_id}", response_class=HTMLResponse, include_in_schema=False)
 def read_collection(
     request: Request,
-    collection_id: int,
+    collection_id: RowIdPath,
     services: ServicesDep,
     templates: TemplatesDep,
     user: OptionalUserDep,
@@ -79,8 +81,13 @@ def read_collection(
     return templates.TemplateResponse(request, "collection.html", context, headers=headers)
 
 
-@router.get("/collections/{collection_id}/feed.atom", tags=["feeds"], response_class=Response)
-def read_collection_feed(collection_id: int, services: ServicesDep, now: NowDep) -> Response:
+@router.get(
+    "/collections/{collection_id}/feed.atom",
+    tags=["feeds"],
+    response_class=Response,
+    responses=documented(*COMMON_STATUSES, 404),
+)
+def read_collection_feed(collection_id: RowIdPath, services: ServicesDep, now: NowDep) -> Response:
     """A public collection's papers as an Atom feed, in the collection's order, with the notes."""
     collection = services.collections.read(collection_id, None)
     items = services.collections.read_items(collection_id, None, limit=FEED_SIZE)
@@ -125,7 +132,7 @@ def add_to_collection(
     user: UserDep,
     conn: ConnDep,
     services: ServicesDep,
-    collection_id: Annotated[int, Form()],
+    collection_id: RowIdForm,
     arxiv_id: Annotated[str, Form(max_length=100)],
     note: TextField = "",
     next: NextField = None,
@@ -138,7 +145,7 @@ def add_to_collection(
 
 @router.post("/collections/{collection_id}/edit", include_in_schema=False)
 def update_collection(
-    collection_id: int,
+    collection_id: RowIdPath,
     _csrf: CsrfDep,
     user: UserDep,
     services: ServicesDep,
@@ -154,7 +161,9 @@ def update_collection(
 
 
 @router.post("/collections/{collection_id}/delete", include_in_schema=False)
-def delete_collection(collection_id: int, _csrf: CsrfDep, user: UserDep, services: ServicesDep) -> RedirectResponse:
+def delete_collection(
+    collection_id: RowIdPath, _csrf: CsrfDep, user: UserDep, services: ServicesDep
+) -> RedirectResponse:
     """Delete one's collection (the papers stay in papertide)."""
     services.collections.delete(user.id, collection_id)
     return _back(None, "/collections")
@@ -162,7 +171,12 @@ def delete_collection(collection_id: int, _csrf: CsrfDep, user: UserDep, service
 
 @router.post("/collections/{collection_id}/papers/{paper_id}/remove", include_in_schema=False)
 def remove_from_collection(
-    collection_id: int, paper_id: int, _csrf: CsrfDep, user: UserDep, services: ServicesDep, next: NextField = None
+    collection_id: RowIdPath,
+    paper_id: RowIdPath,
+    _csrf: CsrfDep,
+    user: UserDep,
+    services: ServicesDep,
+    next: NextField = None,
 ) -> RedirectResponse:
     """Take a paper out of one's collection."""
     services.collections.remove_paper(user.id, collection_id, paper_id)
@@ -171,8 +185,8 @@ def remove_from_collection(
 
 @router.post("/collections/{collection_id}/papers/{paper_id}/move", include_in_schema=False)
 def move_in_collection(
-    collection_id: int,
-    paper_id: int,
+    collection_id: RowIdPath,
+    paper_id: RowIdPath,
     _csrf: CsrfDep,
     user: UserDep,
     services: ServicesDep,
@@ -187,8 +201,8 @@ def move_in_collection(
 
 @router.post("/collections/{collection_id}/papers/{paper_id}/note", include_in_schema=False)
 def write_collection_note(
-    collection_id: int,
-    paper_id: int,
+    collection_id: RowIdPath,
+    paper_id: RowIdPath,
     _csrf: CsrfDep,
     user: UserDep,
     services: ServicesDep,

@@ -21,6 +21,7 @@ from papertide.store.papers import get_papers
 from papertide.web.deps import ConnDep, ServicesDep
 from papertide.web.feed_documents import ATOM_TYPE, Feed, FeedEntry, compose_atom
 from papertide.web.paper_lookup import fetch_paper
+from papertide.web.row_ids import OptionalRowIdForm, RowIdPath
 from papertide.web.security import CsrfDep, UserDep, wants_json
 
 router = APIRouter()
@@ -65,7 +66,7 @@ def post_comment(
     user: UserDep,
     services: ServicesDep,
     body: BodyField,
-    parent_id: Annotated[int | None, Form()] = None,
+    parent_id: OptionalRowIdForm = None,
 ) -> Response:
     """A new comment, or a reply when ``parent_id`` names a top-level comment of the paper."""
     with services.engine.connect() as conn:
@@ -77,7 +78,7 @@ def post_comment(
 
 @router.post("/comments/{comment_id}/edit", include_in_schema=False, response_model=None)
 def edit_comment(
-    request: Request, comment_id: int, _csrf: CsrfDep, user: UserDep, services: ServicesDep, body: BodyField
+    request: Request, comment_id: RowIdPath, _csrf: CsrfDep, user: UserDep, services: ServicesDep, body: BodyField
 ) -> Response:
     """Replace the body of one's own comment (it then says "edited")."""
     comment = services.discussion.edit(user.id, comment_id, body)
@@ -85,7 +86,9 @@ def edit_comment(
 
 
 @router.post("/comments/{comment_id}/delete", include_in_schema=False, response_model=None)
-def delete_comment(request: Request, comment_id: int, _csrf: CsrfDep, user: UserDep, services: ServicesDep) -> Response:
+def delete_comment(
+    request: Request, comment_id: RowIdPath, _csrf: CsrfDep, user: UserDep, services: ServicesDep
+) -> Response:
     """Delete one's own comment (replies keep their place under a placeholder)."""
     comment = services.discussion.delete(user.id, comment_id)
     arxiv_id = _arxiv_id(services, comment.paper_id)
@@ -97,7 +100,7 @@ def delete_comment(request: Request, comment_id: int, _csrf: CsrfDep, user: User
 @router.post("/comments/{comment_id}/upvote", include_in_schema=False, response_model=None)
 def upvote_comment(
     request: Request,
-    comment_id: int,
+    comment_id: RowIdPath,
     _csrf: CsrfDep,
     user: UserDep,
     services: ServicesDep,
@@ -114,7 +117,7 @@ def upvote_comment(
 @router.post("/comments/{comment_id}/report", include_in_schema=False, response_model=None)
 def report_comment(
     request: Request,
-    comment_id: int,
+    comment_id: RowIdPath,
     _csrf: CsrfDep,
     user: UserDep,
     services: ServicesDep,

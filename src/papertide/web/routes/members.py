@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from papertide.web.clock import NowDep
 from papertide.web.deps import ServicesDep, TemplatesDep
+from papertide.web.error_model import COMMON_STATUSES, documented
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 from papertide.web.security import OptionalUserDep
 
@@ -23,7 +24,9 @@ def read_member(request: Request, handle: str, services: ServicesDep, templates:
     return templates.TemplateResponse(request, "member.html", {"profile": member_page})
 
 
-@router.get("/u/{handle}/feed.atom", tags=["feeds"], response_class=Response)
+@router.get(
+    "/u/{handle}/feed.atom", tags=["feeds"], response_class=Response, responses=documented(*COMMON_STATUSES, 404)
+)
 def read_member_feed(handle: str, services: ServicesDep, now: NowDep) -> Response:
     """The papers a member submitted, newest submission first, as an Atom feed."""
     member_page = services.members.read_page(handle[:60], limit=FEED_SIZE)

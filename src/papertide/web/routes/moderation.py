@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from papertide.domain.comments import Comment
 from papertide.web.deps import ServicesDep, TemplatesDep
+from papertide.web.row_ids import RowIdPath
 from papertide.web.security import CsrfDep, UserDep, parse_local_url
 
 router = APIRouter()
@@ -30,7 +31,7 @@ def read_queue(request: Request, user: UserDep, services: ServicesDep, templates
 
 @router.post("/moderation/comments/{comment_id}/{action}", include_in_schema=False, response_model=None)
 def decide_comment(
-    comment_id: int,
+    comment_id: RowIdPath,
     action: Literal["hide", "unhide", "delete", "dismiss"],
     _csrf: CsrfDep,
     user: UserDep,
@@ -51,7 +52,7 @@ def decide_comment(
 
 @router.post("/moderation/members/{member_id}/{action}", include_in_schema=False, response_model=None)
 def decide_member(
-    member_id: int,
+    member_id: RowIdPath,
     action: Literal["suspend", "unsuspend"],
     _csrf: CsrfDep,
     user: UserDep,

@@ -18,6 +18,7 @@ from papertide.store.papers import get_papers
 from papertide.store.submissions import get_submission
 from papertide.web.deps import ServicesDep, TemplatesDep
 from papertide.web.problems import headers_for, profile_form_url, status_for
+from papertide.web.row_ids import RowIdPath
 from papertide.web.security import CsrfDep, UserDep
 
 router = APIRouter()
@@ -55,7 +56,7 @@ def submit_paper_form(
 
 
 @router.post("/submissions/{submission_id}/remove", include_in_schema=False, response_model=None)
-def remove_submission(submission_id: int, _csrf: CsrfDep, user: UserDep, services: ServicesDep) -> Response:
+def remove_submission(submission_id: RowIdPath, _csrf: CsrfDep, user: UserDep, services: ServicesDep) -> Response:
     """Moderators and operators take a submission off the list (the paper stays)."""
     services.moderation.remove_submission(user.id, submission_id)
     with services.engine.connect() as conn:

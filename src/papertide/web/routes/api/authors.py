@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from papertide.web.deps import ServicesDep
-from papertide.web.error_model import ProblemOut
+from papertide.web.error_model import documented
 from papertide.web.routes.api.community_models import PaperBriefOut, compose_paper_brief
 from papertide.web.routes.authors import read_author_page
 
@@ -39,7 +39,7 @@ class AuthorOut(BaseModel):
     url: str
 
 
-@router.get("/authors/{key}", responses={404: {"model": ProblemOut}})
+@router.get("/authors/{key}", responses=documented(404))
 def read_author(
     key: str,
     services: ServicesDep,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from papertide.services import Services
 from papertide.web.deps import ConnDep, ServicesDep
-from papertide.web.error_model import ProblemOut
+from papertide.web.error_model import documented
 from papertide.web.paper_lookup import fetch_paper
 from papertide.web.routes.api.community_models import (
     CollectionDetailOut,
@@ -22,15 +22,11 @@ from papertide.web.routes.api.community_models import (
     compose_collection,
     compose_collection_detail,
 )
+from papertide.web.row_ids import RowIdPath
 from papertide.web.security import CsrfDep, OptionalUserDep, UserDep
 
 router = APIRouter(tags=["collections"])
-ERRORS: dict[int | str, dict[str, object]] = {
-    403: {"model": ProblemOut, "description": "Not yours, a suspended account, or a missing CSRF token."},
-    404: {"model": ProblemOut, "description": "No such collection or paper (or another member's private one)."},
-    422: {"model": ProblemOut, "description": "A value that cannot be accepted; names the field."},
-    429: {"model": ProblemOut, "description": "Too many changes; see Retry-After."},
-}
+ERRORS = documented(401, 403, 404, 429)
 
 
 class CollectionIn(BaseModel):
@@ -111,7 +107,7 @@ def create_collection(body: CollectionIn, _csrf: CsrfDep, user: UserDep, service
 
 @router.get("/collections/{collection_id}", responses=ERRORS)
 def read_collection(
-    collection_id: int,
+    collection_id: RowIdPath,
     services: ServicesDep,
     user: OptionalUserDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -123,7 +119,7 @@ def read_collection(
 
 @router.post("/collections/{collection_id}", responses=ERRORS)
 def update_collection(
-    collection_id: int, body: CollectionChangeIn, _csrf: CsrfDep, user: UserDep, services: ServicesDep
+    collection_id: RowIdPath, body: CollectionChangeIn, _csrf: CsrfDep, user: UserDep, services: ServicesDep
 ) -> CollectionOut:
     """Change the title, description or visibility of your collection (the slug stays)."""
     collection = services.collections.update(
@@ -133,14 +129,14 @@ def update_collection(
 
 
 @router.post("/collections/{collection_id}/delete", status_code=204, responses=ERRORS)
-def delete_collection(collection_id: int, _csrf: CsrfDep, user: UserDep, services: ServicesDep) -> None:
+def delete_collection(collection_id: RowIdPath, _csrf: CsrfDep, user: UserDep, services: ServicesDep) -> None:
     """Delete your collection (the papers stay)."""
     services.collections.delete(user.id, collection_id)
 
 
 @router.post("/collections/{collection_id}/papers", responses=ERRORS)
 def add_paper(
-    collection_id: int, body: PaperIn, _csrf: CsrfDep, user: UserDep, conn: ConnDep, services: ServicesDep
+    collection_id: RowIdPath, body: PaperIn, _csrf: CsrfDep, user: UserDep, conn: ConnDep, services: ServicesDep
 ) -> CollectionDetailOut:
     """Append a paper (a paper already there keeps its place and note)."""
     paper = fetch_paper(conn, body.arxiv_id)
@@ -150,7 +146,7 @@ def add_paper(
 
 @router.post("/collections/{collection_id}/papers/remove", responses=ERRORS)
 def remove_paper(
-    collection_id: int, body: PaperRef, _csrf: CsrfDep, user: UserDep, conn: ConnDep, services: ServicesDep
+    collection_id: RowIdPath, body: PaperRef, _csrf: CsrfDep, user: UserDep, conn: ConnDep, services: ServicesDep
 ) -> CollectionDetailOut:
     """Take a paper out of your collection."""
     paper = fetch_paper(conn, body.arxiv_id)
@@ -160,7 +156,7 @@ def remove_paper(
 
 @router.post("/collections/{collection_id}/order", responses=ERRORS)
 def reorder(
-    collection_id: int, body: OrderIn, _csrf: CsrfDep, user: UserDep, conn: ConnDep, services: ServicesDep
+    collection_id: RowIdPath, body: OrderIn, _csrf: CsrfDep, user: UserDep, conn: ConnDep, services: ServicesDep
 ) -> CollectionDetailOut:
     """Put the papers in this order; the list must name each of them exactly once."""
     ids = [fetch_paper(conn, arxiv_id).id for arxiv_id in body.arxiv_ids]

@@ -17,15 +17,16 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from papertide.domain.comments import Comment, CommentThread
+from papertide.domain.limits import MAX_ROW_ID
 from papertide.domain.submissions import Submission
 from papertide.web.deps import ConnDep, ServicesDep
-from papertide.web.error_model import ProblemOut
+from papertide.web.error_model import documented
 from papertide.web.paper_lookup import fetch_paper
 from papertide.web.routes.api.models import compose_paper_url
 from papertide.web.security import CsrfDep, OptionalUserDep, UserDep, csrf_token
 
 router = APIRouter(tags=["community"])
-ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ProblemOut} for code in (401, 403, 404, 422, 429)}
+ERRORS = documented(401, 403, 404, 429)
 
 
 class MemberOut(BaseModel):
@@ -77,7 +78,7 @@ class CommentIn(BaseModel):
     """A new comment, or a reply to a top-level comment."""
 
     body: Annotated[str, Field(max_length=100_000)]
-    parent_id: int | None = None
+    parent_id: Annotated[int | None, Field(ge=1, le=MAX_ROW_ID)] = None
 
 
 class SubmissionIn(BaseModel):
@@ -149,7 +150,7 @@ def read_session(request: Request, user: OptionalUserDep) -> SessionOut:
     return SessionOut(signed_in=user is not None, member=member, csrf_token=csrf_token(request))
 
 
-@router.get("/papers/{arxiv_id:path}/comments", response_model=CommentsOut, responses={404: {"model": ProblemOut}})
+@router.get("/papers/{arxiv_id:path}/comments", response_model=CommentsOut, responses=documented(404))
 def read_comments(conn: ConnDep, services: ServicesDep, user: OptionalUserDep, arxiv_id: str) -> CommentsOut:
     """A paper's discussion, oldest thread first, as the caller may see it."""
     stored = fetch_paper(conn, arxiv_id)
@@ -175,7 +176,7 @@ def post_comment_api(
     return comment_out(posted, services.settings.base_url, stored.paper.arxiv_id)
 
 
-@router.post("/submissions", response_model=SubmissionOut, responses={**ERRORS, 503: {"model": ProblemOut}})
+@router.post("/submissions", response_model=SubmissionOut, responses=ERRORS)
 def submit_paper_api(services: ServicesDep, _csrf: CsrfDep, user: UserDep, submission: SubmissionIn) -> SubmissionOut:
     """Submit an arXiv paper for today's list; ``rule`` says what happened (docs/community.md)."""
     outcome = services.submit_paper(submission.arxiv_id, user.id)
