@@ -16,6 +16,14 @@ from sqlalchemy.engine import make_url
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+# A web process runs up to 40 requests at once (Starlette's worker threads), and a request can hold
+# its connection while it waits for a second one (opening the semantic index reads the database):
+# with fewer connections than that, a burst of requests deadlocks until the pool times out (issue 9,
+# bench/load.py). Connections are opened only when needed, so the ceiling costs nothing when idle.
+POOL_SIZE = 10
+POOL_OVERFLOW = 50
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine for the URL; nothing connects until first use."""
     parsed = make_url(url)
@@ -24,10 +32,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         private = bool(database) and database != ":memory:" and not str(database).startswith("file:")
         if private:
             Path(str(database)).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # A file database gets a queue pool sized as below; ":memory:" keeps SQLAlchemy's own pool.
+        pool: dict[str, int] = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if private else {}
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **pool,
         )
         if private:
             # At the first connection, not here: building an engine touches no file (services.py).
@@ -35,7 +46,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def _create_private(database: Path, *_connect_arguments: Any) -> None:
