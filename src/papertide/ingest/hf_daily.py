@@ -11,13 +11,13 @@ import datetime as dt
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
 from papertide.domain.errors import InvalidInput, InvalidRecord
 from papertide.domain.identifiers import parse_arxiv_id
 from papertide.domain.limits import check_count
+from papertide.domain.links import http_link
 from papertide.domain.models import Paper, Signal
 from papertide.ingest.http import PoliteClient
 from papertide.ingest.paper_fields import compose_paper, parse_date, screen_paper_at
@@ -41,18 +41,10 @@ def _string(container: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def _http_url(value: str | None, limit: int = 512) -> str | None:
-    """A link worth keeping: http(s), with a host, no spaces or control characters, not too long."""
-    if value is None:
-        return None
-    text = value.strip()
-    if len(text) > limit or any(ch.isspace() or ord(ch) < 32 for ch in text):
-        return None
-    try:
-        parts = urlsplit(text)
-    except ValueError:  # an unbalanced IPv6 bracket, for one
-        return None
-    return text if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+def _http_url(value: str | None) -> str | None:
+    """A link worth keeping (domain/links.py's rule) that fits its 512-character column."""
+    link = http_link(value)
+    return link if link is not None and len(link) <= 512 else None
 
 
 def _submitter(item: Mapping[str, Any], paper: Mapping[str, Any]) -> str | None:

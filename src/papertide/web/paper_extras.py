@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from fastapi import Request
 
@@ -62,19 +61,6 @@ def author_links(authors: Sequence[str], limit: int = 6, filters: Sequence[str] 
         if position >= limit
     )
     return AuthorLinks(shown, max(0, len(names) - limit - len(matched)), matched)
-
-
-def safe_link(url: str | None) -> str | None:
-    """The URL when it is http(s) with a host, else None: stored links are shown only then."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url.strip()
 
 
 def my_collections(request: Request) -> list[Collection]:

@@ -28,7 +28,6 @@ from papertide.web.paper_extras import (
     followed_authors,
     listing_extras,
     my_collections,
-    safe_link,
 )
 from papertide.web.security import csrf_token, session_user
 from papertide.web.user_votes import has_upvoted
@@ -144,7 +143,6 @@ def make_environment(override_dir: Path | None) -> Environment:
     environment.globals["collections_with_paper"] = collections_with_paper
     environment.globals["followed_authors"] = followed_authors
     environment.globals["listing_extras"] = listing_extras
-    environment.filters["safe_link"] = safe_link
     # The account as the hub (issue 10): the banner hides itself for subscribers; abstracts link URLs.
     environment.globals["is_digest_subscriber"] = is_digest_subscriber
     environment.filters["linked"] = link_text
