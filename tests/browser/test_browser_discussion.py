@@ -7,7 +7,6 @@ Screenshots of each page go under PAPERTIDE_SCREENSHOT_DIR, else the test's tmp 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,13 +49,6 @@ def site(settings: Settings, corpus_engine: Engine, arxiv: FeedServer) -> Iterat
         yield base_url
 
 
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("PAPERTIDE_SCREENSHOT_DIR") or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def sign_in(browser: Any, site: str, settings: Settings, address: str) -> Any:
     """A new browser context signed in as ``address`` through the form and the emailed link."""
     from playwright.sync_api import expect
@@ -73,14 +65,14 @@ def sign_in(browser: Any, site: str, settings: Settings, address: str) -> Any:
 
 
 def test_a_member_submits_and_discusses_a_paper_and_a_moderator_hides_a_reported_reply(
-    browser: Any, site: str, settings: Settings, corpus_engine: Engine, shots: Path
+    browser: Any, site: str, settings: Settings, corpus_engine: Engine, screenshots: Path
 ) -> None:
     from playwright.sync_api import expect
 
     # Ada signs in for the first time: the profile form comes first.
     ada = sign_in(browser, site, settings, "ada@example.org")
     expect(ada.get_by_role("heading", name="Choose your handle")).to_be_visible()
-    ada.screenshot(path=str(shots / "profile.png"))
+    ada.screenshot(path=str(screenshots / "profile.png"))
     ada.get_by_label("Handle").fill("ada")
     ada.get_by_label("Display name").fill("Ada Lovelace")
     ada.get_by_role("button", name="Save profile").click()
@@ -92,7 +84,7 @@ def test_a_member_submits_and_discusses_a_paper_and_a_moderator_hides_a_reported
     ada.get_by_role("button", name="Submit").click()
     outcome = ada.locator(".submit-outcome")
     expect(outcome).to_have_attribute("data-rule", "listed-new")
-    ada.screenshot(path=str(shots / "submit.png"))
+    ada.screenshot(path=str(screenshots / "submit.png"))
     outcome.get_by_role("link").first.click()
     expect(ada.locator(".submitted-by")).to_contain_text("Ada Lovelace")
 
@@ -115,7 +107,7 @@ def test_a_member_submits_and_discusses_a_paper_and_a_moderator_hides_a_reported
     reply = bob.locator(".comment-replies article.comment").first
     expect(reply).to_contain_text("Disagree")
     assert bob.dialog_alerted is False  # type: ignore[attr-defined]
-    bob.screenshot(path=str(shots / "paper-discussion.png"))
+    bob.screenshot(path=str(screenshots / "paper-discussion.png"))
 
     # Ada reports Bob's reply.
     ada.reload()
@@ -131,7 +123,7 @@ def test_a_member_submits_and_discusses_a_paper_and_a_moderator_hides_a_reported
     moderator.goto(f"{site}/moderation")
     entry = moderator.locator(".moderation-entry").first
     expect(entry).to_contain_text("Hostile markup")
-    moderator.screenshot(path=str(shots / "moderation.png"))
+    moderator.screenshot(path=str(screenshots / "moderation.png"))
     entry.get_by_role("button", name="Hide").click()
     expect(moderator.get_by_text("No open reports")).to_be_visible()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,27 +23,6 @@ from papertide.store.subscribers import insert_subscriber
 from tests.community_flow import free_port, outbox_messages, serve_app, signin_link
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("Debian chromium is not installed: run `make browser-deps`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -67,13 +45,13 @@ def _screenshot(page: Any, tmp_path: Path, name: str) -> Path:
 
 
 def test_the_mailed_sign_in_link_opens_the_server_on_its_own_port(
-    chromium: Any, served: tuple[str, Settings], tmp_path: Path
+    browser: Any, served: tuple[str, Settings], tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
     site, settings = served
     assert settings.base_url == site
-    page = chromium.new_page()
+    page = browser.new_page()
     page.goto(f"{site}/signin")
     page.get_by_role("main").get_by_label("Email address").fill("ada@example.org")
     page.get_by_role("button", name="Email me a sign-in link").click()
@@ -89,7 +67,7 @@ def test_the_mailed_sign_in_link_opens_the_server_on_its_own_port(
 
 
 def test_an_empty_digest_preview_says_why_and_does_not_offer_to_subscribe_again(
-    chromium: Any, served: tuple[str, Settings], corpus_engine: Engine, tmp_path: Path
+    browser: Any, served: tuple[str, Settings], corpus_engine: Engine, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
@@ -99,7 +77,7 @@ def test_an_empty_digest_preview_says_why_and_does_not_offer_to_subscribe_again(
         who = insert_subscriber(conn, "reader@example.org", Preferences(), status="confirmed", now=now)
     assert who is not None
     token = sign_token(settings.secret(), "manage", who.id, who.email, now)
-    page = chromium.new_page()
+    page = browser.new_page()
     page.goto(f"{site}/digest/preview/{token}")
     # The small corpus ends in 2026-08: today, nothing was listed in the look-back.
     expect(page.get_by_role("heading", name="Your next digest would be empty")).to_be_visible()
