@@ -74,6 +74,14 @@ def postgres_template(postgres_base_url: str | None) -> str | None:
     return str(make_url(url).database)
 
 
+@pytest.fixture
+def empty_postgres_url(postgres_base_url: str | None) -> str:
+    """URL of a new PostgreSQL database with nothing in it, not even the schema (skips without PostgreSQL)."""
+    from tests.postgres_server import create_database
+
+    return create_database(_require_postgres(postgres_base_url))
+
+
 def _clone_postgres(base_url: str, template: str) -> str:
     name = "t_" + uuid.uuid4().hex[:16]
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")

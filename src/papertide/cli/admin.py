@@ -1,4 +1,4 @@
-"""Operator commands: backup and restore."""
+"""Operator commands: backup, restore and migrate-to."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from papertide.cli.context import console, fail, invocation
+from papertide.cli.migrate import migrate_to
 from papertide.domain.errors import PapertideError
 from papertide.store.backup import restore_backup, write_backup
 from papertide.store.migrate import upgrade_database
@@ -18,6 +19,7 @@ def register(app: typer.Typer) -> None:
     """Attach the operator commands to the top-level app."""
     app.command("backup")(backup)
     app.command("restore")(restore)
+    app.command("migrate-to")(migrate_to)
 
 
 def backup(

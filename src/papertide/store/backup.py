@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from papertide.domain.errors import PapertideError
 from papertide.store.files import sync_path
+from papertide.store.sqlite_file import inspect_sqlite_file
 
 # The files SQLite keeps beside a database while it is open.
 _LIVE_SUFFIXES = ("", "-wal", "-shm", "-journal")
@@ -124,7 +125,7 @@ def restore_backup(engine: Engine, source: Path) -> None:
         raise PapertideError(f"{source}: no such backup file")
     check_backup_path(engine, source, role="backup to restore")
     if engine.dialect.name == "sqlite":
-        _check_sqlite_backup(source)
+        inspect_sqlite_file(source)
         engine.dispose()
         target = _sqlite_path(engine)
         temporary = target.with_name(f".{target.name}.restoring")
@@ -145,19 +146,3 @@ def restore_backup(engine: Engine, source: Path) -> None:
     )
     if completed.returncode != 0:
         raise PapertideError(f"pg_restore failed: {completed.stderr.strip()}")
-
-
-def _check_sqlite_backup(source: Path) -> None:
-    try:
-        connection = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        try:
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            integrity = connection.execute("PRAGMA quick_check").fetchone()[0]
-        finally:
-            connection.close()
-    except sqlite3.DatabaseError as error:
-        raise PapertideError(f"{source}: not a SQLite database ({error})") from None
-    if not {"alembic_version", "papers"} <= tables:
-        raise PapertideError(f"{source}: not a papertide database (no papers or alembic_version table)")
-    if integrity != "ok":
-        raise PapertideError(f"{source}: the backup is damaged ({integrity})")
