@@ -89,6 +89,7 @@ def installed(tmp_path: Path) -> Path:
     ("target", "message"),
     [
         ("not a url", "'not a url' is not a database URL; expected postgresql+psycopg://"),
+        ("postgresql+psycopg://u@host:port/db", "'postgresql+psycopg://u@host:port/db' is not a database URL"),
         ("sqlite:///elsewhere.db", "the target must be a PostgreSQL database"),
         ("postgresql+asyncpg://u@localhost/db", "write postgresql+psycopg://, not postgresql+asyncpg://"),
         ("postgresql+psycopg://u@localhost", "the target URL names no database"),

@@ -283,6 +283,17 @@ def copy_database(
     """
     if target.dialect.name != "postgresql":
         raise TransferError(f"migrate-to writes to PostgreSQL, not {target.dialect.name}")
+    try:
+        return _copy_all(source, target, replace, batch_size, progress)
+    except DBAPIError as error:
+        # Errors of a table's rows are named by _refusals; this is the rest (a lost connection
+        # while checking or verifying): the transaction is gone, so nothing was committed.
+        raise TransferError(f"the copy failed and nothing was committed: {_first_line(error.orig)}") from None
+
+
+def _copy_all(
+    source: Engine, target: Engine, replace: bool, batch_size: int, progress: TableProgress | None
+) -> TransferReport:
     tables = copy_order()
     with source.connect() as reading, reading.begin(), begin_write(target) as writing:
         revision, target_revision = _revision(reading), _revision(writing)

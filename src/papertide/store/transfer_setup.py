@@ -51,7 +51,8 @@ def parse_target_url(text: str) -> URL:
     """The target's URL, with the psycopg driver; raises TransferError naming what is wrong with it."""
     try:
         url = make_url(text.strip())
-    except ArgumentError:
+    except (ArgumentError, ValueError):
+        # ValueError: SQLAlchemy's parser lets a port that is not a number through to int().
         raise TransferError(f"{text!r} is not a database URL; expected {EXAMPLE_URL}") from None
     if url.get_backend_name() not in {"postgresql", "postgres"}:
         raise TransferError(f"the target must be a PostgreSQL database ({EXAMPLE_URL}), not {url.get_backend_name()}")
