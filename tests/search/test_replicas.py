@@ -77,8 +77,7 @@ def test_a_paper_embedded_again_is_found_once_by_its_new_text(
     writer = open_with(themed_sqlite, vector_dir, index_config=config)
     writer.sync()
     follower = open_with(themed_sqlite, vector_dir, index_config=config)
-    text = {"title": "Glaciers calving icebergs", "abstract": "Icebergs calve from glaciers."}
-    changed = dataclasses.replace(THEMED[1], **text)
+    changed = dataclasses.replace(THEMED[1], title="Glaciers calving icebergs", abstract="Icebergs calve off.")
     writer.index_papers(list(store(themed_sqlite, changed).changed_ids))
     target = paper_ids(themed_sqlite)[THEMED[1].arxiv_id]
     for searcher in (writer, follower):
