@@ -122,6 +122,7 @@ class SemanticSearcher:
                     self.mismatch = str(error)
                 recorded = fetch_space(conn)
             self.space = recorded if recorded is not None and recorded.accepts(configured) else configured
+            self._election.try_acquire()  # the first process to open the index on a host writes it
             self._load_index()
 
     def check(self) -> None:
