@@ -77,7 +77,8 @@ def serve(folder: Path, vector_index: str, mode: str) -> None:
     """One serving process: open both indexes, then answer the parent's commands on stdin."""
     started = time.perf_counter()
     services = Services(settings_for(folder, vector_index))
-    if mode == "none":  # the baseline: a process with papertide imported and no index open
+    if mode == "none":  # the baseline: papertide imported, the query words drawn, no index open
+        Vocabulary().queries(np.random.default_rng(os.getpid()), QUERIES)
         print("ready 0 0 none", flush=True)
         for line in sys.stdin:
             print("done" if line.startswith("query") else "", flush=True)
@@ -272,6 +273,8 @@ def run(papers: int, processes: int, vector_index: str, lag_rounds: int, folder:
     print("|---|---:|---:|")
     for label, lags in (("by its vector", semantic_lags), ("by a title word (BM25)", lexical_lags)):
         print(f"| {label} | {statistics.median(lags) * 1000:.1f} | {max(lags) * 1000:.1f} |")
+    rounds = zip(semantic_lags, lexical_lags, strict=True)
+    print("each round, ms (vector / word):", ", ".join(f"{a * 1000:.0f}/{b * 1000:.0f}" for a, b in rounds))
     services.close()
 
 
