@@ -90,7 +90,6 @@ def serve(folder: Path, vector_index: str, mode: str) -> None:
     private = index.merged() if mode == "private" else None
     opened = time.perf_counter() - started
     role = "writer" if searcher.is_writer else "follower"
-    print(f"ready {opened:.3f} {searcher.caught_up} {role}", flush=True)
     rng = np.random.default_rng(os.getpid())
     lexical = services.lexical
 
@@ -100,6 +99,7 @@ def serve(folder: Path, vector_index: str, mode: str) -> None:
         return plan.ranked
 
     words = [words_query(text) for text in Vocabulary().queries(rng, QUERIES)]
+    print(f"ready {opened:.3f} {searcher.caught_up} {role}", flush=True)
     for line in sys.stdin:
         command = line.split()
         if command[0] == "query":
