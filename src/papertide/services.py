@@ -313,7 +313,13 @@ class Services:
         )
 
     def close(self) -> None:
-        """Close the database connections (the objects stay usable: the pool reopens on use)."""
+        """Close the database connections and give up writing the host's vector snapshots.
+
+        The objects stay usable: the pool reopens on use, and the semantic searcher takes the
+        writer's place again if nobody else has (search/election.py).
+        """
+        if self._semantic is not None:
+            self._semantic.close()
         self.engine.dispose()
 
 

@@ -169,6 +169,7 @@ def test_a_damaged_snapshot_file_is_rebuilt_from_the_database(
     expected = first.search("theory of mind", 5)
     current = vector_dir / json.loads((vector_dir / "current.json").read_text())["snapshot"]
     (current / damaged).write_bytes(b"" if how == "empty" else b"\x93NUMPY\x01\x00garbage")
+    first.close()  # a restart: the writer is gone
     restarted = open_with(themed_sqlite, vector_dir, HashingEmbedder())
     assert restarted.search("theory of mind", 5) == expected
     rebuilt = vector_dir / json.loads((vector_dir / "current.json").read_text())["snapshot"]
@@ -180,6 +181,7 @@ def test_an_empty_pointer_file_is_rebuilt_from_the_database(themed_sqlite: Engin
     first = open_with(themed_sqlite, vector_dir, HashingEmbedder())
     first.sync()
     (vector_dir / "current.json").write_bytes(b"")
+    first.close()  # a restart: the writer is gone
     restarted = open_with(themed_sqlite, vector_dir, HashingEmbedder())
     assert len(restarted.search("theory of mind", 50)) == len(THEMED)
     assert json.loads((vector_dir / "current.json").read_text())["snapshot"]

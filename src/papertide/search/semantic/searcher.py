@@ -1,10 +1,12 @@
 """Semantic search: papers and queries embedded by one model, nearest neighbours by cosine.
 
 The ``paper_vectors`` table is the truth (vectors.py); the vector index beside the
-database (index.py, saved by snapshot.py) is a cache that catches
-up by ``change_seq`` before every search, so vectors written by another process (an ingest
-job, another web worker) are found at once. The embedding model is loaded on first use:
-opening a searcher to find similar papers never loads it.
+database is a cache: a snapshot (snapshot.py) memory-mapped and shared by the processes of the
+host, plus an in-memory delta caught up by ``change_seq`` before every search, so vectors
+written by another process (an ingest job, another web worker, another host) are found at
+once (replica.py). One process per host, elected by a lock file (election.py), writes the
+snapshots; the others move to each new one when the pointer file changes (issue 14). The
+embedding model is loaded on first use: opening a searcher to find similar papers never loads it.
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ import logging
 import threading
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 from papertide.domain.clock import utc_now
 from papertide.domain.models import Hit
 from papertide.search.changes import fetch_database_id
+from papertide.search.election import WriterElection
 from papertide.search.semantic.embedder import embed_papers, load_embedder
-from papertide.search.semantic.index import IndexConfig, VectorIndex
+from papertide.search.semantic.index import IndexConfig
+from papertide.search.semantic.mapped import MappedIndex
 from papertide.search.semantic.model import Embedder, resolve_model
-from papertide.search.semantic.snapshot import read_snapshot, write_snapshot
+from papertide.search.semantic.replica import ReplicaIndex
+from papertide.search.semantic.snapshot import pointer_stamp, read_snapshot, write_snapshot
 from papertide.search.semantic.vectors import (
     ModelMismatch,
     PaperToEmbed,
@@ -88,13 +94,18 @@ class SemanticSearcher:
         self._model = model
         self._embedder = embedder
         self.space = VectorSpace(self.model_name, embedder.dim if embedder else 0)
-        self.index: VectorIndex | None = None
+        self.index: ReplicaIndex | None = None
         self.applied = 0
+        # Vectors read from the database since this searcher was created (the catch-up's work).
+        self.caught_up = 0
         # Why the stored vectors cannot be used with the configured model (None: they can).
         self.mismatch: str | None = None
-        self._unsaved = 0
         self._database_id = ""
         self._lock = threading.RLock()
+        self._save_lock = threading.Lock()
+        # One writer per host writes snapshots; the others follow them (issue 14).
+        self._election = WriterElection(index_dir)
+        self._stamp: tuple[int, int, int] | None = None
 
     # --- opening and keeping up -------------------------------------------------------------
 
@@ -111,6 +122,7 @@ class SemanticSearcher:
                     self.mismatch = str(error)
                 recorded = fetch_space(conn)
             self.space = recorded if recorded is not None and recorded.accepts(configured) else configured
+            self._election.try_acquire()  # the first process to open the index on a host writes it
             self._load_index()
 
     def check(self) -> None:
@@ -135,67 +147,114 @@ class SemanticSearcher:
         return self._embedder
 
     def _load_index(self) -> None:
-        self.index, self.applied, self._unsaved = None, 0, 0
+        self.index, self.applied, self._stamp = None, 0, None
         if not self.space.dim:
             return
         with self.engine.connect() as conn:
             count, latest = fetch_vector_stats(conn, self.space)
-        snapshot = read_snapshot(self.index_dir, self.index_config)
-        if snapshot is not None:
-            index, meta = snapshot
-            usable = (
-                meta.get("database_id") == self._database_id
-                and meta.get("space") == self.space.key
-                and index.dim == self.space.dim
-                and int(meta.get("change_seq", -1)) <= latest
-            )
-            if usable:
-                self.index, self.applied = index, int(meta["change_seq"])
-        rebuilt = self.index is None
-        if self.index is None:
-            self.index = VectorIndex(self.space.dim, self.index_config.kind_for(count), self.index_config)
+        self._stamp = pointer_stamp(self.index_dir)
+        base, applied = self._usable_snapshot(read_snapshot(self.index_dir, self.index_config), latest)
+        self.index = ReplicaIndex(self.space.dim, self.index_config, base, self.index_config.kind_for(count))
+        self.applied = applied
         self._catch_up()
         if len(self.index) != count:
             # Papers deleted since the snapshot, or a snapshot of a different history: start over.
             log.info("vector index holds %d vectors, the database %d: rebuilding it", len(self.index), count)
-            self.index = VectorIndex(self.space.dim, self.index_config.kind_for(count), self.index_config)
-            self.applied, rebuilt = 0, True
+            self.index = ReplicaIndex(self.space.dim, self.index_config, None, self.index_config.kind_for(count))
+            self.applied = 0
             self._catch_up()
-        if rebuilt or self._unsaved >= SAVE_AFTER_CHANGES:
+        if self.index.needs_merge(SAVE_AFTER_CHANGES):
             self.save()
+
+    def _usable_snapshot(
+        self, snapshot: tuple[MappedIndex, dict[str, Any]] | None, latest: int
+    ) -> tuple[MappedIndex | None, int]:
+        """The snapshot and its change seq when it mirrors this database and vector space, else (None, 0)."""
+        if snapshot is None:
+            return None, 0
+        index, meta = snapshot
+        usable = (
+            meta.get("database_id") == self._database_id
+            and meta.get("space") == self.space.key
+            and index.dim == self.space.dim
+            and int(meta.get("change_seq", -1)) <= latest
+        )
+        return (index, int(meta["change_seq"])) if usable else (None, 0)
 
     def _catch_up(self) -> None:
         assert self.index is not None
         for ids, vectors, change_seq in iter_vectors(self.engine, self.space, self.applied):
             self.index.add(ids, vectors)
             self.applied = change_seq
-            self._unsaved += len(ids)
-        wanted = self.index_config.kind_for(len(self.index))
-        if wanted != self.index.kind or self.index.needs_compaction():
-            log.info("rebuilding the vector index as %s for %d vectors", wanted, len(self.index))
-            self.index = self.index.compacted(wanted)
-            self._unsaved += len(self.index)
+            self.caught_up += len(ids)
+
+    def _follow(self, latest: int) -> None:
+        """Move to the snapshot the pointer names now (written by the host's writer); keep ours if it is unusable."""
+        stamp = pointer_stamp(self.index_dir)
+        snapshot = read_snapshot(self.index_dir, self.index_config) if stamp is not None else None
+        base, applied = self._usable_snapshot(snapshot, latest)
+        self._stamp = stamp
+        if base is None:
+            return
+        self.index = ReplicaIndex(self.space.dim, self.index_config, base, base.kind)
+        self.applied = applied
+        self._catch_up()
+
+    @property
+    def is_writer(self) -> bool:
+        """Whether this process writes the host's snapshots (it takes over when the writer is gone)."""
+        return self._election.try_acquire()
 
     def refresh(self) -> None:
-        """Apply vectors written since the last look (one indexed query when nothing changed)."""
+        """Follow a newer snapshot and apply vectors written since the last look.
+
+        Two cheap checks when nothing changed (one ``stat`` of the pointer file, one indexed
+        query); the writer also merges its delta into a new snapshot once it is large.
+        """
         with self.engine.connect() as conn:
             latest = fetch_max_change_seq(conn)
-        if latest <= self.applied:
+        moved = pointer_stamp(self.index_dir) != self._stamp
+        if latest <= self.applied and not moved:
             return
         with self._lock:
             if self.index is None:
                 self.open()
-            else:
-                self._catch_up()
-
-    def save(self) -> None:
-        """Write the index beside the database so that the next start only catches up."""
-        with self._lock:
-            if self.index is None:
                 return
-            meta = {"database_id": self._database_id, "space": self.space.key, "change_seq": self.applied}
-            write_snapshot(self.index_dir, self.index, meta)
-            self._unsaved = 0
+            if moved:
+                self._follow(latest)
+            self._catch_up()
+            merge = self.index.needs_merge(SAVE_AFTER_CHANGES)
+        if merge:
+            self.save()
+
+    def save(self) -> bool:
+        """As the host's writer, write the index as a snapshot and move to it; False in any other process.
+
+        The merge runs on a frozen copy outside the lock, so searches go on meanwhile; vectors
+        that arrive during it are caught up again from the database afterwards.
+        """
+        # A save already running in another thread covers this one (and waiting could deadlock with open).
+        if not self.is_writer or not self._save_lock.acquire(blocking=False):
+            return False
+        try:
+            with self._lock:
+                if self.index is None:
+                    return False
+                frozen = self.index.frozen()
+                meta = {"database_id": self._database_id, "space": self.space.key, "change_seq": self.applied}
+            wanted = self.index_config.kind_for(len(frozen))
+            if frozen.kind != wanted:
+                log.info("rebuilding the vector index as %s for %d vectors", wanted, len(frozen))
+            write_snapshot(self.index_dir, frozen.merged(), meta)
+            with self._lock, self.engine.connect() as conn:
+                self._follow(fetch_max_change_seq(conn))
+            return True
+        finally:
+            self._save_lock.release()
+
+    def close(self) -> None:
+        """Give up writing the host's snapshots (another process takes over); the searcher stays usable."""
+        self._election.release()
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -264,8 +323,6 @@ class SemanticSearcher:
             papers = fetch_papers_by_id(conn, paper_ids)
         embedded = self._embed(papers, on_progress, force=False)
         self.refresh()
-        if self._unsaved >= SAVE_AFTER_CHANGES:
-            self.save()
         return embedded
 
     def sync(self, on_progress: Progress | None = None) -> int:
@@ -286,7 +343,7 @@ class SemanticSearcher:
             cursor = papers[-1].id
             embedded += self._embed(papers, on_progress, force=False)
         self.refresh()
-        if self._unsaved:
+        if self.index is not None and self.index.unsaved:
             self.save()
         return embedded
 
@@ -307,8 +364,7 @@ class SemanticSearcher:
             cursor = papers[-1].id
             embedded += self._embed(papers, on_progress, force=True)
         with self._lock:
-            self._load_index()
-            self.save()
+            self._load_index()  # the writer saves the rebuilt index as a snapshot
         return embedded
 
 

@@ -1,10 +1,13 @@
 """Saving and loading the vector index beside the database, so a restart does not rebuild it.
 
 A snapshot is a folder written in full (every file flushed to disk) before a small pointer file
-is atomically replaced to name it; a crash at any moment leaves the previous snapshot in force. Several processes may
-save: the last pointer written wins and each snapshot is complete. A snapshot is a cache: any
-that is missing, unreadable or from another database or vector space is ignored, and the
-caller rebuilds from the ``paper_vectors`` table.
+is atomically replaced to name it; a crash at any moment leaves the previous snapshot in force.
+One process per host writes them (the elected writer, election.py); every process opens the
+current one memory-mapped (mapped.py) and moves to the next when the pointer changes
+(``pointer_stamp``). A replaced snapshot is kept ``KEEP_SECONDS`` so that a process still
+opening it is not cut off. A snapshot is a cache: any that is missing, unreadable or from
+another database or vector space is ignored, and the caller rebuilds from the
+``paper_vectors`` table.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from papertide.domain.errors import PapertideError
-from papertide.search.semantic.index import IndexConfig, VectorIndex
+from papertide.search.semantic.index import IndexConfig, IndexKind, VectorIndex
+from papertide.search.semantic.mapped import GRAPH_FILE, MappedIndex, open_mapped, order_by_id
 from papertide.store.files import sync_path, write_bytes_atomically, write_file_atomically
 
 log = logging.getLogger(__name__)
@@ -41,22 +45,44 @@ def write_snapshot(folder: Path, index: VectorIndex, meta: dict[str, Any]) -> Pa
     try:
         ids, matrix, graph = index.arrays()
         write_file_atomically(staging / "ids.npy", lambda stream: np.save(stream, ids))
+        sorted_ids, sorted_rows = order_by_id(ids)
+        write_file_atomically(staging / "sorted_ids.npy", lambda stream: np.save(stream, sorted_ids))
+        write_file_atomically(staging / "sorted_rows.npy", lambda stream: np.save(stream, sorted_rows))
         if matrix is not None:
             write_file_atomically(staging / "vectors.npy", lambda stream: np.save(stream, matrix))
         else:
             import faiss
 
-            faiss.write_index(graph, str(staging / "graph.faiss"))
-            sync_path(staging / "graph.faiss")
+            faiss.write_index(graph, str(staging / GRAPH_FILE))
+            sync_path(staging / GRAPH_FILE)
         payload = {**meta, "format": FORMAT, "kind": index.kind, "dim": index.dim, "size": len(ids)}
         write_bytes_atomically(staging / "meta.json", json.dumps(payload, indent=2).encode())
         os.replace(staging, folder / name)
         sync_path(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _mark_replaced(folder)
     write_bytes_atomically(folder / POINTER, json.dumps({"snapshot": name}).encode())
     _remove_old(folder, keep=name)
     return folder / name
+
+
+def _mark_replaced(folder: Path) -> None:
+    """Date the snapshot being replaced now, so it is kept ``KEEP_SECONDS`` from now, not from its writing."""
+    try:
+        name = json.loads((folder / POINTER).read_text(encoding="utf-8"))["snapshot"]
+        os.utime(folder / str(name))
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+
+
+def pointer_stamp(folder: Path) -> tuple[int, int, int] | None:
+    """What identifies the current pointer file (inode, size, mtime): one ``stat``, cheap enough per request."""
+    try:
+        status = (folder / POINTER).stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns
 
 
 def _remove_old(folder: Path, keep: str) -> None:
@@ -75,32 +101,26 @@ class UnreadableSnapshot(PapertideError):
     """The current vector snapshot exists but cannot be read (it is rebuilt from the database)."""
 
 
-def read_snapshot(folder: Path, config: IndexConfig) -> tuple[VectorIndex, dict[str, Any]] | None:
+def read_snapshot(folder: Path, config: IndexConfig) -> tuple[MappedIndex, dict[str, Any]] | None:
     """The current snapshot and its meta, or None when there is no usable one (a warning says why)."""
     try:
         return load_snapshot(folder, config)
     except UnreadableSnapshot as error:
-        log.warning("%s; rebuilding it from the database", error)
+        log.warning("%s; ignoring it (the index is built from the database)", error)
         return None
 
 
-def load_snapshot(folder: Path, config: IndexConfig) -> tuple[VectorIndex, dict[str, Any]] | None:
-    """The current snapshot and its meta; None when there is none; raises UnreadableSnapshot saying why."""
+def load_snapshot(folder: Path, config: IndexConfig) -> tuple[MappedIndex, dict[str, Any]] | None:
+    """The current snapshot, memory-mapped, and its meta; None when there is none; raises UnreadableSnapshot."""
     try:
         name = json.loads((folder / POINTER).read_text(encoding="utf-8"))["snapshot"]
         path = folder / str(name)
         meta: dict[str, Any] = json.loads((path / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT:
             return None
-        ids = np.load(path / "ids.npy")
-        kind = meta["kind"]
-        if kind == "exact":
-            index = VectorIndex.from_arrays(int(meta["dim"]), "exact", config, ids, np.load(path / "vectors.npy"), None)
-        else:
-            import faiss
-
-            graph = faiss.read_index(str(path / "graph.faiss"))
-            index = VectorIndex.from_arrays(int(meta["dim"]), "hnsw", config, ids, None, graph)
+        ids = np.load(path / "ids.npy", mmap_mode="r")
+        kind: IndexKind = "exact" if meta["kind"] == "exact" else "hnsw"
+        index = open_mapped(path, int(meta["dim"]), kind, config, ids)
     except FileNotFoundError as error:
         if not (folder / POINTER).exists():
             return None

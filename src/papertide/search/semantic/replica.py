@@ -1,0 +1,119 @@
+"""A host's replica of the vector index: the shared, memory-mapped snapshot plus this process's delta.
+
+The snapshot (mapped.py) is read-only and shared by every process on the host; vectors written
+to the database since it was taken are caught up into a small in-memory exact index (the delta),
+which also hides the snapshot's entry of a paper embedded again. Only the host's writer
+(election.py) merges the delta into a new snapshot (``merged``); the other processes drop their
+delta when they move to that snapshot (issue 14).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import numpy.typing as npt
+
+from papertide.search.semantic.index import IndexConfig, IndexKind, Pairs, VectorIndex
+from papertide.search.semantic.mapped import MappedIndex
+from papertide.search.semantic.passages import Vectors
+
+
+class ReplicaIndex:
+    """Searchable like a VectorIndex; ``base`` is the mapped snapshot (None before the first one)."""
+
+    def __init__(self, dim: int, config: IndexConfig, base: MappedIndex | None, kind: IndexKind) -> None:
+        self.dim = dim
+        self.config = config
+        self.base = base
+        self._kind = kind
+        self.delta = VectorIndex(dim, "exact", config)
+        # Papers of the snapshot whose vector changed since: their snapshot entry is skipped.
+        self.hidden: set[int] = set()
+        self._hidden_rows = np.zeros(0, dtype=np.int64)
+
+    @property
+    def kind(self) -> IndexKind:
+        """The kind of the snapshot (what the delta is merged into)."""
+        return self.base.kind if self.base is not None else self._kind
+
+    def __len__(self) -> int:
+        return (len(self.base) - len(self.hidden) if self.base is not None else 0) + len(self.delta)
+
+    def __contains__(self, paper_id: object) -> bool:
+        if paper_id in self.delta:
+            return True
+        return self.base is not None and paper_id not in self.hidden and paper_id in self.base
+
+    @property
+    def unsaved(self) -> int:
+        """Vectors held only in this process's memory (the delta)."""
+        return len(self.delta)
+
+    def add(self, paper_ids: npt.NDArray[np.int64], vectors: Vectors) -> None:
+        """Insert vectors into the delta, hiding the snapshot's entries of the same papers."""
+        self.delta.add(paper_ids, vectors)
+        if self.base is None or len(paper_ids) == 0:
+            return
+        rows = self.base.rows_of(np.asarray(paper_ids, dtype=np.int64))
+        superseded = {int(pid) for pid, row in zip(paper_ids, rows, strict=True) if row >= 0}
+        if superseded - self.hidden:
+            self.hidden |= superseded
+            self._hidden_rows = self.base.rows_of(np.fromiter(self.hidden, dtype=np.int64))
+
+    def vector(self, paper_id: int) -> Vectors | None:
+        """A paper's vector (a copy), or None when it has none."""
+        found = self.delta.vector(paper_id)
+        if found is not None or self.base is None or paper_id in self.hidden:
+            return found
+        return self.base.vector(paper_id)
+
+    def search(self, query: Vectors, k: int, candidates: Collection[int] | None = None) -> Pairs:
+        """The ``k`` entries with the highest inner product, best first; among ``candidates`` when given."""
+        pairs = self.delta.search(query, k, candidates)
+        if self.base is not None:
+            pairs += self.base.search(query, k, candidates, self._hidden_rows)
+        pairs.sort(key=lambda pair: (-pair[1], pair[0]))
+        return pairs[:k]
+
+    def needs_merge(self, limit: int) -> bool:
+        """Whether the writer should write a new snapshot: a large delta, a wrong kind or too many dead entries."""
+        if self.base is None:
+            return True
+        dead = self.base.size - len(self.base) + len(self.hidden)
+        kind_changes = self.config.kind_for(len(self)) != self.base.kind
+        return len(self.delta) >= limit or kind_changes or (dead > 1000 and dead > 0.2 * self.base.size)
+
+    def frozen(self) -> ReplicaIndex:
+        """A copy that later adds do not change (the delta copied, the snapshot shared): what a save merges."""
+        copy = ReplicaIndex(self.dim, self.config, self.base, self._kind)
+        if len(self.delta):
+            copy.delta.add(*self.delta.live())
+        copy.hidden = set(self.hidden)
+        copy._hidden_rows = self._hidden_rows.copy()
+        return copy
+
+    def merged(self) -> VectorIndex:
+        """A full in-memory index of every live entry, of the kind its size calls for: what a snapshot stores.
+
+        An HNSW snapshot is read into memory and extended (building a graph is the slow part);
+        any other case is built from the live vectors.
+        """
+        wanted = self.config.kind_for(len(self))
+        delta_ids, delta_vectors = self.delta.live()
+        if self.base is not None and self.base.kind == "hnsw" and wanted == "hnsw":
+            ids = np.array(self.base.ids, dtype=np.int64)
+            if len(self._hidden_rows):
+                ids[self._hidden_rows] = -1
+            full = VectorIndex.from_arrays(self.dim, "hnsw", self.config, ids, None, self.base.private_graph())
+            full.add(delta_ids, delta_vectors)
+            return full.compacted() if full.needs_compaction() else full
+        if self.base is not None:
+            base_ids, base_vectors = self.base.live(self.hidden)
+            delta_ids = np.concatenate([base_ids, delta_ids])
+            delta_vectors = np.concatenate([base_vectors, delta_vectors])
+        if wanted == "exact":
+            return VectorIndex.from_arrays(self.dim, "exact", self.config, delta_ids, delta_vectors, None)
+        full = VectorIndex(self.dim, wanted, self.config)
+        full.add(delta_ids, delta_vectors)
+        return full
