@@ -71,7 +71,10 @@ FILTERS: dict[str, tuple[str, Keep]] = {
     "since": ("since:2024-06-01", lambda p: p.published >= dt.date(2024, 6, 1)),
     "until": ("until:2020-06-30", lambda p: p.published <= dt.date(2020, 6, 30)),
     "author": ("author:Ramanujan", lambda p: any(a.endswith("Ramanujan") for a in p.authors)),
-    "cat and since": ("cat:cs.LG since:2023-01-01", lambda p: "cs.LG" in p.categories and p.published >= dt.date(2023, 1, 1)),
+    "cat and since": (
+        "cat:cs.LG since:2023-01-01",
+        lambda p: "cs.LG" in p.categories and p.published >= dt.date(2023, 1, 1),
+    ),
     "narrow cat and author": (
         "cat:q-bio.NC author:Euler",
         lambda p: "q-bio.NC" in p.categories and any(a.endswith("Euler") for a in p.authors),
@@ -102,7 +105,11 @@ def build(corpus: tuple[Engine, Path], kind: str, cost: float) -> tuple[SearchSe
     lexical.open()
     config = IndexConfig(kind=kind, hnsw_m=16, ef_construction=200, ef_search=64, graph_cost_ratio=cost)  # type: ignore[arg-type]
     semantic = open_semantic(
-        engine, folder / f"vectors-{kind}", model="test/hashing", backend="test", embedder=HashingEmbedder(),
+        engine,
+        folder / f"vectors-{kind}",
+        model="test/hashing",
+        backend="test",
+        embedder=HashingEmbedder(),
         index_config=config,
     )
     semantic.sync()
