@@ -28,11 +28,36 @@ from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
 from tests.search.hashing_embedder import HashingEmbedder
 from tests.search.search_corpus import paper_ids, store
 
-WORDS = "graph neural network protein folding quantum circuit galaxy survey market equilibrium policy".split()
-WORDS += "gradient descent lattice spin glass entropy sampling transformer vision robot control".split()
+WORDS = [
+    "graph",
+    "neural",
+    "network",
+    "protein",
+    "folding",
+    "quantum",
+    "circuit",
+    "galaxy",
+    "survey",
+    "market",
+    "equilibrium",
+    "policy",
+]
+WORDS += [
+    "gradient",
+    "descent",
+    "lattice",
+    "spin",
+    "glass",
+    "entropy",
+    "sampling",
+    "transformer",
+    "vision",
+    "robot",
+    "control",
+]
 # Papers of the narrow category use words of their own: far in meaning from the other queries, so
 # neighbours fetched without the filter would hold none of them.
-NEURO_WORDS = "neuron spike cortex synapse dendrite axon hippocampus plasticity".split()
+NEURO_WORDS = ["neuron", "spike", "cortex", "synapse", "dendrite", "axon", "hippocampus", "plasticity"]
 SURNAMES = ["Lovelace", "Turing", "Hopper", "Noether", "Franklin", "Curie", "Gauss", "Euler", "Ramanujan", "Yau"]
 # cs.LG on about half the papers, q-bio.NC on a few: a broad and a narrow category.
 CATEGORIES = ["cs.LG"] * 20 + ["math.OC"] * 10 + ["hep-th"] * 9 + ["q-bio.NC"]
@@ -155,7 +180,7 @@ def test_every_filter_kind_gives_the_filtered_top_k_of_brute_force(
     for name, (text, keep) in FILTERS.items():
         passing = sum(1 for paper in PAPERS if keep(paper))
         assert passing >= 5, name
-        how = choose_filtered_search(passing, len(PAPERS), 21, kind, semantic.index.config)
+        how = semantic.index.plan_filtered(passing, 21)
         walked += how.method == "graph"
         for query in QUERIES:
             expected = brute_force(semantic, service.engine, query, keep, 20)
@@ -224,9 +249,8 @@ def test_a_cached_filter_sees_papers_added_after_it_was_cached(corpus: tuple[Eng
 
 
 def test_narrow_filters_are_scored_exactly_and_broad_ones_walk_the_graph() -> None:
-    config = IndexConfig(ef_search=128, graph_cost_ratio=8.0)
-    assert choose_filtered_search(5_000, 1_000_000, 200, "hnsw", config).method == "exact"
-    broad = choose_filtered_search(400_000, 1_000_000, 200, "hnsw", config)
+    assert choose_filtered_search(5_000, 1_000_000, 200, "hnsw", ef_search=128, cost_ratio=8.0).method == "exact"
+    broad = choose_filtered_search(400_000, 1_000_000, 200, "hnsw", ef_search=128, cost_ratio=8.0)
     # 200 neighbours among 40 % of the papers: a search width of 200 / 0.4.
     assert broad.method == "graph" and broad.width == 500
-    assert choose_filtered_search(400_000, 1_000_000, 200, "exact", config).method == "exact"
+    assert choose_filtered_search(400_000, 1_000_000, 200, "exact", ef_search=128, cost_ratio=8.0).method == "exact"

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from papertide.search.semantic.filtered import choose_filtered_search
 from papertide.search.semantic.index import IndexConfig, VectorIndex
 from papertide.search.semantic.passages import normalize_rows
 from papertide.search.semantic.snapshot import read_snapshot, write_snapshot
@@ -170,7 +169,7 @@ def test_a_broad_filter_walks_the_graph_admitting_only_allowed_live_entries() ->
     # Re-embed a few allowed papers: their old graph entries are dead and must never come back.
     index.add(ids[:30], unit_rows(30, 32, seed=4))
     allowed = np.sort(np.random.default_rng(1).choice(ids, size=1200, replace=False))
-    assert choose_filtered_search(len(allowed), len(index), 10, "hnsw", config).method == "graph"
+    assert index.plan_filtered(len(allowed), 10).method == "graph"
     current = {pid: index.vector(pid) for pid in allowed.tolist()}
     overlaps = []
     for query in unit_rows(20, 32, seed=9):

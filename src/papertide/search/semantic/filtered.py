@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from papertide.search.semantic.index import IndexConfig
+from typing import Literal
 
 Method = Literal["exact", "graph"]
 
@@ -33,12 +30,18 @@ class FilteredSearch:
         return "exact" if self.method == "exact" else f"graph, width {self.width:,}"
 
 
-def choose_filtered_search(allowed: int, total: int, k: int, kind: str, config: IndexConfig) -> FilteredSearch:
-    """Exact scores or a selective graph walk for ``allowed`` of ``total`` papers, whichever should cost less."""
+def choose_filtered_search(
+    allowed: int, total: int, k: int, kind: str, *, ef_search: int, cost_ratio: float
+) -> FilteredSearch:
+    """Exact scores or a selective graph walk for ``allowed`` of ``total`` papers, whichever should cost less.
+
+    :param ef_search: the graph's search width for an unfiltered search (IndexConfig.ef_search).
+    :param cost_ratio: the cost of a unit of width against an exact dot product (IndexConfig.graph_cost_ratio).
+    """
     if kind != "hnsw" or allowed <= 0 or total <= 0:
         return FilteredSearch("exact")
     share = min(1.0, allowed / total)
-    width = min(total, math.ceil(max(config.ef_search, k) / share))
-    if allowed <= config.graph_cost_ratio * width:
+    width = min(total, math.ceil(max(ef_search, k) / share))
+    if allowed <= cost_ratio * width:
         return FilteredSearch("exact")
     return FilteredSearch("graph", width)

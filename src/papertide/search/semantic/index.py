@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from papertide.search.semantic.filtered import choose_filtered_search
+from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
 from papertide.search.semantic.passages import Vectors
 
 IndexKind = Literal["exact", "hnsw"]
@@ -201,11 +201,18 @@ class VectorIndex:
             self._row_lookup = lookup
         return self._row_lookup
 
+    def plan_filtered(self, allowed: int, k: int) -> FilteredSearch:
+        """How a search for ``k`` among ``allowed`` papers runs (explain lines and bench/search.py print it)."""
+        config = self.config
+        return choose_filtered_search(
+            allowed, len(self._rows), k, self.kind, ef_search=config.ef_search, cost_ratio=config.graph_cost_ratio
+        )
+
     def _search_among(self, query: Vectors, k: int, rows: npt.NDArray[np.int64]) -> Pairs:
         """Top ``k`` among ``rows``: exact dot products, or the graph walked with only those rows admitted."""
         if len(rows) == 0:
             return []
-        plan = choose_filtered_search(len(rows), len(self._rows), k, self.kind, self.config)
+        plan = self.plan_filtered(len(rows), k)
         if plan.method == "graph":
             found = self._search_graph_among(query, k, rows, plan.width)
             # A walk that ends with fewer than it could have found is answered exactly instead.
