@@ -290,8 +290,9 @@ class Settings(BaseSettings):
         description="HNSW search width per query (at least the number of neighbours asked for): higher is more "
         "accurate and slower.",
     )
+    # Measured by bench/search.py on a loaded 2-core machine: 0.9 to 2.0 (issue 13).
     vector_filter_graph_cost: float = Field(
-        8.0,
+        2.0,
         gt=0,
         le=1000,
         description="Cost of one unit of HNSW search width against one exact dot product: a filtered search "
