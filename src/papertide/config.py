@@ -290,9 +290,9 @@ class Settings(BaseSettings):
         description="HNSW search width per query (at least the number of neighbours asked for): higher is more "
         "accurate and slower.",
     )
-    # Measured by bench/search.py on a loaded 2-core machine: 0.9 to 2.0 (issue 13).
+    # Measured by bench/search.py at 20,000 papers on a loaded 2-core machine: 9.3 (issue 13).
     vector_filter_graph_cost: float = Field(
-        2.0,
+        8.0,
         gt=0,
         le=1000,
         description="Cost of one unit of HNSW search width against one exact dot product: a filtered search "

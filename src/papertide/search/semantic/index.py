@@ -38,8 +38,8 @@ class IndexConfig:
     ef_construction: int = 100
     ef_search: int = 128
     # Cost of one unit of HNSW search width against one exact dot product, for choosing how a
-    # filtered search runs (filtered.py; bench/search.py measures it: 0.9 to 2.0 on a loaded 2-core machine).
-    graph_cost_ratio: float = 2.0
+    # filtered search runs (filtered.py; bench/search.py measures it: 9.3 on a loaded 2-core machine).
+    graph_cost_ratio: float = 8.0
 
     def kind_for(self, count: int) -> IndexKind:
         """The kind of index to hold ``count`` vectors."""
