@@ -1,14 +1,17 @@
-"""Search benchmark (issue 4): build time, size, memory and query latency per mode, in-process and over HTTP.
+"""Search benchmark (issues 4, 13): build time, size, memory and query latency per mode and filter, in-process and HTTP.
 
 Stores a synthetic corpus (bench/search_corpus.py) through papertide's own write paths into a
 fresh SQLite database, random clustered vectors for the semantic side, then builds the search
 indexes exactly as `papertide index` would and times one query at a time, warm, through the
 same SearchService the web app uses, query embedding (the configured model, ONNX by default)
-and fetching the ten papers of a page included. Then it starts `papertide serve` on localhost
-and times the same queries through `GET /api/v1/search`.
+and fetching the ten papers of a page included, and each filter kind against plain hybrid and
+plain hybrid against its building blocks (bench/search_filters.py). Then it starts
+`papertide serve` on localhost and times the same queries through `GET /api/v1/search`.
+Query embeddings are not reused between timed queries (search_query_embedding_cache = 0).
 
     .venv/bin/python -m bench.search                    # 100,000 papers
-    .venv/bin/python -m bench.search --papers 1000000   # the 1 M target (takes a while)
+    .venv/bin/python -m bench.search --papers 1000000   # the 1 M target (builds for about 35 minutes)
+    .venv/bin/python -m bench.search --papers 20000 --hnsw --no-http   # a quick check of the HNSW paths
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import httpx
 import numpy as np
 
 from bench.search_corpus import Vocabulary, store_papers, store_vectors
+from bench.search_filters import run_filters
 from papertide.config import Settings
 from papertide.domain.query import parse_query
 from papertide.search.lexical.plan import compose_lexical_plan
@@ -97,8 +101,13 @@ def time_queries(run: Callable[[str], object], queries: list[str]) -> tuple[floa
     return percentiles(samples)
 
 
-def run(papers: int, query_count: int, folder: Path, http: bool, reuse: bool = False) -> None:
-    settings = Settings(data_dir=folder, secret_key="bench-secret-key-not-for-production")  # type: ignore[arg-type]
+def run(papers: int, query_count: int, folder: Path, http: bool, reuse: bool = False, hnsw: bool = False) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=folder,
+        secret_key="bench-secret-key-not-for-production",  # type: ignore[arg-type]
+        search_query_embedding_cache=0,
+        vector_index="hnsw" if hnsw else "auto",
+    )
     # Built as `papertide index` and `serve` build them: one lexical index and semantic searcher.
     services = Services(settings)
     engine = services.engine
@@ -141,15 +150,18 @@ def run(papers: int, query_count: int, folder: Path, http: bool, reuse: bool = F
     latencies["block: tantivy top 100 alone"] = time_queries(
         lambda q: service.lexical.search(plans[q].ranked, 100, count=False) if plans[q].ranked else None, queries
     )
-    for label, mode, suffix in MODES:
+    for label, mode, suffix in MODES[:3]:
         latencies[label] = time_queries(in_process(mode, suffix), queries)
         print(f"  in-process {label}: p50 {latencies[label][0]:.2f} ms, p95 {latencies[label][1]:.2f} ms", flush=True)
+    filtered = run_filters(service, vocabulary, queries, papers, time_queries, in_process("hybrid", ""))
     process_rss = rss_mb()
     http_latencies: dict[str, tuple[float, float]] = {}
     server_rss = 0.0
     if http:
         http_latencies, server_rss = run_http(folder, settings, queries)
     print_table(papers, builds, sizes, latencies, http_latencies, process_rss, server_rss)
+    print("\n### Filters and blocks, in-process (issue 13)\n")
+    print("\n".join(filtered))
     engine.dispose()
 
 
@@ -157,6 +169,8 @@ def run_http(folder: Path, settings: Settings, queries: list[str]) -> tuple[dict
     """Serve the same data with `papertide serve` and time the search API over localhost."""
     port = free_port()
     env = {**os.environ, "PAPERTIDE_DATA_DIR": str(folder), "PAPERTIDE_SECRET_KEY": "bench-key-not-for-production-0123"}
+    env["PAPERTIDE_SEARCH_QUERY_EMBEDDING_CACHE"] = "0"
+    env["PAPERTIDE_VECTOR_INDEX"] = settings.vector_index
     env.pop("PAPERTIDE_DATABASE_URL", None)
     command = [sys.executable, "-m", "papertide", "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -221,15 +235,16 @@ def main() -> None:
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP measurements")
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
     parser.add_argument("--reuse", action="store_true", help="with --keep: time queries on the data already there")
+    parser.add_argument("--hnsw", action="store_true", help="use the HNSW graph even below vector_exact_limit")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        run(args.papers, args.queries, args.keep, not args.no_http, reuse=args.reuse)
+        run(args.papers, args.queries, args.keep, not args.no_http, reuse=args.reuse, hnsw=args.hnsw)
         return
     folder = Path(tempfile.mkdtemp(prefix="papertide-bench-search-"))
     try:
-        run(args.papers, args.queries, folder, not args.no_http)
+        run(args.papers, args.queries, folder, not args.no_http, hnsw=args.hnsw)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -28,6 +28,9 @@ from papertide.store.papers import upsert_papers
 CATEGORIES = ["cs.LG", "cs.AI", "cs.CL", "cs.CV", "stat.ML", "math.OC", "math.PR", "math.DS", "quant-ph", "hep-th"]
 CATEGORIES += ["hep-ph", "astro-ph.CO", "cond-mat.stat-mech", "q-bio.NC", "eess.SY", "econ.EM", "nlin.CD", "cs.RO"]
 FIRST_NAMES = ["Ada", "Alan", "Grace", "Emmy", "Wei", "Yuki", "Priya", "Omar", "Lena", "Jose", "Mei", "Ivan", "Sara"]
+# Categories are drawn with Zipf-like weights (1 / rank^1.2), skewed as on arXiv: cs.LG on 59 % of
+# the papers (a broad filter), cs.RO on 2 % (a narrow one); see bench/search.py FILTERS.
+CATEGORY_WEIGHTS = [1 / (rank**1.2) for rank in range(1, len(CATEGORIES) + 1)]
 BATCH = 5000
 DIM = 384
 
@@ -65,6 +68,7 @@ class Vocabulary:
 def generate_papers(vocabulary: Vocabulary, count: int, seed: int = 11) -> Iterator[list[Paper]]:
     """Batches of synthetic papers with unique ids, authors, categories and dates."""
     rng = np.random.default_rng(seed)
+    weights = np.array(CATEGORY_WEIGHTS) / sum(CATEGORY_WEIGHTS)
     start = dt.date(2015, 1, 1)
     for offset in range(0, count, BATCH):
         size = min(BATCH, count - offset)
@@ -78,7 +82,8 @@ def generate_papers(vocabulary: Vocabulary, count: int, seed: int = 11) -> Itera
                 f"{vocabulary.surnames[int(rng.integers(len(vocabulary.surnames)))]}"
                 for _ in range(int(rng.integers(1, 6)))
             )
-            categories = tuple(dict.fromkeys(CATEGORIES[int(i)] for i in rng.integers(len(CATEGORIES), size=2)))
+            drawn = rng.choice(len(CATEGORIES), size=2, p=weights)
+            categories = tuple(dict.fromkeys(CATEGORIES[int(i)] for i in drawn))
             batch.append(
                 Paper(
                     arxiv_id=f"b{number // 100_000:02d}.{number % 100_000:05d}",

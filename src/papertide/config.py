@@ -219,11 +219,15 @@ class Settings(BaseSettings):
     search_candidate_limit: int = Field(
         20_000,
         ge=0,
-        description="A filtered semantic search (cat:, author:, since:, a phrase) hands the vector index the ids "
-        "passing the filters when at most this many do; otherwise it over-fetches neighbours and filters them.",
+        description="A filtered semantic search (cat:, author:, since:, a phrase) searches only the papers passing "
+        "the filters; when at most this many pass, it reads their neighbours down to `search_max_results` (exact "
+        "counts), otherwise only as deep as fusion needs (the count is then a lower bound).",
     )
-    search_overfetch: int = Field(
-        5, ge=1, le=100, description="How many times more neighbours a filtered semantic search fetches."
+    search_query_embedding_cache: int = Field(
+        256,
+        ge=0,
+        le=100_000,
+        description="Query embeddings kept for repeated queries (the next page, a query's feed); 0 keeps none.",
     )
     # For the default model; to be replaced by the value `papertide eval --calibrate-floor` chooses on SciFact's
     # train queries (docs/search-quality.md: provisional until that run completes). Cosine scales differ between
@@ -285,6 +289,15 @@ class Settings(BaseSettings):
         le=5000,
         description="HNSW search width per query (at least the number of neighbours asked for): higher is more "
         "accurate and slower.",
+    )
+    # Measured by bench/search.py at 20,000 papers on a loaded 2-core machine: 9.3 (issue 13).
+    vector_filter_graph_cost: float = Field(
+        8.0,
+        gt=0,
+        le=1000,
+        description="Cost of one unit of HNSW search width against one exact dot product: a filtered search "
+        "scores the allowed papers exactly when that is predicted cheaper than walking the graph with only them "
+        "admitted (bench/search.py measures it).",
     )
 
     # --- community: accounts, votes, trending (issue 5) -----------------------------------------

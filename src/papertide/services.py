@@ -338,7 +338,6 @@ def search_options(settings: Settings) -> SearchOptions:
         max_results=settings.search_max_results,
         sort_pool=settings.search_sort_pool,
         candidate_limit=settings.search_candidate_limit,
-        overfetch=settings.search_overfetch,
         similarity_floor=settings.search_similarity_floor,
     )
 
@@ -355,6 +354,7 @@ def open_semantic_searcher(settings: Settings, engine: Engine) -> SemanticSearch
         hnsw_m=settings.vector_hnsw_m,
         ef_construction=settings.vector_hnsw_ef_construction,
         ef_search=settings.vector_hnsw_ef_search,
+        graph_cost_ratio=settings.vector_filter_graph_cost,
     )
     return open_semantic(
         engine,
@@ -365,6 +365,7 @@ def open_semantic_searcher(settings: Settings, engine: Engine) -> SemanticSearch
         batch_size=settings.embedding_batch_size,
         threads=settings.embedding_threads,
         index_config=index_config,
+        query_cache_size=settings.search_query_embedding_cache,
         allow_mismatch=True,
     )
 

@@ -27,6 +27,8 @@ class HashingEmbedder:
         self.name = name
         self.dim = dim
         self.embedded = 0
+        # Calls of embed_query: what the query-vector cache saves (test_semantic.py).
+        self.queries = 0
 
     def _vector(self, text: str) -> Vectors:
         row = np.zeros(self.dim, dtype=np.float32)
@@ -43,6 +45,7 @@ class HashingEmbedder:
         return normalize_rows(np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim)))
 
     def embed_query(self, text: str) -> Vectors:
+        self.queries += 1
         vector: Vectors = normalize_rows(self._vector(text)[None, :])[0]
         return vector
 

@@ -85,14 +85,40 @@ def test_small_filtered_sets_are_handed_to_the_vector_index_as_candidates(
     assert fake.calls[-1][2] == sorted([ids["2502.00002"], ids["2503.00003"]])
 
 
-def test_large_filtered_sets_over_fetch_neighbours_and_keep_those_that_pass(
+def test_large_filtered_sets_are_handed_over_too_but_read_only_as_deep_as_fusion_needs(
     themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic
 ) -> None:
-    service = build(themed_sqlite, index_dir, fake, candidate_limit=1, overfetch=3)
-    assert run(service, "chaos cat:cs.AI", mode="semantic", per_page=5) == ["2502.00002"]
-    # A page of 5 needs 6 hits (one more tells whether a next page exists); 2 of the 5 papers pass
-    # the filter, so about 1.5 * 6 / (2/5) = 23 neighbours are fetched (at least 3 * 6).
-    assert fake.calls[-1][1:] == (23, None)
+    service = build(themed_sqlite, index_dir, fake, candidate_limit=1)
+    page = service.search(SearchRequest(text="chaos cat:cs.AI", mode="semantic", per_page=5))
+    assert arxiv_ids(themed_sqlite, page.hits) == ["2502.00002"]
+    ids = paper_ids(themed_sqlite)
+    # No over-fetching (issue 13): the 2 allowed papers go to the vector index, which is asked for
+    # the page and one more (whether a next page exists), not for max_results.
+    assert fake.calls[-1][1:] == (6, sorted([ids["2502.00002"], ids["2503.00003"]]))
+
+
+def test_a_filter_is_looked_up_in_the_lexical_index_once_until_the_index_changes(
+    themed_sqlite: Engine, index_dir: Path, fake: FakeSemantic
+) -> None:
+    service = build(themed_sqlite, index_dir, fake)
+    for text in ("chaos cat:cs.AI", "mind cat:cs.AI", "chaos cat:cs.AI"):
+        service.search(SearchRequest(text=text, mode="semantic"))
+    assert (service.allowed_cache.misses, service.allowed_cache.hits) == (1, 2)
+    store(
+        themed_sqlite,
+        Paper(
+            arxiv_id="2506.00006",
+            title="Chaos in agents",
+            abstract="Chaotic dynamics of learning agents.",
+            authors=("Ada Lovelace",),
+            categories=("cs.AI",),
+            primary_category="cs.AI",
+            published=dt.date(2025, 6, 1),
+        ),
+    )
+    service.search(SearchRequest(text="chaos cat:cs.AI", mode="semantic"))
+    assert service.allowed_cache.misses == 2
+    assert fake.calls[-1][2] == sorted(paper_ids(themed_sqlite)[a] for a in ("2502.00002", "2503.00003", "2506.00006"))
 
 
 def test_phrases_are_required_in_every_mode(service: SearchService) -> None:
@@ -154,7 +180,7 @@ def test_lexical_totals_stop_counting_at_the_pageable_limit(
 def test_explain_shows_the_parsed_query_each_engine_and_the_fusion(service: SearchService) -> None:
     page = service.search(SearchRequest(text="lorenz cat:cs.LG"))
     assert page.explain[0] == "query: lorenz cat:cs.LG"
-    assert any(line.startswith("semantic: 'lorenz' among 1 candidates from +category:(cs.lg)") for line in page.explain)
+    assert any(line.startswith("semantic: 'lorenz' among the 1 allowed by +category:(cs.lg)") for line in page.explain)
     assert any("text:lorenz title:lorenz^0.3" in line for line in page.explain if line.startswith("lexical:"))
     assert any(line.startswith("fusion: reciprocal rank, k=60") for line in page.explain)
 

@@ -55,6 +55,58 @@ def test_search_ranks_by_cosine_and_respects_candidates(themed_engine: Engine, v
     assert {hit.paper_id for hit in searcher.search("theory of mind", 5, candidates=allowed)} == allowed
 
 
+def test_searching_the_same_text_again_does_not_run_the_model_again(themed_engine: Engine, vector_dir: Path) -> None:
+    embedder = HashingEmbedder()
+    searcher = open_with(themed_engine, vector_dir, embedder)
+    searcher.sync()
+    first = searcher.search("theory of mind", 3)
+    assert embedder.queries == 1
+    assert searcher.search("theory of mind", 3) == first
+    assert searcher.search("theory of mind", 5, candidates=set(paper_ids(themed_engine).values()))
+    assert embedder.queries == 1
+    searcher.search("protein folding", 3)
+    assert embedder.queries == 2
+
+
+def test_the_query_vector_cache_keeps_only_the_most_recent_texts(themed_sqlite: Engine, vector_dir: Path) -> None:
+    embedder = HashingEmbedder()
+    searcher = open_with(themed_sqlite, vector_dir, embedder, query_cache_size=2)
+    searcher.sync()
+    for text in ("chaos", "mind", "chaos", "protein", "mind", "chaos"):
+        searcher.search(text, 2)
+    # chaos, mind (2) / chaos kept / protein drops mind (3) / mind drops chaos (4) / chaos (5)
+    assert embedder.queries == 5
+    assert len(searcher.query_vectors) == 2
+
+
+def test_without_a_query_vector_cache_every_search_runs_the_model(themed_sqlite: Engine, vector_dir: Path) -> None:
+    embedder = HashingEmbedder()
+    searcher = open_with(themed_sqlite, vector_dir, embedder, query_cache_size=0)
+    searcher.sync()
+    searcher.search("chaos", 2)
+    searcher.search("chaos", 2)
+    assert embedder.queries == 2
+
+
+def test_the_next_page_of_a_hybrid_search_reuses_the_query_embedding(
+    themed_sqlite: Engine, vector_dir: Path, tmp_path: Path
+) -> None:
+    from papertide.search.lexical.index import LexicalIndex
+    from papertide.search.query import SearchService
+    from papertide.search.request import SearchRequest
+
+    embedder = HashingEmbedder()
+    searcher = open_with(themed_sqlite, vector_dir, embedder)
+    searcher.sync()
+    lexical = LexicalIndex(themed_sqlite, tmp_path / "lexical")
+    lexical.open()
+    service = SearchService(themed_sqlite, lexical, lambda: searcher)
+    first = service.search(SearchRequest(text="learning models", per_page=2))
+    second = service.search(SearchRequest(text="learning models", per_page=2, page=2))
+    assert first.hits and second.hits and first.hits != second.hits
+    assert embedder.queries == 1
+
+
 def test_similar_papers_exclude_the_paper_itself(themed_engine: Engine, vector_dir: Path) -> None:
     searcher = open_with(themed_engine, vector_dir, HashingEmbedder())
     searcher.sync()

@@ -160,6 +160,40 @@ def test_candidates_restrict_the_search_to_exact_scores_over_them() -> None:
     assert index.search(vectors[0], 3, candidates=[9999]) == []
 
 
+def test_a_broad_filter_walks_the_graph_admitting_only_allowed_live_entries() -> None:
+    config = IndexConfig(hnsw_m=16, ef_construction=80, ef_search=64, graph_cost_ratio=0.01)
+    vectors = unit_rows(3000, 32)
+    ids = np.arange(10, 3010, dtype=np.int64)
+    index = VectorIndex(32, "hnsw", config)
+    index.add(ids, vectors)
+    # Re-embed a few allowed papers: their old graph entries are dead and must never come back.
+    index.add(ids[:30], unit_rows(30, 32, seed=4))
+    allowed = np.sort(np.random.default_rng(1).choice(ids, size=1200, replace=False))
+    assert index.plan_filtered(len(allowed), 10).method == "graph"
+    current = {pid: index.vector(pid) for pid in allowed.tolist()}
+    overlaps = []
+    for query in unit_rows(20, 32, seed=9):
+        hits = index.search(query, 10, candidates=allowed)
+        assert len(hits) == 10 and len({pid for pid, _ in hits}) == 10
+        assert all(pid in current for pid, _ in hits)
+        # Scores are those of the current vectors, not of dead entries.
+        assert all(score == pytest.approx(float(current[pid] @ query), abs=1e-5) for pid, score in hits)
+        best = sorted(current, key=lambda pid: -float(current[pid] @ query))[:10]
+        overlaps.append(len({pid for pid, _ in hits} & set(best)) / 10)
+    assert np.mean(overlaps) >= 0.9
+
+
+def test_candidates_given_as_an_array_or_a_set_give_the_same_answer() -> None:
+    vectors = unit_rows(400, 16)
+    ids = np.arange(400, dtype=np.int64) * 3
+    index = VectorIndex(16, "exact", CONFIG)
+    index.add(ids, vectors)
+    allowed = [0, 3, 300, 1197, 5, -4, 10**12]
+    as_array = index.search(vectors[100], 3, candidates=np.array(allowed, dtype=np.int64))
+    assert as_array == index.search(vectors[100], 3, candidates=set(allowed))
+    assert {pid for pid, _ in as_array} == {0, 3, 300}
+
+
 def test_compacting_drops_dead_entries_and_can_change_the_kind() -> None:
     index = VectorIndex(16, "hnsw", CONFIG)
     ids = np.arange(3000, dtype=np.int64)

@@ -9,7 +9,6 @@ embedding rankings (domain.ranking), ``lexical`` and ``semantic`` run one engine
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -21,6 +20,7 @@ from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
 from papertide.domain.ranking import fuse_normalized_scores, fuse_reciprocal_rank
+from papertide.search.allowed import AllowedCache, Ids
 from papertide.search.changes import fetch_paper_text
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
@@ -40,9 +40,6 @@ log = logging.getLogger(__name__)
 Pairs = list[tuple[int, float]]
 # A semantic searcher that failed to load is tried again after this long (e.g. after a reindex).
 RETRY_SEMANTIC_SECONDS = 60.0
-# Neighbours a filtered semantic search may fetch to find enough that pass (a wider fetch costs
-# more than handing the vector index the candidates, see search_candidate_limit).
-MAX_OVERFETCH = 2000
 TEMPORARILY_UNAVAILABLE = "semantic search is temporarily unavailable"
 
 
@@ -81,6 +78,7 @@ class SearchService:
         self._semantic: SemanticRanker | None = None
         self._semantic_error: tuple[float, str] | None = None
         self._semantic_lock = threading.Lock()
+        self.allowed_cache = AllowedCache()
 
     # --- semantic side ----------------------------------------------------------------------
 
@@ -240,36 +238,24 @@ class SearchService:
         """The nearest papers at ``depth`` (for fusion) and every one above the similarity floor.
 
         Counting what clears the floor needs the neighbours down to the floor, so up to
-        max_results are read (the vector index's cost hardly depends on k); a broad filter over
-        a large corpus reads only its over-fetch and may leave the count incomplete.
+        max_results are read (the vector index's cost hardly depends on k). A filter hands the
+        vector index the ids it allows (issue 13: no over-fetching and discarding); when more
+        than candidate_limit pass, only ``depth`` are read and the count may be incomplete.
         """
         options = self.options
         start = time.perf_counter()
         wanted = max(depth, options.max_results)
         if plan.required is None:
             hits = self._guarded(lambda: semantic.search(query.text, wanted))
-            pool = self.lexical.paper_count
             how = "all papers"
             complete = len(hits) < wanted
         else:
-            pool = self.lexical.count(plan.required)
-            candidates = self.lexical.matching_ids(plan.required, options.candidate_limit, total=pool)
-            if candidates is not None:
-                hits = (
-                    self._guarded(lambda: semantic.search(query.text, wanted, candidates=candidates))
-                    if candidates
-                    else []
-                )
-                how = f"{pool} candidates from {plan.required_description}"
-                complete = len(hits) < wanted
-            else:
-                width = self._overfetch_width(depth, pool)
-                wide = self._guarded(lambda: semantic.search(query.text, width))
-                passing = self.lexical.keep_matching(plan.required, [hit.paper_id for hit in wide])
-                kept = [hit for hit in wide if hit.paper_id in passing]
-                hits = kept[:wanted]
-                how = f"{len(wide)} nearest, kept {len(kept)} passing {plan.required_description}"
-                complete = len(wide) < width
+            allowed = self.allowed_ids(plan)
+            pool = len(allowed)
+            limit = wanted if pool <= options.candidate_limit else depth
+            hits = self._guarded(lambda: semantic.search(query.text, limit, candidates=allowed)) if pool else []
+            how = f"the {pool} allowed by {plan.required_description}"
+            complete = len(hits) < limit
         floor = options.similarity_floor
         ranked = [(hit.paper_id, hit.score) for hit in hits[:depth]]
         above = [(hit.paper_id, hit.score) for hit in hits if hit.score >= floor]
@@ -283,15 +269,16 @@ class SearchService:
             details.setdefault(paper_id, {}).update(semantic_rank=rank, semantic_score=score)
         return _SemanticRun(ranked=ranked, above=above, complete=complete)
 
-    def _overfetch_width(self, depth: int, passing: int) -> int:
-        """How many neighbours to fetch so that about ``depth`` pass a filter that ``passing`` papers pass.
+    def allowed_ids(self, plan: LexicalPlan) -> Ids:
+        """The sorted ids of the papers passing the plan's phrases and filters (recent filters are cached)."""
+        required = plan.required
+        if required is None:
+            raise ValueError("the plan has no phrase or filter")
 
-        At least ``overfetch`` times the depth; more for a narrow filter (its share of the corpus
-        tells how many neighbours pass on average), up to MAX_OVERFETCH.
-        """
-        share = passing / max(self.lexical.paper_count, 1)
-        needed = math.ceil(1.5 * depth / share) if share > 0 else MAX_OVERFETCH
-        return max(depth * self.options.overfetch, min(needed, MAX_OVERFETCH))
+        def compute() -> Ids:
+            return self.lexical.matching_ids(required, self.lexical.count(required))
+
+        return self.allowed_cache.fetch(plan.required_key, self.lexical.generation, compute)
 
     def _fuse(
         self,

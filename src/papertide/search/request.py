@@ -66,10 +66,9 @@ class SearchOptions:
     max_results: int = 1000
     # Sorting by trending or date re-orders this many of the most relevant results.
     sort_pool: int = 200
-    # Filtered semantic queries pass the filtered ids to the vector index when at most this many ...
+    # A filtered semantic search reads the neighbours among the allowed papers down to max_results
+    # (an exact count) when at most this many pass; a broader filter reads only the fusion depth.
     candidate_limit: int = 20_000
-    # ... and otherwise fetch this many times more neighbours and keep those that pass.
-    overfetch: int = 5
     # Cosine similarity below which a paper found by meaning only (no query word) is not a result.
     # Model-specific; calibrated on SciFact train queries (docs/search-quality.md). -1 keeps every neighbour.
     similarity_floor: float = -1.0

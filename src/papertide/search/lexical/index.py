@@ -102,6 +102,9 @@ class LexicalIndex(LexicalReader):
         self._lock = threading.RLock()
         # Papers this object has written into the index since it was created (for reports).
         self.written = 0
+        # Counts the commits this process has loaded: answers derived from the index (search/allowed.py)
+        # are kept only while it stays the same.
+        self.generation = 0
 
     # --- opening ----------------------------------------------------------------------------
 
@@ -205,6 +208,7 @@ class LexicalIndex(LexicalReader):
         searcher = index.searcher()
         found = searcher.search(tantivy.Query.term_query(self.schema, FIELD_META, META_KEY), 1, count=False).hits
         self._searcher = searcher
+        self.generation += 1
         if not found:
             self._seq = -1
             return None

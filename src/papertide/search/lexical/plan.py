@@ -58,6 +58,8 @@ class LexicalPlan:
     required_description: str
     # The (field, term) pairs of the free words: their document frequencies bound the match count.
     terms: tuple[tuple[str, str], ...] = ()
+    # Names ``required`` for caching the papers it allows (search/allowed.py); None: not cacheable.
+    required_key: str | None = None
 
 
 class _Analyzers:
@@ -220,6 +222,7 @@ def compose_lexical_plan(schema: tantivy.Schema, query: SearchQuery, weights: Fi
         description=description,
         required_description=required_description,
         terms=tuple(terms),
+        required_key=required_description if required is not None else None,
     )
 
 
@@ -242,6 +245,8 @@ def restrict_plan(schema: tantivy.Schema, plan: LexicalPlan, paper_ids: Collecti
         required=required,
         description=f"{plan.description} {described}".strip(),
         required_description=f"{plan.required_description} {described}".strip(),
+        # The description does not name the ids, so it cannot name a cached answer.
+        required_key=None,
     )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import tantivy
 
 from papertide.search.changes import PaperText
@@ -65,17 +67,19 @@ class LexicalReader(ABC):
         """How many papers match."""
         return _count(self.searcher().search(query, 1, count=True))
 
-    def matching_ids(self, query: tantivy.Query, limit: int, *, total: int | None = None) -> list[int] | None:
-        """Every paper matching ``query``, or None when more than ``limit`` do.
+    def matching_ids(self, query: tantivy.Query, total: int) -> npt.NDArray[np.int64]:
+        """The ids of the ``total`` papers matching ``query`` (as counted by ``count``), sorted.
 
-        :param total: how many match, when the caller counted already.
+        Costs about half a microsecond per id in tantivy's Python binding (measured), which is
+        why search/allowed.py keeps the answers of recent filters.
         """
-        total = self.count(query) if total is None else total
-        if total > limit:
-            return None
+        if total <= 0:
+            return np.zeros(0, dtype=np.int64)
         # Ordering by the id field hands back each id as the sort value: no second lookup per hit.
-        hits = self.searcher().search(query, max(total, 1), count=False, order_by_field=FIELD_PAPER_ID).hits
-        return [int(value) for value, _ in hits if value is not None]
+        hits = self.searcher().search(query, total, count=False, order_by_field=FIELD_PAPER_ID).hits
+        ids = np.fromiter((value for value, _ in hits if value is not None), dtype=np.int64)
+        ids.sort()
+        return ids
 
     def keep_matching(self, query: tantivy.Query, paper_ids: list[int]) -> set[int]:
         """Those of ``paper_ids`` that match ``query``."""

@@ -27,6 +27,8 @@ from papertide.search.semantic.embedder import embed_papers, load_embedder
 from papertide.search.semantic.index import IndexConfig
 from papertide.search.semantic.mapped import MappedIndex
 from papertide.search.semantic.model import Embedder, resolve_model
+from papertide.search.semantic.passages import Vectors
+from papertide.search.semantic.query_vectors import QueryVectorCache
 from papertide.search.semantic.replica import ReplicaIndex
 from papertide.search.semantic.snapshot import pointer_stamp, read_snapshot, write_snapshot
 from papertide.search.semantic.vectors import (
@@ -82,6 +84,7 @@ class SemanticSearcher:
         threads: int = 0,
         index_config: IndexConfig | None = None,
         embedder: Embedder | None = None,
+        query_cache_size: int = 256,
     ) -> None:
         self.engine = engine
         self.index_dir = index_dir
@@ -106,6 +109,7 @@ class SemanticSearcher:
         # One writer per host writes snapshots; the others follow them (issue 14).
         self._election = WriterElection(index_dir)
         self._stamp: tuple[int, int, int] | None = None
+        self.query_vectors = QueryVectorCache(query_cache_size)
 
     # --- opening and keeping up -------------------------------------------------------------
 
@@ -261,13 +265,23 @@ class SemanticSearcher:
     def search(self, query: str, k: int, candidates: Collection[int] | None = None) -> list[Hit]:
         """The ``k`` papers nearest in meaning to ``query`` (cosine), among ``candidates`` when given."""
         self.check()
-        vector = self.embedder.embed_query(query)
+        vector = self.embed_query(query)
         self.refresh()
         with self._lock:
             if self.index is None:
                 return []
             pairs = self.index.search(vector, k, candidates)
         return [Hit(paper_id=paper_id, score=score) for paper_id, score in pairs]
+
+    def embed_query(self, query: str) -> Vectors:
+        """The query's vector: kept from a recent identical query, or embedded by the model now."""
+        embedder = self.embedder
+        key = (embedder.name, embedder.backend, query)
+        vector = self.query_vectors.get(key)
+        if vector is None:
+            vector = embedder.embed_query(query)
+            self.query_vectors.put(key, vector)
+        return vector
 
     def similar(self, paper_id: int, k: int) -> list[Hit]:
         """The ``k`` papers nearest to a paper, itself excluded; empty when it has no vector."""
@@ -379,6 +393,7 @@ def open_semantic(
     threads: int = 0,
     index_config: IndexConfig | None = None,
     embedder: Embedder | None = None,
+    query_cache_size: int = 256,
     allow_mismatch: bool = False,
 ) -> SemanticSearcher:
     """A searcher over ``engine``'s vectors with its index in ``index_dir``.
@@ -398,6 +413,7 @@ def open_semantic(
         threads=threads,
         index_config=index_config,
         embedder=embedder,
+        query_cache_size=query_cache_size,
     )
     searcher.open()
     if not allow_mismatch:

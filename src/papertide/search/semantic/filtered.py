@@ -1,0 +1,47 @@
+"""How a filtered vector search runs: exact scores over the allowed papers or a graph walk admitting only them.
+
+Pure: the choice depends only on how many papers are allowed among how many, and on the
+configured cost of graph search width against exact dot products (issue 13). Scoring the
+allowed vectors exactly costs one dot product each. Walking the HNSW graph with a faiss ID
+selector visits about ``width`` nodes, and to find ``k`` allowed neighbours when a share ``s``
+of papers is allowed the walk needs a width of about ``k / s`` (measured: recall@100 of a
+fixed width falls from 0.98 at s = 0.45 to 0.14 at s = 0.01). So narrow filters are scored
+exactly and broad ones walk the graph; neither over-fetches and discards.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+Method = Literal["exact", "graph"]
+
+
+@dataclass(frozen=True, slots=True)
+class FilteredSearch:
+    """How one filtered search runs; ``width`` is the graph's search width (efSearch) when it walks the graph."""
+
+    method: Method
+    width: int = 0
+
+    def describe(self) -> str:
+        """For explain lines: "exact" or "graph, width 1,200"."""
+        return "exact" if self.method == "exact" else f"graph, width {self.width:,}"
+
+
+def choose_filtered_search(
+    allowed: int, total: int, k: int, kind: str, *, ef_search: int, cost_ratio: float
+) -> FilteredSearch:
+    """Exact scores or a selective graph walk for ``allowed`` of ``total`` papers, whichever should cost less.
+
+    :param ef_search: the graph's search width for an unfiltered search (IndexConfig.ef_search).
+    :param cost_ratio: the cost of a unit of width against an exact dot product (IndexConfig.graph_cost_ratio).
+    """
+    if kind != "hnsw" or allowed <= 0 or total <= 0:
+        return FilteredSearch("exact")
+    share = min(1.0, allowed / total)
+    width = min(total, math.ceil(max(ef_search, k) / share))
+    if allowed <= cost_ratio * width:
+        return FilteredSearch("exact")
+    return FilteredSearch("graph", width)
