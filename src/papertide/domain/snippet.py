@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from papertide.domain.text import tokenize
 
@@ -16,25 +17,47 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def _fold(word: str) -> str:
+    if word.isascii():
+        # Most words of most abstracts: NFKD leaves ASCII as it is and it has no combining marks.
+        return word.lower()
     folded = unicodedata.normalize("NFKD", word.lower())
     return "".join(ch for ch in folded if not unicodedata.combining(ch))
 
 
-def _matches(word: str, terms: set[str]) -> bool:
-    folded = _fold(word)
-    # A crude stem match (dynamics ~ dynamic, dynamical) mirrors the index's Porter stemmer.
-    return any(
-        folded == term or (len(term) >= 4 and folded.startswith(term[: max(4, len(term) - 2)])) for term in terms
-    )
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """Query terms ready for matching many words: the exact forms and the stem prefixes.
+
+    A crude stem match (dynamics ~ dynamic, dynamical) mirrors the index's Porter stemmer: a
+    term of four letters or more also matches words starting with it less its last two letters
+    (at least four kept). Prepared once per text, not once per word: lists of 30 abstracts test
+    thousands of words (issue 9, bench/load.py).
+    """
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+
+    def matches(self, word: str) -> bool:
+        """Whether a word of the text matches a term."""
+        folded = _fold(word)
+        return folded in self.exact or folded.startswith(self.prefixes)
+
+
+def _prepare(terms: set[str]) -> _Terms:
+    return _Terms(frozenset(terms), tuple(term[: max(4, len(term) - 2)] for term in terms if len(term) >= 4))
 
 
 def highlight(text: str, query_terms: list[str]) -> list[Segment]:
     """Split ``text`` into segments, marking words that match a query term."""
     terms = {term for term in (_fold(t) for t in query_terms) if term}
+    if not terms:
+        # Lists without a query (home, the period lists) would otherwise fold every word for nothing.
+        return [(text, False)] if text else []
+    prepared = _prepare(terms)
     segments: list[Segment] = []
     position = 0
     for match in _WORD.finditer(text):
-        if _matches(match.group(0), terms):
+        if prepared.matches(match.group(0)):
             if match.start() > position:
                 segments.append((text[position : match.start()], False))
             segments.append((match.group(0), True))
@@ -50,7 +73,8 @@ def make_snippet(text: str, query: str, width: int = 320) -> list[Segment]:
     if len(text) <= width:
         return highlight(text, terms)
     folded_terms = set(terms)
-    starts = [m.start() for m in _WORD.finditer(text) if _matches(m.group(0), folded_terms)]
+    prepared = _prepare(folded_terms)
+    starts = [m.start() for m in _WORD.finditer(text) if prepared.matches(m.group(0))] if folded_terms else []
     begin = 0
     if starts:
         best = max(starts, key=lambda s: sum(1 for other in starts if s <= other < s + width))
