@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from papertide.domain.text import tokenize
 
 Segment = tuple[str, bool]
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ASCII_WORD = re.compile(r"[a-z0-9_]+")
 
 
 def _fold(word: str) -> str:
@@ -36,15 +38,33 @@ class _Terms:
 
     exact: frozenset[str]
     prefixes: tuple[str, ...]
+    # The same rule as one regular expression, for ASCII text (most abstracts): a match is a
+    # whole word whose lower case is a term or starts with a prefix. None: no term can match.
+    ascii_words: re.Pattern[str] | None
 
     def matches(self, word: str) -> bool:
         """Whether a word of the text matches a term."""
         folded = _fold(word)
         return folded in self.exact or folded.startswith(self.prefixes)
 
+    def find(self, text: str) -> Iterator[re.Match[str]]:
+        """The words of ``text`` that match a term, in order."""
+        if not text.isascii():
+            return (match for match in _WORD.finditer(text) if self.matches(match.group(0)))
+        if self.ascii_words is None:
+            return iter(())
+        return self.ascii_words.finditer(text)
+
 
 def _prepare(terms: set[str]) -> _Terms:
-    return _Terms(frozenset(terms), tuple(term[: max(4, len(term) - 2)] for term in terms if len(term) >= 4))
+    prefixes = tuple(term[: max(4, len(term) - 2)] for term in terms if len(term) >= 4)
+    # An ASCII word lower-cases to ASCII word characters: other terms can never match one.
+    usable = sorted(term for term in terms if _ASCII_WORD.fullmatch(term))
+    stems = sorted({prefix for prefix in prefixes if _ASCII_WORD.fullmatch(prefix)})
+    choices = [f"(?:{'|'.join(stems)})\\w*"] if stems else []
+    choices += [f"(?:{'|'.join(usable)})(?!\\w)"] if usable else []
+    pattern = re.compile(rf"(?<!\w)(?:{'|'.join(choices)})", re.ASCII | re.IGNORECASE) if choices else None
+    return _Terms(frozenset(terms), prefixes, pattern)
 
 
 def highlight(text: str, query_terms: list[str]) -> list[Segment]:
@@ -53,15 +73,13 @@ def highlight(text: str, query_terms: list[str]) -> list[Segment]:
     if not terms:
         # Lists without a query (home, the period lists) would otherwise fold every word for nothing.
         return [(text, False)] if text else []
-    prepared = _prepare(terms)
     segments: list[Segment] = []
     position = 0
-    for match in _WORD.finditer(text):
-        if prepared.matches(match.group(0)):
-            if match.start() > position:
-                segments.append((text[position : match.start()], False))
-            segments.append((match.group(0), True))
-            position = match.end()
+    for match in _prepare(terms).find(text):
+        if match.start() > position:
+            segments.append((text[position : match.start()], False))
+        segments.append((match.group(0), True))
+        position = match.end()
     if position < len(text):
         segments.append((text[position:], False))
     return segments
@@ -73,8 +91,7 @@ def make_snippet(text: str, query: str, width: int = 320) -> list[Segment]:
     if len(text) <= width:
         return highlight(text, terms)
     folded_terms = set(terms)
-    prepared = _prepare(folded_terms)
-    starts = [m.start() for m in _WORD.finditer(text) if prepared.matches(m.group(0))] if folded_terms else []
+    starts = [match.start() for match in _prepare(folded_terms).find(text)] if folded_terms else []
     begin = 0
     if starts:
         best = max(starts, key=lambda s: sum(1 for other in starts if s <= other < s + width))
