@@ -75,6 +75,8 @@ def create_app(
         # search's CPU (issue 9, bench/load.py). Concurrent requests are the parallelism here.
         # numpy is loaded first (only a loaded library can be limited); the limit is held for
         # the app's life and given back after (a context, so another thread may set it later).
+        # faiss's own OpenBLAS is an OpenMP build with per-thread settings: not reached here, and
+        # the vector search does its products with numpy (search/semantic/index.py).
         importlib.import_module("numpy")
         with threadpool_limits(limits=1, user_api="blas"):
             yield
