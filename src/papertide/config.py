@@ -73,7 +73,9 @@ class Settings(BaseSettings):
     )
     site_name: str = Field("papertide", description="Name shown in page titles, feeds and emails.")
     templates_dir: Path | None = Field(
-        None, description="Directory of templates that override the bundled ones (same file names)."
+        None,
+        description="Directory of templates that override the bundled ones (same file names); "
+        "read once at start-up, so restart after editing them.",
     )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(False, description="Write logs as JSON lines (one object per record) instead of text.")

@@ -6,8 +6,12 @@ import datetime as dt
 import json
 from typing import Any
 
+import numpy as np
+import pytest
+from alembic.script import ScriptDirectory
 from bs4 import BeautifulSoup
 from sqlalchemy import Engine
+from threadpoolctl import threadpool_info
 
 from papertide.domain.models import Paper
 from papertide.store.engine import begin_write
@@ -77,3 +81,44 @@ def test_health_reports_ok_with_a_current_schema(client: Any) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_the_serving_app_does_vector_maths_on_one_blas_thread_and_gives_the_setting_back(
+    settings: Any, corpus_engine: Engine
+) -> None:
+    # OpenBLAS spun a thread per core for every semantic search: a third of its CPU under
+    # bench/load.py's 50 clients on two cores (issue 9). Requests are the parallelism.
+    from fastapi.testclient import TestClient
+
+    from papertide.web.app import create_app
+
+    def blas_threads() -> set[int]:
+        # The process-wide BLAS thread pools (numpy's). An OpenMP build (faiss's, once another test
+        # loaded faiss) keeps one setting per calling thread, which no app-wide limit reaches.
+        return {
+            int(library["num_threads"])
+            for library in threadpool_info()
+            if library["user_api"] == "blas" and library.get("threading_layer") != "openmp"
+        }
+
+    assert np.ones(3) @ np.ones(3) == 3  # numpy and its BLAS are loaded
+    before = blas_threads()
+    if before == {1}:
+        pytest.skip("BLAS runs one thread on this machine anyway (one core, or OPENBLAS_NUM_THREADS=1)")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        assert blas_threads() == {1}
+    assert blas_threads() == before
+
+
+def test_health_checks_do_not_read_the_migration_scripts_again(client: Any, monkeypatch: Any) -> None:
+    # Reading them imports every script: ~20 ms of each /healthz under bench/load.py (issue 9).
+    assert client.get("/healthz").status_code == 200
+
+    def unreadable(*_args: Any) -> None:
+        raise OSError("the migration scripts were read again")
+
+    monkeypatch.setattr(ScriptDirectory, "from_config", unreadable)
+    for _ in range(3):
+        response = client.get("/healthz")
+        assert response.status_code == 200, response.text

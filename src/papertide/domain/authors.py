@@ -20,6 +20,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from papertide.domain.latex import render_tex
 
@@ -84,8 +85,13 @@ def parse_author_name(name: str) -> AuthorName:
     return AuthorName(name=shown, key=key[:MAX_KEY_LENGTH], surname=surname, given=given)
 
 
+@lru_cache(maxsize=8192)
 def author_key(name: str) -> str:
-    """The key author pages and follows are stored under ("" for a name without letters)."""
+    """The key author pages and follows are stored under ("" for a name without letters).
+
+    Remembered for the most recent names: every card links its first six authors, and the
+    same papers are shown again and again (issue 9, bench/load.py).
+    """
     return parse_author_name(name).key
 
 

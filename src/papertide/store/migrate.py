@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -43,8 +44,14 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@cache
 def head_revision() -> str | None:
-    """The newest revision this version of papertide ships."""
+    """The newest revision this version of papertide ships.
+
+    Read once per process: finding it imports every migration script, which cost /healthz
+    about 20 ms a call (issue 9, bench/load.py), and the scripts cannot change under a running
+    papertide.
+    """
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from threadpoolctl import threadpool_limits
 
 from papertide import __version__
 from papertide.config import Settings
@@ -68,7 +70,16 @@ def create_app(
         if run_jobs and settings.scheduler_enabled:
             scheduler = built.make_scheduler()
             scheduler.start()
-        yield
+        # numpy's BLAS (OpenBLAS) starts a thread per core for every vector search and spins
+        # them: with dozens of requests at once on a few cores that cost a third of a semantic
+        # search's CPU (issue 9, bench/load.py). Concurrent requests are the parallelism here.
+        # numpy is loaded first (only a loaded library can be limited); the limit is held for
+        # the app's life and given back after (a context, so another thread may set it later).
+        # faiss's own OpenBLAS is an OpenMP build with per-thread settings: not reached here, and
+        # the vector search does its products with numpy (search/semantic/index.py).
+        importlib.import_module("numpy")
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
         if scheduler is not None:
             scheduler.stop()
         built.close()

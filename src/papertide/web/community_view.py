@@ -1,7 +1,7 @@
 """What the pages show of the community around a paper: its discussion, its submitter, comment counts.
 
-The paper page gets ``discussion_context``; paper cards call the Jinja global ``comment_counts``
-(read once per request for every card id asked so far, then cached on the request).
+The paper page gets ``discussion_context``; paper cards call the Jinja globals ``comment_counts``
+and ``submission_of``, read for every card of the page at once (web/page_cards.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from papertide.services import Services
 from papertide.store.comments import count_comments, list_member_comments
 from papertide.store.papers import get_papers
 from papertide.store.submissions import list_active_submissions, list_member_submissions
+from papertide.web.page_cards import read_card_fact
 from papertide.web.security import session_user
 
-_STATE_COUNTS = "papertide_comment_counts"
 NO_COMMENTS = CommentCounts()
 
 
@@ -75,28 +75,12 @@ def discussion_context(request: Request, services: Services, paper_id: int) -> D
 
 def comment_counts(request: Request, paper_id: int) -> CommentCounts:
     """A card's comment counts (a Jinja global): papertide's own and Hugging Face's, apart."""
-    cache: dict[int, CommentCounts] | None = getattr(request.state, _STATE_COUNTS, None)
-    if cache is None:
-        cache = {}
-        setattr(request.state, _STATE_COUNTS, cache)
-    if paper_id not in cache:
-        with request.app.state.engine.connect() as conn:
-            found = count_comments(conn, [paper_id])
-        cache[paper_id] = found.get(paper_id, NO_COMMENTS)
-    return cache[paper_id]
+    return read_card_fact(request, count_comments, paper_id) or NO_COMMENTS
 
 
 def submission_of(request: Request, paper_id: int) -> Submission | None:
     """The active submission of a card's paper, for "submitted by" (a Jinja global)."""
-    key = "papertide_submissions"
-    cache: dict[int, Submission | None] | None = getattr(request.state, key, None)
-    if cache is None:
-        cache = {}
-        setattr(request.state, key, cache)
-    if paper_id not in cache:
-        with request.app.state.engine.connect() as conn:
-            cache[paper_id] = list_active_submissions(conn, [paper_id]).get(paper_id)
-    return cache[paper_id]
+    return read_card_fact(request, list_active_submissions, paper_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ Author names become links to author pages, the signed-in member's collections fe
 "add to collection" forms, the paper page lists the public collections holding it, and
 stored links are shown only when they are http(s). (Comment counts and "submitted by" are
 web/community_view.py's.) Each reads the database at most once per
-request and name (cached on ``request.state``), and only when a template asks.
+request and name (cached on ``request.state``; per-card facts for the whole page at once, see
+web/page_cards.py), and only when a template asks.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from papertide.domain.listing_extras import ListingExtras
 from papertide.store.collections import list_member_collections, list_public_collections_with_paper
 from papertide.store.follows import list_follows
 from papertide.store.listing_extras import read_listing_extras
+from papertide.web.page_cards import read_card_fact
 from papertide.web.security import session_user
 
 _STATE_COLLECTIONS = "papertide_my_collections"
-_STATE_EXTRAS = "papertide_listing_extras"
 NO_EXTRAS = ListingExtras()
 
 
@@ -93,12 +94,8 @@ def followed_authors(request: Request) -> list[FollowedAuthor]:
 
 
 def listing_extras(request: Request, paper_id: int) -> ListingExtras:
-    """Hugging Face's submitter, thumbnail, stars and project page of a paper (a Jinja global; cached per request)."""
-    cache: dict[int, ListingExtras] | None = getattr(request.state, _STATE_EXTRAS, None)
-    if cache is None:
-        cache = {}
-        setattr(request.state, _STATE_EXTRAS, cache)
-    if paper_id not in cache:
-        with request.app.state.engine.connect() as conn:
-            cache[paper_id] = read_listing_extras(conn, [paper_id]).get(paper_id, NO_EXTRAS)
-    return cache[paper_id]
+    """Hugging Face's submitter, thumbnail, stars and project page of a paper (a Jinja global).
+
+    Read for every card of the page at once (web/page_cards.py).
+    """
+    return read_card_fact(request, read_listing_extras, paper_id) or NO_EXTRAS

@@ -37,6 +37,7 @@ _SESSION_SALT = "papertide.session"
 _CSRF_COOKIE_DAYS = 365
 _STATE_CSRF = "papertide_csrf_secret"
 _STATE_CSRF_NEW = "papertide_csrf_new"
+_STATE_CSRF_TOKEN = "papertide_csrf_token"
 _STATE_USER = "papertide_session_user"
 _SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,128}")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -98,8 +99,17 @@ def _csrf_secret(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    """The token a form on this page must send back as ``csrf_token`` (a Jinja global)."""
-    return URLSafeSerializer(request.app.state.secret, salt=_CSRF_SALT).dumps(_csrf_secret(request))
+    """The token a form on this page must send back as ``csrf_token`` (a Jinja global).
+
+    Signed once per request: a page of 30 cards has 60 forms, and signing is an HMAC each
+    (issue 9, bench/load.py). The signature has no timestamp, so every form gets the same value.
+    """
+    secret = _csrf_secret(request)
+    signed: tuple[str, str] | None = getattr(request.state, _STATE_CSRF_TOKEN, None)
+    if signed is None or signed[0] != secret:
+        signed = (secret, URLSafeSerializer(request.app.state.secret, salt=_CSRF_SALT).dumps(secret))
+        setattr(request.state, _STATE_CSRF_TOKEN, signed)
+    return signed[1]
 
 
 def _csrf_matches(request: Request, submitted: str) -> bool:

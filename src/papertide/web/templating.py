@@ -125,6 +125,10 @@ def make_environment(override_dir: Path | None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=_printable,
+        # Compiled once per process, not checked on disk again: a page of 30 cards includes ~200
+        # templates, each a stat() with auto_reload (issue 9, bench/load.py). Operators restart
+        # after editing PAPERTIDE_TEMPLATES_DIR, as for the mail templates (digest/compose.py).
+        auto_reload=False,
     )
     environment.filters["date"] = format_date
     environment.filters["authors"] = format_authors

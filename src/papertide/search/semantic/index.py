@@ -56,7 +56,8 @@ def select_top(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: i
         keep = np.argpartition(-scores, k - 1)[:k]
         scores, ids = scores[keep], ids[keep]
     order = np.lexsort((ids, -scores))
-    return [(int(ids[i]), float(scores[i])) for i in order]
+    # tolist() converts in C: a semantic search reads up to 1,000 neighbours (issue 9, load).
+    return list(zip(ids[order].tolist(), scores[order].tolist(), strict=True))
 
 
 class VectorIndex:

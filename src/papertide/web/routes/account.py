@@ -29,6 +29,7 @@ from papertide.store.engine import begin_write
 from papertide.store.votes import count_user_votes, list_upvoted_papers
 from papertide.web.clock import NowDep
 from papertide.web.deps import ComposerDep, ConnDep, EngineDep, SettingsDep, TemplatesDep, TransportDep
+from papertide.web.page_cards import expect_cards
 from papertide.web.problems import profile_form_url
 from papertide.web.routes.account_hub import digest_section
 from papertide.web.security import (
@@ -217,6 +218,7 @@ def read_account(
     size = settings.list_page_size
     total = count_user_votes(conn, user.id)
     upvoted = list_upvoted_papers(conn, user.id, limit=size, offset=(page - 1) * size)
+    expect_cards(request, [stored.id for stored in upvoted])
     pager = {
         "previous": f"/account?page={page - 1}" if page > 1 else None,
         "next": f"/account?page={page + 1}" if page * size < total else None,

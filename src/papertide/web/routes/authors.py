@@ -17,6 +17,7 @@ from papertide.services import Services
 from papertide.web.clock import NowDep
 from papertide.web.deps import ServicesDep, TemplatesDep
 from papertide.web.error_model import COMMON_STATUSES, documented
+from papertide.web.page_cards import expect_cards
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 from papertide.web.security import CsrfDep, OptionalUserDep, UserDep, parse_local_url
 
@@ -44,6 +45,7 @@ def read_author(
 ) -> HTMLResponse:
     """An author's papers newest first, co-authors, the name forms and the follow button."""
     author = read_author_page(services, key, offset=(page - 1) * PAPERS_PER_PAGE)
+    expect_cards(request, [stored.id for stored in author.papers])
     following = user is not None and services.follows.is_following(user.id, key)
     context = {
         "author": author,

@@ -15,6 +15,7 @@ from papertide.store.papers import get_papers
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, ServicesDep, TemplatesDep
 from papertide.web.error_model import COMMON_STATUSES, documented
+from papertide.web.page_cards import expect_cards
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 
 router = APIRouter()
@@ -45,6 +46,7 @@ def read_category(
 ) -> HTMLResponse:
     """The papers of one arXiv category, newest publication first."""
     name, papers, total = _read(conn, category, limit=PAPERS_PER_PAGE, offset=(page - 1) * PAPERS_PER_PAGE)
+    expect_cards(request, [stored.id for stored in papers])
     context = {
         "category": name,
         "papers": papers,

@@ -19,6 +19,7 @@ from papertide.domain.collections import Collection
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, ServicesDep, TemplatesDep
 from papertide.web.error_model import COMMON_STATUSES, documented
+from papertide.web.page_cards import expect_cards
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 from papertide.web.paper_lookup import fetch_paper
 from papertide.web.row_ids import RowIdForm, RowIdPath
@@ -69,6 +70,7 @@ def read_collection(
     items = services.collections.read_items(
         collection_id, viewer, limit=ITEMS_PER_PAGE, offset=(page - 1) * ITEMS_PER_PAGE
     )
+    expect_cards(request, [entry.paper.id for entry in items])
     context = {
         "collection": collection,
         "items": items,

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from papertide.web.clock import NowDep
 from papertide.web.deps import ServicesDep, TemplatesDep
 from papertide.web.error_model import COMMON_STATUSES, documented
+from papertide.web.page_cards import expect_cards
 from papertide.web.paper_feeds import ATOM_TYPE, compose_papers_feed
 from papertide.web.security import OptionalUserDep
 
@@ -21,6 +22,7 @@ FEED_SIZE = 50
 def read_member(request: Request, handle: str, services: ServicesDep, templates: TemplatesDep) -> HTMLResponse:
     """A member's submissions, public collections and recent comments."""
     member_page = services.members.read_page(handle[:60])
+    expect_cards(request, [submission.paper_id for submission in member_page.submissions])
     return templates.TemplateResponse(request, "member.html", {"profile": member_page})
 
 

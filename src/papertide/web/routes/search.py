@@ -15,6 +15,7 @@ from papertide.search.request import Mode, SearchPage, SearchRequest, SearchUnav
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep, TemplatesDep
 from papertide.web.error_model import COMMON_STATUSES, documented, problem_json
 from papertide.web.feed_documents import ATOM_TYPE, Feed, FeedEntry, compose_atom, compose_summary
+from papertide.web.page_cards import expect_cards
 from papertide.web.paper_lookup import fetch_hit_papers
 
 router = APIRouter()
@@ -82,7 +83,9 @@ def search_papers(
         else:
             context["result"] = result
             context["sort"] = result.sort
-            context["results"] = fetch_hit_papers(conn, result.hits)
+            results = fetch_hit_papers(conn, result.hits)
+            expect_cards(request, [item.id for item, _hit in results])
+            context["results"] = results
             context["highlight_query"] = " ".join(result.query.highlight_terms)
             context["pager"] = _pager(q, mode, sort, page, filters, result)
     return templates.TemplateResponse(request, "search.html", context, status_code=status)

@@ -18,6 +18,7 @@ from papertide.store.papers import count_papers
 from papertide.store.trending import TrendingList
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, ServicesDep, SettingsDep, TemplatesDep
+from papertide.web.page_cards import expect_cards
 
 router = APIRouter()
 PageQuery = Annotated[int, Query(ge=1, le=10_000, description="Page number, from 1.")]
@@ -45,6 +46,7 @@ def read_trending(
     assert isinstance(result, TrendingList)
     if page > 1 and not result.papers:
         raise HTTPException(404, f"Trending now has {result.total} papers; there is no page {page}.")
+    expect_cards(request, [ranked.item.id for ranked in result.papers])
     zone = parse_time_zone(settings.list_timezone)
     context: dict[str, Any] = {
         "listing": result,
@@ -80,6 +82,7 @@ def _render_period(
         raise HTTPException(404, f"No such list: write the {kind} as {result.period.key}.")
     if page > 1 and not result.papers:
         raise HTTPException(404, f"{result.period.label} has {result.total} papers; there is no page {page}.")
+    expect_cards(request, [ranked.item.id for ranked in result.papers])
     period = result.period
     context: dict[str, Any] = {
         "listing": result,
