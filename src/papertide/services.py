@@ -360,6 +360,7 @@ def open_semantic_searcher(settings: Settings, engine: Engine) -> SemanticSearch
         threads=settings.embedding_threads,
         index_config=index_config,
         allow_mismatch=True,
+        bulk_backend=settings.embedding_bulk_backend,
     )
 
 
