@@ -96,6 +96,8 @@ class SemanticSearcher:
         self._capabilities = capabilities
         self._bulk_choice: BulkChoice | None = None
         self._document_embedder = embedder
+        # An embedder handed in (tests, a model already loaded) embeds queries and papers alike.
+        self._injected = embedder
         self.space = VectorSpace(self.model_name, embedder.dim if embedder else 0)
         self.index: VectorIndex | None = None
         self.applied = 0
@@ -147,8 +149,8 @@ class SemanticSearcher:
     def bulk_choice(self) -> BulkChoice:
         """The backend that embeds papers and why; an injected embedder embeds everything."""
         if self._bulk_choice is None:
-            if self._embedder is not None and self._document_embedder is self._embedder:
-                self._bulk_choice = BulkChoice(self._embedder.backend, "the embedder given to the searcher")
+            if self._injected is not None:
+                self._bulk_choice = BulkChoice(self._injected.backend, "the embedder given to the searcher")
             else:
                 capabilities = self._capabilities or fetch_capabilities()
                 self._bulk_choice = select_bulk_backend(self.bulk_backend, self.model_name, self.backend, capabilities)
