@@ -253,19 +253,19 @@ class Settings(BaseSettings):
     )
     embedding_backend: Literal["onnx", "onnx-int8", "torch", "torch-bf16"] = Field(
         "onnx",
-        description="How queries (and papers, unless `embedding_bulk_backend` says otherwise) are embedded on the "
-        "CPU: `onnx` (ONNX Runtime, exported locally from the model "
-        "on first use, same vectors as torch, faster), `onnx-int8` (quantised: fastest, slightly different "
-        "rankings), `torch` (sentence-transformers), `torch-bf16` (bfloat16 autocast; only on CPUs with "
-        "AVX-512 BF16 or AMX). See docs/search-quality.md for measurements.",
+        description="How queries are embedded (papers: `embedding_bulk_backend`), on the CPU: `onnx` (ONNX "
+        "Runtime, exported locally from the model on first use, same vectors as torch, faster), `onnx-int8` "
+        "(quantised: fastest, slightly different rankings), `torch` (sentence-transformers), `torch-bf16` "
+        "(bfloat16 autocast; only on CPUs with AVX-512 BF16 or AMX). See docs/search-quality.md for measurements.",
     )
     embedding_bulk_backend: Literal["auto", "onnx", "onnx-int8", "torch", "torch-bf16", "cuda-fp16"] = Field(
         "auto",
         description="How papers are embedded (`papertide index`, `reindex`, ingest batches); queries always use "
         "`embedding_backend`. `auto` takes the fastest backend this machine runs natively whose measured hybrid "
-        "nDCG@10 on SciFact dev stays within 0.005 of float32 (`torch-bf16` on CPUs with AVX-512 BF16 or AMX, "
-        "else `onnx`; the table is in docs/search-quality.md); any other value forces that backend, "
-        "`cuda-fp16` included (float16 autocast on a CUDA GPU).",
+        "nDCG@10 on SciFact dev (papers by it, queries in float32) stays within 0.005 of float32: with the "
+        "default model `cuda-fp16` where torch sees a GPU, else `onnx-int8` (-0.0042); other models use "
+        "`embedding_backend` (table in docs/search-quality.md). Any other value forces that backend, `cuda-fp16` "
+        "(float16 autocast on a CUDA GPU) included.",
     )
     embedding_batch_size: int = Field(
         32, ge=1, le=4096, description="Passages embedded per model call when indexing papers (at least 512 on a GPU)."

@@ -55,6 +55,6 @@ def test_papers_are_stored_with_the_bulk_backends_vectors_and_found_by_float32_q
 def test_when_the_bulk_choice_is_the_query_backend_one_model_serves_both(
     themed_sqlite: Engine, tmp_path: Path, onnx_cache: Path
 ) -> None:
-    searcher = searcher_for(themed_sqlite, tmp_path, onnx_cache, "auto")
+    searcher = searcher_for(themed_sqlite, tmp_path, onnx_cache, "onnx")
     assert searcher.bulk_choice.backend == "onnx"
     assert searcher.document_embedder is searcher.embedder
