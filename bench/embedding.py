@@ -1,10 +1,12 @@
-"""Embedding backends side by side: throughput, query latency and agreement with torch float32 (issue 4).
+"""Embedding backends side by side: throughput, query latency and agreement with torch float32 (issues 4, 13).
 
 Papers come from the bundled sample (real arXiv abstracts); each is embedded as papertide
 embeds it (title-prefixed passages, search/semantic/passages.py). Queries are short phrases cut from
 other papers' titles. Agreement is the cosine to the torch float32 vectors and the overlap of
 the top-10 papers each backend retrieves for the queries. All backends run in one process,
-one after another, so their ratios are comparable even on a busy machine.
+one after another, so their ratios are comparable even on a busy machine: each rate is also
+given as a ratio to ONNX float32 measured in the same run, and the bulk backend papertide
+would choose on this machine is printed first (search/semantic/backends.py).
 
     .venv/bin/python -m bench.embedding                      # 300 papers, 60 queries
     .venv/bin/python -m bench.embedding --papers 100 --backends onnx onnx-int8
@@ -22,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from papertide.ingest.sample import open_sample
+from papertide.search.semantic.backends import AUTO, fetch_capabilities, select_bulk_backend
 from papertide.search.semantic.embedder import embed_papers, load_embedder
 from papertide.search.semantic.model import BACKENDS, DEFAULT_MODEL, Embedder, ModelUnavailable
 from papertide.search.semantic.passages import Vectors
@@ -67,6 +70,8 @@ def main(count: int, query_count: int, backends: list[str], threads: int) -> Non
     papers = read_sample(count)
     queries = query_phrases(query_count, skip=count)
     print(f"{len(papers)} papers, {len(queries)} queries, {threads or 'all'} threads")
+    choice = select_bulk_backend(AUTO, DEFAULT_MODEL, "onnx", fetch_capabilities())
+    print(f"bulk backend chosen here: {choice.backend} ({choice.reason})")
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="papertide-bench-") as cache:
         for backend in backends:
@@ -77,7 +82,11 @@ def main(count: int, query_count: int, backends: list[str], threads: int) -> Non
                 continue
             results[backend] = measure(embedder, papers, queries)
     reference = results.get("torch")
-    print(f"{'backend':<11} {'papers/s':>9} {'query p50':>10} {'query p95':>10} {'cos min':>8} {'top-10 overlap':>15}")
+    onnx_rate = results["onnx"]["papers_per_s"] if "onnx" in results else None
+    print(
+        f"{'backend':<11} {'papers/s':>9} {'vs onnx':>8} {'query p50':>10} {'query p95':>10} {'cos min':>8} "
+        f"{'top-10 overlap':>15}"
+    )
     for backend, result in results.items():
         agreement, overlap = "-", "-"
         if reference is not None and backend != "torch":
@@ -86,8 +95,9 @@ def main(count: int, query_count: int, backends: list[str], threads: int) -> Non
             mine = top10(vectors, result["queries"])  # type: ignore[arg-type]
             theirs = top10(base, reference["queries"])  # type: ignore[arg-type]
             overlap = f"{np.mean([len(a & b) / 10 for a, b in zip(mine, theirs, strict=True)]):.3f}"
+        ratio = f"{result['papers_per_s'] / onnx_rate:.2f}x" if onnx_rate else "-"  # type: ignore[operator]
         print(
-            f"{backend:<11} {result['papers_per_s']:>9.1f} {result['query_p50_ms']:>8.1f}ms "
+            f"{backend:<11} {result['papers_per_s']:>9.1f} {ratio:>8} {result['query_p50_ms']:>8.1f}ms "
             f"{result['query_p95_ms']:>8.1f}ms {agreement:>8} {overlap:>15}"
         )
 

@@ -367,6 +367,7 @@ def open_semantic_searcher(settings: Settings, engine: Engine) -> SemanticSearch
         index_config=index_config,
         query_cache_size=settings.search_query_embedding_cache,
         allow_mismatch=True,
+        bulk_backend=settings.embedding_bulk_backend,
     )
 
 

@@ -10,13 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from papertide.search.semantic.embedder import (
-    cpu_has_bf16,
-    embed_papers,
-    fetch_cpu_flags,
-    load_embedder,
-    parse_cpu_flags,
-)
+from papertide.search.semantic.backends import cpu_has_bf16, fetch_cpu_flags, parse_cpu_flags
+from papertide.search.semantic.embedder import embed_papers, load_embedder
 from papertide.search.semantic.model import DEFAULT_MODEL, Embedder, ModelUnavailable, resolve_model
 
 LONG_ABSTRACT = " ".join(

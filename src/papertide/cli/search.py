@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from papertide.cli.context import console, fail, invocation, stdout
 from papertide.cli.output import print_json_line
-from papertide.cli.progress import count_progress
+from papertide.cli.progress import count_progress, rate_progress
 from papertide.domain.errors import InvalidQuery, InvalidRecord, PapertideError
 from papertide.domain.identifiers import parse_arxiv_id
 from papertide.domain.models import Hit, StoredPaper
@@ -127,7 +127,9 @@ def _run_with_progress(indexer: SearchIndexer, *, rebuild: bool) -> IndexReport:
     known = total if rebuild else None
     with count_progress("lexical index", known) as advance:
         lexical = indexer.rebuild_lexical(advance) if rebuild else indexer.catch_up_lexical(advance)
-    with count_progress("embeddings", known) as advance:
+    pending, backend = indexer.plan_semantic()
+    label = f"embeddings ({backend})" if backend else "embeddings"
+    with rate_progress(label, known if rebuild else pending, "papers") as advance:
         embedded, note = indexer.rebuild_semantic(advance) if rebuild else indexer.catch_up_semantic(advance)
     return IndexReport(lexical=lexical, semantic=embedded, note=note, failed=embedded is None)
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from papertide.domain.errors import PapertideError
 from papertide.search.lexical.index import LexicalIndex, Progress
 from papertide.search.request import SemanticRanker
+from papertide.search.semantic.backends import BulkChoice
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,15 @@ class SemanticIndexer(Protocol):
 
     def rebuild(self, on_progress: Progress | None = None) -> int:
         """Embed every paper again and rebuild the vector index."""
+        ...
+
+    def pending(self) -> int:
+        """How many papers have no current vector."""
+        ...
+
+    @property
+    def bulk_choice(self) -> BulkChoice:
+        """The backend that embeds papers, and why."""
         ...
 
 
@@ -138,6 +148,23 @@ class SearchIndexer:
             return semantic.sync(on_progress), ""
         except PapertideError as error:
             return None, f"not embedded: {error}"
+
+    def plan_semantic(self) -> tuple[int | None, str]:
+        """Papers waiting for a vector and the backend that will embed them, for a progress bar.
+
+        (None, "") for what cannot be told now; the embedding run itself then says why.
+        """
+        semantic, _ = self._semantic()
+        if semantic is None:
+            return None, ""
+        try:
+            pending: int | None = semantic.pending()
+        except PapertideError:
+            pending = None
+        try:
+            return pending, semantic.bulk_choice.backend
+        except PapertideError:
+            return pending, ""
 
     def rebuild_lexical(self, on_progress: Progress | None = None) -> int:
         """Index every paper again."""

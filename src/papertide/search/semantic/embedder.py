@@ -1,7 +1,8 @@
-"""Loading an embedding model with the chosen CPU backend, and embedding papers with it.
+"""Loading an embedding model with the chosen backend, and embedding papers with it.
 
-The protocol, the model's source and its errors live in model.py; this module picks a
-backend (onnx.py or torch.py), which import model.py and never this module. Nothing here
+The protocol, the model's source and its errors live in model.py; which backends this machine
+runs, and which one embeds papers in bulk, in backends.py; this module loads a backend (onnx.py
+or torch.py), which import model.py and never this module. Nothing here
 downloads: ``HF_HUB_OFFLINE=1`` is set before sentence-transformers is imported.
 """
 
@@ -13,50 +14,37 @@ from pathlib import Path
 
 import numpy as np
 
+from papertide.search.semantic.backends import Capabilities, describe_missing, fetch_capabilities
 from papertide.search.semantic.model import BACKENDS, Embedder, ModelUnavailable, resolve_model
 from papertide.search.semantic.onnx import load_onnx_embedder
 from papertide.search.semantic.passages import Vectors, compose_passages, pool_passages
 from papertide.search.semantic.torch import TorchEmbedder
 
 
-def parse_cpu_flags(cpuinfo: str) -> set[str]:
-    """The feature flags of the first processor in a /proc/cpuinfo text."""
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in {"flags", "Features"}:
-            return set(value.split())
-    return set()
+def load_embedder(
+    model: str, backend: str, cache_dir: Path, *, threads: int = 0, capabilities: Capabilities | None = None
+) -> Embedder:
+    """Load ``model`` with ``backend``; ONNX exports are cached under ``cache_dir``.
 
-
-def fetch_cpu_flags() -> set[str]:
-    """This machine's CPU feature flags (empty where /proc/cpuinfo does not exist)."""
-    try:
-        return parse_cpu_flags(Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return set()
-
-
-def cpu_has_bf16(flags: set[str]) -> bool:
-    """Whether bfloat16 arithmetic runs natively (AVX-512 BF16 or AMX); emulated it is slower than fp32."""
-    return bool(flags & {"avx512_bf16", "amx_bf16"})
-
-
-def load_embedder(model: str, backend: str, cache_dir: Path, *, threads: int = 0) -> Embedder:
-    """Load ``model`` with ``backend``; ONNX exports are cached under ``cache_dir``."""
+    :param capabilities: what this machine offers (read from it when None); a backend it cannot
+        run natively is refused with the reason.
+    """
     if backend not in BACKENDS:
         raise ModelUnavailable(f"unknown embedding backend {backend!r}: choose one of {', '.join(BACKENDS)}")
     # Set before sentence-transformers or transformers is imported anywhere in the process.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     source = resolve_model(model)
-    if backend == "torch-bf16" and not cpu_has_bf16(fetch_cpu_flags()):
-        raise ModelUnavailable(
-            "embedding backend torch-bf16 needs a CPU with AVX-512 BF16 or AMX instructions, which this one lacks "
-            "(emulated bfloat16 is slower than float32): use `onnx` instead"
-        )
+    if backend in {"torch-bf16", "cuda-fp16"}:
+        problem = describe_missing(backend, capabilities or fetch_capabilities())
+        if problem is not None:
+            raise ModelUnavailable(problem)
     if backend.startswith("onnx"):
         return load_onnx_embedder(source, cache_dir, quantized=backend == "onnx-int8", threads=threads)
-    return TorchEmbedder(source, bf16=backend == "torch-bf16", threads=threads)
+    if backend == "cuda-fp16":
+        return TorchEmbedder(source, precision="float16", device="cuda", threads=threads)
+    precision = "bfloat16" if backend == "torch-bf16" else "float32"
+    return TorchEmbedder(source, precision=precision, threads=threads)
 
 
 def embed_papers(

@@ -16,7 +16,8 @@ from typing import Literal, Protocol, get_args
 from papertide.domain.errors import PapertideError
 from papertide.search.semantic.passages import Vectors
 
-Backend = Literal["onnx", "onnx-int8", "torch", "torch-bf16"]
+# CPU backends, and cuda-fp16 for bulk embedding on a GPU (backends.py says which runs where).
+Backend = Literal["onnx", "onnx-int8", "torch", "torch-bf16", "cuda-fp16"]
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
 Progress = Callable[[int], None]
 

@@ -4,8 +4,9 @@ The export runs once per model (a few seconds), from the files sentence-transfor
 never from a hub. The model is loaded with eager attention so that ONNX Runtime's optimizer
 can fuse the attention layers. ``onnx-int8`` adds dynamic int8 quantisation of the weights
 (per channel).
-The tokenizer is the model's own ``tokenizer.json`` with truncation set to 256 tokens and
-padding to the longest text of each batch (the bundled file pads and cuts at a fixed 128).
+The tokenizer is the model's own ``tokenizer.json`` with truncation set to 256 tokens (the
+bundled file pads and cuts at a fixed 128); texts are tokenized once, batched by length
+(batching.py) and each batch is padded to its longest text.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from papertide.search.semantic.batching import length_batches
 from papertide.search.semantic.model import MAX_TOKENS, ModelSource, ModelUnavailable, Progress
 from papertide.search.semantic.passages import Vectors, normalize_rows
 from papertide.search.semantic.torch import embedding_dimension, load_sentence_transformer
@@ -200,9 +202,10 @@ class OnnxEmbedder:
         self.dim = export.dim
         self.max_tokens = min(export.max_tokens, MAX_TOKENS)
         self.inputs = export.inputs
+        self.pad_id = export.pad_id
         self.tokenizer = Tokenizer.from_file(str(export.tokenizer_file))
         self.tokenizer.enable_truncation(self.max_tokens)
-        self.tokenizer.enable_padding(pad_id=export.pad_id, length=None)
+        self.tokenizer.no_padding()
         self.counter = Tokenizer.from_file(str(export.tokenizer_file))
         self.counter.no_truncation()
         self.counter.no_padding()
@@ -217,33 +220,34 @@ class OnnxEmbedder:
             str(export.model_file(quantized)), options, providers=["CPUExecutionProvider"]
         )
 
-    def _run(self, texts: Sequence[str]) -> Vectors:
-        encodings = self.tokenizer.encode_batch(list(texts))
-        columns: dict[str, Any] = {
-            "input_ids": [e.ids for e in encodings],
-            "attention_mask": [e.attention_mask for e in encodings],
-            "token_type_ids": [e.type_ids for e in encodings],
-        }
-        feed = {name: np.asarray(columns[name], dtype=np.int64) for name in self.inputs}
-        (output,) = self.session.run(["sentence_embedding"], feed)
+    def _run(self, encodings: Sequence[Any]) -> Vectors:
+        """Embed tokenized texts in one call, each padded to the longest of them."""
+        width = max(len(encoding.ids) for encoding in encodings)
+        columns = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in _INPUTS}
+        columns["input_ids"].fill(self.pad_id)
+        for row, encoding in enumerate(encodings):
+            size = len(encoding.ids)
+            columns["input_ids"][row, :size] = encoding.ids
+            columns["attention_mask"][row, :size] = encoding.attention_mask
+            columns["token_type_ids"][row, :size] = encoding.type_ids
+        (output,) = self.session.run(["sentence_embedding"], {name: columns[name] for name in self.inputs})
         return normalize_rows(output)
 
     def embed_documents(
         self, texts: Sequence[str], batch_size: int = 32, on_progress: Progress | None = None
     ) -> Vectors:
-        """One unit row per text (cut at ``max_tokens``); batches of similar length pad little."""
+        """One unit row per text (cut at ``max_tokens``), in input order; batches of similar length pad little."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._run([texts[i] for i in rows])
+        encodings = self.tokenizer.encode_batch(list(texts))
+        for rows in length_batches([len(encoding.ids) for encoding in encodings], batch_size):
+            out[rows] = self._run([encodings[i] for i in rows])
             if on_progress:
                 on_progress(len(rows))
         return out
 
     def embed_query(self, text: str) -> Vectors:
         """The unit vector of one query."""
-        vector: Vectors = self._run([text])[0]
+        vector: Vectors = self._run(self.tokenizer.encode_batch([text]))[0]
         return vector
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

@@ -6,7 +6,10 @@ host, plus an in-memory delta caught up by ``change_seq`` before every search, s
 written by another process (an ingest job, another web worker, another host) are found at
 once (replica.py). One process per host, elected by a lock file (election.py), writes the
 snapshots; the others move to each new one when the pointer file changes (issue 14). The
-embedding model is loaded on first use: opening a searcher to find similar papers never loads it.
+embedding model is loaded on first use: opening a searcher to find similar papers never loads
+it. Papers are embedded by the bulk backend (backends.py: the fastest that keeps quality on this
+machine, issue 13) and queries by the configured backend; both are the same model, so their
+vectors share one space.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from papertide.domain.clock import utc_now
 from papertide.domain.models import Hit
 from papertide.search.changes import fetch_database_id
 from papertide.search.election import WriterElection
+from papertide.search.semantic.backends import AUTO, BulkChoice, Capabilities, fetch_capabilities, select_bulk_backend
 from papertide.search.semantic.embedder import embed_papers, load_embedder
 from papertide.search.semantic.index import IndexConfig
 from papertide.search.semantic.mapped import MappedIndex
@@ -85,6 +89,8 @@ class SemanticSearcher:
         index_config: IndexConfig | None = None,
         embedder: Embedder | None = None,
         query_cache_size: int = 256,
+        bulk_backend: str = AUTO,
+        capabilities: Capabilities | None = None,
     ) -> None:
         self.engine = engine
         self.index_dir = index_dir
@@ -96,6 +102,12 @@ class SemanticSearcher:
         self.model_name = embedder.name if embedder is not None else resolve_model(model).name
         self._model = model
         self._embedder = embedder
+        self.bulk_backend = bulk_backend
+        self._capabilities = capabilities
+        self._bulk_choice: BulkChoice | None = None
+        self._document_embedder = embedder
+        # An embedder handed in (tests, a model already loaded) embeds queries and papers alike.
+        self._injected = embedder
         self.space = VectorSpace(self.model_name, embedder.dim if embedder else 0)
         self.index: ReplicaIndex | None = None
         self.applied = 0
@@ -149,6 +161,38 @@ class SemanticSearcher:
         if not self.space.dim:
             self.space = VectorSpace(self.model_name, self._embedder.dim)
         return self._embedder
+
+    @property
+    def bulk_choice(self) -> BulkChoice:
+        """The backend that embeds papers and why; an injected embedder embeds everything."""
+        if self._bulk_choice is None:
+            if self._injected is not None:
+                self._bulk_choice = BulkChoice(self._injected.backend, "the embedder given to the searcher")
+            else:
+                capabilities = self._capabilities or fetch_capabilities()
+                self._bulk_choice = select_bulk_backend(self.bulk_backend, self.model_name, self.backend, capabilities)
+        return self._bulk_choice
+
+    @property
+    def document_embedder(self) -> Embedder:
+        """The model that embeds papers: the query embedder itself when the bulk choice is the same backend."""
+        if self._document_embedder is None:
+            choice = self.bulk_choice
+            with self._lock:
+                if self._document_embedder is None:
+                    if choice.backend == self.backend:
+                        self._document_embedder = self.embedder
+                    else:
+                        log.info("papers are embedded with %s: %s", choice.backend, choice.reason)
+                        self._document_embedder = load_embedder(
+                            self._model, choice.backend, self.cache_dir, threads=self.threads
+                        )
+        if self.space.dim and self._document_embedder.dim != self.space.dim:
+            raise ModelMismatch(
+                f"model {self.model_name!r} makes {self._document_embedder.dim}-dimensional vectors but the stored "
+                f"ones have {self.space.dim}: run `papertide reindex`"
+            )
+        return self._document_embedder
 
     def _load_index(self) -> None:
         self.index, self.applied, self._stamp = None, 0, None
@@ -305,10 +349,11 @@ class SemanticSearcher:
         embedded = 0
         for start in range(0, len(papers), PAPERS_PER_BATCH):
             batch = papers[start : start + PAPERS_PER_BATCH]
-            space = VectorSpace(self.model_name, self.embedder.dim)
+            embedder = self.document_embedder
+            space = VectorSpace(self.model_name, embedder.dim)
             unchanged = [] if force else [paper for paper in batch if paper.is_current(space)]
             todo = [paper for paper in batch if force or not paper.is_current(space)]
-            vectors = embed_papers(self.embedder, [(p.title, p.abstract) for p in todo], batch_size=self.batch_size)
+            vectors = embed_papers(embedder, [(p.title, p.abstract) for p in todo], batch_size=self.batch_size)
             with begin_write(self.engine) as conn:
                 write_vectors(conn, space, list(zip(todo, vectors, strict=True)), utc_now())
                 write_current_seq(conn, unchanged)
@@ -320,7 +365,7 @@ class SemanticSearcher:
     def _require_space(self) -> None:
         self.check()
         with self.engine.connect() as conn:
-            check_space(conn, VectorSpace(self.model_name, self.embedder.dim))
+            check_space(conn, VectorSpace(self.model_name, self.document_embedder.dim))
 
     def index_papers(self, paper_ids: Sequence[int], on_progress: Progress | None = None) -> int:
         """Embed, store and index these papers where their vector is missing or stale; returns how many.
@@ -363,7 +408,7 @@ class SemanticSearcher:
 
     def rebuild(self, on_progress: Progress | None = None) -> int:
         """Embed every paper again with the configured model and rebuild the index (``papertide reindex``)."""
-        space = VectorSpace(self.model_name, self.embedder.dim)
+        space = VectorSpace(self.model_name, self.document_embedder.dim)
         with begin_write(self.engine) as conn:
             write_space(conn, space, utc_now())
         with self._lock:
@@ -395,13 +440,17 @@ def open_semantic(
     embedder: Embedder | None = None,
     query_cache_size: int = 256,
     allow_mismatch: bool = False,
+    bulk_backend: str = AUTO,
+    capabilities: Capabilities | None = None,
 ) -> SemanticSearcher:
     """A searcher over ``engine``'s vectors with its index in ``index_dir``.
 
     Raises ModelMismatch when the stored vectors come from another model, unless
     ``allow_mismatch``: such a searcher refuses to search or sync until ``rebuild``
     (``papertide reindex``). ``embedder`` replaces loading ``model`` with ``backend`` (tests,
-    or a model already loaded).
+    or a model already loaded) for queries and papers alike; otherwise papers are embedded
+    with ``bulk_backend`` (``auto``: see backends.py), for this machine's ``capabilities``
+    (read from it when None).
     """
     searcher = SemanticSearcher(
         engine,
@@ -414,6 +463,8 @@ def open_semantic(
         index_config=index_config,
         embedder=embedder,
         query_cache_size=query_cache_size,
+        bulk_backend=bulk_backend,
+        capabilities=capabilities,
     )
     searcher.open()
     if not allow_mismatch:
