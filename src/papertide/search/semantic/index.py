@@ -151,16 +151,19 @@ class VectorIndex:
         rows.sort()
         return self._ids[rows].copy(), np.array(self._stored()[rows])
 
+    def rows_of(self, candidates: Collection[int]) -> tuple[npt.NDArray[np.int64], Vectors]:
+        """Ids and vectors (a copy) of those ``candidates`` that are in the index."""
+        rows = np.fromiter((self._rows[c] for c in candidates if c in self._rows), dtype=np.int64)
+        return self._ids[rows], self._stored()[rows]
+
     def search(self, query: Vectors, k: int, candidates: Collection[int] | None = None) -> Pairs:
         """The ``k`` entries with the highest inner product, best first; among ``candidates`` when given."""
         if k <= 0 or not self._rows:
             return []
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         if candidates is not None:
-            rows = np.fromiter((self._rows[c] for c in candidates if c in self._rows), dtype=np.int64)
-            if len(rows) == 0:
-                return []
-            return select_top(self._stored()[rows] @ query, self._ids[rows], k)
+            ids, vectors = self.rows_of(candidates)
+            return select_top(vectors @ query, ids, k) if len(ids) else []
         if self.kind == "exact":
             return select_top(self._matrix[: self._size] @ query, self._ids[: self._size], k)
         return self._search_graph(query, k)

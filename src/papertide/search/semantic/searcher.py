@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Engine
 
 from papertide.domain.clock import utc_now
@@ -22,6 +24,7 @@ from papertide.search.changes import fetch_database_id
 from papertide.search.semantic.embedder import embed_papers, load_embedder
 from papertide.search.semantic.index import IndexConfig, VectorIndex
 from papertide.search.semantic.model import Embedder, resolve_model
+from papertide.search.semantic.passages import Vectors
 from papertide.search.semantic.snapshot import read_snapshot, write_snapshot
 from papertide.search.semantic.vectors import (
     ModelMismatch,
@@ -209,6 +212,21 @@ class SemanticSearcher:
                 return []
             pairs = self.index.search(vector, k, candidates)
         return [Hit(paper_id=paper_id, score=score) for paper_id, score in pairs]
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """The vectors of many queries in a few model calls (the digest's topics, issue 13)."""
+        self.check()
+        # Queries and documents go through the same model call: no prefix tells them apart.
+        return self.embedder.embed_documents(list(texts), batch_size=64)
+
+    def candidate_vectors(self, candidates: Collection[int]) -> tuple[npt.NDArray[np.int64], Vectors]:
+        """Ids and vectors of those ``candidates`` that have a vector, in the index's row order."""
+        self.check()
+        self.refresh()
+        with self._lock:
+            if self.index is None:
+                return np.zeros(0, dtype=np.int64), np.zeros((0, max(self.space.dim, 1)), dtype=np.float32)
+            return self.index.rows_of(candidates)
 
     def similar(self, paper_id: int, k: int) -> list[Hit]:
         """The ``k`` papers nearest to a paper, itself excluded; empty when it has no vector."""
