@@ -120,10 +120,15 @@ def run_once(folder: Path, server: str, url: str, workers: int, delivered: Calla
 
 
 def _tally() -> Callable[[str, int], None]:
+    """Progress on one line, twice a second at most (the CLI shows bars instead)."""
     seen: dict[str, int] = {}
+    shown = [0.0]
 
     def advance(phase: str, count: int) -> None:
         seen[phase] = seen.get(phase, 0) + count
+        if time.monotonic() - shown[0] < 0.5:
+            return
+        shown[0] = time.monotonic()
         line = f"\r  planned {seen.get('plan', 0):,} subscribers, sent {seen.get('send', 0):,} digests"
         print(line, end="", flush=True)
 
