@@ -172,7 +172,12 @@ class TopicCache:
 
     def ensure(self, phrases: Sequence[str]) -> None:
         """Search the phrases not searched yet in this run (in one call when the matcher can batch)."""
-        missing = list(dict.fromkeys(phrase for phrase in phrases if topic_key(phrase) not in self.found))
+        keyed: dict[str, str] = {}
+        for phrase in phrases:
+            key = topic_key(phrase)
+            if key not in self.found and key not in keyed:
+                keyed[key] = phrase  # "Neural  ODEs" and "neural ODEs" are one topic: searched once
+        missing = list(keyed.values())
         if len(missing) > 1 and isinstance(self.matcher, BatchTopicMatcher):
             try:
                 matched = self.matcher.match_many(missing, self.hits, self.candidates)
