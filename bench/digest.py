@@ -27,7 +27,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from typing import Any
 from bench.digest_corpus import NOW, bench_settings, build_corpus
 from bench.postfix import PostfixTools, Sink, cache_folder, find_postfix_tools, run_source
 from papertide.digest.job import DigestReport, run_digest
+from papertide.digest.plan import SearchTopicMatcher
 from papertide.services import Services
 
 
@@ -85,20 +86,31 @@ def cpu_now() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+class TimedMatcher:
+    """The product's topic matcher (one topic, or many at once as planning asks), timed."""
+
+    def __init__(self, matcher: SearchTopicMatcher) -> None:
+        self.matcher = matcher
+        self.seconds = 0.0
+        self.topics = 0
+
+    def __call__(self, topic: str, hits: int, candidates: Collection[int]) -> Sequence[int]:
+        return self.match_many([topic], hits, candidates)[topic]
+
+    def match_many(self, topics: Sequence[str], hits: int, candidates: Collection[int]) -> Mapping[str, Sequence[int]]:
+        started = time.perf_counter()
+        try:
+            return self.matcher.match_many(topics, hits, candidates)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.topics += len(topics)
+
+
 def run_once(folder: Path, server: str, url: str, workers: int, delivered: Callable[[], int]) -> Run:
     """The product's digest run on the data directory ``folder``, to the SMTP server at ``url``."""
     settings = bench_settings(folder, smtp_url=url, digest_workers=workers)
     services = Services(settings)
-    matcher = services.topic_matcher()
-    timing = {"seconds": 0.0, "topics": 0}
-
-    def timed_matcher(topic: str, hits: int, candidates: Collection[int]) -> Sequence[int]:
-        started = time.perf_counter()
-        try:
-            return matcher(topic, hits, candidates)
-        finally:
-            timing["seconds"] += time.perf_counter() - started
-            timing["topics"] += 1
+    timed_matcher = TimedMatcher(services.topic_matcher())
 
     print(f"{server}:", flush=True)
     cpu = cpu_now()
@@ -116,7 +128,7 @@ def run_once(folder: Path, server: str, url: str, workers: int, delivered: Calla
     cpu = cpu_now() - cpu
     print(flush=True)
     services.engine.dispose()
-    return Run(server, report, seconds, delivered(), cpu, timing["seconds"], int(timing["topics"]))
+    return Run(server, report, seconds, delivered(), cpu, timed_matcher.seconds, timed_matcher.topics)
 
 
 def _tally() -> Callable[[str, int], None]:
