@@ -1,14 +1,18 @@
-"""Digest benchmark: one `run_digest` to N confirmed subscribers through a real SMTP server (issue 6).
+"""Digest benchmark (issue 13): one digest run to N subscribers through Postfix's smtp-sink, beside the sink's limit.
 
-Builds a fresh SQLite database with 3,000 papers listed over the last two weeks (a few
-hundred of them upvoted) and N confirmed subscribers with varied time zones, hours, sizes
-and topics (none, arXiv categories, authors, free-text topics), all due at the run's
-instant. A local aiosmtpd server in its own process counts what it accepts. The run is the
-product's code path (plan -> compose -> SMTP -> record after the server's 250), measured
-from this process; setup happens in a child process so peak memory is the run's own.
+Builds a papertide data directory (bench/digest_corpus.py: 3,000 papers listed over two weeks,
+their lexical and vector indexes, N confirmed subscribers all due now with a realistic mix of
+preferences, free-text topics among them) in a child process, copies it, and runs the product's
+digest run (``Services`` from ``Settings``, the same objects ``papertide digest run`` uses: plan
+with the real topic matcher -> compose -> SMTP -> record after the server's 250) twice:
 
-Free-text topics are matched by a word-overlap matcher over titles here, so the figures
-are the digest's, not the search engine's (bench/search.py measures that).
+1. to Postfix's ``smtp-sink`` (C; bench/postfix.py fetches it with ``apt-get download postfix``
+   into ~/.cache/papertide-bench when it is not installed), then ``smtp-source`` sends as many
+   messages of the digests' average size over as many kept connections to the same sink: the
+   rate a mail client can reach against that server on this machine, the yardstick;
+2. to an aiosmtpd server (Python) in its own process, the server the test suite uses.
+
+CPU per message is the run's own processes (the run and its helpers), without the server.
 
     .venv/bin/python -m bench.digest                       # 100,000 subscribers
     .venv/bin/python -m bench.digest --subscribers 10000
@@ -17,138 +21,45 @@ are the digest's, not the search engine's (bench/search.py measures that).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import multiprocessing
-import random
 import resource
+import shutil
+import socket
 import tempfile
 import time
-from collections.abc import Sequence
-from functools import partial
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from papertide.digest.compose import MailComposer, MailSite
+from bench.digest_corpus import NOW, bench_settings, build_corpus
+from bench.postfix import PostfixTools, Sink, cache_folder, find_postfix_tools, run_source
 from papertide.digest.job import DigestReport, run_digest
-from papertide.digest.policy import DigestPolicy
-from papertide.domain.models import Paper
-from papertide.mail.transport import SmtpTransport
-from papertide.store.engine import begin_write, make_engine
-from papertide.store.migrate import upgrade_database
-from papertide.store.papers import upsert_papers
-from papertide.store.schema import papers, subscribers
-
-NOW = dt.datetime(2026, 8, 21, 23, 30, tzinfo=dt.UTC)
-CATEGORIES = ["cs.LG", "cs.AI", "cs.CL", "cs.CV", "stat.ML", "math.OC", "math.DS", "quant-ph", "hep-th", "q-bio.NC"]
-ZONES = [
-    "UTC",
-    "Europe/Paris",
-    "Europe/London",
-    "America/New_York",
-    "America/Los_Angeles",
-    "Asia/Tokyo",
-    "Asia/Kolkata",
-    "Australia/Sydney",
-    "America/Sao_Paulo",
-    "Africa/Nairobi",
-]
-WORDS = [
-    "neural",
-    "dynamics",
-    "graph",
-    "diffusion",
-    "language",
-    "quantum",
-    "protein",
-    "robot",
-    "causal",
-    "vision",
-    "chaos",
-    "transformer",
-    "sparse",
-    "kernel",
-    "bayesian",
-    "control",
-    "manifold",
-    "spectral",
-    "agent",
-    "flow",
-]
-FIRST = ["Ada", "Alan", "Grace", "Emmy", "Kurt", "Sofia", "Ravi", "Mei", "Olu", "Jana"]
-LAST = ["Lovelace", "Turing", "Hopper", "Noether", "Goedel", "Kovalevskaya", "Raman", "Chen", "Adeyemi", "Novak"]
+from papertide.digest.plan import SearchTopicMatcher
+from papertide.services import Services
 
 
-def build_papers(rng: random.Random, count: int) -> list[Paper]:
-    """Papers listed over the 14 days before NOW; one in ten upvoted, a heavy tail of votes."""
-    result: list[Paper] = []
-    for number in range(count):
-        words = rng.sample(WORDS, 4)
-        listed = (NOW - dt.timedelta(days=rng.uniform(0, 14))).date()
-        result.append(
-            Paper(
-                arxiv_id=f"2608.{number:05d}",
-                title=f"{words[0].title()} {words[1]} for {words[2]} {words[3]}: a study number {number}",
-                abstract=" ".join(rng.choice(WORDS) for _ in range(160)) + ".",
-                authors=tuple(f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(rng.randint(1, 8))),
-                categories=tuple(rng.sample(CATEGORIES, rng.randint(1, 3))),
-                published=listed,
-                listed_on=listed,
-                external_upvotes=int(rng.paretovariate(1.2)) if rng.random() < 0.1 else 0,
-            )
-        )
-    return result
+@dataclass
+class Run:
+    """One digest run's figures."""
+
+    server: str
+    report: DigestReport
+    seconds: float
+    delivered: int
+    cpu_seconds: float
+    matching_seconds: float
+    topics: int
+    size: int = 0
 
 
-def topics_for(rng: random.Random) -> dict[str, list[str]]:
-    kind = rng.random()
-    topics: dict[str, list[str]] = {"categories": [], "authors": [], "topics": []}
-    if kind < 0.4:
-        return topics
-    if kind < 0.7:
-        topics["categories"] = rng.sample(CATEGORIES, rng.randint(1, 3))
-    elif kind < 0.85:
-        topics["authors"] = [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(rng.randint(1, 2))]
-    else:
-        topics["topics"] = [" ".join(rng.sample(WORDS, 2)) for _ in range(rng.randint(1, 2))]
-    return topics
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
-def setup(database_url: str, count: int, paper_count: int, seed: int) -> None:
-    """Create the database: papers and ``count`` confirmed subscribers due at NOW."""
-    rng = random.Random(seed)
-    engine = make_engine(database_url)
-    upgrade_database(engine)
-    with begin_write(engine) as conn:
-        upsert_papers(conn, build_papers(rng, paper_count), NOW)
-    rows: list[dict[str, Any]] = []
-    for number in range(count):
-        zone = rng.choice(ZONES)
-        local_hour = NOW.astimezone(ZoneInfo(zone)).hour
-        rows.append(
-            {
-                "email": f"reader{number:06d}@example.org",
-                "status": "confirmed",
-                "frequency": "daily",
-                # Their hour came up to ten hours ago, so every digest is due at NOW.
-                "hour": (local_hour - rng.randint(0, 10)) % 24,
-                "timezone": zone,
-                "size": rng.choice([5, 10, 10, 10, 15, 20, 30]),
-                "topics": topics_for(rng),
-                "created_at": NOW - dt.timedelta(days=30),
-                "confirmed_at": NOW - dt.timedelta(days=30),
-                "bounce_count": 0,
-            }
-        )
-    with begin_write(engine) as conn:
-        for start in range(0, len(rows), 5000):
-            conn.execute(subscribers.insert(), rows[start : start + 5000])
-    engine.dispose()
-
-
-def serve_sink(port: int, ready: Any, results: Any, stop: Any) -> None:
+def serve_aiosmtpd(port: int, ready: Any, results: Any, stop: Any) -> None:
     """An aiosmtpd server counting accepted messages and bytes, in its own process."""
     from aiosmtpd.controller import Controller
 
@@ -166,37 +77,116 @@ def serve_sink(port: int, ready: Any, results: Any, stop: Any) -> None:
     ready.set()
     stop.wait()
     controller.stop()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    results.put((Counter.messages, Counter.size, usage.ru_utime + usage.ru_stime))
+    results.put((Counter.messages, Counter.size))
 
 
-def word_matcher(database_url: str) -> Any:
-    """Topic -> ids of papers whose title holds every word of it (stands in for the search service)."""
-    engine = make_engine(database_url)
-    index: dict[str, set[int]] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(select(papers.c.id, papers.c.title)):
-            for word in row.title.lower().replace(":", " ").split():
-                index.setdefault(word, set()).add(row.id)
-    engine.dispose()
-
-    def match(text: str, hits: int) -> Sequence[int]:
-        found = set.intersection(*(index.get(word, set()) for word in text.lower().split()))
-        return sorted(found)[:hits]
-
-    return match
+def cpu_now() -> float:
+    """CPU seconds of this process and its reaped children (the delivery helpers, once joined)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def free_port() -> int:
-    import socket
+class TimedMatcher:
+    """The product's topic matcher (one topic, or many at once as planning asks), timed."""
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    def __init__(self, matcher: SearchTopicMatcher) -> None:
+        self.matcher = matcher
+        self.seconds = 0.0
+        self.topics = 0
+
+    def __call__(self, topic: str, hits: int, candidates: Collection[int]) -> Sequence[int]:
+        return self.match_many([topic], hits, candidates)[topic]
+
+    def match_many(self, topics: Sequence[str], hits: int, candidates: Collection[int]) -> Mapping[str, Sequence[int]]:
+        started = time.perf_counter()
+        try:
+            return self.matcher.match_many(topics, hits, candidates)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.topics += len(topics)
 
 
-def table(rows: list[tuple[str, str, str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+def run_once(folder: Path, server: str, url: str, workers: int, delivered: Callable[[], int]) -> Run:
+    """The product's digest run on the data directory ``folder``, to the SMTP server at ``url``."""
+    settings = bench_settings(folder, smtp_url=url, digest_workers=workers)
+    services = Services(settings)
+    timed_matcher = TimedMatcher(services.topic_matcher())
+
+    print(f"{server}:", flush=True)
+    cpu = cpu_now()
+    started = time.perf_counter()
+    report = run_digest(
+        services.engine,
+        services.transports,
+        services.new_composer(),
+        now=NOW,
+        policy=services.digest_policy,
+        matcher=timed_matcher,
+        progress=_tally(),
+    )
+    seconds = time.perf_counter() - started
+    cpu = cpu_now() - cpu
+    print(flush=True)
+    services.engine.dispose()
+    return Run(server, report, seconds, delivered(), cpu, timed_matcher.seconds, timed_matcher.topics)
+
+
+def _tally() -> Callable[[str, int], None]:
+    """Progress on one line, twice a second at most (the CLI shows bars instead)."""
+    seen: dict[str, int] = {}
+    shown = [0.0]
+
+    def advance(phase: str, count: int) -> None:
+        seen[phase] = seen.get(phase, 0) + count
+        if time.monotonic() - shown[0] < 0.5:
+            return
+        shown[0] = time.monotonic()
+        line = f"\r  planned {seen.get('plan', 0):,} subscribers, sent {seen.get('send', 0):,} digests"
+        print(line, end="", flush=True)
+
+    return advance
+
+
+def run_aiosmtpd(folder: Path, workers: int) -> Run:
+    """The run against aiosmtpd in its own process; also tells the digests' average size."""
+    context = multiprocessing.get_context("spawn")
+    port, ready, stop, results = free_port(), context.Event(), context.Event(), context.Queue()
+    server = context.Process(target=serve_aiosmtpd, args=(port, ready, results, stop))
+    server.start()
+    ready.wait(30)
+    run = run_once(folder, "papertide -> aiosmtpd", f"smtp://127.0.0.1:{port}", workers, lambda: 0)
+    stop.set()
+    received, size = results.get(timeout=60)
+    server.join()
+    run.delivered, run.size = received, size // max(received, 1)
+    return run
+
+
+def run_sink(
+    folder: Path, tools: PostfixTools, workers: int, size: int, work: Path
+) -> tuple[Run, float, int, float, float]:
+    """The run against smtp-sink, then smtp-source against the same sink: (run, source s, source messages, CPU)."""
+    port = free_port()
+    sink = Sink(tools, port, work)
+    try:
+        before = sink.messages()
+        sink_cpu = sink.cpu_seconds()
+        run = run_once(folder, "papertide -> smtp-sink", f"smtp://127.0.0.1:{port}", workers, lambda: 0)
+        run.delivered = sink.messages() - before
+        run_sink_cpu = sink.cpu_seconds() - sink_cpu
+        messages = max(run.report.delivery.sent, 1)
+        before, sink_cpu = sink.messages(), sink.cpu_seconds()
+        print(f"smtp-source -> smtp-sink: {messages:,} messages of {size:,} bytes on {workers} connections", flush=True)
+        source_seconds = run_source(tools, port, messages=messages, size=size, sessions=workers)
+        received = sink.messages() - before
+        source_sink_cpu = sink.cpu_seconds() - sink_cpu
+    finally:
+        sink.stop()
+    return run, source_seconds, received, run_sink_cpu, source_sink_cpu
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
@@ -208,92 +198,95 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2, help="delivery processes (PAPERTIDE_DIGEST_WORKERS)")
+    parser.add_argument("--postfix-dir", type=Path, help="a folder holding usr/sbin/smtp-sink and smtp-source")
     args = parser.parse_args()
+    tools = find_postfix_tools(args.postfix_dir)
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="papertide-bench-digest-") as tmp:
-        database_url = f"sqlite:///{Path(tmp) / 'papertide.db'}"
+        work = Path(tmp)
+        built = work / "built"
         started = time.perf_counter()
-        child = context.Process(target=setup, args=(database_url, args.subscribers, args.papers, args.seed))
+        print(f"building {args.subscribers:,} subscribers and {args.papers:,} papers in {built}", flush=True)
+        arguments = (built, args.subscribers, args.papers, args.seed, cache_folder() / "models")
+        child = context.Process(target=build_corpus, args=arguments)
         child.start()
         child.join()
-        assert child.exitcode == 0, "setup failed"
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        setup_cpu = usage.ru_utime + usage.ru_stime
+        if child.exitcode != 0:
+            raise SystemExit("setup failed")
         setup_s = time.perf_counter() - started
-        port, ready, stop, results = free_port(), context.Event(), context.Event(), context.Queue()
-        sink = context.Process(target=serve_sink, args=(port, ready, results, stop))
-        sink.start()
-        ready.wait(30)
-        engine = make_engine(database_url)
-        site = MailSite(
-            name="papertide",
-            base_url="https://papers.example.org",
-            mail_from="papertide <digest@papers.example.org>",
-            secret="bench-secret-0123456789abcdef0123456789",
-            postal_address="1 Example Street, 12345 Springfield",
+        print(f"  setup took {setup_s:.1f} s", flush=True)
+        runs: dict[str, Path] = {}
+        for name in ("sink", "aiosmtpd"):
+            runs[name] = work / name
+            shutil.copytree(built, runs[name], symlinks=True)
+        aiosmtpd = run_aiosmtpd(runs["aiosmtpd"], args.workers)
+        sink, source_s, source_messages, sink_cpu, source_sink_cpu = run_sink(
+            runs["sink"], tools, args.workers, aiosmtpd.size, work
         )
-        matcher = word_matcher(database_url)
-        started = time.perf_counter()
-        url = f"smtp://127.0.0.1:{port}"
-        report: DigestReport = run_digest(
-            engine,
-            partial(SmtpTransport, url),
-            MailComposer(site),
-            now=NOW,
-            policy=DigestPolicy(workers=args.workers),
-            matcher=matcher,
-            clock=lambda: NOW,
-        )
-        total_s = time.perf_counter() - started
-        stop.set()
-        received, size, server_cpu = results.get(timeout=60)
-        sink.join()
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # setup, helpers and the server, all joined
-    sent = report.delivery.sent
-    plan, delivery = report.plan, report.delivery
+    print()
+    print(figures(args, setup_s, aiosmtpd, sink, source_s, source_messages, sink_cpu, source_sink_cpu))
 
-    def rate(count: float, elapsed: float) -> str:
-        return f"{count / max(elapsed, 1e-9):,.0f}/s"
 
-    def seconds(value: float) -> str:
-        return f"{value:.1f} s"
+def figures(
+    args: argparse.Namespace,
+    setup_s: float,
+    aiosmtpd: Run,
+    sink: Run,
+    source_s: float,
+    source_messages: int,
+    sink_cpu: float,
+    source_sink_cpu: float,
+) -> str:
+    def rate(count: float, seconds: float) -> str:
+        return f"{count / max(seconds, 1e-9):,.0f}"
 
-    planned = f"{plan.planned:,} / {plan.empty:,} / {delivery.failed:,}"
-    helper_cpu = max(children.ru_utime + children.ru_stime - server_cpu - setup_cpu, 0.0)
-    average = f"{size / max(received, 1) / 1024:.1f} KB average"
-    rows = [
-        ("step", "time", "rate"),
-        ("setup (not in total)", f"{setup_s:.1f} s", f"{args.subscribers:,} subscribers, {args.papers:,} papers"),
-        ("plan: select + write outbox", seconds(report.plan_seconds), rate(plan.subscribers, report.plan_seconds)),
+    sink_rate = sink.delivered / max(sink.seconds, 1e-9)
+    source_rate = source_messages / max(source_s, 1e-9)
+    rows: list[tuple[str, ...]] = [
+        ("sender -> server", "subscribers", "messages", "seconds", "messages/s", "server CPU ms/msg"),
         (
-            "compose (time summed over processes)",
-            seconds(delivery.compose_seconds),
-            rate(sent, delivery.compose_seconds),
+            sink.server,
+            f"{args.subscribers:,}",
+            f"{sink.delivered:,}",
+            f"{sink.seconds:.1f}",
+            rate(sink.delivered, sink.seconds),
+            f"{sink_cpu / max(sink.delivered, 1) * 1000:.3f}",
         ),
         (
-            "send: SMTP + commit (summed over processes)",
-            seconds(delivery.send_seconds),
-            rate(sent, delivery.send_seconds),
+            "smtp-source -> smtp-sink",
+            "",
+            f"{source_messages:,}",
+            f"{source_s:.1f}",
+            rate(source_messages, source_s),
+            f"{source_sink_cpu / max(source_messages, 1) * 1000:.3f}",
         ),
+        ("ratio papertide / smtp-source", "", "", "", f"{sink_rate / max(source_rate, 1e-9):.0%}", ""),
         (
-            "deliver after planning ended (wall clock)",
-            seconds(report.deliver_seconds),
-            rate(sent, report.deliver_seconds),
+            aiosmtpd.server,
+            f"{args.subscribers:,}",
+            f"{aiosmtpd.delivered:,}",
+            f"{aiosmtpd.seconds:.1f}",
+            rate(aiosmtpd.delivered, aiosmtpd.seconds),
+            "",
         ),
-        ("total run", seconds(total_s), rate(received, total_s) + " delivered"),
-        ("delivered (counted by the server)", f"{received:,}", average),
-        ("planned / empty / failed", planned, ""),
-        ("delivery processes", str(args.workers), ""),
-        (
-            "CPU: run process / helpers / SMTP server",
-            f"{own.ru_utime + own.ru_stime:.0f} / {helper_cpu:.0f} / {server_cpu:.0f} s",
-            f"{(own.ru_utime + own.ru_stime + helper_cpu) / max(received, 1) * 1000:.2f} ms/message without server",
-        ),
-        ("peak memory (run process)", f"{peak_mb:,.0f} MB", ""),
     ]
-    print(table(rows))
+    lines = [table(rows), ""]
+    for run in (sink, aiosmtpd):
+        report = run.report
+        lines.append(
+            f"{run.server}: {report.summary()}\n"
+            f"  plan {report.plan_seconds:.1f} s (topic matching {run.matching_seconds:.1f} s for "
+            f"{run.topics:,} distinct topics), delivery after planning {report.deliver_seconds:.1f} s; "
+            f"compose {report.delivery.compose_seconds:.1f} s + send {report.delivery.send_seconds:.1f} s "
+            f"summed over processes\n"
+            f"  CPU without the server: {run.cpu_seconds / max(run.delivered, 1) * 1000:.2f} ms per message "
+            f"({run.cpu_seconds:.0f} s over {args.workers} delivery processes)"
+        )
+    lines.append(
+        f"setup (not in the runs): {setup_s:.1f} s; messages {aiosmtpd.size:,} bytes on average; "
+        f"{args.workers} connections"
+    )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

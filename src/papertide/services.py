@@ -33,7 +33,7 @@ from papertide.digest.deliver import Transports
 from papertide.digest.job import DigestReport
 from papertide.digest.job import Progress as DigestProgress
 from papertide.digest.job import run_digest as run_digest_job
-from papertide.digest.plan import TopicMatcher, make_topic_matcher
+from papertide.digest.plan import SearchTopicMatcher, make_topic_matcher
 from papertide.digest.policy import DigestPolicy
 from papertide.digest.subscription import SignupLimits
 from papertide.domain.clock import Clock, utc_now
@@ -259,9 +259,12 @@ class Services:
         """SMTP when a URL is configured, else the file outbox."""
         return self.transports()
 
-    def topic_matcher(self) -> TopicMatcher:
+    def topic_matcher(self) -> SearchTopicMatcher:
         """Free-text topics matched by the search service (by meaning and by words) among a run's candidates."""
-        return make_topic_matcher(self.search.search_ids)
+        # Imported here: numpy and the vector index load only in processes that need them.
+        from papertide.search.topics import match_topics
+
+        return make_topic_matcher(self.search.search_ids, partial(match_topics, self.search))
 
     def run_digest(self, *, now: dt.datetime | None = None, progress: DigestProgress | None = None) -> DigestReport:
         """Send every digest due at ``now`` (default: the clock); the same run for cron and the scheduler."""

@@ -41,6 +41,8 @@ class Behaviour:
     # A barrier: the first MAIL of each connection waits until this many connections have sent one.
     mail_barrier: int = 0
     mail_barrier_limit_s: float = 120.0
+    # Announce PIPELINING as Postfix does (aiosmtpd reads pipelined commands either way); off: one by one.
+    pipelining: bool = True
 
 
 class RecordingHandler:
@@ -60,6 +62,14 @@ class RecordingHandler:
             if id(session) not in self.sessions:
                 self.sessions[id(session)] = (len(self.sessions) + 1, session)
             return self.sessions[id(session)][0]
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves this to a handler that takes over EHLO
+        if self.behaviour.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         number = self.session_number(session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -208,3 +209,35 @@ def test_control_characters_stored_in_a_paper_never_reach_the_mail(composer: Mai
     for part in (text, html):
         assert "Bell states and whistles" in part
         assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", part)
+
+
+def with_reasons(*reasons: str) -> list[DigestEntry]:
+    return [dataclasses.replace(entry, reason=reason) for entry, reason in zip(entries(), reasons, strict=True)]
+
+
+def test_later_digests_of_the_same_shape_are_byte_for_byte_what_a_full_rendering_gives(site: MailSite) -> None:
+    reused = MailComposer(site)
+    compose(reused)  # the first of its shape: rendered whole, and its skeleton checked and kept
+    for number, (email, reasons) in enumerate(
+        [
+            ("o'brien+r&d@example.org", ("matches your topic 'R&D <labs>'", 'by "Ada" & co')),
+            ("zoe@example.org", ("trending with 3 upvotes", "matches your topic 'ü-bahn'")),
+        ],
+        start=8,
+    ):
+        changes = {"subscriber_id": number, "email": email, "entries": with_reasons(*reasons)}
+        assert compose(reused, **changes).data == compose(MailComposer(site), **changes).data
+    assert any(skeleton is not None for skeleton in reused._skeletons.values()), "the fast path was not taken"
+
+
+def test_a_template_that_transforms_a_subscriber_value_is_rendered_whole_for_each_message(
+    site: MailSite, tmp_path: Path
+) -> None:
+    (tmp_path / "digest.txt.j2").write_text(
+        "{{ email|upper }}{% for entry in entries %}\n{{ entry.fragment }}{% endfor %}\n"
+    )
+    custom = MailComposer(dataclasses.replace(site, templates_dir=tmp_path))
+    compose(custom)
+    second = parse_message(compose(custom, subscriber_id=8, email="bob@example.org"))
+    text = second.get_body(("plain",))
+    assert text is not None and str(text.get_content()).startswith("BOB@EXAMPLE.ORG")

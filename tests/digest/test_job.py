@@ -280,14 +280,17 @@ def test_helper_processes_share_the_outbox_and_send_each_digest_once(
         add_subscriber(engine, f"reader{i:03d}@example.org", size=5)
     # A slow server keeps the run going for seconds, long enough for the helpers to start and take part.
     smtp_sink.behaviour.data_delay_s = 0.03
+    progress: Counter[str] = Counter()
     report = run_digest(
         engine,
         partial(SmtpTransport, smtp_sink.url),
         composer,
         now=NOW,
         policy=DigestPolicy(workers=3, claim_batch=5),
+        progress=lambda phase, count: progress.update({phase: count}),
     )
     assert report.delivery.sent == 150 and report.failure is None
+    assert progress == {"plan": 150, "send": 150}, "the progress shown counts the helpers' digests too"
     assert recipients(smtp_sink) == Counter({f"reader{i:03d}@example.org": 1 for i in range(150)})
     with engine.connect() as conn:
         workers = conn.execute(select(func.count(func.distinct(digest_outbox.c.claimed_by)))).scalar_one()

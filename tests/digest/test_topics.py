@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine
+import pytest
+from sqlalchemy import Engine, select
 
 from papertide.digest.compose import MailComposer
 from papertide.digest.job import run_digest
-from papertide.digest.plan import make_topic_matcher
+from papertide.digest.plan import make_topic_matcher, run_planning
+from papertide.digest.policy import DigestPolicy
 from papertide.domain.subscribers import Topics
 from papertide.mail.transport import SmtpTransport
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
+from papertide.store.schema import digest_items
 from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
 from tests.digest.smtp_sink import SmtpSink
 from tests.digest.test_job import FakeClock
@@ -44,3 +48,43 @@ def test_a_paper_published_long_before_its_listing_day_matches_its_subscribers_t
     assert "Chaotic flows in neural operators" in text
     assert "Why: matches your topic 'chaotic flows'" in text
     assert "Chaotic flows revisited" not in text
+
+
+class CountingMatcher:
+    """A batch-capable matcher that records how it was asked; "broken" makes the batch call fail."""
+
+    def __init__(self, broken: bool = False) -> None:
+        self.broken = broken
+        self.batches: list[list[str]] = []
+        self.single: list[str] = []
+
+    def __call__(self, topic: str, hits: int, candidates: Collection[int]) -> Sequence[int]:
+        self.single.append(topic)
+        return sorted(candidates)[:1]
+
+    def match_many(self, topics: Sequence[str], hits: int, candidates: Collection[int]) -> Mapping[str, Sequence[int]]:
+        self.batches.append(list(topics))
+        if self.broken:
+            raise RuntimeError("the batch search failed")
+        return {topic: sorted(candidates)[:1] for topic in topics}
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["batch", "batch-fails"])
+def test_planning_asks_for_each_new_topic_of_a_batch_in_one_call_and_falls_back_to_one_by_one(
+    engine: Engine, composer: MailComposer, broken: bool
+) -> None:
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 6)])
+    add_subscriber(engine, "a@example.org", topics=Topics(phrases=("neural ODEs", "graphs")))
+    add_subscriber(engine, "b@example.org", topics=Topics(phrases=("Neural  ODEs", "chaos")))
+    add_subscriber(engine, "c@example.org", topics=Topics(phrases=("graphs",)))
+    matcher = CountingMatcher(broken)
+    report = run_planning(
+        engine, now=NOW, policy=DigestPolicy(), message_id=composer.site.make_message_id, matcher=matcher
+    )
+    assert report.planned == 3
+    assert matcher.batches == [["neural ODEs", "graphs", "chaos"]], "one call for the batch, each topic once"
+    assert matcher.single == (["neural ODEs", "graphs", "chaos"] if broken else [])
+    with engine.connect() as conn:
+        reasons = set(conn.execute(select(digest_items.c.reason)).scalars())
+    assert any("matches your topic 'neural ODEs'" in reason for reason in reasons)
+    assert any("matches your topic 'chaos'" in reason for reason in reasons)

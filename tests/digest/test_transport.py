@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from papertide.digest.compose import MailComposer
-from papertide.mail.transport import FileOutbox, MessageRejected, RawMessage, SmtpTransport, TemporaryFailure
+from papertide.mail.transport import (
+    FileOutbox,
+    MessageRejected,
+    RawMessage,
+    RecipientRefused,
+    SmtpTransport,
+    TemporaryFailure,
+)
 from tests.digest.smtp_sink import SmtpSink
 
 NOW = dt.datetime(2026, 8, 21, 7, tzinfo=dt.UTC)
@@ -72,3 +79,26 @@ def test_lines_starting_with_a_dot_arrive_intact(smtp_sink: SmtpSink) -> None:
     with SmtpTransport(smtp_sink.url) as transport:
         transport.send(RawMessage("a@example.org", ("b@example.org",), "<dots@example.org>", data))
     assert smtp_sink.received[0].data.replace(b"\r\n", b"\n").endswith(b".leading dot\n..two\n.\nend\n")
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_a_refused_recipient_bounces_and_the_next_message_goes_out_over_the_same_connection_with_or_without_pipelining(
+    smtp_sink: SmtpSink, composer: MailComposer, pipelining: bool
+) -> None:
+    smtp_sink.behaviour.pipelining = pipelining
+    smtp_sink.behaviour.refuse_recipients["reader1@example.org"] = "550 5.1.1 No such user"
+    with SmtpTransport(smtp_sink.url) as transport:
+        with pytest.raises(RecipientRefused):
+            transport.send(message(composer, 1))
+        transport.send(message(composer, 2))
+        both = RawMessage(
+            sender="digest@example.org",
+            recipients=("reader1@example.org", "reader3@example.org"),
+            message_id="<both@example.org>",
+            data=b"Subject: two\r\n\r\n.a line starting with a dot\r\n",
+        )
+        transport.send(both)  # one recipient refused, the other accepted: delivered
+        assert transport._client is not None and transport._client.has_extn("pipelining") == pipelining
+    assert [m.recipients for m in smtp_sink.received] == [("reader2@example.org",), ("reader3@example.org",)]
+    assert smtp_sink.received[1].data.endswith(b".a line starting with a dot\r\n")
+    assert len({m.session for m in smtp_sink.received}) == 1

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from papertide.cli.context import console, fail, invocation, stdout
 from papertide.digest.compose import parse_message
@@ -43,15 +51,22 @@ def parse_now(text: str | None) -> dt.datetime | None:
 
 
 @contextmanager
-def run_progress() -> Iterator[ProgressHook]:
-    """Two bars, planning and sending, shown only on a terminal."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+def run_progress(subscribers: int | None = None) -> Iterator[ProgressHook]:
+    """Two bars, planning (out of ``subscribers``, with the time left) and sending, shown only on a terminal."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as progress:
         tasks: dict[str, TaskID] = {}
 
         def advance(phase: str, count: int) -> None:
             if phase not in tasks:
-                tasks[phase] = progress.add_task("planning" if phase == "plan" else "sending", total=None)
+                total = subscribers if phase == "plan" else None
+                tasks[phase] = progress.add_task("planning" if phase == "plan" else "sending", total=total)
             progress.advance(tasks[phase], count)
 
         yield advance
@@ -69,7 +84,9 @@ def run(
     planning_now = parse_now(now)
     services = invocation(ctx).services()
     engine = services.engine
-    with run_progress() as progress:
+    with engine.connect() as conn:
+        confirmed = count_subscribers(conn)["confirmed"]
+    with run_progress(confirmed) as progress:
         report = services.run_digest(now=planning_now, progress=progress)
     if report.failure:
         console.print(f"[bold red]delivery stopped:[/] {report.failure}", markup=True, highlight=False)

@@ -13,6 +13,7 @@ import datetime as dt
 import email
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Sequence
@@ -26,8 +27,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from papertide.digest.skeleton import Skeleton, is_slot_marker, parse_skeleton, slot_marker
 from papertide.digest.tokens import sign_token
 from papertide.domain.latex import render_tex
 from papertide.domain.limits import clean_output
@@ -43,6 +45,7 @@ from papertide.mail.mime import (
 from papertide.mail.transport import RawMessage
 
 MAX_AUTHORS_SHOWN = 5
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=16)
@@ -140,13 +143,22 @@ def compose_excerpt(abstract: str, limit: int = 280) -> str:
 
 
 _BLOCK_MARKER = re.compile("\0[0-9]+\0")
+# The values that differ between two digests of the same shape, in slot order (digest/skeleton.py);
+# each paper's "why" line follows them.
+_PER_MESSAGE = ("email", "preferences_url", "unsubscribe_url", "preheader")
 
 
 def _clean_mail_output(value: object) -> object:
-    """``clean_output``, except for the NUL-delimited markers of pre-encoded blocks (mail.mime.block_marker)."""
-    if isinstance(value, str) and _BLOCK_MARKER.fullmatch(value):
+    """``clean_output``, except for the NUL-delimited markers of pre-encoded blocks and of skeleton slots."""
+    if isinstance(value, str) and (_BLOCK_MARKER.fullmatch(value) or is_slot_marker(value)):
         return value
     return clean_output(value)
+
+
+def _escape_value(value: object, html: bool) -> str:
+    """A value as ``{{ value }}`` prints it: finalized, then escaped in HTML."""
+    cleaned = _clean_mail_output(value)
+    return str(escape(cleaned)) if html else str(cleaned)
 
 
 def make_mail_environment(templates_dir: Path | None) -> Environment:
@@ -196,6 +208,8 @@ class MailComposer:
         self._mailto = site.unsubscribe_address or self._sender
         self._fragments: dict[tuple[int, int], _Card] = {}
         self._subjects: dict[tuple[str, str], str] = {}
+        # Per part and shape: its skeleton, or None when the template cannot be filled in (skeleton.py).
+        self._skeletons: dict[tuple[str, str, str, int, bool], Skeleton | None] = {}
 
     def manage_token(self, subscriber_id: int, email: str, now: dt.datetime) -> str:
         """A fresh token for the subscriber's preferences page."""
@@ -224,13 +238,39 @@ class MailComposer:
             )
         return cached
 
+    def _render_template(self, name: str, context: dict[str, Any], reasons: Sequence[str]) -> str:
+        """The part's template rendered with a block marker in place of each card."""
+        html = name.endswith(".html.j2")
+        markers = [Markup(block_marker(i)) if html else block_marker(i) for i in range(len(reasons))]
+        return self._templates[name].render(
+            context, entries=[{"fragment": m, "reason": r} for m, r in zip(markers, reasons, strict=True)]
+        )
+
+    def _render_filled(self, name: str, context: dict[str, Any], entries: Sequence[DigestEntry]) -> str:
+        """The part's template rendered for this message, from its shape's skeleton when it has a sound one."""
+        html = name.endswith(".html.j2")
+        key = (name, str(context["heading"]), str(context["frequency_label"]), len(entries), bool(context["preheader"]))
+        reasons = [entry.reason for entry in entries]
+        values = [_escape_value(value, html) for value in [*(context[k] for k in _PER_MESSAGE), *reasons]]
+        if key in self._skeletons:
+            skeleton = self._skeletons[key]
+            if skeleton is not None:
+                return skeleton.fill(values)
+            return self._render_template(name, context, reasons)
+        markers = {k: slot_marker(i) for i, k in enumerate(_PER_MESSAGE) if context[k]}
+        slots = [slot_marker(len(_PER_MESSAGE) + i) for i in range(len(entries))]
+        candidate = parse_skeleton(self._render_template(name, {**context, **markers}, slots))
+        rendered = self._render_template(name, context, reasons)
+        sound = all(slot < len(values) for slot in candidate.slots) and candidate.fill(values) == rendered
+        if not sound:
+            log.info("template %s transforms or tests a per-subscriber value: rendered whole for each message", name)
+        self._skeletons[key] = candidate if sound else None
+        return rendered
+
     def _render(self, name: str, context: dict[str, Any], cards: list[_Card], entries: Sequence[DigestEntry]) -> bytes:
         """One part, quoted-printable, with the cards' pre-encoded bytes spliced in."""
         html = name.endswith(".html.j2")
-        markers = [Markup(block_marker(i)) if html else block_marker(i) for i in range(len(cards))]
-        rendered = self._templates[name].render(
-            context, entries=[{"fragment": m, "reason": e.reason} for m, e in zip(markers, entries, strict=True)]
-        )
+        rendered = self._render_filled(name, context, entries)
         spliced = encode_with_blocks(
             rendered, [card.html_qp if html else card.text_qp for card in cards], _encode_piece
         )

@@ -107,6 +107,22 @@ def run_digest(
             parent_pid=os.getpid(),
         )
         helpers = Helpers(setup, policy.workers - 1)
+    shown = own = 0
+
+    def advance(count: int) -> None:
+        """Report digests sent so far, the helpers' included (they send while planning goes on)."""
+        nonlocal shown, own
+        own += count
+        total = own + (helpers.sent.value if helpers else 0)
+        if progress is not None and total > shown:
+            progress("send", total - shown)
+            shown = total
+
+    def planned(count: int) -> None:
+        if progress is not None:
+            progress("plan", count)
+            advance(0)
+
     started = time.perf_counter()
     try:
         report.plan = run_planning(
@@ -115,7 +131,7 @@ def run_digest(
             policy=policy,
             message_id=composer.site.make_message_id,
             matcher=matcher,
-            advance=(lambda n: progress("plan", n)) if progress else None,
+            advance=planned if progress else None,
         )
     except BaseException:
         if helpers is not None:
@@ -125,16 +141,6 @@ def run_digest(
     if helpers is not None:
         helpers.planning_done()
     started = time.perf_counter()
-    shown = own = 0
-
-    def advance(count: int) -> None:
-        nonlocal shown, own
-        own += count
-        total = own + (helpers.sent.value if helpers else 0)
-        if progress is not None and total > shown:
-            progress("send", total - shown)
-            shown = total
-
     worker = make_worker_name()
     try:
         with transports() as transport:

@@ -1,7 +1,7 @@
 """Recording what became of each digest a worker tried to send: sent, retry later, failed, bounced, cancelled.
 
-Every write here also refreshes the worker's claims (store/deliveries.py ``touch_claims``), so a
-worker that keeps delivering is never taken for a stopped one. Counters change under a lock
+Writes here also refresh the worker's claims (store/deliveries.py ``touch_claims``), at most once
+per ``claim_refresh``, so a worker that keeps delivering is never taken for a stopped one. Counters change under a lock
 and the writes of one worker go through one lock too, so the object stays safe to share
 between threads, though delivery runs in one thread per process (digest/deliver.py).
 """
@@ -67,25 +67,33 @@ class Outcomes:
         self._writes = threading.Lock()
         self._conn: Connection | None = None
         self._consecutive_failures = 0
+        self._touched: dt.datetime | None = None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction on this worker's own connection (kept open: one commit per message).
 
-        It refreshes the worker's claims too. After an error the connection is dropped and the
-        next write opens a fresh one.
+        It refreshes the worker's claims too (at most once per ``claim_refresh``). After an error
+        the connection is dropped and the next write opens a fresh one.
         """
         with self._writes:
             if self._conn is None:
                 self._conn = self.engine.connect()
                 self._conn.info["write"] = True  # BEGIN IMMEDIATE on SQLite (store/engine.py)
+            now = self.clock()
+            # Refreshing every held row costs a write per row: once per claim_refresh is enough to
+            # look alive (claim_timeout is many times longer), not once per message.
+            touch = self._touched is None or now - self._touched >= self.policy.claim_refresh
             try:
                 with self._conn.begin():
                     yield self._conn
-                    touch_claims(self._conn, self.worker, self.clock())
+                    if touch:
+                        touch_claims(self._conn, self.worker, now)
             except BaseException:
                 self.close()
                 raise
+            if touch:
+                self._touched = now
 
     def close(self) -> None:
         """Give the write connection back to the pool."""

@@ -13,8 +13,9 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -45,6 +46,21 @@ TopicMatcher = Callable[[str, int, Collection[int]], Sequence[int]]
 """Free-text topic, how many hits and the candidate ids -> candidate ids, most relevant first (the search service)."""
 MessageIds = Callable[[str, int], str]
 SearchIds = Callable[[str, int, Collection[int]], Sequence[int]]
+SearchTopics = Callable[[Sequence[str], int, Collection[int]], Mapping[str, Sequence[int]]]
+"""Many topics at once -> each topic's candidate ids, most relevant first (search/topics.py)."""
+
+
+@runtime_checkable
+class BatchTopicMatcher(Protocol):
+    """A topic matcher that also matches many topics in one call, sharing the work between them."""
+
+    def __call__(self, topic: str, hits: int, candidates: Collection[int]) -> Sequence[int]: ...
+
+    def match_many(self, topics: Sequence[str], hits: int, candidates: Collection[int]) -> Mapping[str, Sequence[int]]:
+        """Each topic's matches; a topic that fails matches nothing."""
+        ...
+
+
 Advance = Callable[[int], None]
 
 
@@ -107,20 +123,41 @@ def fetch_pool(
     return CandidatePool(candidates), {paper.id: paper for paper in papers}
 
 
-def make_topic_matcher(search_ids: SearchIds) -> TopicMatcher:
-    """Adapt a search service's ``search_ids`` to topics: plain words, searched among the candidates.
+def topic_words(topic: str) -> str:
+    """A topic as plain words: quotes and colons dropped, so it never reads as query syntax."""
+    return " ".join(topic.replace('"', " ").replace(":", " ").split())
+
+
+class SearchTopicMatcher:
+    """Topics matched by the search service: plain words, searched among the candidates.
 
     Quotes and colons are dropped so a topic never reads as query syntax ("ODE: theory" is not a
     filter). The search runs among the run's candidate papers themselves (chosen by listing
     date): a date filter on the publication date would miss a paper published long before it
-    was listed or trended.
+    was listed or trended. ``match_many`` gives the same ranking for many topics at once
+    (issue 13: a run has thousands of distinct topics).
     """
 
-    def match(topic: str, hits: int, candidates: Collection[int]) -> Sequence[int]:
-        words = " ".join(topic.replace('"', " ").replace(":", " ").split())
-        return search_ids(words, hits, candidates) if words and candidates else []
+    def __init__(self, search_ids: SearchIds, search_topics: SearchTopics | None = None) -> None:
+        self.search_ids = search_ids
+        self.search_topics = search_topics
 
-    return match
+    def __call__(self, topic: str, hits: int, candidates: Collection[int]) -> Sequence[int]:
+        words = topic_words(topic)
+        return self.search_ids(words, hits, candidates) if words and candidates else []
+
+    def match_many(self, topics: Sequence[str], hits: int, candidates: Collection[int]) -> Mapping[str, Sequence[int]]:
+        """Each topic's matches among the candidates."""
+        if self.search_topics is None or not candidates:
+            return {topic: self(topic, hits, candidates) for topic in topics}
+        words = {topic: topic_words(topic) for topic in topics}
+        found = self.search_topics(sorted({w for w in words.values() if w}), hits, candidates)
+        return {topic: found.get(text, []) if text else [] for topic, text in words.items()}
+
+
+def make_topic_matcher(search_ids: SearchIds, search_topics: SearchTopics | None = None) -> SearchTopicMatcher:
+    """Adapt a search service's ``search_ids`` (and its batch form, when given) to topics."""
+    return SearchTopicMatcher(search_ids, search_topics)
 
 
 class TopicCache:
@@ -134,8 +171,24 @@ class TopicCache:
         self.found: dict[str, Sequence[int]] = {}
 
     def ensure(self, phrases: Sequence[str]) -> None:
-        """Search the phrases not searched yet in this run."""
+        """Search the phrases not searched yet in this run (in one call when the matcher can batch)."""
+        keyed: dict[str, str] = {}
         for phrase in phrases:
+            key = topic_key(phrase)
+            if key not in self.found and key not in keyed:
+                keyed[key] = phrase  # "Neural  ODEs" and "neural ODEs" are one topic: searched once
+        missing = list(keyed.values())
+        if len(missing) > 1 and isinstance(self.matcher, BatchTopicMatcher):
+            try:
+                matched = self.matcher.match_many(missing, self.hits, self.candidates)
+            except Exception:
+                # Fall back to one search per topic below: one bad topic then costs only itself.
+                log.exception("matching %d topics at once failed; matching them one by one", len(missing))
+            else:
+                for phrase in missing:
+                    self.found.setdefault(topic_key(phrase), list(matched.get(phrase, [])))
+                return
+        for phrase in missing:
             key = topic_key(phrase)
             if key in self.found:
                 continue
@@ -224,6 +277,8 @@ def run_planning(
                 else {}
             )
             followed = list_followed_names_by_email(conn, [s.email for s, _ in due]) if due else {}
+        # Every new topic of the batch in one call: they share the candidates' filter and vectors.
+        topics.ensure([phrase for subscriber, _ in due for phrase in subscriber.preferences.topics.phrases])
         planned: list[PlannedDigest] = []
         for subscriber, slot in due:
             chosen = choose_papers(

@@ -36,6 +36,8 @@ class DigestPolicy:
     bounce_limit: int = 3
     # Rows held longer than this by a worker on another host are taken over.
     claim_timeout: dt.timedelta = dt.timedelta(minutes=10)
+    # A delivering worker refreshes its claims this often (with the write that records a message).
+    claim_refresh: dt.timedelta = dt.timedelta(seconds=30)
     # Unconfirmed sign-ups are forgotten after this long.
     pending_expiry: dt.timedelta = dt.timedelta(days=7)
     # The unsubscribe page's undo button works this long after the unsubscribe, then a new

@@ -18,6 +18,7 @@ import datetime as dt
 import unicodedata
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from papertide.domain.subscribers import Topics
 
@@ -54,6 +55,7 @@ def topic_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+@lru_cache(maxsize=65536)
 def author_keys(name: str) -> tuple[str, str]:
     """A name's full key and its initial + last-name key ("" when the name has no letters).
 

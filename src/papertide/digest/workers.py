@@ -3,7 +3,7 @@
 A worker's name is ``<host>/<pid namespace>:<pid>:<random>``. Rows held by a worker that
 vanished (kill -9, a crash, a reboot) go back to the queue: at once when the worker ran on
 this host (same pid namespace) and its process is gone, otherwise after ``claim_timeout``
-without a sign of life (a live worker refreshes its claims with every message). Releasing a
+without a sign of life (a live worker refreshes its claims every 30 s while it delivers). Releasing a
 live worker's rows by mistake costs at most the one message it has on the wire, sent twice
 with the same Message-ID: before each message a worker checks it still holds the row
 (store/deliveries.py ``read_held``).

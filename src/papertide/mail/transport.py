@@ -273,23 +273,23 @@ class SmtpTransport:
             options = ["SMTPUTF8", "BODY=8BITMIME"] if raw.smtputf8 else []
             if client.has_extn("size"):
                 options.append(f"SIZE={len(raw.data)}")
-            code, reply = client.mail(raw.sender, options)
+            if client.has_extn("pipelining") and not raw.smtputf8:
+                mail, rcpts, data = self._open_pipelined(client, raw, options)
+            else:
+                mail, rcpts, data = self._open_stepwise(client, raw, options)
         except smtplib.SMTPServerDisconnected as error:
             raise _Dropped(str(error)) from error
+        code, reply = mail
         if code != 250:
             self._reset(code)
             raise _failure_for(code, f"sender refused: SMTP {code} {reply!r}")
-        refused: dict[str, tuple[int, bytes]] = {}
-        for recipient in raw.recipients:
-            code, reply = client.rcpt(recipient)
-            if code not in (250, 251):
-                refused[recipient] = (code, reply)
+        refused = {recipient: answer for recipient, answer in rcpts.items() if answer[0] not in (250, 251)}
         if len(refused) == len(raw.recipients):
             code = min(code for code, _ in refused.values()) if refused else 554
             self._reset(code)
             detail = f"recipient refused: {refused}"
             raise RecipientRefused(detail) if 500 <= code < 600 else TemporaryFailure(detail)
-        code, reply = client.docmd("DATA")
+        code, reply = data
         if code != 354:
             self._reset(code)
             raise _failure_for(code, f"DATA refused: SMTP {code} {reply!r}", rejected=True)
@@ -302,6 +302,38 @@ class SmtpTransport:
             raise _failure_for(code, f"message refused: SMTP {code} {reply!r}", rejected=True)
         reach_fault_point("after-250")
 
+    @staticmethod
+    def _open_stepwise(client: smtplib.SMTP, raw: RawMessage, options: list[str]) -> tuple[Reply, Replies, Reply]:
+        """MAIL, each RCPT and DATA one after the other, each waiting for its reply (no PIPELINING)."""
+        mail = client.mail(raw.sender, options)
+        if mail[0] != 250:
+            return mail, {}, (0, b"")
+        rcpts = {recipient: client.rcpt(recipient) for recipient in raw.recipients}
+        if all(code not in (250, 251) for code, _ in rcpts.values()):
+            return mail, rcpts, (0, b"")
+        return mail, rcpts, client.docmd("DATA")
+
+    @staticmethod
+    def _open_pipelined(client: smtplib.SMTP, raw: RawMessage, options: list[str]) -> tuple[Reply, Replies, Reply]:
+        """MAIL, RCPT and DATA in one write, then their replies in order (RFC 2920): one round trip, not three.
+
+        When the envelope failed but the server still answered 354 to DATA, an empty message is
+        ended at once; the server discards it (it has no valid recipient).
+        """
+        commands = [f"MAIL FROM:{smtplib.quoteaddr(raw.sender)}{''.join(' ' + o for o in options)}"]
+        commands += [f"RCPT TO:{smtplib.quoteaddr(recipient)}" for recipient in raw.recipients]
+        commands.append("DATA")
+        client.send("".join(command + "\r\n" for command in commands))
+        mail = client.getreply()
+        rcpts = {recipient: client.getreply() for recipient in raw.recipients}
+        data = client.getreply()
+        accepted = any(code in (250, 251) for code, _ in rcpts.values())
+        if data[0] == 354 and (mail[0] != 250 or not accepted):
+            client.send(b".\r\n")
+            client.getreply()
+            data = (503, b"envelope refused")
+        return mail, rcpts, data
+
     def _reset(self, code: int) -> None:
         # 421 means the server is closing the connection; anything else leaves it usable after RSET.
         if code == 421 or self._client is None:
@@ -311,6 +343,10 @@ class SmtpTransport:
             self._client.rset()
         except (OSError, smtplib.SMTPException):
             self._abandon()
+
+
+Reply = tuple[int, bytes]
+Replies = dict[str, Reply]
 
 
 class _Dropped(Exception):

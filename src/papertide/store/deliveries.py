@@ -218,7 +218,7 @@ def release_claims(conn: Connection, workers: Sequence[str]) -> int:
     """Put rows held by workers known to be gone back in the queue; returns how many.
 
     Safe even if a worker is in fact alive: ``read_held`` then tells it not to send them. Live
-    workers refresh their claims with every message (``touch_claims``), so only one stuck for
+    workers refresh their claims every ``claim_refresh`` (``touch_claims``), so only one stuck for
     the whole claim timeout in the middle of a single message can be mistaken for a stopped one.
     """
     if not workers:

@@ -164,6 +164,11 @@ class VectorIndex:
         rows.sort()
         return self._ids[rows].copy(), np.array(self._stored()[rows])
 
+    def vectors_of(self, candidates: Collection[int]) -> tuple[npt.NDArray[np.int64], Vectors]:
+        """Ids and vectors (a copy) of those ``candidates`` that are in the index."""
+        rows = self.rows_of(candidates)
+        return self._ids[rows].copy(), np.array(self._stored()[rows])
+
     def search(self, query: Vectors, k: int, candidates: Collection[int] | None = None) -> Pairs:
         """The ``k`` entries with the highest inner product, best first; among ``candidates`` when given."""
         if k <= 0 or not self._rows:

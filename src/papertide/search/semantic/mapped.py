@@ -106,6 +106,14 @@ class MappedIndex:
             rows = rows[~np.isin(self.ids[rows], np.fromiter(hidden, dtype=np.int64))]
         return np.array(self.ids[rows]), np.array(self.stored()[rows])
 
+    def vectors_of(
+        self, candidates: Collection[int], hidden_rows: npt.NDArray[np.int64] = EMPTY_ROWS
+    ) -> tuple[npt.NDArray[np.int64], Vectors]:
+        """Ids and vectors (copies) of those ``candidates`` the snapshot holds, less ``hidden_rows``."""
+        rows = self.rows_of(np.fromiter(candidates, dtype=np.int64, count=len(candidates)))
+        rows = rows[(rows >= 0) & ~np.isin(rows, hidden_rows)]
+        return np.array(self.ids[rows]), np.array(self.stored()[rows])
+
     def search(
         self,
         query: Vectors,

@@ -76,6 +76,14 @@ class ReplicaIndex:
         pairs.sort(key=lambda pair: (-pair[1], pair[0]))
         return pairs[:k]
 
+    def vectors_of(self, candidates: Collection[int]) -> tuple[npt.NDArray[np.int64], Vectors]:
+        """Ids and vectors (copies) of those ``candidates`` that have a vector: the delta's, then the snapshot's."""
+        ids, vectors = self.delta.vectors_of(candidates)
+        if self.base is None:
+            return ids, vectors
+        base_ids, base_vectors = self.base.vectors_of(candidates, self._hidden_rows)
+        return np.concatenate([ids, base_ids]), np.concatenate([vectors.reshape(-1, self.dim), base_vectors])
+
     def needs_merge(self, limit: int) -> bool:
         """Whether the writer should write a new snapshot: a large delta, a wrong kind or too many dead entries."""
         if self.base is None:

@@ -20,6 +20,8 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Engine
 
 from papertide.domain.clock import utc_now
@@ -326,6 +328,21 @@ class SemanticSearcher:
             vector = embedder.embed_query(query)
             self.query_vectors.put(key, vector)
         return vector
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """The vectors of many queries in a few model calls (the digest's topics, issue 13)."""
+        self.check()
+        # Queries and documents go through the same model call: no prefix tells them apart.
+        return self.embedder.embed_documents(list(texts), batch_size=64)
+
+    def candidate_vectors(self, candidates: Collection[int]) -> tuple[npt.NDArray[np.int64], Vectors]:
+        """Ids and vectors of those ``candidates`` that have a vector, in the index's row order."""
+        self.check()
+        self.refresh()
+        with self._lock:
+            if self.index is None:
+                return np.zeros(0, dtype=np.int64), np.zeros((0, max(self.space.dim, 1)), dtype=np.float32)
+            return self.index.vectors_of(candidates)
 
     def similar(self, paper_id: int, k: int) -> list[Hit]:
         """The ``k`` papers nearest to a paper, itself excluded; empty when it has no vector."""

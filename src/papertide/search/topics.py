@@ -1,0 +1,148 @@
+"""Many free-text topics matched at once among one set of candidate papers (the digest's topics, issue 13).
+
+``SearchService.search_ids(topic, k, within=candidates)`` ranks one topic at a time: it builds the
+candidate filter, embeds the topic, looks the candidates up in the vector index and asks tantivy
+three times. A digest run asks it for every distinct topic its subscribers follow, thousands of
+them, among the same candidates. ``match_topics`` gives the same ranking (the same lexical plan,
+semantic depth, fusion and similarity floor as SearchService.search in hybrid mode) with the
+shared work done once: the candidate filter is built once (a term-set query: one docset per
+search instead of thousands of single-term scorers), the topics are embedded in batches, and
+their similarities to every candidate come from one matrix product. Only the BM25 top list is
+asked per topic. A topic that is not plain words (a filter, only stop words) goes through
+``search_ids`` as before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+import tantivy
+
+from papertide.domain.errors import InvalidQuery
+from papertide.domain.query import SearchQuery, parse_query
+from papertide.domain.ranking import fuse_normalized_scores, fuse_reciprocal_rank
+from papertide.search.lexical.analyzer import FIELD_PAPER_ID
+from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan
+from papertide.search.query import SearchService
+from papertide.search.request import SearchUnavailable
+from papertide.search.semantic.index import select_top
+from papertide.search.semantic.searcher import SemanticSearcher
+
+log = logging.getLogger(__name__)
+Pairs = list[tuple[int, float]]
+
+
+def _parse(text: str) -> SearchQuery | None:
+    """The topic as a query, read as plain words when it is not valid syntax (as search_ids does)."""
+    for attempt in (text, text.replace('"', " ").replace(":", " ").strip()):
+        try:
+            query = parse_query(attempt)
+        except InvalidQuery:
+            continue
+        return None if query.is_empty else query
+    return None
+
+
+class _Candidates:
+    """What every topic shares: the tantivy filter of the candidates and their vectors."""
+
+    def __init__(self, service: SearchService, within: frozenset[int]) -> None:
+        self.service = service
+        schema = service.lexical.schema
+        ids = tantivy.Query.term_set_query(schema, FIELD_PAPER_ID, sorted(within))
+        self.filter = tantivy.Query.const_score_query(ids, 0.0)
+        self.ids: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self.vectors: npt.NDArray[np.float32] = np.zeros((0, 1), dtype=np.float32)
+        self.semantic: SemanticSearcher | None = None
+        # Another kind of semantic ranker (no batch calls): every topic takes the general path.
+        self.general = False
+        try:
+            semantic = service.semantic()
+        except SearchUnavailable:
+            return
+        if not isinstance(semantic, SemanticSearcher):
+            self.general = True
+            return
+        try:
+            self.ids, self.vectors = semantic.candidate_vectors(within)
+        except Exception:  # vectors of another model, a damaged index: words only, as search does
+            log.exception("the candidates' vectors could not be read; matching topics by words only")
+            return
+        self.semantic = semantic
+
+    def restrict(self, plan: LexicalPlan) -> LexicalPlan:
+        ranked = None if plan.ranked is None else _both(plan.ranked, self.filter)
+        return replace(plan, ranked=ranked)
+
+
+def _both(first: tantivy.Query, second: tantivy.Query) -> tantivy.Query:
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, first), (tantivy.Occur.Must, second)])
+
+
+def match_topics(
+    service: SearchService, topics: Sequence[str], k: int, within: Collection[int]
+) -> dict[str, list[int]]:
+    """For each topic, the ``k`` best of ``within`` by hybrid relevance, as ``search_ids`` ranks them."""
+    among = frozenset(within)
+    if not topics or not among:
+        return {topic: [] for topic in topics}
+    options = service.options
+    k = max(1, min(k, options.max_results))
+    needed = k + 1
+    depth = options.fusion_depth if needed <= options.fusion_depth else options.max_results
+    service.lexical.ensure_open()
+    service.lexical.refresh()
+    shared = _Candidates(service, among)
+    plain: dict[str, tuple[SearchQuery, LexicalPlan]] = {}
+    found: dict[str, list[int]] = {}
+    for topic in dict.fromkeys(topics):
+        query = _parse(topic)
+        if query is None:
+            found[topic] = []
+            continue
+        try:
+            plan = compose_lexical_plan(service.lexical.schema, query, options.field_weights)
+        except InvalidQuery:
+            plan = None
+        if shared.general or plan is None or not query.has_text or plan.required is not None or plan.ranked is None:
+            found[topic] = service.search_ids(topic, k, among)  # filters or stop words only: the general path
+            continue
+        plain[topic] = (query, shared.restrict(plan))
+    semantic = _semantic_rankings(shared, [query.text for query, _ in plain.values()], max(depth, options.max_results))
+    floor = options.similarity_floor
+    weights = (options.lexical_weight, options.semantic_weight)
+    for number, (topic, (_, plan)) in enumerate(plain.items()):
+        assert plan.ranked is not None
+        lexical, _ = service.lexical.search(plan.ranked, depth, count=False)
+        if semantic is None:
+            found[topic] = [paper_id for paper_id, _ in lexical[:k]]
+            continue
+        ranked = semantic[number][:depth]
+        if options.fusion == "convex":
+            fused = fuse_normalized_scores([lexical, ranked], weights)
+        else:
+            fused = fuse_reciprocal_rank([lexical, ranked], weights, k=options.fusion_k)
+        by_words = {paper_id for paper_id, _ in lexical}
+        similarity = dict(ranked)
+        kept = [pair for pair in fused if pair[0] in by_words or similarity.get(pair[0], floor) >= floor]
+        found[topic] = [paper_id for paper_id, _ in kept[:k]]
+    return {topic: found[topic] for topic in topics}
+
+
+def _semantic_rankings(shared: _Candidates, texts: list[str], wanted: int) -> list[Pairs] | None:
+    """Each text's nearest candidates (best first, ties by id), or None when semantic search is unavailable."""
+    if shared.semantic is None:
+        return None
+    if not texts or len(shared.ids) == 0:
+        return [[] for _ in texts]
+    try:
+        queries = shared.semantic.embed_queries(texts)
+    except Exception:  # the model cannot load here: words only, as search does
+        log.exception("topics could not be embedded; matching them by words only")
+        return None
+    scores = queries @ shared.vectors.T
+    return [select_top(row, shared.ids, wanted) for row in scores]

@@ -1,0 +1,62 @@
+"""match_topics: many digest topics at once, ranked exactly as one search_ids call per topic ranks them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from papertide.search.lexical.index import LexicalIndex
+from papertide.search.query import SearchService
+from papertide.search.request import SearchOptions
+from papertide.search.semantic.searcher import open_semantic
+from papertide.search.topics import match_topics
+from papertide.store.schema import papers
+from tests.search.hashing_embedder import HashingEmbedder
+
+TOPICS = [
+    "neural networks",
+    "graph neural networks for molecules",
+    "language models",
+    "dynamics",
+    '"quantum error" correction',
+    "ODE: theory",
+    "cat:cs.LG",
+    "the of and",
+    "zzzz unknown words qqq",
+    "reinforcement learning robots",
+    'unbalanced "quote',
+]
+
+
+def build(engine: Engine, folder: Path, semantic: bool, **options: object) -> SearchService:
+    index = LexicalIndex(engine, folder / "lexical")
+    index.open()
+    embedder = HashingEmbedder()
+    searcher = open_semantic(engine, folder / "vectors", model=embedder.name, backend="test", embedder=embedder)
+    searcher.sync()
+    loader = (lambda: searcher) if semantic else None
+    return SearchService(engine, index, loader, SearchOptions(**options))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "convex"])
+@pytest.mark.parametrize("semantic", [True, False])
+def test_many_topics_at_once_rank_exactly_as_one_search_per_topic_among_the_candidates(
+    corpus_engine: Engine, tmp_path: Path, fusion: str, semantic: bool
+) -> None:
+    service = build(corpus_engine, tmp_path, semantic, fusion=fusion, similarity_floor=0.05)
+    with corpus_engine.connect() as conn:
+        every = sorted(int(i) for i in conn.execute(select(papers.c.id)).scalars())
+    candidates = every[::2]  # half of the papers, as a digest's listing window would pick
+    for hits in (5, 30):
+        batch = match_topics(service, TOPICS, hits, candidates)
+        one_by_one = {topic: service.search_ids(topic, hits, candidates) for topic in TOPICS}
+        assert batch == one_by_one
+        assert set().union(*batch.values()) <= set(candidates)
+    assert any(batch.values()), "the corpus must give some topics matches, or the comparison proves nothing"
+
+
+def test_no_candidates_match_no_topic(corpus_engine: Engine, tmp_path: Path) -> None:
+    service = build(corpus_engine, tmp_path, True)
+    assert match_topics(service, ["neural networks"], 10, []) == {"neural networks": []}
