@@ -8,6 +8,7 @@ step); docs/configuration.md explains sources, precedence and secrets.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # Interfaces a server can listen on but no browser can open: links use the loopback address instead.
 _ANY_INTERFACE = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def proxy_entries(value: str) -> list[str]:
+    """The addresses and networks in a comma-separated ``forwarded_allow_ips`` value."""
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 def served_base_url(host: str, port: int) -> str:
@@ -65,6 +71,13 @@ class Settings(BaseSettings):
         description="Public URL of the site, used in links inside emails, feeds and the API. Empty: the address "
         "`papertide serve` listens on (its `--host` and `--port`, or `PORT`), so `PORT=8101 make run` links to "
         "port 8101; other commands use `http://127.0.0.1:$PORT` (8000). Set it behind a proxy or a domain name.",
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Comma-separated addresses or networks (e.g. `127.0.0.1,10.0.0.0/8`, or `*`) of the reverse "
+        "proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed: the client address that "
+        "rate limits count, and https for Secure cookies. Empty (the default): no proxy is trusted and the "
+        "headers are ignored. `X-Forwarded-Host` is never used: links come from `base_url`.",
     )
     secret_key: SecretStr = Field(
         SecretStr(""),
@@ -498,6 +511,18 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         """Where mail goes when no SMTP server is configured."""
         return self.data_dir / "outbox"
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for entry in proxy_entries(value):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network, e.g. 127.0.0.1 or 10.0.0.0/8") from None
+        return value
 
     @field_validator("list_timezone")
     @classmethod
