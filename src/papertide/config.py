@@ -164,23 +164,27 @@ class Settings(BaseSettings):
         "arrive after the featured day are counted.",
     )
     ingest_schedule_arxiv_api_minutes: int = Field(
-        0, ge=0, description="Run the `arxiv-api` query inside `papertide serve` every this many minutes; 0: never."
+        0,
+        ge=0,
+        description="Run the `arxiv-api` query in `papertide serve` or `worker` every this many minutes; 0: never.",
     )
     ingest_schedule_oai_minutes: int = Field(
         0,
         ge=0,
-        description="Run the incremental OAI-PMH harvest inside `papertide serve` every this many minutes; "
+        description="Run the incremental OAI-PMH harvest in `papertide serve` or `worker` every this many minutes; "
         "0: never. arXiv updates once a day, so 1440 is plenty.",
     )
     ingest_schedule_hf_daily_minutes: int = Field(
         0,
         ge=0,
-        description="Fetch Hugging Face daily papers inside `papertide serve` every this many minutes; 0: never.",
+        description="Fetch Hugging Face daily papers in `papertide serve` or `worker` every this many minutes; "
+        "0: never.",
     )
     scheduler_enabled: bool = Field(
         True,
-        description="Run the scheduled jobs inside `papertide serve`. A database lease makes each job run in one "
-        "process at a time, so several servers may all keep this on.",
+        description="Run the scheduled jobs inside `papertide serve` (`serve --no-jobs` overrides it; "
+        "`papertide worker` always runs them). A database lease makes each job run in one process at a time, "
+        "so several servers and workers may all keep this on.",
     )
     scheduler_poll_s: float = Field(
         30.0, gt=0, description="Seconds between two checks of the scheduler for jobs that are due."
@@ -411,8 +415,9 @@ class Settings(BaseSettings):
         15,
         ge=0,
         le=1440,
-        description="How often `papertide serve` runs the digest job (0: never; then run `papertide digest run` "
-        "from cron). Each run sends the digests whose delivery hour has come, so run it at least hourly.",
+        description="How often `papertide serve` (or `worker`) runs the digest job (0: never; then run "
+        "`papertide digest run` from cron). Each run sends the digests whose delivery hour has come, so run it "
+        "at least hourly.",
     )
     digest_default_hour: int = Field(
         7, ge=0, le=23, description="Delivery hour (0-23, subscriber's time zone) given to new subscribers."

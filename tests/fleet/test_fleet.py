@@ -53,7 +53,9 @@ def sink() -> Iterator[SmtpSink]:
 @pytest.fixture
 def feeds() -> Iterator[FeedServer]:
     with running_server() as server:
-        server.route("/api/daily_papers", Answer(fixture_bytes("hf_daily_papers.json"), content_type="application/json"))
+        server.route(
+            "/api/daily_papers", Answer(fixture_bytes("hf_daily_papers.json"), content_type="application/json")
+        )
         yield server
 
 

@@ -78,7 +78,9 @@ def list_scheduled(ctx: typer.Context) -> None:
 
 
 @jobs_app.command("trigger")
-def trigger(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The job, e.g. digest or ingest:oai.")]) -> None:
+def trigger(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The job, e.g. digest or ingest:oai.")]
+) -> None:
     """Make a job due now: the next poll of a worker (or server) running it starts it."""
     services = invocation(ctx).services()
     known = [job.name for job in services.scheduled_jobs()]
