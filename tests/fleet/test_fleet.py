@@ -167,7 +167,15 @@ def test_two_servers_and_a_worker_on_postgresql_lose_and_double_nothing(
         processes += [web_a, web_b]
         wait_ready(web_a, server_a)
         wait_ready(web_b, server_b)
-        arxiv_ids = [row[0] for row in db.connect().execute(select(papers.c.arxiv_id).order_by(papers.c.id))]
+        with db.connect() as conn:
+            stored = conn.execute(select(papers.c.arxiv_id, papers.c.title).order_by(papers.c.id)).all()
+        arxiv_ids = [row.arxiv_id for row in stored]
+
+        # What the worker stored is searchable on both servers: their indexes follow the database.
+        for server in (server_a, server_b):
+            found = httpx.get(f"{server}/api/v1/search", params={"q": stored[0].title, "mode": "lexical"}, timeout=60)
+            assert found.status_code == 200, found.text
+            assert stored[0].arxiv_id in [hit["arxiv_id"] for hit in found.json()["results"]]
 
         # Sessions and CSRF cross servers: signed in through A, voting through B, and back.
         ada, bob = httpx.Client(timeout=60), httpx.Client(timeout=60)
