@@ -41,25 +41,30 @@ def test_downgrade_one_step_and_upgrade_again(database_url: str) -> None:
 def test_a_process_migrating_postgresql_waits_for_the_one_already_migrating(
     postgres_base_url: str | None, tmp_path: Path
 ) -> None:
-    """Web and worker starting together on a fresh database: the second waits, then finds the schema current."""
+    """Web and worker starting together on a fresh database: the second waits for the first, then migrates."""
     if postgres_base_url is None:
         pytest.skip("no PostgreSQL: set PAPERTIDE_TEST_POSTGRES_URL or PAPERTIDE_TEST_EMBEDDED_POSTGRES=1")
     url = create_database(postgres_base_url)
     engine = make_engine(url)
     env = clean_environment({"PAPERTIDE_DATABASE_URL": url, "PAPERTIDE_DATA_DIR": str(tmp_path / "data")})
-    with engine.connect() as holder:
-        # This connection plays the process that is migrating: it holds the lock until it commits.
-        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        other = start("upgrade", ["db", "upgrade"], env, tmp_path / "logs")
+    try:
+        with engine.connect() as holder:
+            # This connection plays the process that is migrating: the other must wait until it is done.
+            holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            other = start("upgrade", ["db", "upgrade"], env, tmp_path / "logs")
 
-        def waiting() -> bool:
-            query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            return bool(holder.execute(text(query)).scalar_one())
+            def waiting() -> bool:
+                query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                return bool(holder.execute(text(query)).scalar_one())
 
-        wait_for("the second process to wait for the migration lock", waiting, [other])
-        upgrade_database(engine)
-        holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
-        holder.commit()
-    assert other.popen.wait(timeout=120) == 0, other.output()
-    assert current_revision(engine) == head_revision()
-    engine.dispose()
+            try:
+                wait_for("the second process to wait for the migration lock", waiting, [other])
+                assert current_revision(engine) is None  # it waits before touching the schema
+            finally:
+                holder.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                holder.commit()
+        assert other.popen.wait(timeout=120) == 0, other.output()
+        assert current_revision(engine) == head_revision()
+    finally:
+        other.stop()
+        engine.dispose()
