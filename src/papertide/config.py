@@ -8,6 +8,7 @@ step); docs/configuration.md explains sources, precedence and secrets.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # Interfaces a server can listen on but no browser can open: links use the loopback address instead.
 _ANY_INTERFACE = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def proxy_entries(value: str) -> list[str]:
+    """The addresses and networks in a comma-separated ``forwarded_allow_ips`` value."""
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 def served_base_url(host: str, port: int) -> str:
@@ -65,6 +71,13 @@ class Settings(BaseSettings):
         description="Public URL of the site, used in links inside emails, feeds and the API. Empty: the address "
         "`papertide serve` listens on (its `--host` and `--port`, or `PORT`), so `PORT=8101 make run` links to "
         "port 8101; other commands use `http://127.0.0.1:$PORT` (8000). Set it behind a proxy or a domain name.",
+    )
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Comma-separated addresses or networks (e.g. `127.0.0.1,10.0.0.0/8`, or `*`) of the reverse "
+        "proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` headers are believed: the client address that "
+        "rate limits count, and https for Secure cookies. Empty (the default): no proxy is trusted and the "
+        "headers are ignored. `X-Forwarded-Host` is never used: links come from `base_url`.",
     )
     secret_key: SecretStr = Field(
         SecretStr(""),
@@ -153,23 +166,27 @@ class Settings(BaseSettings):
         "arrive after the featured day are counted.",
     )
     ingest_schedule_arxiv_api_minutes: int = Field(
-        0, ge=0, description="Run the `arxiv-api` query inside `papertide serve` every this many minutes; 0: never."
+        0,
+        ge=0,
+        description="Run the `arxiv-api` query in `papertide serve` or `worker` every this many minutes; 0: never.",
     )
     ingest_schedule_oai_minutes: int = Field(
         0,
         ge=0,
-        description="Run the incremental OAI-PMH harvest inside `papertide serve` every this many minutes; "
+        description="Run the incremental OAI-PMH harvest in `papertide serve` or `worker` every this many minutes; "
         "0: never. arXiv updates once a day, so 1440 is plenty.",
     )
     ingest_schedule_hf_daily_minutes: int = Field(
         0,
         ge=0,
-        description="Fetch Hugging Face daily papers inside `papertide serve` every this many minutes; 0: never.",
+        description="Fetch Hugging Face daily papers in `papertide serve` or `worker` every this many minutes; "
+        "0: never.",
     )
     scheduler_enabled: bool = Field(
         True,
-        description="Run the scheduled jobs inside `papertide serve`. A database lease makes each job run in one "
-        "process at a time, so several servers may all keep this on.",
+        description="Run the scheduled jobs inside `papertide serve` (`serve --no-jobs` overrides it; "
+        "`papertide worker` always runs them). A database lease makes each job run in one process at a time, "
+        "so several servers and workers may all keep this on.",
     )
     scheduler_poll_s: float = Field(
         30.0, gt=0, description="Seconds between two checks of the scheduler for jobs that are due."
@@ -422,8 +439,9 @@ class Settings(BaseSettings):
         15,
         ge=0,
         le=1440,
-        description="How often `papertide serve` runs the digest job (0: never; then run `papertide digest run` "
-        "from cron). Each run sends the digests whose delivery hour has come, so run it at least hourly.",
+        description="How often `papertide serve` (or `worker`) runs the digest job (0: never; then run "
+        "`papertide digest run` from cron). Each run sends the digests whose delivery hour has come, so run it "
+        "at least hourly.",
     )
     digest_default_hour: int = Field(
         7, ge=0, le=23, description="Delivery hour (0-23, subscriber's time zone) given to new subscribers."
@@ -522,6 +540,18 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         """Where mail goes when no SMTP server is configured."""
         return self.data_dir / "outbox"
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for entry in proxy_entries(value):
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network, e.g. 127.0.0.1 or 10.0.0.0/8") from None
+        return value
 
     @field_validator("list_timezone")
     @classmethod

@@ -1,12 +1,13 @@
 """Background jobs: a runner that claims each due job under a database lease, and the job kinds.
 
 Each job runs in its own thread, so a long harvest never delays another job. Before a run a
-process claims the job's lease row (store/leases.py): with several `serve` processes on one
-database each job still runs once per interval, in one of them. The lease is renewed while the
+process claims the job's lease row (store/leases.py): with several `serve` and `worker`
+processes on one database each job still runs once per interval, in one of them. The lease is renewed while the
 job runs; on shutdown the jobs are asked to stop and end after their current batch.
 
 The runner knows nothing of settings or the web: the composition root (services.py) decides
-which jobs run and how often, and `papertide serve` starts and stops the scheduler. To add a
+which jobs run and how often, and `papertide serve` or `papertide worker` starts and stops
+the scheduler. To add a
 job kind, write a function returning a :class:`Job` here and switch it on in
 ``Services.scheduled_jobs``; ``run`` gets the stop event and returns a :class:`JobResult`.
 """

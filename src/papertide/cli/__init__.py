@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from papertide.cli import admin, core, digest, doctor, evaluate, ingest, search, subscribers, trending, users
+from papertide.cli import admin, core, digest, doctor, evaluate, ingest, search, subscribers, trending, users, worker
 from papertide.cli.context import fail, invocation
 from papertide.domain.errors import PapertideError
 
@@ -31,6 +31,8 @@ trending.register(app)
 search.register(app)
 app.command("doctor")(doctor.doctor)
 app.command("eval")(evaluate.evaluate)
+app.command("worker")(worker.worker)
+app.add_typer(worker.jobs_app, name="jobs")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(digest.app, name="digest")
 app.add_typer(subscribers.app, name="subscribers")

@@ -92,6 +92,19 @@ def release_job(
         )
 
 
+def trigger_job(engine: Engine, name: str, now: dt.datetime) -> bool:
+    """Make the job due at ``now``: the next scheduler poll of any process runs it (`papertide jobs trigger`).
+
+    A run in progress is left alone; its release then sets the next due time, and the trigger
+    is spent. True when the job was idle, False when a process held it.
+    """
+    ensure_job(engine, name, now)
+    with begin_write(engine) as conn:
+        conn.execute(update(job_leases).where(job_leases.c.name == name).values(next_run_at=now))
+        holder = conn.execute(select(job_leases.c.holder).where(job_leases.c.name == name)).scalar_one()
+    return holder is None
+
+
 def list_jobs(engine: Engine) -> list[JobState]:
     """Every job the scheduler has seen, by name."""
     with engine.connect() as conn:

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from papertide.store.engine import begin_write
 
@@ -22,10 +22,22 @@ def _config() -> Config:
     return config
 
 
+# Key of the PostgreSQL advisory lock every process takes before migrating (any fixed 64-bit number).
+MIGRATION_LOCK_KEY = 0x7061_7065_7274_6964  # "papertid"
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision`` (the newest by default) in one transaction."""
+    """Bring the schema up to ``revision`` (the newest by default) in one transaction.
+
+    On PostgreSQL the transaction first takes an advisory lock: web processes and workers that
+    start together on a fresh database (systemd, compose) migrate one after the other, and the
+    later ones find the schema current, instead of racing to create the same tables (issue 14).
+    SQLite's BEGIN IMMEDIATE (``begin_write``) already serialises them.
+    """
     config = _config()
     with begin_write(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 

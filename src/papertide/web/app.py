@@ -27,6 +27,7 @@ from papertide.services import Services
 from papertide.store.busy import RETRY_AFTER_SECONDS, is_database_busy
 from papertide.store.migrate import upgrade_database
 from papertide.web.error_model import is_machine_path, problem_json
+from papertide.web.forwarded import install_forwarded
 from papertide.web.head import HeadAsGetMiddleware
 from papertide.web.input_guard import check_request_text
 from papertide.web.problems import install_problem_handlers
@@ -110,6 +111,7 @@ def create_app(
     install_problem_handlers(app)
     install_security(app, settings)
     app.add_middleware(HeadAsGetMiddleware)
+    install_forwarded(app, settings)
     return app
 
 

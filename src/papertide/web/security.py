@@ -57,12 +57,12 @@ def _settings(request: Request) -> Settings:
 
 
 def is_https(request: Request) -> bool:
-    """Whether the request came over https (as uvicorn sees it, behind trusted proxies too)."""
+    """Whether the request came over https (behind a proxy in ``forwarded_allow_ips``: as it says, web/forwarded.py)."""
     return request.url.scheme == "https"
 
 
 def client_address(request: Request) -> str:
-    """The client's IP address, for per-client rate limits."""
+    """The client's IP address, for per-client rate limits (a trusted proxy's X-Forwarded-For, web/forwarded.py)."""
     return request.client.host if request.client else "unknown"
 
 
