@@ -92,8 +92,8 @@ def _database(kind: str, workdir: Path) -> Iterator[str]:
 
 
 @contextmanager
-def _server(url: str, workdir: Path, clients: int) -> Iterator[tuple[str, dict[str, str]]]:
-    """`papertide serve` on a free port with the sample corpus; yields its base URL and environment."""
+def _server(url: str, workdir: Path, clients: int, workers: int) -> Iterator[tuple[str, dict[str, str]]]:
+    """`papertide serve --workers N` on a free port with the sample corpus; yields its base URL and environment."""
     port = _free_port()
     env = {
         **os.environ,
@@ -109,8 +109,9 @@ def _server(url: str, workdir: Path, clients: int) -> Iterator[tuple[str, dict[s
         "PAPERTIDE_SIGNIN_MAILS_PER_CLIENT": str(10 * clients + 100),
     }
     _papertide("init", "--sample", env=env)
+    address = ["--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "papertide", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "papertide", "serve", *address, "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -319,15 +320,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the load runs (default 60)")
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="web processes of `papertide serve` (default 1)")
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     errors = 0
     for kind in kinds:
         workdir = Path(tempfile.mkdtemp(prefix=f"papertide-load-{kind}-"))
         try:
-            with _database(kind, workdir) as url, _server(url, workdir, args.clients) as (base, _env):
+            with _database(kind, workdir) as url, _server(url, workdir, args.clients, args.workers) as (base, _env):
                 results, elapsed = asyncio.run(_run_load(base, url, args.clients, args.seconds, args.seed))
-            errors += _print_table(f"{kind}, {args.clients} clients", results, elapsed)
+            errors += _print_table(f"{kind}, {args.clients} clients, {args.workers} web processes", results, elapsed)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     return 1 if errors else 0
