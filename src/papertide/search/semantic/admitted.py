@@ -13,16 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from papertide.search.semantic.filtered import choose_filtered_search
 from papertide.search.semantic.passages import Vectors
-
-if TYPE_CHECKING:
-    from papertide.search.semantic.index import IndexConfig
 
 Pairs = list[tuple[int, float]]
 Mask = npt.NDArray[np.bool_]
@@ -77,12 +74,13 @@ def admit(size: int, rows: npt.NDArray[np.int64], hidden: npt.NDArray[np.int64] 
 
 
 def search_admitted(
-    query: Vectors, k: int, stored: StoredRows, admitted: Mask | None, config: IndexConfig, live: int
+    query: Vectors, k: int, stored: StoredRows, admitted: Mask | None, *, live: int, ef_search: int, cost_ratio: float
 ) -> Pairs:
     """The ``k`` admitted rows with the highest inner product, best first.
 
     :param admitted: the rows that may be returned (never a dead one); None admits every row.
     :param live: the index's live entries, against which filtered.py weighs the admitted share.
+    :param ef_search: the graph's unfiltered search width; ``cost_ratio``: IndexConfig.graph_cost_ratio.
     """
     allowed = len(stored.ids) if admitted is None else int(np.count_nonzero(admitted))
     if k <= 0 or allowed == 0:
@@ -98,10 +96,8 @@ def search_admitted(
         return select_top(stored.matrix[rows] @ query, stored.ids[rows], k)
     wanted = min(k, allowed)
     if admitted is None:
-        return _search_graph(query, wanted, stored, None, max(config.ef_search, k))
-    plan = choose_filtered_search(
-        allowed, max(live, allowed), k, "hnsw", ef_search=config.ef_search, cost_ratio=config.graph_cost_ratio
-    )
+        return _search_graph(query, wanted, stored, None, max(ef_search, k))
+    plan = choose_filtered_search(allowed, max(live, allowed), k, "hnsw", ef_search=ef_search, cost_ratio=cost_ratio)
     if plan.method == "graph":
         found = _search_graph(query, wanted, stored, admitted, plan.width)
         # A walk that ends with fewer than it could have found is answered exactly instead.

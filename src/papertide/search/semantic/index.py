@@ -154,7 +154,15 @@ class VectorIndex:
             admitted: Mask | None = admit(self._size, self.rows_of(candidates))
         else:
             admitted = self._ids[: self._size] >= 0 if self.dead else None
-        return search_admitted(query, k, self._stored_rows(), admitted, self.config, len(self._rows))
+        return search_admitted(
+            query,
+            k,
+            self._stored_rows(),
+            admitted,
+            live=len(self._rows),
+            ef_search=self.config.ef_search,
+            cost_ratio=self.config.graph_cost_ratio,
+        )
 
     def _stored_rows(self) -> StoredRows:
         ids = self._ids[: self._size]

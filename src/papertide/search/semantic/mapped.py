@@ -133,7 +133,15 @@ class MappedIndex:
             admitted[hidden] = False
         else:
             admitted = None
-        return search_admitted(query, k, self.rows, admitted, self.config, len(self) - len(hidden))
+        return search_admitted(
+            query,
+            k,
+            self.rows,
+            admitted,
+            live=len(self) - len(hidden),
+            ef_search=self.config.ef_search,
+            cost_ratio=self.config.graph_cost_ratio,
+        )
 
     def live_rows(self) -> Mask:
         """Which rows hold a paper's vector (not one superseded before the snapshot)."""
