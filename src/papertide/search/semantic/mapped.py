@@ -6,7 +6,9 @@ The snapshot's files (snapshot.py) are mapped, not read: the matrix of an exact 
 lists). Four web processes searching one snapshot hold one copy in the page cache instead of
 four on the heap (issue 14, bench/replicas.py). A mapped faiss index must never be added to:
 faiss aborts the process on it, so this class has no ``add``; changes since the snapshot live
-in the replica's in-memory delta (replica.py).
+in the replica's in-memory delta (replica.py). Searches run in place through admitted.py, as
+for the in-memory index: rows superseded since (hidden by the replica) are left out of the
+selector bitmap, never fetched and dropped.
 """
 
 from __future__ import annotations
