@@ -19,7 +19,17 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from papertide.search.semantic.admitted import Mask, Pairs, StoredRows, admit, id_array, row_vectors, search_admitted
+from papertide.search.semantic.admitted import (
+    Mask,
+    Pairs,
+    StoredRows,
+    admit,
+    id_array,
+    row_lookup,
+    row_vectors,
+    rows_in,
+    search_admitted,
+)
 from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
 from papertide.search.semantic.passages import Vectors
 
@@ -177,20 +187,12 @@ class VectorIndex:
         if lookup is None:
             # Ids too sparse for an array indexed by id (never the case for database keys).
             return np.fromiter((self._rows[int(i)] for i in wanted if int(i) in self._rows), dtype=np.int64)
-        inside = wanted[(wanted >= 0) & (wanted < len(lookup))]
-        rows = lookup[inside]
+        rows = rows_in(lookup, wanted)
         return rows[rows >= 0]
 
     def _lookup(self) -> npt.NDArray[np.int64] | None:
         if self._row_lookup is None:
-            ids = self._ids[: self._size]
-            live = np.flatnonzero(ids >= 0)
-            top = int(ids.max()) + 1 if self._size else 0
-            if top > 8 * self._size + 1_000_000:
-                return None
-            lookup = np.full(top, -1, dtype=np.int64)
-            lookup[ids[live]] = live
-            self._row_lookup = lookup
+            self._row_lookup = row_lookup(self._ids[: self._size])
         return self._row_lookup
 
     def plan_filtered(self, allowed: int, k: int) -> FilteredSearch:

@@ -27,7 +27,9 @@ from papertide.search.semantic.admitted import (
     StoredRows,
     admit,
     id_array,
+    row_lookup,
     row_vectors,
+    rows_in,
     search_admitted,
 )
 from papertide.search.semantic.index import IndexConfig, IndexKind
@@ -70,6 +72,8 @@ class MappedIndex:
         self.rows = StoredRows(ids, matrix, graph)
         # Rows of a paper (not superseded before the snapshot), made on the first search that needs it.
         self._live: Mask | None = None
+        # The row of each id as an array indexed by id (row_lookup), made on the first filtered search.
+        self._lookup: npt.NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.sorted_ids)
@@ -128,7 +132,10 @@ class MappedIndex:
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         hidden = np.asarray(hidden_rows, dtype=np.int64)
         if candidates is not None:
-            rows = self.rows_of(id_array(candidates))
+            if self._lookup is None:
+                self._lookup = row_lookup(np.asarray(self.ids))
+            wanted = id_array(candidates)
+            rows = self.rows_of(wanted) if self._lookup is None else rows_in(self._lookup, wanted)
             admitted: Mask | None = admit(self.size, rows[rows >= 0], hidden)
         elif len(hidden) or len(self) < self.size:
             admitted = self.live_rows().copy()
