@@ -185,7 +185,8 @@ def test_when_the_writer_process_is_killed_a_follower_takes_over(themed_engine: 
     assert reopened.caught_up == 0 and len(reopened.index or ()) == len(THEMED)
 
 
-def test_mapped_and_in_memory_indexes_answer_alike(tmp_path: Path) -> None:
+@pytest.mark.parametrize("config", KINDS, ids=["exact", "hnsw"])
+def test_mapped_and_in_memory_indexes_answer_alike(tmp_path: Path, config: IndexConfig) -> None:
     from papertide.search.semantic.index import VectorIndex
     from papertide.search.semantic.replica import ReplicaIndex
     from papertide.search.semantic.snapshot import read_snapshot, write_snapshot
@@ -193,13 +194,13 @@ def test_mapped_and_in_memory_indexes_answer_alike(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((600, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    config = IndexConfig(kind="exact")
-    memory = VectorIndex(16, "exact", config)
+    kind = "exact" if config.kind == "exact" else "hnsw"
+    memory = VectorIndex(16, kind, config)
     memory.add(np.arange(500, dtype=np.int64), vectors[:500])
     write_snapshot(tmp_path, memory, {"change_seq": 1})
     loaded = read_snapshot(tmp_path, config)
     assert loaded is not None
-    replica = ReplicaIndex(16, config, loaded[0], "exact")
+    replica = ReplicaIndex(16, config, loaded[0], kind)
     changes = np.arange(450, 550, dtype=np.int64)  # 50 replaced, 50 new
     memory.add(changes, vectors[500:600])
     replica.add(changes, vectors[500:600])
@@ -207,6 +208,10 @@ def test_mapped_and_in_memory_indexes_answer_alike(tmp_path: Path) -> None:
     for query in vectors[::37]:
         assert_same_hits(replica.search(query, 10), memory.search(query, 10))
         assert_same_hits(replica.search(query, 5, [3, 460, 540, 9999]), memory.search(query, 5, [3, 460, 540, 9999]))
+    # Asked for more than it holds, each live paper comes back once: hidden snapshot rows never do.
+    everything = replica.search(vectors[0], 600)
+    assert sorted(pid for pid, _ in everything) == list(range(550))
+    assert dict(everything)[460] == pytest.approx(float(vectors[510] @ vectors[0]), abs=1e-5)
     np.testing.assert_allclose(replica.vector(460), memory.vector(460))  # type: ignore[arg-type]
     merged = replica.merged()
     assert len(merged) == 550

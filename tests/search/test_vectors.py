@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from papertide.search.semantic.index import IndexConfig, VectorIndex, select_top
+from papertide.search.semantic.admitted import select_top
+from papertide.search.semantic.index import IndexConfig, VectorIndex
 from papertide.search.semantic.passages import normalize_rows
 from papertide.search.semantic.snapshot import read_snapshot, write_snapshot
 from papertide.search.semantic.vectors import (

@@ -29,7 +29,7 @@ from papertide.search.lexical.analyzer import FIELD_PAPER_ID
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan
 from papertide.search.query import SearchService
 from papertide.search.request import SearchUnavailable
-from papertide.search.semantic.index import select_top
+from papertide.search.semantic.admitted import select_top
 from papertide.search.semantic.searcher import SemanticSearcher
 
 log = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ place as vectors arrive and can always be rebuilt from the database. HNSW graphs
 delete, so a re-embedded paper gets a new entry and its old one is marked dead; searches skip
 dead entries and the searcher compacts the graph once too many pile up.
 
-A search restricted to allowed papers (a filter, issue 13) never over-fetches: it scores the
-allowed vectors exactly or walks the graph with a faiss ID selector, whichever filtered.py
-predicts cheaper for the share of papers allowed.
+A search restricted to allowed papers (a filter, issue 13) or skipping dead entries never
+over-fetches: it scores the admitted vectors exactly or walks the graph with a faiss ID selector,
+whichever filtered.py predicts cheaper (admitted.py, shared with the memory-mapped snapshot).
 """
 
 from __future__ import annotations
@@ -19,11 +19,21 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from papertide.search.semantic.admitted import (
+    Mask,
+    Pairs,
+    StoredRows,
+    admit,
+    id_array,
+    row_lookup,
+    row_vectors,
+    rows_in,
+    search_admitted,
+)
 from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
 from papertide.search.semantic.passages import Vectors
 
 IndexKind = Literal["exact", "hnsw"]
-Pairs = list[tuple[int, float]]
 # Rebuild an HNSW graph when more than this share of its entries are dead.
 DEAD_SHARE_LIMIT = 0.2
 
@@ -46,18 +56,6 @@ class IndexConfig:
         if self.kind == "auto":
             return "exact" if count <= self.exact_limit else "hnsw"
         return self.kind
-
-
-def select_top(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int) -> Pairs:
-    """The ``k`` highest scores with their ids, best first (ties by id)."""
-    if k <= 0 or len(scores) == 0:
-        return []
-    if len(scores) > k:
-        keep = np.argpartition(-scores, k - 1)[:k]
-        scores, ids = scores[keep], ids[keep]
-    order = np.lexsort((ids, -scores))
-    # tolist() converts in C: a semantic search reads up to 1,000 neighbours (issue 9, load).
-    return list(zip(ids[order].tolist(), scores[order].tolist(), strict=True))
 
 
 class VectorIndex:
@@ -144,14 +142,7 @@ class VectorIndex:
 
     def _stored(self) -> Vectors:
         """All stored rows, dead ones included (a view, not a copy)."""
-        if self.kind == "exact":
-            return self._matrix[: self._size]
-        import faiss
-
-        flat: Any = faiss.downcast_index(self._graph.storage)
-        data = faiss.rev_swig_ptr(flat.get_xb(), self._size * self.dim)
-        view: Vectors = np.asarray(data).reshape(self._size, self.dim)
-        return view
+        return row_vectors(self._stored_rows(), self.dim)
 
     def vector(self, paper_id: int) -> Vectors | None:
         """A paper's vector (a copy), or None when it has none."""
@@ -175,36 +166,38 @@ class VectorIndex:
             return []
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         if candidates is not None:
-            return self._search_among(query, k, self.rows_of(candidates))
+            admitted: Mask | None = admit(self._size, self.rows_of(candidates))
+        else:
+            admitted = self._ids[: self._size] >= 0 if self.dead else None
+        return search_admitted(
+            query,
+            k,
+            self._stored_rows(),
+            admitted,
+            live=len(self._rows),
+            ef_search=self.config.ef_search,
+            cost_ratio=self.config.graph_cost_ratio,
+        )
+
+    def _stored_rows(self) -> StoredRows:
+        ids = self._ids[: self._size]
         if self.kind == "exact":
-            return select_top(self._matrix[: self._size] @ query, self._ids[: self._size], k)
-        return self._search_graph(query, k)
+            return StoredRows(ids, self._matrix[: self._size], None)
+        return StoredRows(ids, None, self._graph)
 
     def rows_of(self, paper_ids: Collection[int]) -> npt.NDArray[np.int64]:
         """The rows of those ``paper_ids`` that have a vector (in no particular order)."""
-        wanted = (
-            np.asarray(paper_ids, dtype=np.int64)
-            if isinstance(paper_ids, np.ndarray)
-            else np.fromiter(paper_ids, dtype=np.int64, count=len(paper_ids))
-        )
+        wanted = id_array(paper_ids)
         lookup = self._lookup()
         if lookup is None:
             # Ids too sparse for an array indexed by id (never the case for database keys).
             return np.fromiter((self._rows[int(i)] for i in wanted if int(i) in self._rows), dtype=np.int64)
-        inside = wanted[(wanted >= 0) & (wanted < len(lookup))]
-        rows = lookup[inside]
+        rows = rows_in(lookup, wanted)
         return rows[rows >= 0]
 
     def _lookup(self) -> npt.NDArray[np.int64] | None:
         if self._row_lookup is None:
-            ids = self._ids[: self._size]
-            live = np.flatnonzero(ids >= 0)
-            top = int(ids.max()) + 1 if self._size else 0
-            if top > 8 * self._size + 1_000_000:
-                return None
-            lookup = np.full(top, -1, dtype=np.int64)
-            lookup[ids[live]] = live
-            self._row_lookup = lookup
+            self._row_lookup = row_lookup(self._ids[: self._size])
         return self._row_lookup
 
     def plan_filtered(self, allowed: int, k: int) -> FilteredSearch:
@@ -213,67 +206,6 @@ class VectorIndex:
         return choose_filtered_search(
             allowed, len(self._rows), k, self.kind, ef_search=config.ef_search, cost_ratio=config.graph_cost_ratio
         )
-
-    def _search_among(self, query: Vectors, k: int, rows: npt.NDArray[np.int64]) -> Pairs:
-        """Top ``k`` among ``rows``: exact dot products, or the graph walked with only those rows admitted."""
-        if len(rows) == 0:
-            return []
-        plan = self.plan_filtered(len(rows), k)
-        if self.kind == "exact":
-            if 4 * len(rows) > self._size:
-                # Most rows allowed: one product over the whole matrix beats gathering the allowed rows.
-                scores = self._matrix[: self._size] @ query
-                return select_top(scores[rows], self._ids[rows], k)
-            return select_top(self._matrix[rows] @ query, self._ids[rows], k)
-        if plan.method == "graph":
-            found = self._search_admitted(query, k, rows, plan.width)
-            # A walk that ends with fewer than it could have found is answered exactly instead.
-            if len(found) >= min(k, len(rows)):
-                return found
-        return self._search_admitted(query, k, rows, None)
-
-    def _search_admitted(self, query: Vectors, k: int, rows: npt.NDArray[np.int64], width: int | None) -> Pairs:
-        """Search the graph (``width``) or score its flat storage exactly (None), admitting only ``rows``.
-
-        faiss skips the rows a bitmap leaves out, so the allowed vectors are scored in place: no
-        copy of them is gathered (2 to 4 times faster than numpy's gather and product, measured).
-        """
-        import faiss as faiss_module
-
-        # The bundled type stubs lack the search-parameter classes.
-        faiss: Any = faiss_module
-        admitted = np.zeros(self._size, dtype=bool)
-        admitted[rows] = True
-        bitmap = np.packbits(admitted, bitorder="little")
-        # faiss reads the bitmap in place (its size is in bytes): ``bitmap`` must outlive the search.
-        selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
-        wanted = min(k, len(rows))
-        if width is None:
-            storage = faiss.downcast_index(self._graph.storage)
-            scores, labels = storage.search(query[None, :], wanted, params=faiss.SearchParameters(sel=selector))
-        else:
-            parameters = faiss.SearchParametersHNSW(sel=selector, efSearch=width)
-            scores, labels = self._graph.search(query[None, :], wanted, params=parameters)
-        return [
-            (int(self._ids[label]), float(score))
-            for score, label in zip(scores[0], labels[0], strict=True)
-            if label >= 0 and self._ids[label] >= 0
-        ]
-
-    def _search_graph(self, query: Vectors, k: int) -> Pairs:
-        wanted = min(k, len(self._rows))
-        fetch = min(self._size, wanted + 2 * self.dead * wanted // max(self._size, 1) + 10)
-        while True:
-            self._graph.hnsw.efSearch = max(self.config.ef_search, fetch)
-            scores, labels = self._graph.search(query[None, :], fetch)
-            found = [
-                (int(self._ids[label]), float(score))
-                for score, label in zip(scores[0], labels[0], strict=True)
-                if label >= 0 and self._ids[label] >= 0
-            ]
-            if len(found) >= wanted or fetch >= self._size:
-                return found[:k]
-            fetch = min(self._size, fetch * 2)
 
     def compacted(self, kind: IndexKind | None = None) -> VectorIndex:
         """A new index of the live entries only, of ``kind`` (the same by default)."""

@@ -6,7 +6,9 @@ The snapshot's files (snapshot.py) are mapped, not read: the matrix of an exact 
 lists). Four web processes searching one snapshot hold one copy in the page cache instead of
 four on the heap (issue 14, bench/replicas.py). A mapped faiss index must never be added to:
 faiss aborts the process on it, so this class has no ``add``; changes since the snapshot live
-in the replica's in-memory delta (replica.py).
+in the replica's in-memory delta (replica.py). Searches run in place through admitted.py, as
+for the in-memory index: rows superseded since (hidden by the replica) are left out of the
+selector bitmap, never fetched and dropped.
 """
 
 from __future__ import annotations
@@ -18,11 +20,22 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from papertide.search.semantic.index import IndexConfig, IndexKind, Pairs, select_top
+from papertide.search.semantic.admitted import (
+    EMPTY_ROWS,
+    Mask,
+    Pairs,
+    StoredRows,
+    admit,
+    id_array,
+    row_lookup,
+    row_vectors,
+    rows_in,
+    search_admitted,
+)
+from papertide.search.semantic.index import IndexConfig, IndexKind
 from papertide.search.semantic.passages import Vectors
 
 GRAPH_FILE = "graph.faiss"
-EMPTY_ROWS = np.zeros(0, dtype=np.int64)
 
 
 def order_by_id(ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -56,8 +69,11 @@ class MappedIndex:
         self.config = config
         self.ids = ids
         self.sorted_ids, self.sorted_rows = lookup
-        self._matrix = matrix
-        self._graph = graph
+        self.rows = StoredRows(ids, matrix, graph)
+        # Rows of a paper (not superseded before the snapshot), made on the first search that needs it.
+        self._live: Mask | None = None
+        # The row of each id as an array indexed by id (row_lookup), made on the first filtered search.
+        self._lookup: npt.NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.sorted_ids)
@@ -85,14 +101,7 @@ class MappedIndex:
 
     def stored(self) -> Vectors:
         """Every stored row's vector: a view of the mapped file, never a copy."""
-        if self._matrix is not None:
-            return self._matrix
-        import faiss
-
-        flat: Any = faiss.downcast_index(self._graph.storage)
-        data = faiss.rev_swig_ptr(flat.get_xb(), self.size * self.dim)
-        view: Vectors = np.asarray(data).reshape(self.size, self.dim)
-        return view
+        return row_vectors(self.rows, self.dim)
 
     def vector(self, paper_id: int) -> Vectors | None:
         """A paper's vector (a copy), or None when the snapshot has none."""
@@ -121,41 +130,41 @@ class MappedIndex:
         candidates: Collection[int] | None = None,
         hidden_rows: npt.NDArray[np.int64] = EMPTY_ROWS,
     ) -> Pairs:
-        """The ``k`` best live rows by inner product, skipping ``hidden_rows`` (superseded since the snapshot)."""
+        """The ``k`` best live rows by inner product, skipping ``hidden_rows`` (superseded since the snapshot).
+
+        The hidden rows are left out of the same bitmap that admits the candidates (admitted.py),
+        so neither a filtered nor an unfiltered search fetches rows only to discard them.
+        """
         if k <= 0 or len(self) == 0:
             return []
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         hidden = np.asarray(hidden_rows, dtype=np.int64)
         if candidates is not None:
-            rows = self.rows_of(np.fromiter(candidates, dtype=np.int64))
-            rows = rows[(rows >= 0) & ~np.isin(rows, hidden)]
-            if len(rows) == 0:
-                return []
-            return select_top(self.stored()[rows] @ query, self.ids[rows], k)
-        if self._matrix is not None:
-            scores = self._matrix @ query
-            scores[self.ids < 0] = -np.inf
-            scores[hidden] = -np.inf
-            return [pair for pair in select_top(scores, np.asarray(self.ids), k) if pair[1] != -np.inf]
-        return self._search_graph(query, k, set(hidden.tolist()))
+            if self._lookup is None:
+                self._lookup = row_lookup(np.asarray(self.ids))
+            wanted = id_array(candidates)
+            rows = self.rows_of(wanted) if self._lookup is None else rows_in(self._lookup, wanted)
+            admitted: Mask | None = admit(self.size, rows[rows >= 0], hidden)
+        elif len(hidden) or len(self) < self.size:
+            admitted = self.live_rows().copy()
+            admitted[hidden] = False
+        else:
+            admitted = None
+        return search_admitted(
+            query,
+            k,
+            self.rows,
+            admitted,
+            live=len(self) - len(hidden),
+            ef_search=self.config.ef_search,
+            cost_ratio=self.config.graph_cost_ratio,
+        )
 
-    def _search_graph(self, query: Vectors, k: int, hidden: set[int]) -> Pairs:
-        skipped = self.size - len(self) + len(hidden)
-        wanted = min(k, len(self) - len(hidden))
-        if wanted <= 0:
-            return []
-        fetch = min(self.size, wanted + 2 * skipped * wanted // max(self.size, 1) + 10)
-        while True:
-            self._graph.hnsw.efSearch = max(self.config.ef_search, fetch)
-            scores, labels = self._graph.search(query[None, :], fetch)
-            found = [
-                (int(self.ids[label]), float(score))
-                for score, label in zip(scores[0], labels[0], strict=True)
-                if label >= 0 and self.ids[label] >= 0 and int(label) not in hidden
-            ]
-            if len(found) >= wanted or fetch >= self.size:
-                return found[:k]
-            fetch = min(self.size, fetch * 2)
+    def live_rows(self) -> Mask:
+        """Which rows hold a paper's vector (not one superseded before the snapshot)."""
+        if self._live is None:
+            self._live = np.asarray(self.ids) >= 0
+        return self._live
 
     def private_graph(self) -> Any:
         """The HNSW graph read into this process's memory, so that it can be added to (the writer's merge)."""

@@ -14,7 +14,9 @@ from collections.abc import Collection
 import numpy as np
 import numpy.typing as npt
 
-from papertide.search.semantic.index import IndexConfig, IndexKind, Pairs, VectorIndex
+from papertide.search.semantic.admitted import Pairs
+from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
+from papertide.search.semantic.index import IndexConfig, IndexKind, VectorIndex
 from papertide.search.semantic.mapped import MappedIndex
 from papertide.search.semantic.passages import Vectors
 
@@ -24,10 +26,10 @@ class ReplicaIndex:
 
     def __init__(self, dim: int, config: IndexConfig, base: MappedIndex | None, kind: IndexKind) -> None:
         self.dim = dim
-        self.config = config
         self.base = base
         self._kind = kind
         self.delta = VectorIndex(dim, "exact", config)
+        self.config = config
         # Papers of the snapshot whose vector changed since: their snapshot entry is skipped.
         self.hidden: set[int] = set()
         self._hidden_rows = np.zeros(0, dtype=np.int64)
@@ -36,6 +38,23 @@ class ReplicaIndex:
     def kind(self) -> IndexKind:
         """The kind of the snapshot (what the delta is merged into)."""
         return self.base.kind if self.base is not None else self._kind
+
+    @property
+    def config(self) -> IndexConfig:
+        """How the index searches; setting it reaches the snapshot and the delta too (bench/search_filters.py)."""
+        return self._config
+
+    @config.setter
+    def config(self, config: IndexConfig) -> None:
+        self._config = self.delta.config = config
+        if self.base is not None:
+            self.base.config = config
+
+    def plan_filtered(self, allowed: int, k: int) -> FilteredSearch:
+        """How a search for ``k`` among ``allowed`` papers runs in the snapshot (explain lines and benches)."""
+        return choose_filtered_search(
+            allowed, len(self), k, self.kind, ef_search=self.config.ef_search, cost_ratio=self.config.graph_cost_ratio
+        )
 
     def __len__(self) -> int:
         return (len(self.base) - len(self.hidden) if self.base is not None else 0) + len(self.delta)
@@ -69,7 +88,10 @@ class ReplicaIndex:
         return self.base.vector(paper_id)
 
     def search(self, query: Vectors, k: int, candidates: Collection[int] | None = None) -> Pairs:
-        """The ``k`` entries with the highest inner product, best first; among ``candidates`` when given."""
+        """The ``k`` entries with the highest inner product, best first; among ``candidates`` when given.
+
+        The top ``k`` of the delta and the top ``k`` of the snapshot (less its hidden rows) hold the top ``k`` of both.
+        """
         pairs = self.delta.search(query, k, candidates)
         if self.base is not None:
             pairs += self.base.search(query, k, candidates, self._hidden_rows)

@@ -1,0 +1,153 @@
+"""Nearest neighbours among the admitted rows of a stored index: one implementation for every index.
+
+An in-memory index (index.py) and a memory-mapped snapshot (mapped.py) both hold rows of vectors,
+each with a paper id (-1: a dead row), as a matrix (exact) or a faiss HNSW graph. A search that
+may not return every row (a filter's papers, issue 13; the dead rows; the snapshot rows of papers
+embedded again since, issue 14) marks the rows it admits in one bitmap that faiss reads in place:
+the graph's flat storage scores exactly the admitted rows, or the graph is walked admitting only
+them, whichever filtered.py predicts cheaper. Nothing is fetched and then discarded, and no copy
+of the admitted vectors is gathered (2 to 4 times faster than numpy's gather and product, measured).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from papertide.search.semantic.filtered import choose_filtered_search
+from papertide.search.semantic.passages import Vectors
+
+Pairs = list[tuple[int, float]]
+Mask = npt.NDArray[np.bool_]
+EMPTY_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def select_top(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int) -> Pairs:
+    """The ``k`` highest scores with their ids, best first (ties by id)."""
+    if k <= 0 or len(scores) == 0:
+        return []
+    if len(scores) > k:
+        keep = np.argpartition(-scores, k - 1)[:k]
+        scores, ids = scores[keep], ids[keep]
+    order = np.lexsort((ids, -scores))
+    # tolist() converts in C: a semantic search reads up to 1,000 neighbours (issue 9, load).
+    return list(zip(ids[order].tolist(), scores[order].tolist(), strict=True))
+
+
+def id_array(paper_ids: Collection[int]) -> npt.NDArray[np.int64]:
+    """``paper_ids`` as an int64 array (no copy when it is one already)."""
+    if isinstance(paper_ids, np.ndarray):
+        return np.asarray(paper_ids, dtype=np.int64)
+    return np.fromiter(paper_ids, dtype=np.int64, count=len(paper_ids))
+
+
+def row_lookup(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
+    """The row of each paper id (-1: none), as an array indexed by id; None when the ids are too sparse for one.
+
+    Looking up a broad filter's ids is then one gather (a 400,000-id filter among a million
+    papers: under 3 ms, against 30 ms for a binary search of the sorted ids, measured).
+    """
+    top = int(ids.max()) + 1 if len(ids) else 0
+    if top > 8 * len(ids) + 1_000_000:
+        return None
+    live = np.flatnonzero(ids >= 0)
+    lookup = np.full(top, -1, dtype=np.int64)
+    lookup[ids[live]] = live
+    return lookup
+
+
+def rows_in(lookup: npt.NDArray[np.int64], paper_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The row of each of ``paper_ids`` in ``lookup`` (row_lookup), -1 where there is none."""
+    rows = np.full(len(paper_ids), -1, dtype=np.int64)
+    inside = (paper_ids >= 0) & (paper_ids < len(lookup))
+    rows[inside] = lookup[paper_ids[inside]]
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRows:
+    """What an index searches: the paper id of each row (-1: dead) and their ``matrix`` (exact) or HNSW ``graph``."""
+
+    ids: npt.NDArray[np.int64]
+    matrix: Vectors | None
+    graph: Any
+
+
+def row_vectors(stored: StoredRows, dim: int) -> Vectors:
+    """Every row's vector, dead ones included: the matrix, or a view of the graph's flat storage (never a copy)."""
+    if stored.matrix is not None:
+        return stored.matrix
+    import faiss
+
+    flat: Any = faiss.downcast_index(stored.graph.storage)
+    data = faiss.rev_swig_ptr(flat.get_xb(), len(stored.ids) * dim)
+    view: Vectors = np.asarray(data).reshape(len(stored.ids), dim)
+    return view
+
+
+def admit(size: int, rows: npt.NDArray[np.int64], hidden: npt.NDArray[np.int64] = EMPTY_ROWS) -> Mask:
+    """The mask of ``size`` rows that admits ``rows`` less the ``hidden`` ones."""
+    admitted = np.zeros(size, dtype=bool)
+    admitted[rows] = True
+    admitted[hidden] = False
+    return admitted
+
+
+def search_admitted(
+    query: Vectors, k: int, stored: StoredRows, admitted: Mask | None, *, live: int, ef_search: int, cost_ratio: float
+) -> Pairs:
+    """The ``k`` admitted rows with the highest inner product, best first.
+
+    :param admitted: the rows that may be returned (never a dead one); None admits every row.
+    :param live: the index's live entries, against which filtered.py weighs the admitted share.
+    :param ef_search: the graph's unfiltered search width; ``cost_ratio``: IndexConfig.graph_cost_ratio.
+    """
+    allowed = len(stored.ids) if admitted is None else int(np.count_nonzero(admitted))
+    if k <= 0 or allowed == 0:
+        return []
+    if stored.graph is None:
+        assert stored.matrix is not None
+        if admitted is None:
+            return select_top(stored.matrix @ query, stored.ids, k)
+        rows = np.flatnonzero(admitted)
+        if 4 * allowed > len(stored.ids):
+            # Most rows admitted: one product over the whole matrix beats gathering the admitted rows.
+            return select_top((stored.matrix @ query)[rows], stored.ids[rows], k)
+        return select_top(stored.matrix[rows] @ query, stored.ids[rows], k)
+    wanted = min(k, allowed)
+    if admitted is None:
+        return _search_graph(query, wanted, stored, None, max(ef_search, k))
+    plan = choose_filtered_search(allowed, max(live, allowed), k, "hnsw", ef_search=ef_search, cost_ratio=cost_ratio)
+    if plan.method == "graph":
+        found = _search_graph(query, wanted, stored, admitted, plan.width)
+        # A walk that ends with fewer than it could have found is answered exactly instead.
+        if len(found) >= wanted:
+            return found
+    return _search_graph(query, wanted, stored, admitted, None)
+
+
+def _search_graph(query: Vectors, k: int, stored: StoredRows, admitted: Mask | None, width: int | None) -> Pairs:
+    """Walk the graph at search ``width``, or score its flat storage exactly (None), admitting only ``admitted``."""
+    import faiss as faiss_module
+
+    # The bundled type stubs lack the search-parameter classes.
+    faiss: Any = faiss_module
+    # Search parameters, not the graph's efSearch: concurrent searches never change shared state.
+    parameters = faiss.SearchParameters() if width is None else faiss.SearchParametersHNSW(efSearch=width)
+    if admitted is not None:
+        bitmap = np.packbits(admitted, bitorder="little")
+        # faiss reads the bitmap in place (its size is in bytes): ``bitmap`` and ``selector`` outlive the search.
+        selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+        parameters.sel = selector
+    searched = stored.graph if width is not None else faiss.downcast_index(stored.graph.storage)
+    scores, labels = searched.search(query[None, :], k, params=parameters)
+    ids = stored.ids
+    return [
+        (int(ids[label]), float(score))
+        for score, label in zip(scores[0], labels[0], strict=True)
+        if label >= 0 and ids[label] >= 0
+    ]
