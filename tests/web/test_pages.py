@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pytest
 from alembic.script import ScriptDirectory
 from bs4 import BeautifulSoup
 from sqlalchemy import Engine
-from threadpoolctl import threadpool_info
 
 from papertide.domain.models import Paper
 from papertide.store.engine import begin_write
@@ -83,32 +84,51 @@ def test_health_reports_ok_with_a_current_schema(client: Any) -> None:
     assert response.json()["status"] == "ok"
 
 
+BLAS_CHECK = """
+import json, sys
+import numpy as np
+from threadpoolctl import threadpool_info
+from fastapi.testclient import TestClient
+from papertide.config import Settings
+from papertide.web.app import create_app
+
+def blas_threads():
+    # numpy's BLAS pools; an OpenMP build (faiss's) keeps a setting per calling thread.
+    return sorted({int(lib["num_threads"]) for lib in threadpool_info()
+                   if lib["user_api"] == "blas" and lib.get("threading_layer") != "openmp"})
+
+assert np.ones(3) @ np.ones(3) == 3  # numpy and its BLAS are loaded
+before = blas_threads()
+settings = Settings(data_dir=sys.argv[1], database_url=sys.argv[2], secret_key="test-secret-key-not-for-production")
+with TestClient(create_app(settings)) as client:
+    assert client.get("/healthz").status_code == 200
+    inside = blas_threads()
+print(json.dumps({"before": before, "inside": inside, "after": blas_threads()}))
+"""
+
+
 def test_the_serving_app_does_vector_maths_on_one_blas_thread_and_gives_the_setting_back(
-    settings: Any, corpus_engine: Engine
+    data_dir: Path, sqlite_url: str, corpus_engine: Engine
 ) -> None:
     # OpenBLAS spun a thread per core for every semantic search: a third of its CPU under
     # bench/load.py's 50 clients on two cores (issue 9). Requests are the parallelism.
-    from fastapi.testclient import TestClient
-
-    from papertide.web.app import create_app
-
-    def blas_threads() -> set[int]:
-        # The process-wide BLAS thread pools (numpy's). An OpenMP build (faiss's, once another test
-        # loaded faiss) keeps one setting per calling thread, which no app-wide limit reaches.
-        return {
-            int(library["num_threads"])
-            for library in threadpool_info()
-            if library["user_api"] == "blas" and library.get("threading_layer") != "openmp"
-        }
-
-    assert np.ones(3) @ np.ones(3) == 3  # numpy and its BLAS are loaded
-    before = blas_threads()
-    if before == {1}:
-        pytest.skip("BLAS runs one thread on this machine anyway (one core, or OPENBLAS_NUM_THREADS=1)")
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/healthz").status_code == 200
-        assert blas_threads() == {1}
-    assert blas_threads() == before
+    # A fresh interpreter: OpenBLAS ignores a thread count set from another thread once any
+    # count was set explicitly, so whatever earlier tests of this process did would decide it.
+    environment = {key: value for key, value in os.environ.items() if not key.endswith("_NUM_THREADS")}
+    environment["OPENBLAS_NUM_THREADS"] = "2"
+    done = subprocess.run(
+        [sys.executable, "-c", BLAS_CHECK, str(data_dir), sqlite_url],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    threads = json.loads(done.stdout.strip().splitlines()[-1])
+    assert threads["before"] == [2]
+    assert threads["inside"] == [1]
+    assert threads["after"] == [2]
 
 
 def test_health_checks_do_not_read_the_migration_scripts_again(client: Any, monkeypatch: Any) -> None:
