@@ -10,16 +10,12 @@ from typing import Annotated
 
 import typer
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 
 from papertide.cli.context import console, fail, invocation, stdout
+from papertide.cli.progress import count_columns
 from papertide.digest.compose import parse_message
 from papertide.digest.job import Progress as ProgressHook
 from papertide.digest.preferences import InvalidSubscription, parse_email
@@ -53,14 +49,7 @@ def parse_now(text: str | None) -> dt.datetime | None:
 @contextmanager
 def run_progress(subscribers: int | None = None) -> Iterator[ProgressHook]:
     """Two bars, planning (out of ``subscribers``, with the time left) and sending, shown only on a terminal."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as progress:
+    with Progress(*count_columns(), console=console, transient=False, disable=not console.is_terminal) as progress:
         tasks: dict[str, TaskID] = {}
 
         def advance(phase: str, count: int) -> None:
