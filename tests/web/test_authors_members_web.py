@@ -189,3 +189,21 @@ def test_hugging_face_extras_show_on_pages_and_cards_and_the_thumbnail_never_in_
     [mail] = outbox_messages(settings.outbox_dir)
     assert "Notes on the analytical engine" in mail.as_string()
     assert "cdn-thumbnails" not in mail.as_string()
+
+
+@pytest.mark.usefixtures("extra_papers")
+def test_the_paper_pages_extras_line_starts_with_its_first_entry_and_cards_separate_it_from_the_date(
+    make_client: ClientFactory, app_engine: Engine
+) -> None:
+    signal = Signal("2611.00001", "hf-daily", dt.date(2026, 11, 27), upvotes=2, project_page="https://example.org/e")
+    with begin_write(app_engine) as conn:
+        write_signals(conn, [signal], NOW)
+    client = make_client()
+    extras = BeautifulSoup(client.get("/papers/2611.00001").text, "html.parser").select_one(".paper-extras")
+    assert extras is not None
+    assert extras.get_text(" ", strip=True).startswith("Code")
+    assert extras.get_text(" ", strip=True).split() == ["Code", "·", "Project", "page"]
+    card = BeautifulSoup(client.get("/authors/babbage_c").text, "html.parser").select_one("article.paper-item")
+    assert card is not None
+    signals = card.select_one(".paper-signals")
+    assert signals is not None and signals.get_text(" ", strip=True).startswith("· Code")
