@@ -28,6 +28,7 @@ from papertide.domain.clock import utc_now
 from papertide.domain.models import Hit
 from papertide.search.changes import fetch_database_id
 from papertide.search.election import WriterElection
+from papertide.search.ranked import Ranked
 from papertide.search.semantic.backends import AUTO, BulkChoice, Capabilities, fetch_capabilities, select_bulk_backend
 from papertide.search.semantic.embedder import embed_papers, load_embedder
 from papertide.search.semantic.index import IndexConfig
@@ -310,14 +311,17 @@ class SemanticSearcher:
 
     def search(self, query: str, k: int, candidates: Collection[int] | None = None) -> list[Hit]:
         """The ``k`` papers nearest in meaning to ``query`` (cosine), among ``candidates`` when given."""
+        return [Hit(paper_id=paper_id, score=score) for paper_id, score in self.rank(query, k, candidates).pairs()]
+
+    def rank(self, query: str, k: int, candidates: Collection[int] | None = None) -> Ranked:
+        """``search`` as arrays of ids and scores, best first: no object per neighbour (issue 13)."""
         self.check()
         vector = self.embed_query(query)
         self.refresh()
         with self._lock:
             if self.index is None:
-                return []
-            pairs = self.index.search(vector, k, candidates)
-        return [Hit(paper_id=paper_id, score=score) for paper_id, score in pairs]
+                return Ranked.empty()
+            return self.index.nearest(vector, k, candidates)
 
     def embed_query(self, query: str) -> Vectors:
         """The query's vector: kept from a recent identical query, or embedded by the model now."""
