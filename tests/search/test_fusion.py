@@ -23,7 +23,9 @@ def as_pairs(ranked: Ranked) -> list[tuple[int, float]]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(lexical=rankings, semantic=rankings, weights=weights, k=st.sampled_from([0.0, 1.0, 60.0]), count=st.integers(0, 70))
+@given(
+    lexical=rankings, semantic=rankings, weights=weights, k=st.sampled_from([0.0, 1.0, 60.0]), count=st.integers(0, 70)
+)
 def test_reciprocal_rank_fusion_of_arrays_equals_the_reference(
     lexical: list[tuple[int, float]],
     semantic: list[tuple[int, float]],

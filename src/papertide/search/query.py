@@ -26,7 +26,7 @@ from papertide.search.changes import fetch_paper_text
 from papertide.search.fusion import Fused, fuse_normalized_arrays, fuse_reciprocal_rank_arrays
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
-from papertide.search.ranked import Ranked
+from papertide.search.ranked import Ranked, describe_hits
 from papertide.search.request import (
     Mode,
     SearchOptions,
@@ -57,24 +57,6 @@ class _SemanticRun:
     above: Ranked
     # Whether ``above`` holds every paper above the floor (the neighbours were read down to it).
     complete: bool
-
-
-def describe_hits(window: Ranked, sources: list[tuple[str, Ranked]]) -> list[Hit]:
-    """The page's hits, each with its rank and score in every ranking that found it (``lexical_rank``, ...).
-
-    Only the page becomes objects: the rankings behind it stay arrays (issue 13).
-    """
-    details: list[dict[str, float]] = [{} for _ in range(len(window))]
-    for name, ranking in sources:
-        at = ranking.positions(window.ids)
-        for detail, position in zip(details, at.tolist(), strict=True):
-            if position >= 0:
-                detail[f"{name}_rank"] = position + 1
-                detail[f"{name}_score"] = float(ranking.scores[position])
-    return [
-        Hit(paper_id=paper_id, score=score, detail=detail)
-        for (paper_id, score), detail in zip(window.pairs(), details, strict=True)
-    ]
 
 
 def _milliseconds(start: float) -> str:

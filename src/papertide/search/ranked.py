@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from papertide.domain.models import Hit
+
 IdArray = npt.NDArray[np.int64]
 ScoreArray = npt.NDArray[np.float64]
 
@@ -82,3 +84,21 @@ def sort_best_first(ranked: Ranked) -> Ranked:
     """The entries by score, best first, equal scores by id (how every index orders its neighbours)."""
     order = np.lexsort((ranked.ids, -ranked.scores))
     return Ranked(ranked.ids[order], ranked.scores[order])
+
+
+def describe_hits(window: Ranked, sources: list[tuple[str, Ranked]]) -> list[Hit]:
+    """The page's hits, each with its rank and score in every ranking that found it (``lexical_rank``, ...).
+
+    Only the page becomes objects: the rankings behind it stay arrays (issue 13).
+    """
+    details: list[dict[str, float]] = [{} for _ in range(len(window))]
+    for name, ranking in sources:
+        at = ranking.positions(window.ids)
+        for detail, position in zip(details, at.tolist(), strict=True):
+            if position >= 0:
+                detail[f"{name}_rank"] = position + 1
+                detail[f"{name}_score"] = float(ranking.scores[position])
+    return [
+        Hit(paper_id=paper_id, score=score, detail=detail)
+        for (paper_id, score), detail in zip(window.pairs(), details, strict=True)
+    ]
