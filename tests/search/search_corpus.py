@@ -10,6 +10,7 @@ from typing import ClassVar
 from sqlalchemy import Engine, select
 
 from papertide.domain.models import Hit, Paper, UpsertReport
+from papertide.search.ranked import Ranked
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
 from papertide.store.schema import papers
@@ -119,6 +120,9 @@ class FakeSemantic:
         pool = [pid for pid in self.texts if candidates is None or pid in candidates]
         scored = sorted(((self._score(query, pid), pid) for pid in pool), key=lambda p: (-p[0], p[1]))
         return [Hit(paper_id=pid, score=score) for score, pid in scored if score > 0][:k]
+
+    def rank(self, query: str, k: int, candidates: Collection[int] | None = None) -> Ranked:
+        return Ranked.from_pairs((hit.paper_id, hit.score) for hit in self.search(query, k, candidates))
 
     def similar(self, paper_id: int, k: int) -> list[Hit]:
         if paper_id not in self.texts:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from papertide.cli.progress import format_done, format_rate
-from papertide.search.semantic.searcher import PAPERS_PER_BATCH
+from papertide.search.semantic.writing import PAPERS_PER_BATCH
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
 from tests.cli_runner import run_papertide

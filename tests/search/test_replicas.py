@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from papertide.search.semantic import searcher as searcher_module
+from papertide.search.semantic import following as following_module
 from papertide.search.semantic.index import IndexConfig
 from papertide.search.semantic.model import Embedder
 from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
@@ -93,7 +93,7 @@ def test_a_follower_never_writes_a_snapshot(
     writer.sync()
     before = folder_listing(vector_dir)
     follower = open_with(themed_engine, vector_dir)
-    monkeypatch.setattr(searcher_module, "SAVE_AFTER_CHANGES", 1)  # every change would call for a snapshot
+    monkeypatch.setattr(following_module, "SAVE_AFTER_CHANGES", 1)  # every change would call for a snapshot
     late = dataclasses.replace(THEMED[0], arxiv_id="2509.00010", title="Late paper on glaciers")
     assert follower.index_papers(list(store(themed_engine, late).changed_ids)) == 1
     assert follower.sync() == 0

@@ -137,11 +137,11 @@ def test_the_top_scores_come_best_first_ties_by_id_as_plain_python_numbers() -> 
     # A semantic search reads up to 1,000 neighbours; they are converted in one go (issue 9, load).
     scores = np.array([0.5, 0.9, 0.5, 0.1, 0.9, 0.7], dtype=np.float32)
     ids = np.array([30, 20, 10, 60, 50, 40], dtype=np.int64)
-    top = select_top(scores, ids, 5)
+    top = select_top(scores, ids, 5).pairs()
     nine, seven = float(np.float32(0.9)), float(np.float32(0.7))
     assert top == [(20, nine), (50, nine), (40, seven), (10, 0.5), (30, 0.5)]
     assert all(type(paper_id) is int and type(score) is float for paper_id, score in top)
-    assert [pid for pid, _ in select_top(scores, ids, 10)] == [20, 50, 40, 10, 30, 60]
+    assert select_top(scores, ids, 10).ids.tolist() == [20, 50, 40, 10, 30, 60]
 
 
 @pytest.mark.parametrize("kind", ["exact", "hnsw"])

@@ -13,17 +13,20 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import TypeVar
 
+import numpy as np
 from sqlalchemy import Engine
 
 from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
-from papertide.domain.ranking import fuse_normalized_scores, fuse_reciprocal_rank
 from papertide.search.allowed import AllowedCache, Ids
 from papertide.search.changes import fetch_paper_text
+from papertide.search.fusion import Fused, fuse_normalized_arrays, fuse_reciprocal_rank_arrays
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
+from papertide.search.ranked import Ranked, describe_hits
 from papertide.search.request import (
     Mode,
     SearchOptions,
@@ -38,6 +41,7 @@ from papertide.search.sorting import sort_by_date, sort_by_trending
 
 log = logging.getLogger(__name__)
 Pairs = list[tuple[int, float]]
+Found = TypeVar("Found")
 # A semantic searcher that failed to load is tried again after this long (e.g. after a reindex).
 RETRY_SEMANTIC_SECONDS = 60.0
 TEMPORARILY_UNAVAILABLE = "semantic search is temporarily unavailable"
@@ -48,9 +52,9 @@ class _SemanticRun:
     """What the semantic side found for one query."""
 
     # The nearest ``depth`` papers, best first, whatever their similarity (fusion input).
-    ranked: list[tuple[int, float]]
+    ranked: Ranked
     # Every paper read at or above the similarity floor, best first.
-    above: list[tuple[int, float]]
+    above: Ranked
     # Whether ``above`` holds every paper above the floor (the neighbours were read down to it).
     complete: bool
 
@@ -111,7 +115,7 @@ class SearchService:
             return self._semantic
 
     @staticmethod
-    def _guarded(call: Callable[[], list[Hit]]) -> list[Hit]:
+    def _guarded(call: Callable[[], Found]) -> Found:
         """Run a semantic call; a model that cannot load or vectors of another model make it unavailable."""
         try:
             return call()
@@ -153,40 +157,42 @@ class SearchService:
         explain = [f"query: {query.describe()}"]
         notices: list[str] = []
         mode: Mode = request.mode
-        details: dict[int, dict[str, float]] = {}
+        # The rankings each hit's ranks and scores are read from, in the order they ran (semantic first).
+        sources: list[tuple[str, Ranked]] = []
+        # Only the head of a fused list is ordered: the page and the next one's first hit, or the sort pool.
+        keep = options.sort_pool if sorting else needed
         if not query.has_text:
             if plan.required is None:
                 # compose_lexical_plan refuses filters that analyse to nothing; kept as a 400, not a 500.
                 raise InvalidQuery(f"nothing in {query.describe()!r} can be searched for")
-            ranked, total = self.lexical.newest(plan.required, depth)
-            exact = True
+            newest, total = self.lexical.newest(plan.required, depth)
+            ranked, exact = Ranked.from_pairs(newest), True
             explain.append(f"filters only: {plan.required_description}, newest first; {total} match")
         elif mode == "lexical":
-            ranked, total, exact = self._run_lexical(plan, depth, explain, details, count=True)
+            ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
         else:
             try:
-                found = self._run_semantic(self.semantic(), query, plan, depth, explain, details)
+                found = self._run_semantic(self.semantic(), query, plan, depth, explain, sources)
             except SearchUnavailable as error:
                 if mode == "semantic":
                     raise
                 notices.append(f"{error}; showing word matches only")
                 mode = "lexical"
-                ranked, total, exact = self._run_lexical(plan, depth, explain, details, count=True)
+                ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
             else:
                 if mode == "hybrid":
-                    ranked, total, exact = self._fuse(found, plan, depth, explain, details)
+                    ranked, total, exact = self._fuse(found, plan, depth, keep, explain, sources)
                 else:
                     # Meaning only: every hit is held to the floor.
-                    ranked, total, exact = found.above[:depth], len(found.above), found.complete
+                    ranked, total, exact = found.above.head(depth), len(found.above), found.complete
         if sorting:
-            ranked = self._sort(ranked[: options.sort_pool], request, explain)
+            ranked = Ranked.from_pairs(self._sort(ranked.head(options.sort_pool).pairs(), request, explain))
             total, exact = min(total, len(ranked)), exact or total <= len(ranked)
         if total >= options.max_results:
             total, exact = options.max_results, total == options.max_results and exact
-        if total == 0 and not ranked and query.has_text:
+        if total == 0 and not len(ranked) and query.has_text:
             notices.append(describe_no_match(mode))
-        window = ranked[offset : offset + request.per_page]
-        hits = [Hit(paper_id=paper_id, score=score, detail=details.get(paper_id, {})) for paper_id, score in window]
+        hits = describe_hits(ranked.slice(offset, offset + request.per_page), sources)
         return SearchPage(
             query=query,
             hits=hits,
@@ -204,26 +210,26 @@ class SearchService:
         plan: LexicalPlan,
         depth: int,
         explain: list[str],
-        details: dict[int, dict[str, float]],
+        sources: list[tuple[str, Ranked]],
         *,
         count: bool,
-    ) -> tuple[Pairs, int, bool]:
+    ) -> tuple[Ranked, int, bool]:
         """BM25 top ``depth``; with ``count``, also how many match (exact unless at least max_results)."""
         if plan.ranked is None:
             explain.append("lexical: the words are all stop words; nothing to match")
-            return [], 0, True
+            return Ranked.empty(), 0, True
         start = time.perf_counter()
         # Counting every match defeats block-max WAND, so it is skipped when it cannot matter:
         # when one word alone is in max_results papers, only the first max_results can be paged.
         at_least = self.lexical.most_frequent(plan.terms) if count and plan.required is None else 0
         exact = count and at_least < self.options.max_results
-        ranked, total = self.lexical.search(plan.ranked, depth, count=exact)
+        pairs, total = self.lexical.search(plan.ranked, depth, count=exact)
+        ranked = Ranked.from_pairs(pairs)
         if count and not exact:
             total = self.options.max_results
         matched = f"{total} match" if exact else f"at least {total} match" if count else "not counted"
         explain.append(f"lexical: {plan.description} -> {matched}, top {len(ranked)} in {_milliseconds(start)}")
-        for rank, (paper_id, score) in enumerate(ranked, start=1):
-            details.setdefault(paper_id, {}).update(lexical_rank=rank, lexical_score=score)
+        sources.append(("lexical", ranked))
         return ranked, total, exact
 
     def _run_semantic(
@@ -233,7 +239,7 @@ class SearchService:
         plan: LexicalPlan,
         depth: int,
         explain: list[str],
-        details: dict[int, dict[str, float]],
+        sources: list[tuple[str, Ranked]],
     ) -> _SemanticRun:
         """The nearest papers at ``depth`` (for fusion) and every one above the similarity floor.
 
@@ -246,27 +252,28 @@ class SearchService:
         start = time.perf_counter()
         wanted = max(depth, options.max_results)
         if plan.required is None:
-            hits = self._guarded(lambda: semantic.search(query.text, wanted))
+            hits = self._guarded(lambda: semantic.rank(query.text, wanted))
             how = "all papers"
             complete = len(hits) < wanted
         else:
             allowed = self.allowed_ids(plan)
             pool = len(allowed)
             limit = wanted if pool <= options.candidate_limit else depth
-            hits = self._guarded(lambda: semantic.search(query.text, limit, candidates=allowed)) if pool else []
+            hits = (
+                self._guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
+            )
             how = f"the {pool} allowed by {plan.required_description}"
             complete = len(hits) < limit
         floor = options.similarity_floor
-        ranked = [(hit.paper_id, hit.score) for hit in hits[:depth]]
-        above = [(hit.paper_id, hit.score) for hit in hits if hit.score >= floor]
+        ranked = hits.head(depth)
+        above = hits.where(hits.scores >= floor)
         # The hits come best first: once one is under the floor, every paper above it was read.
         complete = complete or len(above) < len(hits)
         explain.append(
             f"semantic: {query.text!r} among {how} -> top {len(ranked)}, {len(above)}"
             f"{'' if complete else '+'} at or above the similarity floor {floor:g}, in {_milliseconds(start)}"
         )
-        for rank, (paper_id, score) in enumerate(ranked, start=1):
-            details.setdefault(paper_id, {}).update(semantic_rank=rank, semantic_score=score)
+        sources.append(("semantic", ranked))
         return _SemanticRun(ranked=ranked, above=above, complete=complete)
 
     def allowed_ids(self, plan: LexicalPlan) -> Ids:
@@ -285,44 +292,50 @@ class SearchService:
         semantic: _SemanticRun,
         plan: LexicalPlan,
         depth: int,
+        keep: int,
         explain: list[str],
-        details: dict[int, dict[str, float]],
-    ) -> tuple[Pairs, int, bool]:
-        """Fuse the two rankings, then drop papers found by meaning only below the similarity floor.
+        sources: list[tuple[str, Ranked]],
+    ) -> tuple[Ranked, int, bool]:
+        """Fuse the two rankings, drop papers found by meaning only below the similarity floor; the best ``keep``.
 
         Dropping after fusion leaves the order of everything else as it was (min-max
         normalisation sees the same lists), so the floor can only remove results. The total is
         the word matches plus the papers above the floor that match no query word.
         """
         options = self.options
-        lexical, lexical_total, lexical_exact = self._run_lexical(plan, depth, explain, details, count=True)
+        lexical, lexical_total, lexical_exact = self._run_lexical(plan, depth, explain, sources, count=True)
         weights = (options.lexical_weight, options.semantic_weight)
+        fused: Fused
         if options.fusion == "convex":
-            fused = fuse_normalized_scores([lexical, semantic.ranked], weights)
+            fused = fuse_normalized_arrays([lexical, semantic.ranked], weights)
             explain.append(f"fusion: convex combination of min-max scores, weights {weights[0]:g}/{weights[1]:g}")
         else:
-            fused = fuse_reciprocal_rank([lexical, semantic.ranked], weights, k=options.fusion_k)
+            fused = fuse_reciprocal_rank_arrays([lexical, semantic.ranked], weights, k=options.fusion_k)
             explain.append(
                 f"fusion: reciprocal rank, k={options.fusion_k:g}, weights {weights[0]:g}/{weights[1]:g}, "
                 f"depth {depth} -> {len(fused)} papers"
             )
-        by_words = {paper_id for paper_id, _ in lexical}
         floor = options.similarity_floor
-        kept = [
-            pair
-            for pair in fused
-            if pair[0] in by_words or details.get(pair[0], {}).get("semantic_score", floor) >= floor
-        ]
+        by_words = lexical.positions(fused.ids) >= 0
+        # Every fused paper not found by words was found by meaning: its similarity is in the semantic list.
+        at = semantic.ranked.positions(fused.ids)
+        similarity = np.full(len(fused), floor, dtype=np.float64)
+        similarity[at >= 0] = semantic.ranked.scores[at[at >= 0]]
+        kept = fused.where(by_words | (similarity >= floor))
         if len(kept) < len(fused):
             explain.append(f"floor: dropped {len(fused) - len(kept)} found by meaning only below {floor:g}")
+        ranked = kept.top(keep)
         if not lexical_exact or not semantic.complete:
-            return kept, max(lexical_total, len(semantic.above), len(kept)), False
-        unknown = [paper_id for paper_id, _ in semantic.above if paper_id not in by_words]
-        if lexical_total > len(lexical) and unknown and plan.ranked is not None:
+            return ranked, max(lexical_total, len(semantic.above), len(kept)), False
+        above_by_words = np.isin(semantic.above.ids, lexical.ids)
+        unknown = semantic.above.ids[~above_by_words]
+        if lexical_total > len(lexical) and len(unknown) and plan.ranked is not None:
             # Word matches beyond the fused depth: ask the index which of the others match too.
-            by_words |= self.lexical.keep_matching(plan.ranked, unknown)
-        meaning_only = sum(1 for paper_id, _ in semantic.above if paper_id not in by_words)
-        return kept, lexical_total + meaning_only, True
+            matching = self.lexical.keep_matching(plan.ranked, unknown.tolist())
+            meaning_only = len(unknown) - len(matching & set(unknown.tolist()))
+        else:
+            meaning_only = len(unknown)
+        return ranked, lexical_total + meaning_only, True
 
     def _sort(self, ranked: Pairs, request: SearchRequest, explain: list[str]) -> Pairs:
         with self.engine.connect() as conn:

@@ -11,6 +11,7 @@ from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery
 from papertide.domain.trending import TrendingCandidate
 from papertide.search.lexical.plan import FieldWeights
+from papertide.search.ranked import Ranked
 
 Mode = Literal["hybrid", "lexical", "semantic"]
 Sort = Literal["relevance", "trending", "newest"]
@@ -45,6 +46,10 @@ class SemanticRanker(Protocol):
 
     def search(self, query: str, k: int, candidates: Collection[int] | None = None) -> list[Hit]:
         """The ``k`` papers nearest in meaning to ``query``, among ``candidates`` when given."""
+        ...
+
+    def rank(self, query: str, k: int, candidates: Collection[int] | None = None) -> Ranked:
+        """``search`` as arrays of ids and scores, best first (what hybrid search fuses)."""
         ...
 
     def similar(self, paper_id: int, k: int) -> list[Hit]:

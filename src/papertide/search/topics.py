@@ -145,4 +145,4 @@ def _semantic_rankings(shared: _Candidates, texts: list[str], wanted: int) -> li
         log.exception("topics could not be embedded; matching them by words only")
         return None
     scores = queries @ shared.vectors.T
-    return [select_top(row, shared.ids, wanted) for row in scores]
+    return [select_top(row, shared.ids, wanted).pairs() for row in scores]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from papertide.search.ranked import Ranked
 from papertide.search.semantic.filtered import choose_filtered_search
 from papertide.search.semantic.passages import Vectors
 
@@ -26,16 +27,16 @@ Mask = npt.NDArray[np.bool_]
 EMPTY_ROWS = np.zeros(0, dtype=np.int64)
 
 
-def select_top(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int) -> Pairs:
+def select_top(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int) -> Ranked:
     """The ``k`` highest scores with their ids, best first (ties by id)."""
     if k <= 0 or len(scores) == 0:
-        return []
+        return Ranked.empty()
     if len(scores) > k:
         keep = np.argpartition(-scores, k - 1)[:k]
         scores, ids = scores[keep], ids[keep]
     order = np.lexsort((ids, -scores))
-    # tolist() converts in C: a semantic search reads up to 1,000 neighbours (issue 9, load).
-    return list(zip(ids[order].tolist(), scores[order].tolist(), strict=True))
+    # Arrays, not objects: a semantic search reads up to 1,000 neighbours (issues 9, 13).
+    return Ranked.of(ids[order], scores[order])
 
 
 def id_array(paper_ids: Collection[int]) -> npt.NDArray[np.int64]:
@@ -99,7 +100,7 @@ def admit(size: int, rows: npt.NDArray[np.int64], hidden: npt.NDArray[np.int64] 
 
 def search_admitted(
     query: Vectors, k: int, stored: StoredRows, admitted: Mask | None, *, live: int, ef_search: int, cost_ratio: float
-) -> Pairs:
+) -> Ranked:
     """The ``k`` admitted rows with the highest inner product, best first.
 
     :param admitted: the rows that may be returned (never a dead one); None admits every row.
@@ -108,7 +109,7 @@ def search_admitted(
     """
     allowed = len(stored.ids) if admitted is None else int(np.count_nonzero(admitted))
     if k <= 0 or allowed == 0:
-        return []
+        return Ranked.empty()
     if stored.graph is None:
         assert stored.matrix is not None
         if admitted is None:
@@ -130,7 +131,7 @@ def search_admitted(
     return _search_graph(query, wanted, stored, admitted, None)
 
 
-def _search_graph(query: Vectors, k: int, stored: StoredRows, admitted: Mask | None, width: int | None) -> Pairs:
+def _search_graph(query: Vectors, k: int, stored: StoredRows, admitted: Mask | None, width: int | None) -> Ranked:
     """Walk the graph at search ``width``, or score its flat storage exactly (None), admitting only ``admitted``."""
     import faiss as faiss_module
 
@@ -145,9 +146,9 @@ def _search_graph(query: Vectors, k: int, stored: StoredRows, admitted: Mask | N
         parameters.sel = selector
     searched = stored.graph if width is not None else faiss.downcast_index(stored.graph.storage)
     scores, labels = searched.search(query[None, :], k, params=parameters)
-    ids = stored.ids
-    return [
-        (int(ids[label]), float(score))
-        for score, label in zip(scores[0], labels[0], strict=True)
-        if label >= 0 and ids[label] >= 0
-    ]
+    rows = labels[0]
+    found = rows >= 0
+    # One gather for every row (a memory-mapped id array costs microseconds per single read).
+    ids = np.asarray(stored.ids)[rows[found]]
+    live = ids >= 0
+    return Ranked.of(ids[live], scores[0][found][live])

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from papertide.search.ranked import Ranked
 from papertide.search.semantic.admitted import (
     Mask,
     Pairs,
@@ -162,8 +163,12 @@ class VectorIndex:
 
     def search(self, query: Vectors, k: int, candidates: Collection[int] | None = None) -> Pairs:
         """The ``k`` entries with the highest inner product, best first; among ``candidates`` when given."""
+        return self.nearest(query, k, candidates).pairs()
+
+    def nearest(self, query: Vectors, k: int, candidates: Collection[int] | None = None) -> Ranked:
+        """``search`` as arrays of ids and scores (what hybrid search fuses, issue 13)."""
         if k <= 0 or not self._rows:
-            return []
+            return Ranked.empty()
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         if candidates is not None:
             admitted: Mask | None = admit(self._size, self.rows_of(candidates))

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from papertide.search.ranked import Ranked
 from papertide.search.semantic.admitted import (
     EMPTY_ROWS,
     Mask,
@@ -130,13 +131,23 @@ class MappedIndex:
         candidates: Collection[int] | None = None,
         hidden_rows: npt.NDArray[np.int64] = EMPTY_ROWS,
     ) -> Pairs:
-        """The ``k`` best live rows by inner product, skipping ``hidden_rows`` (superseded since the snapshot).
+        """The ``k`` best live rows by inner product, skipping ``hidden_rows`` (superseded since the snapshot)."""
+        return self.nearest(query, k, candidates, hidden_rows).pairs()
+
+    def nearest(
+        self,
+        query: Vectors,
+        k: int,
+        candidates: Collection[int] | None = None,
+        hidden_rows: npt.NDArray[np.int64] = EMPTY_ROWS,
+    ) -> Ranked:
+        """``search`` as arrays of ids and scores.
 
         The hidden rows are left out of the same bitmap that admits the candidates (admitted.py),
         so neither a filtered nor an unfiltered search fetches rows only to discard them.
         """
         if k <= 0 or len(self) == 0:
-            return []
+            return Ranked.empty()
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         hidden = np.asarray(hidden_rows, dtype=np.int64)
         if candidates is not None:

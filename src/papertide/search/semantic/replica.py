@@ -14,6 +14,7 @@ from collections.abc import Collection
 import numpy as np
 import numpy.typing as npt
 
+from papertide.search.ranked import Ranked, sort_best_first
 from papertide.search.semantic.admitted import Pairs
 from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
 from papertide.search.semantic.index import IndexConfig, IndexKind, VectorIndex
@@ -92,11 +93,18 @@ class ReplicaIndex:
 
         The top ``k`` of the delta and the top ``k`` of the snapshot (less its hidden rows) hold the top ``k`` of both.
         """
-        pairs = self.delta.search(query, k, candidates)
-        if self.base is not None:
-            pairs += self.base.search(query, k, candidates, self._hidden_rows)
-        pairs.sort(key=lambda pair: (-pair[1], pair[0]))
-        return pairs[:k]
+        return self.nearest(query, k, candidates).pairs()
+
+    def nearest(self, query: Vectors, k: int, candidates: Collection[int] | None = None) -> Ranked:
+        """``search`` as arrays of ids and scores (what hybrid search fuses, issue 13)."""
+        found = self.delta.nearest(query, k, candidates)
+        if self.base is None:
+            return found
+        based = self.base.nearest(query, k, candidates, self._hidden_rows)
+        if not len(found):
+            return based
+        both = Ranked(np.concatenate([found.ids, based.ids]), np.concatenate([found.scores, based.scores]))
+        return sort_best_first(both).head(k)
 
     def vectors_of(self, candidates: Collection[int]) -> tuple[npt.NDArray[np.int64], Vectors]:
         """Ids and vectors (copies) of those ``candidates`` that have a vector: the delta's, then the snapshot's."""
