@@ -54,6 +54,7 @@ from papertide.mail.transport import DeliveryError, MailTransport, make_transpor
 from papertide.search.indexer import SearchIndexer
 from papertide.search.lexical.index import LexicalIndex, directory_for
 from papertide.search.lexical.plan import FieldWeights
+from papertide.search.maintenance import IndexMaintainer, MaintenanceStep
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions
 from papertide.store.accounts import get_user
@@ -128,6 +129,24 @@ class Services:
         searcher = self.semantic()
         searcher.check()
         return searcher
+
+    def make_index_maintainer(self) -> IndexMaintainer:
+        """The loop that writes what a request must not wait for (search/maintenance.py); not started here.
+
+        Its steps touch only what this process has opened already: a process that never
+        searched or indexed has nothing to write (and loads no model or numpy for it).
+        """
+        return IndexMaintainer(
+            [
+                MaintenanceStep("vector snapshot", self._maintain_semantic),
+                MaintenanceStep("lexical index", self.lexical.catch_up),
+            ],
+            self.settings.index_maintenance_s,
+        )
+
+    def _maintain_semantic(self) -> bool:
+        searcher = self._semantic
+        return searcher.maintain() if searcher is not None else False
 
     def _rank_trending(self, candidates: Sequence[TrendingCandidate]) -> list[Hit]:
         return score_trending(

@@ -123,6 +123,8 @@ class SemanticSearcher:
         # One writer per host writes snapshots; the others follow them (issue 14).
         self._election = WriterElection(index_dir)
         self._stamp: tuple[int, int, int] | None = None
+        # Snapshots this object has written (tests and reports).
+        self.snapshots_written = 0
         self.query_vectors = QueryVectorCache(query_cache_size)
 
     # --- opening and keeping up -------------------------------------------------------------
@@ -213,8 +215,8 @@ class SemanticSearcher:
             self.index = ReplicaIndex(self.space.dim, self.index_config, None, self.index_config.kind_for(count))
             self.applied = 0
             self._catch_up()
-        if self.index.needs_merge(SAVE_AFTER_CHANGES):
-            self.save()
+        # No snapshot is written here: opening happens on a request's path; the host's
+        # maintenance loop (``maintain``) or the indexing commands write it.
 
     def _usable_snapshot(
         self, snapshot: tuple[MappedIndex, dict[str, Any]] | None, latest: int
@@ -256,10 +258,11 @@ class SemanticSearcher:
         return self._election.try_acquire()
 
     def refresh(self) -> None:
-        """Follow a newer snapshot and apply vectors written since the last look.
+        """Follow a newer snapshot and apply vectors written since the last look (into the delta only).
 
         Two cheap checks when nothing changed (one ``stat`` of the pointer file, one indexed
-        query); the writer also merges its delta into a new snapshot once it is large.
+        query). Requests call this, so it never writes a snapshot: merging a large delta takes
+        seconds to minutes at a million papers, and is left to ``maintain`` (issue 14).
         """
         with self.engine.connect() as conn:
             latest = fetch_max_change_seq(conn)
@@ -273,9 +276,18 @@ class SemanticSearcher:
             if moved:
                 self._follow(latest)
             self._catch_up()
-            merge = self.index.needs_merge(SAVE_AFTER_CHANGES)
-        if merge:
-            self.save()
+
+    def maintain(self) -> bool:
+        """As the host's writer, merge the delta into a new snapshot once it calls for one; True when written.
+
+        The step of the host's background maintenance loop (search/maintenance.py), never of a request.
+        """
+        if self.index is None or not self.is_writer:
+            return False
+        self.refresh()
+        with self._lock:
+            merge = self.index is not None and self.index.needs_merge(SAVE_AFTER_CHANGES)
+        return self.save() if merge else False
 
     def save(self) -> bool:
         """As the host's writer, write the index as a snapshot and move to it; False in any other process.
@@ -296,6 +308,7 @@ class SemanticSearcher:
             if frozen.kind != wanted:
                 log.info("rebuilding the vector index as %s for %d vectors", wanted, len(frozen))
             write_snapshot(self.index_dir, frozen.merged(), meta)
+            self.snapshots_written += 1
             with self._lock, self.engine.connect() as conn:
                 self._follow(fetch_max_change_seq(conn))
             return True
@@ -440,7 +453,8 @@ class SemanticSearcher:
             cursor = papers[-1].id
             embedded += self._embed(papers, on_progress, force=True)
         with self._lock:
-            self._load_index()  # the writer saves the rebuilt index as a snapshot
+            self._load_index()
+        self.save()  # as the host's writer, the rebuilt index becomes the snapshot
         return embedded
 
 
