@@ -72,7 +72,7 @@ class IndexLocked(PapertideError):
 
 
 @contextmanager
-def _directory_lock(path: Path) -> Iterator[None]:
+def directory_lock(path: Path) -> Iterator[None]:
     """An exclusive lock, across processes, on opening the index at ``path`` (``<path>.lock``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with (path.parent / f"{path.name}.lock").open("a+b") as handle:
@@ -116,7 +116,7 @@ class LexicalIndex(LexicalReader):
         Processes opening the same directory take turns (a lock file beside it), so web workers
         starting together on a missing index build it once instead of removing each other's work.
         """
-        with self._lock, _directory_lock(self.path):
+        with self._lock, directory_lock(self.path):
             problem = self._open(on_progress)
             self._opened = True
             return problem
