@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from papertide.config import Settings
 from papertide.search.maintenance import IndexMaintainer, MaintenanceStep
 from papertide.search.semantic import searcher as searcher_module
 from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
@@ -92,3 +93,19 @@ def test_stopping_the_loop_waits_for_the_pass_in_progress() -> None:
     stopper.join(HANG_S)
     assert finished == [True] and not stopper.is_alive()
     assert not any(thread.name == "papertide-index-maintenance" for thread in threading.enumerate())
+
+
+def maintenance_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "papertide-index-maintenance"]
+
+
+def test_a_serving_app_runs_the_loop_for_its_life_and_a_test_app_does_not(settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from papertide.web.app import create_app
+
+    with TestClient(create_app(settings)):
+        assert maintenance_threads() == []
+    with TestClient(create_app(settings, maintain_indexes=True)):
+        assert len(maintenance_threads()) == 1
+    assert maintenance_threads() == []
