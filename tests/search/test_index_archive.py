@@ -141,7 +141,12 @@ def test_archives_that_are_not_papertide_index_archives_are_refused_by_name(
         archive.addfile(info, io.BytesIO(b"evil"))
     empty = tmp_path / "empty"
     empty.mkdir()
+    climbing = tmp_path / "climbing"
+    climbing.mkdir()
+    manifest = {"kind": "papertide-index", "format": 1, "database_id": "x", "lexical_folder": "lexical-v1"}
+    (climbing / "papertide-index.json").write_text(json.dumps({**manifest, "snapshot": "..", "files": {}}))
     cases = {
+        climbing: "papertide-index.json names the snapshot '..', not a folder name",
         not_tar: "not a readable tar archive",
         escaping: "member '../../evil' is outside the archive's vectors/ and lexical/ folders",
         empty: "not a papertide index archive (no papertide-index.json)",

@@ -93,7 +93,7 @@ def parse_manifest(data: bytes, source: str) -> Manifest:
         )
     except (KeyError, TypeError, ValueError) as error:
         raise IndexArchiveError(f"{source}: {MANIFEST} has a missing or malformed field ({error})") from None
-    if manifest.snapshot is not None and "/" in manifest.snapshot:
+    if manifest.snapshot is not None and ("/" in manifest.snapshot or not manifest.snapshot.startswith("snapshot-")):
         raise IndexArchiveError(f"{source}: {MANIFEST} names the snapshot {manifest.snapshot!r}, not a folder name")
     return manifest
 
