@@ -25,6 +25,7 @@ QUICK: dict[str, list[str]] = {
     "digest": ["--subscribers", "2000", "--papers", "1000"],
     # Its defaults (50 clients, 60 s, both databases) are the full size the closing note reports.
     "load": ["--clients", "10", "--seconds", "10"],
+    "disk": ["--papers", "2000"],
 }
 """Each benchmark module and the arguments of its quick run."""
 

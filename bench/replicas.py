@@ -17,6 +17,13 @@ searching in a loop (a request arriving at once; a real request comes later).
 
     .venv/bin/python -m bench.replicas                      # 100,000 papers, 4 processes
     .venv/bin/python -m bench.replicas --papers 20000 --vector-index hnsw
+    .venv/bin/python -m bench.replicas --keep /tmp/replicas-20k --papers 20000   # build there and keep it
+    .venv/bin/python -m bench.replicas --keep /work/bench-1m --reuse             # a corpus built already
+
+With ``--reuse`` the corpus in the ``--keep`` folder (built by this bench or by ``bench/search.py
+--keep``; both lay out a data directory: ``papertide.db`` and ``search/``) is only read: its
+indexes are copied as `papertide export-index` copies them into a scratch data directory whose
+processes read that folder's database, and the lag rounds, which store papers, are skipped.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,11 +47,15 @@ from bench.search_corpus import DIM, Vocabulary, clustered_vectors, store_papers
 from papertide.config import Settings
 from papertide.domain.models import Paper
 from papertide.domain.query import parse_query
+from papertide.search.index_export import open_index_copy, write_index_archive
+from papertide.search.index_import import import_index_archive
+from papertide.search.lexical.index import directory_for as lexical_directory_for
 from papertide.search.lexical.plan import compose_lexical_plan
 from papertide.search.semantic.model import resolve_model
+from papertide.search.semantic.searcher import vector_directory_for
 from papertide.search.semantic.vectors import VectorSpace, fetch_papers_by_id, fetch_vector, write_vectors
-from papertide.services import Services
-from papertide.store.engine import begin_write
+from papertide.services import Services, index_config
+from papertide.store.engine import begin_write, make_engine
 from papertide.store.migrate import upgrade_database
 from papertide.store.papers import upsert_papers
 
@@ -51,9 +63,10 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 QUERIES = 30
 
 
-def settings_for(folder: Path, vector_index: str) -> Settings:
-    """The settings every process of the run shares."""
-    return Settings(data_dir=folder, secret_key="bench-secret-key-not-for-production", vector_index=vector_index)  # type: ignore[arg-type]
+def settings_for(folder: Path, vector_index: str, database_url: str = "") -> Settings:
+    """The settings every process of the run shares (the database in ``folder`` unless ``database_url``)."""
+    settings = Settings(data_dir=folder, secret_key="bench-secret-key-not-for-production", vector_index=vector_index)  # type: ignore[call-arg,arg-type]
+    return settings.model_copy(update={"database_url": database_url}) if database_url else settings
 
 
 def memory_kb(pid: int) -> dict[str, int]:
@@ -73,10 +86,10 @@ def memory_kb(pid: int) -> dict[str, int]:
 # --- the serving process ---------------------------------------------------------------------
 
 
-def serve(folder: Path, vector_index: str, mode: str) -> None:
+def serve(folder: Path, vector_index: str, mode: str, database_url: str) -> None:
     """One serving process: open both indexes, then answer the parent's commands on stdin."""
     started = time.perf_counter()
-    services = Services(settings_for(folder, vector_index))
+    services = Services(settings_for(folder, vector_index, database_url))
     if mode == "none":  # the baseline: papertide imported, the query words drawn, no index open
         Vocabulary().queries(np.random.default_rng(os.getpid()), QUERIES)
         print("ready 0 0 none", flush=True)
@@ -136,9 +149,9 @@ def serve(folder: Path, vector_index: str, mode: str) -> None:
 class Server:
     """A serving child process driven over its stdin and stdout."""
 
-    def __init__(self, folder: Path, vector_index: str, mode: str) -> None:
+    def __init__(self, folder: Path, vector_index: str, mode: str, database_url: str = "") -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.replicas", "serve", str(folder), vector_index, mode],
+            [sys.executable, "-m", "bench.replicas", "serve", str(folder), vector_index, mode, database_url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -167,9 +180,11 @@ class Server:
         self.process.wait(timeout=120)
 
 
-def measure(folder: Path, vector_index: str, mode: str, count: int) -> tuple[dict[str, int], float]:
+def measure(
+    folder: Path, vector_index: str, mode: str, count: int, database_url: str = ""
+) -> tuple[dict[str, int], float]:
     """Summed memory (kB) of ``count`` serving processes after each answered queries, and the slowest start."""
-    servers = [Server(folder, vector_index, mode) for _ in range(count)]
+    servers = [Server(folder, vector_index, mode, database_url) for _ in range(count)]
     try:
         for server in servers:
             server.ask("query")
@@ -221,15 +236,17 @@ def print_memory(
             print(f"| {mode}: {label} | {one[key] / 1024:,.0f} | {many[key] / 1024:,.0f} | {ratio:.2f} |")
     for mode in ("mapped", "private"):
         one, many, _ = rows[mode]
-        index_one, index_many = one["pss"] - base_one["pss"], many["pss"] - base_many["pss"]
-        ratio = index_many / max(index_one, 1)
-        figures = f"{index_one / 1024:,.0f} | {index_many / 1024:,.0f} | {ratio:.2f}"
-        print(f"| {mode}: indexes' PSS (less `none`) | {figures} |")
+        for key, label in (("rss", "RSS"), ("pss", "PSS")):
+            index_one, index_many = one[key] - base_one[key], many[key] - base_many[key]
+            ratio = index_many / max(index_one, 1)
+            figures = f"{index_one / 1024:,.0f} | {index_many / 1024:,.0f} | {ratio:.2f}"
+            print(f"| {mode}: indexes' {label} (less `none`) | {figures} |")
     slowest = max(rows[mode][2] for mode in ("mapped", "private"))
     print(f"\nslowest start of a serving process from the snapshot: {slowest:.2f} s")
 
 
-def run(papers: int, processes: int, vector_index: str, lag_rounds: int, folder: Path) -> None:
+def build(papers: int, vector_index: str, folder: Path) -> tuple[Services, Vocabulary, VectorSpace]:
+    """Store the corpus in ``folder`` and build both indexes as `papertide index` does."""
     settings = settings_for(folder, vector_index)
     services = Services(settings)
     upgrade_database(services.engine)
@@ -241,20 +258,75 @@ def run(papers: int, processes: int, vector_index: str, lag_rounds: int, folder:
     started = time.perf_counter()
     services.indexer.catch_up_lexical()
     services.indexer.catch_up_semantic()
-    build = time.perf_counter() - started
+    print(f"indexes built in {time.perf_counter() - started:.1f} s", flush=True)
     services.close()  # the builder leaves: the first serving process becomes the writer
+    return services, vocabulary, space
+
+
+def copy_built(source: Path, vector_index: str, scratch: Path) -> str:
+    """Copy the indexes of the data directory ``source`` into ``scratch``, reading ``source`` only.
+
+    Returns the URL of ``source``'s database, which the processes in ``scratch`` read.
+    """
+    database_url = settings_for(source, vector_index).database_url
+    engine = make_engine(database_url)
+    started = time.perf_counter()
+    archive = scratch / "indexes"
+    with open_index_copy(engine, lexical_directory_for(source), vector_directory_for(source)) as copy:
+        manifest = write_index_archive(copy, archive)
+    report = import_index_archive(
+        archive,
+        engine,
+        lexical_directory_for(scratch / "data"),
+        vector_directory_for(scratch / "data"),
+        index_config(settings_for(scratch / "data", vector_index)),
+    )
+    shutil.rmtree(archive)
+    engine.dispose()
+    print(
+        f"reusing {source}: {manifest.total_bytes / 1e6:,.0f} MB of indexes copied in "
+        f"{time.perf_counter() - started:.1f} s ({report.summary()})",
+        flush=True,
+    )
+    return database_url
+
+
+def run(papers: int, processes: int, vector_index: str, lag_rounds: int, folder: Path, reuse: bool = False) -> None:
+    if reuse:
+        scratch = Path(tempfile.mkdtemp(prefix="papertide-replicas-reuse-"))
+        try:
+            database_url = copy_built(folder, vector_index, scratch)
+            measure_and_report(scratch / "data", vector_index, processes, database_url)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        print(f"\ncorpus read from {folder}; no lag rounds (they store papers)")
+        return
+    services, vocabulary, space = build(papers, vector_index, folder)
+    measure_and_report(folder, vector_index, processes, "")
+    if lag_rounds:
+        measure_lag(services, vocabulary, space, folder, vector_index, lag_rounds)
+
+
+def measure_and_report(folder: Path, vector_index: str, processes: int, database_url: str) -> None:
+    """Memory of 1 and of ``processes`` serving processes, per mode, as a table."""
+    services = Services(settings_for(folder, vector_index, database_url))
     built = services.semantic().index
     kind = built.kind if built is not None else "none"
+    papers = len(built) if built is not None else 0
     services.close()
-    print(f"indexes built in {build:.1f} s ({kind}); measuring", flush=True)
-
+    print(f"measuring {papers:,} vectors ({kind})", flush=True)
     rows = {}
     for mode in ("none", "mapped", "private"):
-        one, start_one = measure(folder, vector_index, mode, 1)
-        many, start_many = measure(folder, vector_index, mode, processes)
+        one, start_one = measure(folder, vector_index, mode, 1, database_url)
+        many, start_many = measure(folder, vector_index, mode, processes, database_url)
         rows[mode] = (one, many, max(start_one, start_many))
     print_memory(papers, kind, processes, rows)
 
+
+def measure_lag(
+    services: Services, vocabulary: Vocabulary, space: VectorSpace, folder: Path, vector_index: str, lag_rounds: int
+) -> None:
+    """How long until a follower finds a paper stored by another process, by its vector and by a word."""
     followers = [Server(folder, vector_index, "mapped") for _ in range(2)]
     try:
         caught = ", ".join(f"{server.role} read {server.caught_up} vectors at start" for server in followers)
@@ -280,14 +352,28 @@ def run(papers: int, processes: int, vector_index: str, lag_rounds: int, folder:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
-        serve(Path(sys.argv[2]), sys.argv[3], sys.argv[4])
+        serve(Path(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else "")
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, default=100_000)
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--vector-index", choices=["auto", "exact", "hnsw"], default="auto")
     parser.add_argument("--lag-rounds", type=int, default=10)
+    parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: measure the corpus built there already, reading it only"
+    )
     args = parser.parse_args()
+    if args.reuse and args.keep is None:
+        parser.error("--reuse needs --keep FOLDER: the folder of the corpus built already")
+    if args.keep is not None:
+        if args.reuse and not (args.keep / "search").is_dir():
+            parser.error(f"--reuse: {args.keep} holds no built corpus (no search/ folder)")
+        if not args.reuse and args.keep.exists() and any(args.keep.iterdir()):
+            parser.error(f"--keep: {args.keep} is not empty (add --reuse to measure what is there)")
+        args.keep.mkdir(parents=True, exist_ok=True)
+        run(args.papers, args.processes, args.vector_index, args.lag_rounds, args.keep, reuse=args.reuse)
+        return
     with tempfile.TemporaryDirectory(prefix="papertide-replicas-") as folder:
         run(args.papers, args.processes, args.vector_index, args.lag_rounds, Path(folder))
 

@@ -307,6 +307,13 @@ class Settings(BaseSettings):
         ge=0,
         description="With `vector_index = auto`, the most papers searched exactly before switching to HNSW.",
     )
+    index_maintenance_s: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds between two passes of the index maintenance loop of `papertide serve` and `worker`: "
+        "the host's writer merges new vectors into a shared snapshot and a large backlog of changed papers is "
+        "applied to the word index there, never inside a request.",
+    )
     vector_hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree M: higher is more accurate, bigger.")
     vector_hnsw_ef_construction: int = Field(
         100, ge=8, le=2000, description="HNSW search width while building: higher builds slower, finds better links."

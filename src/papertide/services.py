@@ -54,6 +54,7 @@ from papertide.mail.transport import DeliveryError, MailTransport, make_transpor
 from papertide.search.indexer import SearchIndexer
 from papertide.search.lexical.index import LexicalIndex, directory_for
 from papertide.search.lexical.plan import FieldWeights
+from papertide.search.maintenance import IndexMaintainer, MaintenanceStep
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions
 from papertide.store.accounts import get_user
@@ -61,6 +62,7 @@ from papertide.store.engine import make_engine
 from papertide.store.submissions import list_active_submissions
 
 if TYPE_CHECKING:
+    from papertide.search.semantic.index import IndexConfig
     from papertide.search.semantic.searcher import SemanticSearcher
 
 DIGEST_JOB = "digest"
@@ -128,6 +130,24 @@ class Services:
         searcher = self.semantic()
         searcher.check()
         return searcher
+
+    def make_index_maintainer(self) -> IndexMaintainer:
+        """The loop that writes what a request must not wait for (search/maintenance.py); not started here.
+
+        Its steps touch only what this process has opened already: a process that never
+        searched or indexed has nothing to write (and loads no model or numpy for it).
+        """
+        return IndexMaintainer(
+            [
+                MaintenanceStep("vector snapshot", self._maintain_semantic),
+                MaintenanceStep("lexical index", self.lexical.catch_up),
+            ],
+            self.settings.index_maintenance_s,
+        )
+
+    def _maintain_semantic(self) -> bool:
+        searcher = self._semantic
+        return searcher.maintain() if searcher is not None else False
 
     def _rank_trending(self, candidates: Sequence[TrendingCandidate]) -> list[Hit]:
         return score_trending(
@@ -348,17 +368,8 @@ def search_options(settings: Settings) -> SearchOptions:
 def open_semantic_searcher(settings: Settings, engine: Engine) -> SemanticSearcher:
     """A semantic searcher for the configured model, backend and data directory (see Services.semantic)."""
     # Imported here: numpy and the vector index load only in processes that need them.
-    from papertide.search.semantic.index import IndexConfig
     from papertide.search.semantic.searcher import model_cache_for, open_semantic, vector_directory_for
 
-    index_config = IndexConfig(
-        kind=settings.vector_index,
-        exact_limit=settings.vector_exact_limit,
-        hnsw_m=settings.vector_hnsw_m,
-        ef_construction=settings.vector_hnsw_ef_construction,
-        ef_search=settings.vector_hnsw_ef_search,
-        graph_cost_ratio=settings.vector_filter_graph_cost,
-    )
     return open_semantic(
         engine,
         vector_directory_for(settings.data_dir),
@@ -367,10 +378,24 @@ def open_semantic_searcher(settings: Settings, engine: Engine) -> SemanticSearch
         cache_dir=model_cache_for(settings.data_dir),
         batch_size=settings.embedding_batch_size,
         threads=settings.embedding_threads,
-        index_config=index_config,
+        index_config=index_config(settings),
         query_cache_size=settings.search_query_embedding_cache,
         allow_mismatch=True,
         bulk_backend=settings.embedding_bulk_backend,
+    )
+
+
+def index_config(settings: Settings) -> IndexConfig:
+    """How the vector index is built and searched."""
+    from papertide.search.semantic.index import IndexConfig
+
+    return IndexConfig(
+        kind=settings.vector_index,
+        exact_limit=settings.vector_exact_limit,
+        hnsw_m=settings.vector_hnsw_m,
+        ef_construction=settings.vector_hnsw_ef_construction,
+        ef_search=settings.vector_hnsw_ef_search,
+        graph_cost_ratio=settings.vector_filter_graph_cost,
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, delete
 
 from papertide.domain.query import parse_query
 from papertide.search.lexical import analyzer
+from papertide.search.lexical import index as lexical_index
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import FieldWeights, compose_lexical_plan
 from papertide.store.engine import begin_write, make_engine
@@ -166,6 +167,23 @@ def test_a_query_catches_up_with_rows_no_hook_indexed(synced: LexicalIndex, them
     store(themed_engine, Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."))
     synced.refresh()
     assert ranked_ids(synced, themed_engine, "turbulence") == ["2506.00006"]
+
+
+def test_a_query_leaves_a_large_backlog_to_the_maintenance_loop(
+    synced: LexicalIndex, themed_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical_index, "REQUEST_SYNC_PAPERS", 1)
+    store(
+        themed_engine,
+        Paper(arxiv_id="2506.00006", title="Turbulence closures", abstract="Eddies."),
+        Paper(arxiv_id="2506.00007", title="Turbulence in pipes", abstract="Flows."),
+    )
+    written = synced.written
+    synced.refresh()  # a request: two changed papers are more than it applies itself
+    assert synced.written == written and ranked_ids(synced, themed_engine, "turbulence") == []
+    assert synced.catch_up()  # the maintenance loop's step
+    assert sorted(ranked_ids(synced, themed_engine, "turbulence")) == ["2506.00006", "2506.00007"]
+    assert not synced.catch_up()
 
 
 def test_reopening_an_index_after_a_crash_before_its_commit_catches_up(

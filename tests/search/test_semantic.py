@@ -224,6 +224,7 @@ def test_a_damaged_snapshot_file_is_rebuilt_from_the_database(
     first.close()  # a restart: the writer is gone
     restarted = open_with(themed_sqlite, vector_dir, HashingEmbedder())
     assert restarted.search("theory of mind", 5) == expected
+    assert restarted.maintain()  # the maintenance loop writes the rebuilt index, never a request (issue 14)
     rebuilt = vector_dir / json.loads((vector_dir / "current.json").read_text())["snapshot"]
     assert rebuilt != current
     assert open_with(themed_sqlite, vector_dir, HashingEmbedder()).search("theory of mind", 5) == expected
@@ -236,6 +237,7 @@ def test_an_empty_pointer_file_is_rebuilt_from_the_database(themed_sqlite: Engin
     first.close()  # a restart: the writer is gone
     restarted = open_with(themed_sqlite, vector_dir, HashingEmbedder())
     assert len(restarted.search("theory of mind", 50)) == len(THEMED)
+    assert restarted.maintain()
     assert json.loads((vector_dir / "current.json").read_text())["snapshot"]
 
 

@@ -6,7 +6,20 @@ import os
 
 import typer
 
-from papertide.cli import admin, core, digest, doctor, evaluate, ingest, search, subscribers, trending, users, worker
+from papertide.cli import (
+    admin,
+    core,
+    digest,
+    doctor,
+    evaluate,
+    indexes,
+    ingest,
+    search,
+    subscribers,
+    trending,
+    users,
+    worker,
+)
 from papertide.cli.context import fail, invocation
 from papertide.domain.errors import PapertideError
 
@@ -29,6 +42,7 @@ core.register(app)
 admin.register(app)
 trending.register(app)
 search.register(app)
+indexes.register(app)
 app.command("doctor")(doctor.doctor)
 app.command("eval")(evaluate.evaluate)
 app.command("worker")(worker.worker)

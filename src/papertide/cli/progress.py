@@ -48,6 +48,21 @@ def file_progress(label: str, handle: IO[bytes]) -> Iterator[Callable[[int], Non
         yield lambda size: progress.advance(task, size)
 
 
+@contextmanager
+def bytes_progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A bar over a number of bytes (copies of large files); yields the function that advances it."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda size: progress.advance(task, size)
+
+
 def count_columns() -> tuple[ProgressColumn, ...]:
     """The columns of a bar over a known number of items: label, bar, n/total, time taken and left."""
     return (

@@ -48,7 +48,7 @@ def serve(
     import uvicorn
 
     if workers == 1:
-        app = serving_app(run, host, port, run_jobs=not no_jobs)
+        app = serving_app(run, host, port, run_jobs=not no_jobs, maintain_indexes=True)
         console.print(f"serving on http://{host}:{port}; links point at {run.settings.base_url}")
         # proxy_headers off: which proxies to believe is the app's decision (web/forwarded.py).
         uvicorn.run(app, host=host, port=port, log_level=run.settings.log_level.lower(), proxy_headers=False)
@@ -69,14 +69,14 @@ def serve(
 def _fetch_once(run: Invocation, host: str, port: int, path: str) -> None:
     from fastapi.testclient import TestClient
 
-    with TestClient(serving_app(run, host, port, run_jobs=False)) as client:
+    with TestClient(serving_app(run, host, port, run_jobs=False, maintain_indexes=False)) as client:
         response = client.get(path)
     stdout.print(response.text, markup=False, highlight=False)
     if response.status_code >= 400:
         raise typer.Exit(1)
 
 
-def serving_app(run: Invocation, host: str, port: int, *, run_jobs: bool) -> FastAPI:
+def serving_app(run: Invocation, host: str, port: int, *, run_jobs: bool, maintain_indexes: bool = False) -> FastAPI:
     """The app `serve` runs on ``host:port``: links in its pages, mails, feeds and jobs name that address.
 
     Unless ``PAPERTIDE_BASE_URL`` is set, the base URL is the served address; when it is set
@@ -86,8 +86,11 @@ def serving_app(run: Invocation, host: str, port: int, *, run_jobs: bool) -> Fas
     from papertide.web.app import create_app
 
     settings = _served_settings(run, host, port)
-    # The app migrates at start-up; scheduled jobs run only in a real server, never for a one-off --get.
-    return create_app(settings, services=run.services(migrate=False), run_jobs=run_jobs)
+    # The app migrates at start-up; scheduled jobs and index maintenance run only in a real server,
+    # never for a one-off --get.
+    return create_app(
+        settings, services=run.services(migrate=False), run_jobs=run_jobs, maintain_indexes=maintain_indexes
+    )
 
 
 def prepare_workers(run: Invocation, host: str, port: int, *, run_jobs: bool) -> Settings:
@@ -113,7 +116,9 @@ def worker_app() -> FastAPI:
 
     run = Invocation()
     # Migrated by the parent already; jobs run when the settings allow (scheduler_enabled).
-    return create_app(run.settings, services=run.services(migrate=False), migrate=False, run_jobs=True)
+    return create_app(
+        run.settings, services=run.services(migrate=False), migrate=False, run_jobs=True, maintain_indexes=True
+    )
 
 
 def _served_settings(run: Invocation, host: str, port: int) -> Settings:

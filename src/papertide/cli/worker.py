@@ -43,6 +43,7 @@ def worker(
     names = ", ".join(job.name for job in scheduler.jobs)
     if once:
         ran = scheduler.run_due()
+        services.make_index_maintainer().run_once()
         console.print(f"ran: {', '.join(ran)}" if ran else f"no job was due ({names})")
         if not ran:
             raise typer.Exit(EXIT_NOTHING_DUE)
@@ -55,12 +56,16 @@ def worker(
     # SIGTERM (systemd, docker stop) and Ctrl-C both end the current batch of each job, then exit.
     previous = {number: signal.signal(number, request_stop) for number in (signal.SIGTERM, signal.SIGINT)}
     console.print(f"worker {scheduler.holder} running jobs: {names}")
+    # The jobs index what they store; snapshots and large catch-ups are written by this loop.
+    maintainer = services.make_index_maintainer()
     scheduler.start()
+    maintainer.start()
     try:
         stop.wait()
     finally:
         console.print("stopping: waiting for running jobs to finish their batch")
         scheduler.stop()
+        maintainer.stop()
         for number, handler in previous.items():
             signal.signal(number, handler)
 

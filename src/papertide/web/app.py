@@ -46,6 +46,7 @@ def create_app(
     services: Services | None = None,
     migrate: bool = True,
     run_jobs: bool = False,
+    maintain_indexes: bool = False,
 ) -> FastAPI:
     """Build the app; nothing connects until start-up (or the first request in tests).
 
@@ -55,6 +56,9 @@ def create_app(
     :param migrate: bring the schema up to date at start-up (Alembic), as `papertide serve` does.
     :param run_jobs: run the scheduled jobs (jobs.py) while the app is up; only `papertide serve`
         asks for it, so tests never start background jobs.
+    :param maintain_indexes: run the index maintenance loop (search/maintenance.py), which
+        writes vector snapshots and large index catch-ups outside requests; `papertide serve`
+        asks for it, with or without jobs.
     """
     if services is None:
         services = Services(settings, clock=lambda: _app_now(app))
@@ -71,6 +75,9 @@ def create_app(
         if run_jobs and settings.scheduler_enabled:
             scheduler = built.make_scheduler()
             scheduler.start()
+        maintainer = built.make_index_maintainer() if maintain_indexes else None
+        if maintainer is not None:
+            maintainer.start()
         # numpy's BLAS (OpenBLAS) starts a thread per core for every vector search and spins
         # them: with dozens of requests at once on a few cores that cost a third of a semantic
         # search's CPU (issue 9, bench/load.py). Concurrent requests are the parallelism here.
@@ -83,6 +90,8 @@ def create_app(
             yield
         if scheduler is not None:
             scheduler.stop()
+        if maintainer is not None:
+            maintainer.stop()
         built.close()
 
     app = FastAPI(

@@ -60,6 +60,8 @@ META_KEY = "state"
 SYNC_COMMIT_EVERY = 50_000
 PROGRESS_STEP = 1000
 BULK_SYNC_PAPERS = 5000
+# The most changed papers a request applies itself; a larger backlog is the maintenance loop's.
+REQUEST_SYNC_PAPERS = 1000
 WRITER_WAIT_SECONDS = 60.0
 # Below this much free space a failed index write is reported as a full disk.
 LOW_DISK_BYTES = 64 * 1024 * 1024
@@ -70,7 +72,7 @@ class IndexLocked(PapertideError):
 
 
 @contextmanager
-def _directory_lock(path: Path) -> Iterator[None]:
+def directory_lock(path: Path) -> Iterator[None]:
     """An exclusive lock, across processes, on opening the index at ``path`` (``<path>.lock``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with (path.parent / f"{path.name}.lock").open("a+b") as handle:
@@ -114,7 +116,7 @@ class LexicalIndex(LexicalReader):
         Processes opening the same directory take turns (a lock file beside it), so web workers
         starting together on a missing index build it once instead of removing each other's work.
         """
-        with self._lock, _directory_lock(self.path):
+        with self._lock, directory_lock(self.path):
             problem = self._open(on_progress)
             self._opened = True
             return problem
@@ -369,18 +371,45 @@ class LexicalIndex(LexicalReader):
             return self.written - before
 
     def refresh(self) -> None:
-        """Before a query: load newer commits and apply newer rows, without waiting for a busy writer."""
+        """Before a query: load newer commits and apply a few newer rows, without waiting for a busy writer.
+
+        A request never applies more than ``REQUEST_SYNC_PAPERS`` rows nor rebuilds: a large
+        backlog (a bulk load, a migration) is left to ``catch_up`` in the host's maintenance
+        loop (search/maintenance.py), and the request searches the last commit meanwhile (issue 14).
+        """
         with self.engine.connect() as conn:
             target = fetch_max_seq(conn)
         if target == self._seq:
             return
         with self._lock:
             self._reload()
-            if target > self._seq:
+            if target <= self._seq:
+                return
+            with self.engine.connect() as conn:
+                backlog = target - self._seq > REQUEST_SYNC_PAPERS and (
+                    fetch_pending_count(conn, self._seq) > REQUEST_SYNC_PAPERS
+                )
+            if not backlog:
                 self.sync(wait_seconds=0)
-            elif target < self._seq:
+
+    def catch_up(self) -> bool:
+        """The maintenance loop's step: apply every newer row, or rebuild an index ahead of the database.
+
+        Returns whether anything was written; a busy writer (another process syncing) is not waited for.
+        """
+        if not self._opened:
+            return False
+        with self.engine.connect() as conn:
+            target = fetch_max_seq(conn)
+        with self._lock:
+            self._reload()
+            if target > self._seq:
+                return self.sync(wait_seconds=0) > 0
+            if target < self._seq:
                 log.warning("lexical index %s is ahead of the database; rebuilding it", self.path)
                 self.rebuild()
+                return True
+            return False
 
     def pending(self) -> int:
         """How many papers changed since the last commit (the total of a progress bar)."""

@@ -59,6 +59,8 @@ class ReplicaFollower:
     _save_lock: threading.Lock
     _election: WriterElection
     _stamp: tuple[int, int, int] | None
+    # Snapshots this object has written (tests and reports).
+    snapshots_written: int
 
     def __init__(self, engine: Engine, index_dir: Path, index_config: IndexConfig, space: VectorSpace) -> None:
         self.engine = engine
@@ -73,6 +75,7 @@ class ReplicaFollower:
         self._database_id = ""
         self._lock = threading.RLock()
         self._save_lock = threading.Lock()
+        self.snapshots_written = 0
         # One writer per host writes snapshots; the others follow them (issue 14).
         self._election = WriterElection(index_dir)
         self._stamp = None
@@ -115,8 +118,8 @@ class ReplicaFollower:
             self.index = ReplicaIndex(self.space.dim, self.index_config, None, self.index_config.kind_for(count))
             self.applied = 0
             self._catch_up()
-        if self.index.needs_merge(SAVE_AFTER_CHANGES):
-            self.save()
+        # No snapshot is written here: opening happens on a request's path; the host's
+        # maintenance loop (``maintain``) or the indexing commands write it.
 
     def _usable_snapshot(
         self, snapshot: tuple[MappedIndex, dict[str, Any]] | None, latest: int
@@ -158,10 +161,11 @@ class ReplicaFollower:
         return self._election.try_acquire()
 
     def refresh(self) -> None:
-        """Follow a newer snapshot and apply vectors written since the last look.
+        """Follow a newer snapshot and apply vectors written since the last look (into the delta only).
 
         Two cheap checks when nothing changed (one ``stat`` of the pointer file, one indexed
-        query); the writer also merges its delta into a new snapshot once it is large.
+        query). Requests call this, so it never writes a snapshot: merging a large delta takes
+        seconds to minutes at a million papers, and is left to ``maintain`` (issue 14).
         """
         with self.engine.connect() as conn:
             latest = fetch_max_change_seq(conn)
@@ -175,9 +179,18 @@ class ReplicaFollower:
             if moved:
                 self._follow(latest)
             self._catch_up()
-            merge = self.index.needs_merge(SAVE_AFTER_CHANGES)
-        if merge:
-            self.save()
+
+    def maintain(self) -> bool:
+        """As the host's writer, merge the delta into a new snapshot once it calls for one; True when written.
+
+        The step of the host's background maintenance loop (search/maintenance.py), never of a request.
+        """
+        if self.index is None or not self.is_writer:
+            return False
+        self.refresh()
+        with self._lock:
+            merge = self.index is not None and self.index.needs_merge(SAVE_AFTER_CHANGES)
+        return self.save() if merge else False
 
     def save(self) -> bool:
         """As the host's writer, write the index as a snapshot and move to it; False in any other process.
@@ -198,6 +211,7 @@ class ReplicaFollower:
             if frozen.kind != wanted:
                 log.info("rebuilding the vector index as %s for %d vectors", wanted, len(frozen))
             write_snapshot(self.index_dir, frozen.merged(), meta)
+            self.snapshots_written += 1
             with self._lock, self.engine.connect() as conn:
                 self._follow(fetch_max_change_seq(conn))
             return True

@@ -124,5 +124,6 @@ class VectorWriter(ReplicaFollower, ABC):
             cursor = papers[-1].id
             embedded += self._embed(papers, on_progress, force=True)
         with self._lock:
-            self._load_index()  # the writer saves the rebuilt index as a snapshot
+            self._load_index()
+        self.save()  # as the host's writer, the rebuilt index becomes the snapshot
         return embedded
