@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, insert, select
 
 from papertide.domain.faults import FAULT_EXIT_CODE
 from papertide.search.lexical import index as lexical_index
+from papertide.search.lexical import writer as lexical_writer
 from papertide.store.engine import begin_write
 from papertide.store.runs import RUN_LEASE, RunOwner, write_interrupted_runs
 from papertide.store.schema import ingest_runs
@@ -108,7 +109,7 @@ def test_a_full_disk_while_indexing_says_no_space_left_on_device(
         raise ValueError("An index writer was killed.. A worker thread encountered an error (io::Error most likely)")
 
     monkeypatch.setattr(lexical_index.LexicalIndex, "_commit", killed_writer)
-    monkeypatch.setattr(lexical_index.shutil, "disk_usage", lambda path: DiskUsage(10**9, 10**9, 0))
+    monkeypatch.setattr(lexical_writer.shutil, "disk_usage", lambda path: DiskUsage(10**9, 10**9, 0))
     result = run_papertide(
         tmp_path / "data",
         "ingest",

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from papertide.config import Settings
 from papertide.search.maintenance import IndexMaintainer, MaintenanceStep
-from papertide.search.semantic import searcher as searcher_module
+from papertide.search.semantic import following as following_module
 from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
 from papertide.search.semantic.snapshot import POINTER
 from tests.search.hashing_embedder import HashingEmbedder
@@ -38,7 +38,7 @@ def test_a_request_over_the_merge_threshold_writes_no_snapshot_and_the_loop_does
     writer = open_searcher(themed_engine, folder)
     writer.sync()
     snapshot, written = current_snapshot(folder), writer.snapshots_written
-    monkeypatch.setattr(searcher_module, "SAVE_AFTER_CHANGES", 1)  # every new vector calls for a merge
+    monkeypatch.setattr(following_module, "SAVE_AFTER_CHANGES", 1)  # every new vector calls for a merge
     late = dataclasses.replace(THEMED[0], arxiv_id="2509.00011", title="Late paper on glaciers")
     assert writer.index_papers(list(store(themed_engine, late).changed_ids)) == 1
     hits = writer.search("late paper glaciers", 1)  # what a request does

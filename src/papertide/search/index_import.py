@@ -38,7 +38,8 @@ from papertide.search.index_archive import (
     copy_stream,
     parse_manifest,
 )
-from papertide.search.lexical.index import LexicalIndex, directory_lock
+from papertide.search.lexical.index import LexicalIndex
+from papertide.search.lexical.writer import directory_lock
 from papertide.search.semantic.index import IndexConfig
 from papertide.search.semantic.snapshot import POINTER, UnreadableSnapshot, load_snapshot
 from papertide.search.semantic.vectors import fetch_max_change_seq, fetch_space

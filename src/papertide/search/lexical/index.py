@@ -14,16 +14,11 @@ one writer in at a time; readers see each commit after ``reload``.
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import json
 import logging
 import shutil
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +46,7 @@ from papertide.search.lexical.analyzer import (
     register_analyzers,
 )
 from papertide.search.lexical.read import LexicalReader
+from papertide.search.lexical.writer import IndexLocked, directory_lock, open_writer
 
 log = logging.getLogger(__name__)
 
@@ -63,24 +59,6 @@ BULK_SYNC_PAPERS = 5000
 # The most changed papers a request applies itself; a larger backlog is the maintenance loop's.
 REQUEST_SYNC_PAPERS = 1000
 WRITER_WAIT_SECONDS = 60.0
-# Below this much free space a failed index write is reported as a full disk.
-LOW_DISK_BYTES = 64 * 1024 * 1024
-
-
-class IndexLocked(PapertideError):
-    """Another process holds the index's writer for longer than we are willing to wait."""
-
-
-@contextmanager
-def directory_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock, across processes, on opening the index at ``path`` (``<path>.lock``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with (path.parent / f"{path.name}.lock").open("a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def directory_for(data_dir: Path) -> Path:
@@ -239,49 +217,6 @@ class LexicalIndex(LexicalReader):
 
     # --- writing ----------------------------------------------------------------------------
 
-    @contextmanager
-    def _writer(self, wait_seconds: float, *, heap_bytes: int, threads: int) -> Iterator[tantivy.IndexWriter]:
-        index = self._require()
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            try:
-                writer = index.writer(heap_size=heap_bytes, num_threads=threads)
-                break
-            except ValueError as error:
-                if "LockBusy" not in str(error):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise IndexLocked(
-                        f"the lexical index at {self.path} is being written by another process; try again shortly"
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield writer
-        except ValueError as error:
-            # tantivy reports a failed write (a full disk above all) as "index writer was killed".
-            with contextlib.suppress(ValueError, OSError):
-                writer.rollback()
-                writer.wait_merging_threads()
-            raise self._write_error(error) from error
-        except BaseException:
-            with contextlib.suppress(ValueError, OSError):
-                writer.rollback()
-                writer.wait_merging_threads()
-            raise
-        # Let background merges finish so small incremental segments do not pile up.
-        writer.wait_merging_threads()
-
-    def _write_error(self, error: ValueError) -> Exception:
-        """What a failed tantivy write means for a person: a full disk says so (ENOSPC), as the OS would."""
-        text = str(error)
-        try:
-            free = shutil.disk_usage(self.path).free
-        except OSError:
-            free = None
-        if "No space left" in text or "os error 28" in text or (free is not None and free < LOW_DISK_BYTES):
-            return OSError(errno.ENOSPC, f"No space left on device while writing the search index at {self.path}")
-        return PapertideError(f"the search index at {self.path} could not be written: {text}")
-
     def _add(self, writer: tantivy.IndexWriter, paper: PaperText) -> None:
         self.written += 1
         # Delete-then-add replaces an earlier version; tantivy applies the delete only to
@@ -314,7 +249,7 @@ class LexicalIndex(LexicalReader):
             wait = WRITER_WAIT_SECONDS if wait_seconds is None else wait_seconds
             heap, threads = (self.writer_heap_bytes, 2) if bulk else (50_000_000, 1)
             try:
-                with self._writer(wait, heap_bytes=heap, threads=threads) as writer:
+                with open_writer(self._require(), self.path, wait, heap_bytes=heap, threads=threads) as writer:
                     self._reload()  # another process may have committed while we waited
                     applied = self._apply(writer, iter_changed_papers(self.engine, self._seq), target, on_progress)
             except IndexLocked:
@@ -352,7 +287,9 @@ class LexicalIndex(LexicalReader):
                 return self.written - before  # opening it built it just now
             with self.engine.connect() as conn:
                 target = fetch_max_seq(conn)
-            with self._writer(WRITER_WAIT_SECONDS, heap_bytes=self.writer_heap_bytes, threads=2) as writer:
+            with open_writer(
+                self._require(), self.path, WRITER_WAIT_SECONDS, heap_bytes=self.writer_heap_bytes, threads=2
+            ) as writer:
                 writer.delete_all_documents()
                 count = 0
                 last_seq = 0
