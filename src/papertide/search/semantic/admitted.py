@@ -26,16 +26,24 @@ Mask = npt.NDArray[np.bool_]
 EMPTY_ROWS = np.zeros(0, dtype=np.int64)
 
 
-def select_top(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int) -> Pairs:
-    """The ``k`` highest scores with their ids, best first (ties by id)."""
+def select_top_arrays(
+    scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The ``k`` highest scores and their ids as arrays, best first (ties by id)."""
     if k <= 0 or len(scores) == 0:
-        return []
+        return EMPTY_ROWS, np.zeros(0, dtype=np.float32)
     if len(scores) > k:
         keep = np.argpartition(-scores, k - 1)[:k]
         scores, ids = scores[keep], ids[keep]
     order = np.lexsort((ids, -scores))
+    return ids[order], scores[order]
+
+
+def select_top(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int) -> Pairs:
+    """The ``k`` highest scores with their ids, best first (ties by id)."""
+    top_ids, top_scores = select_top_arrays(scores, ids, k)
     # tolist() converts in C: a semantic search reads up to 1,000 neighbours (issue 9, load).
-    return list(zip(ids[order].tolist(), scores[order].tolist(), strict=True))
+    return list(zip(top_ids.tolist(), top_scores.tolist(), strict=True))
 
 
 def id_array(paper_ids: Collection[int]) -> npt.NDArray[np.int64]:
