@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 Floats = npt.NDArray[np.float64]
+Similarities = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 Ids = npt.NDArray[np.int64]
 
 
@@ -35,7 +36,7 @@ def _normalized(ids: Ids, scores: Floats) -> tuple[Ids, Floats, Floats]:
 def fuse_top_ids(
     lexical: Sequence[tuple[int, float]],
     semantic_ids: Ids,
-    semantic_scores: Floats,
+    semantic_scores: Similarities,
     *,
     weights: tuple[float, float],
     floor: float,
