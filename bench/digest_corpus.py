@@ -119,12 +119,17 @@ def store_subscribers(settings: Settings, count: int, rng: random.Random, author
     services.engine.dispose()
 
 
-def build_corpus(folder: Path, subscriber_count: int, paper_count: int, seed: int, models: Path) -> None:
-    """The whole data directory: database, lexical index, vector index, subscribers (run in a child process)."""
+def build_corpus(
+    folder: Path, subscriber_count: int, paper_count: int, seed: int, models: Path, database_url: str = ""
+) -> None:
+    """The whole data directory: database, lexical index, vector index, subscribers (run in a child process).
+
+    :param database_url: a PostgreSQL database to build in; empty for the data directory's SQLite file.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     models.mkdir(parents=True, exist_ok=True)
     os.symlink(models, folder / "models")  # the locally exported ONNX model is kept across runs
-    settings = bench_settings(folder)
+    settings = bench_settings(folder, **({"database_url": database_url} if database_url else {}))
     services = Services(settings)
     upgrade_database(services.engine)
     rng = random.Random(seed)

@@ -241,3 +241,28 @@ def test_a_template_that_transforms_a_subscriber_value_is_rendered_whole_for_eac
     second = parse_message(compose(custom, subscriber_id=8, email="bob@example.org"))
     text = second.get_body(("plain",))
     assert text is not None and str(text.get_content()).startswith("BOB@EXAMPLE.ORG")
+
+
+def test_a_why_line_is_escaped_once_per_run_not_once_per_message(
+    composer: MailComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import papertide.digest.compose as compose_module
+
+    many = [dataclasses.replace(entries()[1], paper_id=i, arxiv_id=f"2608.{i:05d}") for i in range(3, 13)]
+    compose(composer, entries=many)  # the first message of its shape is also rendered whole
+    calls: list[object] = []
+    original = compose_module.clean_output
+
+    def counted(value: object) -> object:
+        calls.append(value)
+        return original(value)
+
+    monkeypatch.setattr(compose_module, "clean_output", counted)
+    first = compose(composer, entries=many, email="ann@example.org", subscriber_id=8)
+    escaped_first = len(calls)
+    second = compose(composer, entries=many, email="bob@example.org", subscriber_id=9)
+
+    # Only the per-message values (address, links, preheader) are escaped again: not the ten why lines.
+    assert len(calls) - escaped_first == escaped_first
+    assert escaped_first < len(many)
+    assert first.data != second.data

@@ -210,6 +210,7 @@ class MailComposer:
         self._subjects: dict[tuple[str, str], str] = {}
         # Per part and shape: its skeleton, or None when the template cannot be filled in (skeleton.py).
         self._skeletons: dict[tuple[str, str, str, int, bool], Skeleton | None] = {}
+        self._reasons: dict[tuple[str, bool], str] = {}
 
     def manage_token(self, subscriber_id: int, email: str, now: dt.datetime) -> str:
         """A fresh token for the subscriber's preferences page."""
@@ -246,12 +247,20 @@ class MailComposer:
             context, entries=[{"fragment": m, "reason": r} for m, r in zip(markers, reasons, strict=True)]
         )
 
+    def _escaped(self, reason: str, html: bool) -> str:
+        """A "why" line as the part prints it, escaped once per run: a run has a few thousand distinct ones."""
+        key = (reason, html)
+        escaped = self._reasons.get(key)
+        if escaped is None:
+            escaped = self._reasons[key] = _escape_value(reason, html)
+        return escaped
+
     def _render_filled(self, name: str, context: dict[str, Any], entries: Sequence[DigestEntry]) -> str:
         """The part's template rendered for this message, from its shape's skeleton when it has a sound one."""
         html = name.endswith(".html.j2")
         key = (name, str(context["heading"]), str(context["frequency_label"]), len(entries), bool(context["preheader"]))
         reasons = [entry.reason for entry in entries]
-        values = [_escape_value(value, html) for value in [*(context[k] for k in _PER_MESSAGE), *reasons]]
+        values = [_escape_value(context[k], html) for k in _PER_MESSAGE] + [self._escaped(r, html) for r in reasons]
         if key in self._skeletons:
             skeleton = self._skeletons[key]
             if skeleton is not None:

@@ -239,6 +239,35 @@ def choose_papers(
     )
 
 
+SelectionKey = tuple[Topics, int, dt.date, frozenset[int]]
+
+
+class SelectionCache:
+    """Each distinct selection of a run computed once (issue 13).
+
+    A selection depends only on the topics followed, the size, the first listing date that counts
+    as new and the papers already sent: most subscribers share a few category or topic sets, and
+    two who got the same digest yesterday have the same papers already sent today. So 100,000
+    subscribers cost a few thousand selections, and their items are built once per selection.
+    """
+
+    def __init__(self, pool: CandidatePool, topics: TopicCache) -> None:
+        self.pool = pool
+        self.topics = topics
+        self.chosen: dict[SelectionKey, tuple[PlannedItem, ...]] = {}
+
+    def select(self, topics: Topics, size: int, since: dt.date, sent: set[int]) -> tuple[PlannedItem, ...]:
+        """The items of a digest for these topics, size, start date and papers already sent."""
+        key = (topics, size, since, frozenset(sent))
+        items = self.chosen.get(key)
+        if items is None:
+            chosen = select_items(
+                self.pool, topics=topics, size=size, since=since, sent=sent, topic_matches=self.topics.found
+            )
+            items = self.chosen[key] = tuple(PlannedItem(c.paper_id, i, c.reason) for i, c in enumerate(chosen))
+        return items
+
+
 def run_planning(
     engine: Engine,
     *,
@@ -254,6 +283,7 @@ def run_planning(
     zone = ZoneInfo(policy.list_timezone)
     pool_ids = [candidate.paper_id for candidate in pool.ranked]
     topics = TopicCache(matcher, policy.topic_hits, pool_ids)
+    selections = SelectionCache(pool, topics)
     after_id = 0
     while True:
         with engine.connect() as conn:
@@ -281,25 +311,15 @@ def run_planning(
         topics.ensure([phrase for subscriber, _ in due for phrase in subscriber.preferences.topics.phrases])
         planned: list[PlannedDigest] = []
         for subscriber, slot in due:
-            chosen = choose_papers(
-                subscriber,
-                slot,
-                pool,
-                sent.get(subscriber.id, set()),
-                topics,
-                zone,
-                policy,
-                followed.get(subscriber.email, ()),
-            )
-            if not chosen:
+            since = local_date(select_since(subscriber, slot, max_lookback=policy.max_lookback), zone)
+            already = sent.get(subscriber.id, set())
+            preferences = subscriber.preferences
+            followed_topics = add_followed_authors(preferences.topics, followed.get(subscriber.email, ()))
+            items = selections.select(followed_topics, preferences.size, since, already)
+            if not items:
                 report.empty += 1
-                since = local_date(select_since(subscriber, slot, max_lookback=policy.max_lookback), zone)
                 reason = pool_reason(
-                    pool,
-                    subscriber=subscriber,
-                    since=since,
-                    sent=sent.get(subscriber.id, set()),
-                    lookback_days=policy.max_lookback.days,
+                    pool, subscriber=subscriber, since=since, sent=already, lookback_days=policy.max_lookback.days
                 )
                 report.empty_reasons[reason.code] += 1
                 continue
@@ -309,7 +329,7 @@ def run_planning(
                     period_key=slot.period_key,
                     message_id=message_id(slot.period_key, subscriber.id),
                     due_at=slot.due_at,
-                    items=tuple(PlannedItem(c.paper_id, i, c.reason) for i, c in enumerate(chosen)),
+                    items=items,
                 )
             )
         if planned:

@@ -27,16 +27,23 @@ Mask = npt.NDArray[np.bool_]
 EMPTY_ROWS = np.zeros(0, dtype=np.int64)
 
 
-def select_top(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int) -> Ranked:
-    """The ``k`` highest scores with their ids, best first (ties by id)."""
+def select_top_arrays(
+    scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """The ``k`` highest scores and their ids as arrays, best first (ties by id)."""
     if k <= 0 or len(scores) == 0:
-        return Ranked.empty()
+        return EMPTY_ROWS, np.zeros(0, dtype=np.float32)
     if len(scores) > k:
         keep = np.argpartition(-scores, k - 1)[:k]
         scores, ids = scores[keep], ids[keep]
     order = np.lexsort((ids, -scores))
+    return ids[order], scores[order]
+
+
+def select_top(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int) -> Ranked:
+    """The ``k`` highest scores with their ids, best first (ties by id)."""
     # Arrays, not objects: a semantic search reads up to 1,000 neighbours (issues 9, 13).
-    return Ranked.of(ids[order], scores[order])
+    return Ranked.of(*select_top_arrays(scores, ids, k))
 
 
 def id_array(paper_ids: Collection[int]) -> npt.NDArray[np.int64]:

@@ -1,0 +1,164 @@
+"""CPU profile of one digest run by phase (issue 13): where papertide's own CPU goes per message.
+
+Builds (or reuses, with --folder) bench/digest_corpus.py's data directory, starts Postfix's
+smtp-sink, and runs the product's digest run in this one process (PAPERTIDE_DIGEST_WORKERS=1,
+so every phase runs here), timing each phase's CPU; ``--cprofile`` lists functions instead.
+CPU time (``time.process_time``) does not depend on what else the machine runs, unlike wall-clock figures.
+
+    .venv/bin/python -m bench.digest_profile --subscribers 5000 --folder /tmp/profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import functools
+import importlib
+import multiprocessing
+import pstats
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.digest import free_port
+from bench.digest_corpus import NOW, bench_settings, build_corpus
+from bench.postfix import Sink, cache_folder, find_postfix_tools
+from papertide.digest.job import run_digest
+from papertide.services import Services
+
+# Phase -> the (module, owner, attribute) whose calls make it; time in a nested phase counts there only.
+PHASES: dict[str, list[tuple[str, str | None, str]]] = {
+    "planning: topic matching": [("papertide.digest.plan", "TopicCache", "ensure")],
+    "planning: selection": [
+        ("papertide.digest.plan", None, "choose_papers"),
+        ("papertide.digest.plan", "SelectionCache", "select"),
+        ("papertide.digest.plan", None, "pool_reason"),
+    ],
+    "planning: reads": [
+        ("papertide.digest.plan", None, name)
+        for name in (
+            "list_subscribers",
+            "list_planned",
+            "list_sent_papers",
+            "list_followed_names_by_email",
+            "fetch_pool",
+        )
+    ],
+    "planning: writes": [
+        ("papertide.digest.plan", None, "write_planned"),
+        ("papertide.digest.plan", None, "write_last_digest"),
+    ],
+    "delivery: claims and loads": [
+        ("papertide.digest.deliver", None, "claim_batch"),
+        ("papertide.digest.deliver", "Delivery", "_load"),
+        ("papertide.digest.deliver", "Delivery", "take_over_gone_workers"),
+    ],
+    "delivery: held check": [("papertide.digest.outcome", "Outcomes", "check_held")],
+    "delivery: compose": [("papertide.digest.compose", "MailComposer", "compose_digest")],
+    "delivery: SMTP": [("papertide.mail.transport", "SmtpTransport", "send")],
+    "delivery: record sent (commit)": [("papertide.digest.outcome", "Outcomes", "commit_sent")],
+}
+
+
+class PhaseTimer:
+    """Exclusive CPU seconds (``time.process_time``) per phase, by wrapping the phases' functions."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.stack: list[list[float]] = []
+
+    def wrap(self, phase: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            frame = [time.process_time(), 0.0]
+            self.stack.append(frame)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.stack.pop()
+                spent = time.process_time() - frame[0]
+                self.seconds[phase] += spent - frame[1]
+                if self.stack:
+                    self.stack[-1][1] += spent
+
+        return timed
+
+    def install(self) -> None:
+        for phase, places in PHASES.items():
+            for module_name, owner_name, attribute in places:
+                module = importlib.import_module(module_name)
+                owner = getattr(module, owner_name, None) if owner_name else module
+                if owner is None or not hasattr(owner, attribute):
+                    continue  # a phase function of another version of the code
+                setattr(owner, attribute, self.wrap(phase, getattr(owner, attribute)))
+
+    def table(self, messages: int, total: float) -> str:
+        lines = [f"{'phase':34} {'CPU s':>7} {'ms/msg':>7}"]
+        rest = total - sum(self.seconds.values())
+        for phase, seconds in [*self.seconds.items(), ("other (run loop, pool, progress)", rest)]:
+            lines.append(f"{phase:34} {seconds:7.2f} {seconds / max(messages, 1) * 1000:7.3f}")
+        lines.append(f"{'whole run':34} {total:7.2f} {total / max(messages, 1) * 1000:7.3f}")
+        return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--subscribers", type=int, default=5000)
+    parser.add_argument("--papers", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--folder", type=Path, help="keep the built corpus here and reuse it on later runs")
+    parser.add_argument("--cprofile", action="store_true", help="cProfile's function list instead of phases")
+    parser.add_argument("--top", type=int, default=40, help="functions listed by own time (with --cprofile)")
+    args = parser.parse_args()
+    tools = find_postfix_tools(None)
+    profile = cProfile.Profile(time.process_time)
+    with tempfile.TemporaryDirectory(prefix="papertide-profile-") as tmp:
+        built = args.folder or Path(tmp) / "built"
+        if not built.exists():
+            context = multiprocessing.get_context("spawn")
+            child = context.Process(
+                target=build_corpus,
+                args=(built, args.subscribers, args.papers, args.seed, cache_folder() / "models"),
+            )
+            child.start()
+            child.join()
+            if child.exitcode != 0:
+                raise SystemExit("setup failed")
+        run = Path(tmp) / "run"
+        shutil.copytree(built, run, symlinks=True)
+        port = free_port()
+        sink = Sink(tools, port, Path(tmp))
+        try:
+            services = Services(bench_settings(run, smtp_url=f"smtp://127.0.0.1:{port}", digest_workers=1))
+            matcher = services.topic_matcher()
+            timer = PhaseTimer()
+            if args.cprofile:
+                profile.enable()
+            else:
+                timer.install()
+            cpu = time.process_time()
+            report = run_digest(
+                services.engine,
+                services.transports,
+                services.new_composer(),
+                now=NOW,
+                policy=services.digest_policy,
+                matcher=matcher,
+            )
+            cpu = time.process_time() - cpu
+            profile.disable()
+            services.engine.dispose()
+        finally:
+            sink.stop()
+    print(report.summary())
+    if args.cprofile:
+        pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
+    else:
+        print(timer.table(report.delivery.sent, cpu))
+
+
+if __name__ == "__main__":
+    main()

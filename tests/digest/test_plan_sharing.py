@@ -1,0 +1,103 @@
+"""Planning computes each distinct selection once (issue 13), and subscribers who share one get the same items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+import papertide.digest.plan as plan
+from papertide.digest.compose import MailComposer
+from papertide.digest.plan import run_planning
+from papertide.digest.policy import DigestPolicy
+from papertide.domain.subscribers import Topics
+from papertide.store.schema import digest_items, digest_outbox, papers, subscribers
+from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
+
+
+def items_by_address(engine: Engine) -> dict[str, list[tuple[int, str]]]:
+    query = (
+        select(subscribers.c.email, digest_items.c.paper_id, digest_items.c.reason)
+        .select_from(
+            digest_items.join(digest_outbox).join(subscribers, subscribers.c.id == digest_outbox.c.subscriber_id)
+        )
+        .where(digest_outbox.c.state == "queued")
+        .order_by(subscribers.c.email, digest_items.c.position)
+    )
+    found: dict[str, list[tuple[int, str]]] = {}
+    with engine.connect() as conn:
+        for email, paper_id, reason in conn.execute(query):
+            found.setdefault(email, []).append((paper_id, reason))
+    return found
+
+
+def test_each_distinct_preference_set_is_selected_once_however_many_follow_it(
+    engine: Engine, composer: MailComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_papers(
+        engine,
+        [make_paper(i, upvotes=i, categories=("math.CO",) if i % 2 else ("cs.LG",)) for i in range(1, 13)],
+    )
+    calls: list[Topics] = []
+    original = plan.select_items
+
+    def counted(pool: Any, **arguments: Any) -> Any:
+        calls.append(arguments["topics"])
+        return original(pool, **arguments)
+
+    monkeypatch.setattr(plan, "select_items", counted)
+    for number in range(6):
+        add_subscriber(engine, f"plain{number}@example.org", size=5)
+        add_subscriber(engine, f"combo{number}@example.org", size=5, topics=Topics(categories=("math.CO",)))
+    add_subscriber(engine, "bigger@example.org", size=8, topics=Topics(categories=("math.CO",)))
+
+    report = run_planning(engine, now=NOW, policy=DigestPolicy(), message_id=composer.site.make_message_id)
+
+    assert report.planned == 13
+    # Three distinct selections: trending/5, math.CO/5 and math.CO/8.
+    assert len(calls) == 3
+    assert set(calls) == {Topics(), Topics(categories=("math.CO",))}
+    found = items_by_address(engine)
+    assert all(found[f"plain{n}@example.org"] == found["plain0@example.org"] for n in range(6))
+    assert all(found[f"combo{n}@example.org"] == found["combo0@example.org"] for n in range(6))
+    assert {paper_id for paper_id, _ in found["combo0@example.org"]} != {
+        paper_id for paper_id, _ in found["plain0@example.org"]
+    }
+    assert len(found["bigger@example.org"]) == 8
+
+
+def test_subscribers_sent_different_papers_before_get_their_own_selection(
+    engine: Engine, composer: MailComposer
+) -> None:
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 9)])
+    first = add_subscriber(engine, "first@example.org", size=3)
+    add_subscriber(engine, "second@example.org", size=3)
+    with engine.begin() as conn:
+        top = [row.id for row in conn.execute(select(papers.c.id).order_by(papers.c.external_upvotes.desc()).limit(3))]
+        # The first reader was already sent the three most upvoted papers, by an earlier digest.
+        outbox = conn.execute(
+            digest_outbox.insert().values(
+                subscriber_id=first.id,
+                period_key="day:2026-08-01",
+                state="sent",
+                message_id="<old@example.org>",
+                due_at=NOW,
+                attempts=1,
+                created_at=NOW,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            digest_items.insert(),
+            [
+                {"subscriber_id": first.id, "paper_id": paper_id, "outbox_id": outbox, "position": i, "reason": "x"}
+                for i, paper_id in enumerate(top)
+            ],
+        )
+
+    run_planning(engine, now=NOW, policy=DigestPolicy(), message_id=composer.site.make_message_id)
+
+    found = items_by_address(engine)
+    assert [paper_id for paper_id, _ in found["second@example.org"]] == top
+    assert not {paper_id for paper_id, _ in found["first@example.org"]} & set(top)
+    assert len(found["first@example.org"]) == 3
