@@ -159,6 +159,18 @@ def corpus_engine(sqlite_engine: Engine) -> Engine:
     return sqlite_engine
 
 
+# --- embedding model ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the embedding model is exported to ONNX, once per test session (search/semantic/onnx.py).
+
+    Per pytest-xdist worker, like every session fixture; tests/search and tests/fleet share it.
+    """
+    return tmp_path_factory.mktemp("models")
+
+
 # --- app ----------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from papertide.search.semantic.model import DEFAULT_MODEL, resolve_model
+from papertide.search.semantic.onnx import write_onnx_export
 from papertide.store.engine import make_engine
 from papertide.store.schema import digest_outbox, papers, subscribers, users, votes
 from tests.community_flow import form_fields, free_port
@@ -57,6 +59,18 @@ def feeds() -> Iterator[FeedServer]:
             "/api/daily_papers", Answer(fixture_bytes("hf_daily_papers.json"), content_type="application/json")
         )
         yield server
+
+
+@pytest.fixture
+def model_cache(onnx_cache: Path) -> Path:
+    """The session's ONNX export of the model, int8 included (what the worker embeds papers with on a CPU).
+
+    Each host links its models folder here instead of exporting the model itself, as the search tests
+    do: exporting on first use is tested in tests/search/test_embedder.py, and what this test checks
+    is what the processes store and send, not how a host fills its model cache.
+    """
+    write_onnx_export(resolve_model(DEFAULT_MODEL), onnx_cache, quantized=True)
+    return onnx_cache
 
 
 @pytest.fixture
@@ -128,7 +142,7 @@ def confirm(client: httpx.Client, server: str, address: str, sink: SmtpSink, wat
 
 @pytest.mark.parametrize("dialect", ["postgres"])
 def test_two_servers_and_a_worker_on_postgresql_lose_and_double_nothing(
-    database_url: str, db: Engine, sink: SmtpSink, feeds: FeedServer, tmp_path: Path
+    database_url: str, db: Engine, sink: SmtpSink, feeds: FeedServer, model_cache: Path, tmp_path: Path
 ) -> None:
     port_a, port_b = free_port(), free_port()
     server_a, server_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
@@ -152,7 +166,11 @@ def test_two_servers_and_a_worker_on_postgresql_lose_and_double_nothing(
     logs = tmp_path / "logs"
 
     def host(name: str) -> dict[str, str]:
-        return clean_environment({**common, "PAPERTIDE_DATA_DIR": str(tmp_path / name)})
+        data_dir = tmp_path / name
+        if not data_dir.exists():
+            data_dir.mkdir(mode=0o700)
+            (data_dir / "models").symlink_to(model_cache, target_is_directory=True)
+        return clean_environment({**common, "PAPERTIDE_DATA_DIR": str(data_dir)})
 
     processes: list[Process] = []
     try:
