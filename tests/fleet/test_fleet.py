@@ -23,10 +23,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from papertide.search.semantic.model import DEFAULT_MODEL, resolve_model
-from papertide.search.semantic.onnx import write_onnx_export
 from papertide.store.engine import make_engine
 from papertide.store.schema import digest_outbox, papers, subscribers, users, votes
+from tests.cli_runner import link_model_cache
 from tests.community_flow import form_fields, free_port
 from tests.digest.smtp_sink import Received, SmtpSink
 from tests.fleet.processes import (
@@ -59,18 +58,6 @@ def feeds() -> Iterator[FeedServer]:
             "/api/daily_papers", Answer(fixture_bytes("hf_daily_papers.json"), content_type="application/json")
         )
         yield server
-
-
-@pytest.fixture
-def model_cache(onnx_cache: Path) -> Path:
-    """The session's ONNX export of the model, int8 included (what the worker embeds papers with on a CPU).
-
-    Each host links its models folder here instead of exporting the model itself, as the search tests
-    do: exporting on first use is tested in tests/search/test_embedder.py, and what this test checks
-    is what the processes store and send, not how a host fills its model cache.
-    """
-    write_onnx_export(resolve_model(DEFAULT_MODEL), onnx_cache, quantized=True)
-    return onnx_cache
 
 
 @pytest.fixture
@@ -166,10 +153,11 @@ def test_two_servers_and_a_worker_on_postgresql_lose_and_double_nothing(
     logs = tmp_path / "logs"
 
     def host(name: str) -> dict[str, str]:
+        # Each host's models folder links the session's export: what is checked here is what the
+        # processes store and send, not how a host fills its model cache (tests/search/test_embedder.py).
         data_dir = tmp_path / name
         if not data_dir.exists():
-            data_dir.mkdir(mode=0o700)
-            (data_dir / "models").symlink_to(model_cache, target_is_directory=True)
+            link_model_cache(data_dir, model_cache)
         return clean_environment({**common, "PAPERTIDE_DATA_DIR": str(data_dir)})
 
     processes: list[Process] = []
