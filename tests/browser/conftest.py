@@ -21,12 +21,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One chromium per test module: each test opens its own pages (and with them a fresh browser context,
+    so no cookies or storage carry over), and starting chromium costs more than most of these tests."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("Debian chromium is not installed: run `make browser-deps`")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # expect() polls until its condition holds; only a failing check waits the whole bound. Its 5 s default
+    # failed a passing check on a loaded 2-core machine (the suite runs one pytest-xdist worker per core),
+    # so it gets the 30 s that Playwright's own actions (click, goto) already wait.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched

@@ -10,7 +10,7 @@ import pytest
 from papertide.cli.context import Invocation
 from papertide.cli.serve import serving_app
 from papertide.config import load_settings
-from tests.cli_runner import run_papertide
+from tests.cli_runner import link_model_cache, run_papertide
 from tests.community_flow import free_port, live_client, outbox_messages, request_link, serve_app, signin_link
 from tests.corpus import SMALL_CORPUS
 
@@ -18,8 +18,8 @@ FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
 
 
 @pytest.fixture
-def loaded_dir(tmp_path: Path) -> Path:
-    data_dir = tmp_path / "data"
+def loaded_dir(tmp_path: Path, model_cache: Path) -> Path:
+    data_dir = link_model_cache(tmp_path / "data", model_cache)
     result = run_papertide(data_dir, "ingest", "jsonl", str(SMALL_CORPUS))
     assert result.exit_code == 0, result.stderr
     return data_dir

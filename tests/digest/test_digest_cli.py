@@ -100,7 +100,9 @@ def test_import_checks_every_row_first_and_names_file_line_and_field(
     )
     refused = invoke(cli, "subscribers", "import", str(path), "--confirmed")
     assert refused.exit_code == 2
-    assert f"{path}:3: email:" in flat(refused.output) and f"{path}:4: timezone:" in flat(refused.output)
+    # Whitespace removed: rich may fold the (machine-dependent) temporary path in the middle of a word.
+    squeezed = "".join(refused.output.split())
+    assert f"{path}:3:email:" in squeezed and f"{path}:4:timezone:" in squeezed
     assert emails(sqlite_engine) == []
     partial = invoke(cli, "subscribers", "import", str(path), "--confirmed", "--skip-invalid")
     assert partial.exit_code == 0, partial.output

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func, select, update
 
 from papertide.store.engine import make_engine
 from papertide.store.schema import digest_outbox, papers, subscribers, users, votes
+from tests.cli_runner import link_model_cache
 from tests.community_flow import form_fields, free_port
 from tests.digest.smtp_sink import Received, SmtpSink
 from tests.fleet.processes import (
@@ -128,7 +129,7 @@ def confirm(client: httpx.Client, server: str, address: str, sink: SmtpSink, wat
 
 @pytest.mark.parametrize("dialect", ["postgres"])
 def test_two_servers_and_a_worker_on_postgresql_lose_and_double_nothing(
-    database_url: str, db: Engine, sink: SmtpSink, feeds: FeedServer, tmp_path: Path
+    database_url: str, db: Engine, sink: SmtpSink, feeds: FeedServer, model_cache: Path, tmp_path: Path
 ) -> None:
     port_a, port_b = free_port(), free_port()
     server_a, server_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
@@ -152,7 +153,12 @@ def test_two_servers_and_a_worker_on_postgresql_lose_and_double_nothing(
     logs = tmp_path / "logs"
 
     def host(name: str) -> dict[str, str]:
-        return clean_environment({**common, "PAPERTIDE_DATA_DIR": str(tmp_path / name)})
+        # Each host's models folder links the session's export: what is checked here is what the
+        # processes store and send, not how a host fills its model cache (tests/search/test_embedder.py).
+        data_dir = tmp_path / name
+        if not data_dir.exists():
+            link_model_cache(data_dir, model_cache)
+        return clean_environment({**common, "PAPERTIDE_DATA_DIR": str(data_dir)})
 
     processes: list[Process] = []
     try:

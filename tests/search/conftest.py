@@ -33,12 +33,6 @@ def index_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the embedding model is exported to ONNX, once per test session (search/semantic/onnx.py)."""
-    return tmp_path_factory.mktemp("models")
-
-
-@pytest.fixture(scope="session")
 def onnx_embedder(onnx_cache: Path) -> Embedder:
     """The bundled all-MiniLM-L6-v2 on ONNX Runtime, loaded once per test session."""
     return load_embedder(DEFAULT_MODEL, "onnx", onnx_cache, threads=2)
