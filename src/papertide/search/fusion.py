@@ -124,3 +124,25 @@ def fuse_normalized_arrays(rankings: Sequence[Ranked], weights: Sequence[float] 
         parts.append(weight * normalized.scores)
     fused_ids, sums, _ = _sum_by_id(ids, parts)
     return Fused(fused_ids, sums, np.zeros(len(fused_ids), dtype=np.int64))
+
+
+def fuse_words_and_meaning(
+    lexical: Ranked, semantic: Ranked, *, fusion: str, weights: tuple[float, float], rrf_k: float, floor: float
+) -> tuple[Fused, Fused]:
+    """Fuse a BM25 ranking with a similarity ranking: every fused paper, and those the similarity floor keeps.
+
+    ``fusion`` is "convex" (min-max scores) or reciprocal rank. A paper found by words is always
+    kept; one found by meaning only is kept when its similarity is at least ``floor``. Dropping
+    after fusion leaves the order of everything else as it was, so the floor only removes
+    results. Search (query.py) and digest topic matching (topics.py) share this one definition.
+    """
+    if fusion == "convex":
+        fused = fuse_normalized_arrays([lexical, semantic], weights)
+    else:
+        fused = fuse_reciprocal_rank_arrays([lexical, semantic], weights, k=rrf_k)
+    by_words = lexical.positions(fused.ids) >= 0
+    # Every fused paper not found by words was found by meaning: its similarity is in the semantic list.
+    at = semantic.positions(fused.ids)
+    similarity = np.full(len(fused), floor, dtype=np.float64)
+    similarity[at >= 0] = semantic.scores[at[at >= 0]]
+    return fused, fused.where(by_words | (similarity >= floor))

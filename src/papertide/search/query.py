@@ -23,7 +23,7 @@ from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
 from papertide.search.allowed import AllowedCache, Ids
 from papertide.search.changes import fetch_paper_text
-from papertide.search.fusion import Fused, fuse_normalized_arrays, fuse_reciprocal_rank_arrays
+from papertide.search.fusion import fuse_words_and_meaning
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
 from papertide.search.ranked import Ranked, describe_hits
@@ -305,23 +305,22 @@ class SearchService:
         options = self.options
         lexical, lexical_total, lexical_exact = self._run_lexical(plan, depth, explain, sources, count=True)
         weights = (options.lexical_weight, options.semantic_weight)
-        fused: Fused
+        fused, kept = fuse_words_and_meaning(
+            lexical,
+            semantic.ranked,
+            fusion=options.fusion,
+            weights=weights,
+            rrf_k=options.fusion_k,
+            floor=options.similarity_floor,
+        )
         if options.fusion == "convex":
-            fused = fuse_normalized_arrays([lexical, semantic.ranked], weights)
             explain.append(f"fusion: convex combination of min-max scores, weights {weights[0]:g}/{weights[1]:g}")
         else:
-            fused = fuse_reciprocal_rank_arrays([lexical, semantic.ranked], weights, k=options.fusion_k)
             explain.append(
                 f"fusion: reciprocal rank, k={options.fusion_k:g}, weights {weights[0]:g}/{weights[1]:g}, "
                 f"depth {depth} -> {len(fused)} papers"
             )
         floor = options.similarity_floor
-        by_words = lexical.positions(fused.ids) >= 0
-        # Every fused paper not found by words was found by meaning: its similarity is in the semantic list.
-        at = semantic.ranked.positions(fused.ids)
-        similarity = np.full(len(fused), floor, dtype=np.float64)
-        similarity[at >= 0] = semantic.ranked.scores[at[at >= 0]]
-        kept = fused.where(by_words | (similarity >= floor))
         if len(kept) < len(fused):
             explain.append(f"floor: dropped {len(fused) - len(kept)} found by meaning only below {floor:g}")
         ranked = kept.top(keep)

@@ -24,11 +24,11 @@ import tantivy
 
 from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import SearchQuery, parse_query
-from papertide.domain.ranking import fuse_reciprocal_rank
-from papertide.search.fused import fuse_top_ids
+from papertide.search.fusion import fuse_words_and_meaning
 from papertide.search.lexical.analyzer import FIELD_PAPER_ID
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan
 from papertide.search.query import SearchService
+from papertide.search.ranked import Ranked
 from papertide.search.request import SearchUnavailable
 from papertide.search.semantic.admitted import select_top_arrays
 from papertide.search.semantic.searcher import SemanticSearcher
@@ -124,17 +124,15 @@ def match_topics(
         if semantic is None:
             found[topic] = [paper_id for paper_id, _ in lexical[:k]]
             continue
-        semantic_ids, semantic_scores = semantic[number][0][:depth], semantic[number][1][:depth]
-        if options.fusion == "convex":
-            # On arrays: the tuple version cost ~10 ms per topic (search/fused.py).
-            found[topic] = fuse_top_ids(lexical, semantic_ids, semantic_scores, weights=weights, floor=floor, k=k)
-            continue
-        ranked = list(zip(semantic_ids.tolist(), semantic_scores.tolist(), strict=True))
-        fused = fuse_reciprocal_rank([lexical, ranked], weights, k=options.fusion_k)
-        by_words = {paper_id for paper_id, _ in lexical}
-        similarity = dict(ranked)
-        kept = [pair for pair in fused if pair[0] in by_words or similarity.get(pair[0], floor) >= floor]
-        found[topic] = [paper_id for paper_id, _ in kept[:k]]
+        _, kept = fuse_words_and_meaning(
+            Ranked.from_pairs(lexical),
+            Ranked.of(semantic[number][0][:depth], semantic[number][1][:depth]),
+            fusion=options.fusion,
+            weights=weights,
+            rrf_k=options.fusion_k,
+            floor=floor,
+        )
+        found[topic] = kept.top(k).ids.tolist()
     return {topic: found[topic] for topic in topics}
 
 

@@ -1,4 +1,7 @@
-"""Convex fusion on arrays (search/fused.py) chooses exactly what the tuple version chooses."""
+"""Fusion with the similarity floor on arrays (search/fusion.py, shared by search and digest topics).
+
+It chooses the papers the tuple fusion of domain/ranking.py chooses, in the same order.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from papertide.domain.ranking import fuse_normalized_scores
-from papertide.search.fused import fuse_top_ids
+from papertide.domain.ranking import fuse_normalized_scores, fuse_reciprocal_rank
+from papertide.search.fusion import fuse_words_and_meaning
+from papertide.search.ranked import Ranked
 
 # Few distinct ids and scores, so that duplicates, overlaps, ties and equal-score lists are common.
 _ids = st.integers(min_value=1, max_value=40)
@@ -20,9 +24,13 @@ def reference(
     weights: tuple[float, float],
     floor: float,
     k: int,
+    fusion: str,
 ) -> list[int]:
     """What search/topics.py computed before: the tuple fusion, then the similarity floor."""
-    fused = fuse_normalized_scores([lexical, semantic], weights)
+    if fusion == "convex":
+        fused = fuse_normalized_scores([lexical, semantic], weights)
+    else:
+        fused = fuse_reciprocal_rank([lexical, semantic], weights, k=60.0)
     by_words = {paper_id for paper_id, _ in lexical}
     similarity = dict(semantic)
     kept = [pair for pair in fused if pair[0] in by_words or similarity.get(pair[0], floor) >= floor]
@@ -37,6 +45,7 @@ def reference(
     weights=st.sampled_from([(0.6, 0.4), (1.0, 1.0), (0.0, 1.0), (0.3, 0.0)]),
     floor=st.sampled_from([0.0, 0.03, 0.1, 0.5]),
     k=st.integers(min_value=1, max_value=50),
+    fusion=st.sampled_from(["convex", "rrf"]),
 )
 def test_array_fusion_chooses_the_same_papers_in_the_same_order_as_the_tuple_fusion(
     lexical: list[tuple[int, float]],
@@ -44,16 +53,22 @@ def test_array_fusion_chooses_the_same_papers_in_the_same_order_as_the_tuple_fus
     weights: tuple[float, float],
     floor: float,
     k: int,
+    fusion: str,
 ) -> None:
     semantic.sort(key=lambda pair: (-pair[1], pair[0]))
     ids = np.array([paper_id for paper_id, _ in semantic], dtype=np.int64)
     scores = np.array([score for _, score in semantic], dtype=np.float32)
 
-    found = fuse_top_ids(lexical, ids, scores, weights=weights, floor=floor, k=k)
+    _, kept = fuse_words_and_meaning(
+        Ranked.from_pairs(lexical), Ranked.of(ids, scores), fusion=fusion, weights=weights, rrf_k=60.0, floor=floor
+    )
 
-    assert found == reference(lexical, semantic, weights, floor, k)
+    assert kept.top(k).ids.tolist() == reference(lexical, semantic, weights, floor, k, fusion)
 
 
 def test_array_fusion_of_two_empty_lists_is_empty() -> None:
-    empty = np.zeros(0, dtype=np.int64)
-    assert fuse_top_ids([], empty, np.zeros(0, dtype=np.float32), weights=(0.6, 0.4), floor=0.3, k=10) == []
+    for fusion in ("convex", "rrf"):
+        fused, kept = fuse_words_and_meaning(
+            Ranked.empty(), Ranked.empty(), fusion=fusion, weights=(0.6, 0.4), rrf_k=60.0, floor=0.3
+        )
+        assert len(fused) == 0 and kept.top(10).ids.tolist() == []
