@@ -36,16 +36,8 @@ def file_progress(label: str, handle: IO[bytes]) -> Iterator[Callable[[int], Non
         total: int | None = os.fstat(handle.fileno()).st_size
     except (OSError, AttributeError, ValueError):
         total = None
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda size: progress.advance(task, size)
+    with bytes_progress(label, total) as advance:
+        yield advance
 
 
 @contextmanager
