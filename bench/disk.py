@@ -27,12 +27,11 @@ import argparse
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from bench.databases import scratch_database
 from bench.search_corpus import Vocabulary, store_papers, store_vectors
 from papertide.search.semantic.model import DEFAULT_MODEL, resolve_model
 from papertide.store.engine import make_engine
@@ -77,24 +76,9 @@ def read_sqlite(path: Path) -> tuple[Sizes, int]:
     return sizes, path.stat().st_size
 
 
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    """A fresh database URL: a SQLite file, or a database on a new embedded PostgreSQL."""
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'papertide.db'}"
-        return
-    from tests.postgres_server import create_database, start_embedded_postgres
-
-    server, base_url = start_embedded_postgres(workdir / "pgdata")
-    try:
-        yield create_database(base_url)
-    finally:
-        server.cleanup()
-
-
 def measure(kind: str, papers: int, workdir: Path) -> tuple[Sizes, int, Sizes, int, float]:
     """(sizes and total of the empty schema, sizes and total with the corpus, seconds to store it)."""
-    with database(kind, workdir) as url:
+    with scratch_database(kind, workdir / "papertide.db", workdir) as url:
         engine = make_engine(url)
         upgrade_database(engine)
 

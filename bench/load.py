@@ -36,6 +36,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
+from bench.databases import scratch_database
 from papertide.store.accounts import create_login_token
 from papertide.store.engine import begin_write, make_engine
 from papertide.store.schema import papers
@@ -74,21 +75,6 @@ def _papertide(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     return subprocess.run(
         [sys.executable, "-m", "papertide", *args], env=env, check=True, capture_output=True, text=True
     )
-
-
-@contextmanager
-def _database(kind: str, workdir: Path) -> Iterator[str]:
-    """A database URL: a SQLite file, or a database on a fresh embedded PostgreSQL."""
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'data' / 'papertide.db'}"
-        return
-    from tests.postgres_server import create_database, start_embedded_postgres
-
-    server, base_url = start_embedded_postgres(workdir / "pgdata")
-    try:
-        yield create_database(base_url)
-    finally:
-        server.cleanup()
 
 
 @contextmanager
@@ -327,7 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     for kind in kinds:
         workdir = Path(tempfile.mkdtemp(prefix=f"papertide-load-{kind}-"))
         try:
-            with _database(kind, workdir) as url, _server(url, workdir, args.clients, args.workers) as (base, _env):
+            with (
+                scratch_database(kind, workdir / "data" / "papertide.db", workdir) as url,
+                _server(url, workdir, args.clients, args.workers) as (base, _env),
+            ):
                 results, elapsed = asyncio.run(_run_load(base, url, args.clients, args.seconds, args.seed))
             errors += _print_table(f"{kind}, {args.clients} clients, {args.workers} web processes", results, elapsed)
         finally:

@@ -18,7 +18,7 @@ searching in a loop (a request arriving at once; a real request comes later).
     .venv/bin/python -m bench.replicas                      # 100,000 papers, 4 processes
     .venv/bin/python -m bench.replicas --papers 20000 --vector-index hnsw
     .venv/bin/python -m bench.replicas --keep /tmp/replicas-20k --papers 20000   # build there and keep it
-    .venv/bin/python -m bench.replicas --keep /work/bench-1m --reuse             # a corpus built already
+    .venv/bin/python -m bench.replicas --keep DIR --reuse     # a corpus built in DIR already (also by bench.search)
 
 With ``--reuse`` the corpus in the ``--keep`` folder (built by this bench or by ``bench/search.py
 --keep``; both lay out a data directory: ``papertide.db`` and ``search/``) is only read: its
