@@ -49,6 +49,19 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
+def single_statement_reads(engine: Engine) -> Engine:
+    """The engine for reads of one statement each on every request (a search's freshness checks).
+
+    On PostgreSQL each use of a pooled connection costs four round trips: the pool's ping, BEGIN,
+    the statement and ROLLBACK. A single statement is its own consistent snapshot, so these reads
+    run in autocommit (psycopg sets it on the client side): the ping and the statement, two round
+    trips. SQLite has no round trips and keeps its own BEGIN handling: the engine itself.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def _create_private(database: Path, *_connect_arguments: Any) -> None:
     """Create the database file owner-only (0600) before SQLite does (its -wal and -shm files copy the mode).
 

@@ -47,6 +47,7 @@ from papertide.search.lexical.analyzer import (
 )
 from papertide.search.lexical.read import LexicalReader
 from papertide.search.lexical.writer import IndexLocked, directory_lock, open_writer
+from papertide.store.engine import single_statement_reads
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class LexicalIndex(LexicalReader):
 
     def __init__(self, engine: Engine, path: Path, *, writer_heap_bytes: int = 200_000_000):
         self.engine = engine
+        # The freshness check on every request: one statement, no transaction (store/engine.py).
+        self._probe = single_statement_reads(engine)
         self.path = path
         self.schema = build_schema()
         self.writer_heap_bytes = writer_heap_bytes
@@ -314,7 +317,7 @@ class LexicalIndex(LexicalReader):
         backlog (a bulk load, a migration) is left to ``catch_up`` in the host's maintenance
         loop (search/maintenance.py), and the request searches the last commit meanwhile (issue 14).
         """
-        with self.engine.connect() as conn:
+        with self._probe.connect() as conn:
             target = fetch_max_seq(conn)
         if target == self._seq:
             return

@@ -32,6 +32,7 @@ from papertide.search.semantic.vectors import (
     fetch_vector_stats,
     iter_vectors,
 )
+from papertide.store.engine import single_statement_reads
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class ReplicaFollower:
 
     def __init__(self, engine: Engine, index_dir: Path, index_config: IndexConfig, space: VectorSpace) -> None:
         self.engine = engine
+        # The freshness check on every request: one statement, no transaction (store/engine.py).
+        self._probe = single_statement_reads(engine)
         self.index_dir = index_dir
         self.index_config = index_config
         self.model_name = space.model
@@ -167,7 +170,7 @@ class ReplicaFollower:
         query). Requests call this, so it never writes a snapshot: merging a large delta takes
         seconds to minutes at a million papers, and is left to ``maintain`` (issue 14).
         """
-        with self.engine.connect() as conn:
+        with self._probe.connect() as conn:
             latest = fetch_max_change_seq(conn)
         moved = pointer_stamp(self.index_dir) != self._stamp
         if latest <= self.applied and not moved:
