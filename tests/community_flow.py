@@ -9,7 +9,6 @@ import datetime as dt
 import email
 import email.policy
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +21,8 @@ import httpx
 import uvicorn
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
+
+from tests.ports import free_port
 
 ClientFactory = Callable[..., TestClient]
 """The ``make_client`` fixture of tests/web/conftest.py: builds a client over the app."""
@@ -110,13 +111,6 @@ def sign_in(client: Any, address: str, outbox: Path) -> None:
     _action, fields = form_fields(page.text, "main form")
     done = client.post("/signin/link", data=fields, follow_redirects=False)
     assert done.status_code == 303, done.text
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

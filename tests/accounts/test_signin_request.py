@@ -15,7 +15,8 @@ from papertide.mail.address import InvalidAddress
 from papertide.mail.transport import FileOutbox, SmtpTransport
 from papertide.store.accounts import check_login_token
 from papertide.store.schema import login_tokens, rate_events
-from tests.community_flow import free_port, outbox_messages, signin_link
+from tests.community_flow import outbox_messages, signin_link
+from tests.ports import free_port
 
 NOW = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
 SITE = SigninSite(name="Papertide test", base_url="https://papers.example.org/", mail_from="papers@example.org")

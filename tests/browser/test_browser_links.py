@@ -20,7 +20,8 @@ from papertide.domain.clock import utc_now
 from papertide.domain.subscribers import Preferences
 from papertide.store.engine import begin_write
 from papertide.store.subscribers import insert_subscriber
-from tests.community_flow import free_port, outbox_messages, serve_app, signin_link
+from tests.community_flow import outbox_messages, serve_app, signin_link
+from tests.ports import free_port
 
 pytestmark = pytest.mark.browser
 

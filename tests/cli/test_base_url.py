@@ -11,8 +11,9 @@ from papertide.cli.context import Invocation
 from papertide.cli.serve import serving_app
 from papertide.config import load_settings
 from tests.cli_runner import link_model_cache, run_papertide
-from tests.community_flow import free_port, live_client, outbox_messages, request_link, serve_app, signin_link
+from tests.community_flow import live_client, outbox_messages, request_link, serve_app, signin_link
 from tests.corpus import SMALL_CORPUS
+from tests.ports import free_port
 
 FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
 

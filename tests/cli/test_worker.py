@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.cli_runner import run_papertide
-from tests.community_flow import form_fields, free_port, live_client, outbox_messages, signin_link
+from tests.community_flow import form_fields, live_client, outbox_messages, signin_link
 from tests.fleet.processes import clean_environment, start, wait_for, wait_ready
+from tests.ports import free_port
 
 
 def test_worker_once_runs_what_is_due_and_says_so_with_exit_3_when_nothing_is(tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ from papertide.store.engine import begin_write
 from papertide.store.schema import digest_items, digest_outbox
 from papertide.store.subscribers import get_subscriber_by_email, unsubscribe_subscriber
 from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
-from tests.digest.smtp_sink import SmtpSink, free_port
+from tests.digest.smtp_sink import SmtpSink
+from tests.ports import free_port
 
 DAY = dt.timedelta(days=1)
 

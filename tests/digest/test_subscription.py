@@ -29,7 +29,8 @@ from papertide.mail.transport import SmtpTransport
 from papertide.store.schema import subscribers
 from papertide.store.subscribers import get_subscriber_by_email
 from tests.digest.digest_data import NOW, SECRET, add_subscriber, make_paper, store_papers
-from tests.digest.smtp_sink import SmtpSink, free_port
+from tests.digest.smtp_sink import SmtpSink
+from tests.ports import free_port
 
 WEEK = dt.timedelta(days=7)
 UNDO = dt.timedelta(minutes=15)

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, func, select, update
 from papertide.store.engine import make_engine
 from papertide.store.schema import digest_outbox, papers, subscribers, users, votes
 from tests.cli_runner import link_model_cache
-from tests.community_flow import form_fields, free_port
+from tests.community_flow import form_fields
 from tests.digest.smtp_sink import Received, SmtpSink
 from tests.fleet.processes import (
     Process,
@@ -38,6 +38,7 @@ from tests.fleet.processes import (
     wait_ready,
 )
 from tests.ingest.ingest_server import Answer, FeedServer, fixture_bytes, running_server
+from tests.ports import free_port
 
 SIGNIN_LINK = re.compile(r"https?://[^/\s]+(/signin/link\?token=[A-Za-z0-9_\-%.]+)")
 CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/subscribe/confirm/\S+)")
