@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from papertide.search.semantic.backends import cpu_has_bf16, fetch_cpu_flags, parse_cpu_flags
 from papertide.search.semantic.embedder import embed_papers, load_embedder
 from papertide.search.semantic.model import DEFAULT_MODEL, Embedder, ModelUnavailable, resolve_model
+from papertide.search.semantic.onnx import write_onnx_export
 
 LONG_ABSTRACT = " ".join(
     f"Sentence {i} describes how recurrent networks model chaotic dynamics and turbulent flows." for i in range(40)
@@ -128,3 +130,20 @@ def test_the_onnx_export_says_it_started_and_how_long_it_took(tmp_path: Path, ca
     messages = [record.getMessage() for record in caplog.records]
     assert any(message.startswith("exporting the embedding model") for message in messages), messages
     assert any(re.search(r"ONNX export of .+ done in \d+ s", message) for message in messages), messages
+
+
+@pytest.mark.slow
+def test_quantising_writes_only_a_staged_file_of_its_own(model_cache: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "models"
+    shutil.copytree(model_cache, cache)
+    [made] = list(cache.rglob("model-int8.onnx"))
+    made.unlink()
+    # What another process quantising into the same cache at this moment would be writing.
+    theirs = made.parent / "model-int8.partial"
+    theirs.write_bytes(b"another process's half-written model")
+
+    export = write_onnx_export(resolve_model(DEFAULT_MODEL), cache, quantized=True)
+
+    assert export.model_file(quantized=True).stat().st_size > 1_000_000
+    assert theirs.read_bytes() == b"another process's half-written model"
+    assert sorted(path.name for path in made.parent.glob("*.partial")) == ["model-int8.partial"]

@@ -131,7 +131,11 @@ def _quantize(export: OnnxExport) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     final = export.model_file(quantized=True)
-    partial = final.with_suffix(".partial")
+    # A name of its own: two processes quantising into one cache at once (several workers starting)
+    # each write their own file, and the last rename wins with a whole model either way.
+    handle, staged = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=".partial", dir=final.parent)
+    os.close(handle)
+    partial = Path(staged)
     # The quantizer logs advice about pre-processing on the root logger; it changes nothing here.
     logging.disable(logging.WARNING)
     try:
@@ -144,6 +148,9 @@ def _quantize(export: OnnxExport) -> None:
             per_channel=True,
             reduce_range=True,
         )
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     finally:
         logging.disable(logging.NOTSET)
     os.replace(partial, final)
