@@ -10,9 +10,12 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from papertide.domain.clock import as_utc
+from papertide.domain.models import Paper
 from papertide.search.changes import fetch_database_id
+from papertide.store.categories import count_category_papers, list_category_paper_ids
 from papertide.store.engine import begin_write, make_engine
 from papertide.store.migrate import downgrade_database, head_revision, upgrade_database
+from papertide.store.papers import upsert_papers
 from papertide.store.schema import (
     author_follows,
     collection_items,
@@ -47,6 +50,16 @@ DAY = dt.date(2026, 11, 27)
 def fill_every_table(engine: Engine) -> None:
     """Rows in every table of the schema; a new table needs its rows here (the test below says so)."""
     load_small_corpus(engine)
+    with begin_write(engine) as conn:
+        # The small corpus has no categories: two papers that do fill paper_categories.
+        upsert_papers(
+            conn,
+            [
+                Paper(arxiv_id="2611.09001", title="A", abstract="a", categories=("cs.LG", "stat.ML"), published=DAY),
+                Paper(arxiv_id="2611.09002", title="B", abstract="b", categories=("cs.LG",), published=NOW.date()),
+            ],
+            NOW,
+        )
     fetch_database_id(engine)
     with engine.connect() as conn:
         first, second = conn.execute(select(papers.c.id).order_by(papers.c.id).limit(2)).scalars()
@@ -182,6 +195,22 @@ def test_every_table_of_the_schema_arrives_with_every_row_and_value(source: Engi
     }
     assert read_everything(target) == before
     assert report.revision == head_revision()
+
+
+def test_category_lists_read_the_same_after_the_copy_and_stay_in_step_on_the_target(
+    source: Engine, target: Engine
+) -> None:
+    with source.connect() as conn:
+        before = list_category_paper_ids(conn, "cs.LG", limit=10), count_category_papers(conn, "cs.LG")
+    report = copy_database(source, target)
+    assert {check.name: check.target_rows for check in report.tables}["paper_categories"] == 3
+    with target.connect() as conn:
+        assert (list_category_paper_ids(conn, "cs.LG", limit=10), count_category_papers(conn, "cs.LG")) == before
+    with begin_write(target) as conn:
+        upsert_papers(conn, [Paper(arxiv_id="2611.09001", version=2, title="A", abstract="a", categories=("math.OC",))], NOW)
+    with target.connect() as conn:
+        assert len(list_category_paper_ids(conn, "cs.LG", limit=10)) == 1
+        assert len(list_category_paper_ids(conn, "math.OC", limit=10)) == 1
 
 
 def test_ids_continue_after_the_highest_copied_one(source: Engine, target: Engine) -> None:

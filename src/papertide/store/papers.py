@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from papertide.domain.models import Paper, StoredPaper, UpsertReport
+from papertide.store.categories import write_paper_categories
 from papertide.store.schema import counters, papers
 
 SEQ_COUNTER = "paper_seq"
@@ -185,7 +186,7 @@ def _sqlite_rows(inserts: list[dict[str, Any]], now: dt.datetime) -> list[tuple[
 
 
 def _insert_new(conn: Connection, inserts: list[dict[str, Any]], first_seq: int, now: dt.datetime) -> list[int]:
-    """Insert rows that took seq numbers from ``first_seq`` on; returns their ids."""
+    """Insert rows that took seq numbers from ``first_seq`` on; returns their ids in the order of ``inserts``."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(_SQLITE_INSERT, _sqlite_rows(inserts, now))
     else:
@@ -194,14 +195,15 @@ def _insert_new(conn: Connection, inserts: list[dict[str, Any]], first_seq: int,
             values["community_upvotes"] = 0
         conn.execute(papers.insert(), inserts)
     last_seq = first_seq + len(inserts) - 1
-    rows = conn.execute(select(papers.c.id).where(papers.c.seq >= first_seq, papers.c.seq <= last_seq))
-    return [row.id for row in rows]
+    rows = conn.execute(select(papers.c.id, papers.c.seq).where(papers.c.seq >= first_seq, papers.c.seq <= last_seq))
+    return [int(row.id) for row in sorted(rows, key=lambda row: int(row.seq))]
 
 
 def upsert_papers(conn: Connection, batch: Sequence[Paper], now: dt.datetime) -> UpsertReport:
     """Insert new papers and update changed ones in the caller's transaction.
 
-    Idempotent: the same records twice change nothing. The newest version wins whatever the
+    The category rows of every new or changed paper (store/categories.py) are written in the
+    same transaction. Idempotent: the same records twice change nothing. The newest version wins whatever the
     order, within the batch and against what is stored (issue 9): a record of an older version
     only fills fields the newer one left empty and adds its upvotes and listing date (see
     ``_merge``); of two records of the same version, the later one wins.
@@ -247,7 +249,13 @@ def upsert_papers(conn: Connection, batch: Sequence[Paper], now: dt.datetime) ->
             values["seq"] = seq
             seq += 1
         if inserts:
-            changed_ids.extend(_insert_new(conn, inserts, first_seq, now))
+            new_ids = _insert_new(conn, inserts, first_seq, now)
+            changed_ids.extend(new_ids)
+            write_paper_categories(
+                conn,
+                [(paper_id, v["categories"], v["published"]) for paper_id, v in zip(new_ids, inserts, strict=True)],
+                replace=False,
+            )
         for values in changes:
             values["seq"] = seq
             values["changed_at"] = now
@@ -266,6 +274,9 @@ def upsert_papers(conn: Connection, batch: Sequence[Paper], now: dt.datetime) ->
             )
             conn.execute(statement, changes)
             changed_ids.extend(values["_id"] for values in changes)
+            write_paper_categories(
+                conn, [(v["_id"], v["categories"] or (), v["published"]) for v in changes], replace=True
+            )
     return UpsertReport(new=len(inserts), updated=len(changes), unchanged=unchanged, changed_ids=tuple(changed_ids))
 
 

@@ -318,6 +318,19 @@ paper_authors = Table(
     Index("ix_paper_authors_author_key", "author_key", "paper_id"),
 )
 
+# The arXiv categories of every paper, one row per (paper, category), written with the paper in
+# the same transaction (store/papers.py, store/paper_categories.py). ``published`` is copied from
+# the paper so that "a category's papers, newest first" and its count walk one index.
+paper_categories = Table(
+    "paper_categories",
+    metadata,
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("published", Date),
+    PrimaryKeyConstraint("paper_id", "category"),
+    Index("ix_paper_categories_category", "category", "published", "paper_id"),
+)
+
 # A member put a paper on a day's list (store/submissions.py). One row per paper and day;
 # a moderator's removal keeps the row (removed_at) and restores the paper's earlier listing day.
 submissions = Table(

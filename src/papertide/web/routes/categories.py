@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from papertide.domain.categories import parse_category
 from papertide.domain.errors import InvalidInput
 from papertide.domain.models import StoredPaper
-from papertide.store.categories import count_category_papers, list_category_paper_ids
+from papertide.store.categories import CategorySize, count_category_papers, list_category_paper_ids
 from papertide.store.papers import get_papers
 from papertide.web.clock import NowDep
 from papertide.web.deps import ConnDep, ServicesDep, TemplatesDep
@@ -23,17 +23,18 @@ PAPERS_PER_PAGE = 30
 FEED_SIZE = 50
 
 
-def _read(conn: ConnDep, category: str, *, limit: int, offset: int) -> tuple[str, list[StoredPaper], int]:
+def _read(conn: ConnDep, category: str, *, limit: int, offset: int) -> tuple[str, list[StoredPaper], CategorySize]:
+    """The checked name, the papers of one page and the category's (bounded) size; 404 for a bad or empty name."""
     try:
         name = parse_category(category)
     except InvalidInput as error:
         raise HTTPException(404, f"{error.reason[:1].upper()}{error.reason[1:]}.") from None
-    total = count_category_papers(conn, name)
-    if total == 0:
+    size = count_category_papers(conn, name)
+    if size.papers == 0:
         raise HTTPException(404, f"No paper in the category {name} is stored here.")
-    ids = list_category_paper_ids(conn, name, limit=limit, offset=offset)
+    ids = list_category_paper_ids(conn, name, limit=limit + 1, offset=offset)
     by_id = {stored.id: stored for stored in get_papers(conn, ids)}
-    return name, [by_id[paper_id] for paper_id in ids if paper_id in by_id], total
+    return name, [by_id[paper_id] for paper_id in ids if paper_id in by_id], size
 
 
 @router.get("/categories/{category}", response_class=HTMLResponse, include_in_schema=False)
@@ -45,14 +46,17 @@ def read_category(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     """The papers of one arXiv category, newest publication first."""
-    name, papers, total = _read(conn, category, limit=PAPERS_PER_PAGE, offset=(page - 1) * PAPERS_PER_PAGE)
-    expect_cards(request, [stored.id for stored in papers])
+    name, papers, size = _read(conn, category, limit=PAPERS_PER_PAGE, offset=(page - 1) * PAPERS_PER_PAGE)
+    shown = papers[:PAPERS_PER_PAGE]
+    expect_cards(request, [stored.id for stored in shown])
     context = {
         "category": name,
-        "papers": papers,
-        "total": total,
+        "papers": shown,
+        "total": size.papers,
+        "more": size.more,
         "page": page,
-        "has_next": total > page * PAPERS_PER_PAGE,
+        # One paper past the page was asked for: its presence is the next page's, whatever the count bound.
+        "has_next": len(papers) > PAPERS_PER_PAGE,
     }
     return templates.TemplateResponse(request, "category.html", context)
 
@@ -65,9 +69,9 @@ def read_category(
 )
 def read_category_feed(category: str, conn: ConnDep, services: ServicesDep, now: NowDep) -> Response:
     """The newest papers of one arXiv category as an Atom feed."""
-    name, papers, _total = _read(conn, category, limit=FEED_SIZE, offset=0)
+    name, papers, _size = _read(conn, category, limit=FEED_SIZE, offset=0)
     feed = compose_papers_feed(
-        papers,
+        papers[:FEED_SIZE],
         base_url=services.settings.base_url,
         path=f"/categories/{name}",
         title=f"{services.settings.site_name}: {name}",
