@@ -22,6 +22,7 @@ QUICK: dict[str, list[str]] = {
     "search": ["--papers", "5000", "--queries", "50"],
     "embedding": ["--papers", "100", "--queries", "20", "--backends", "onnx", "onnx-int8", "torch"],
     "trending": ["--papers", "20000", "--runs", "5"],
+    "categories": ["--papers", "20000", "--runs", "10"],
     "digest": ["--subscribers", "2000", "--papers", "1000"],
     # Its defaults (50 clients, 60 s, both databases) are the full size the closing note reports.
     "load": ["--clients", "10", "--seconds", "10"],

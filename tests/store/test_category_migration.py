@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, inspect, insert, select
+from sqlalchemy import Engine, insert, inspect, select
 
 from papertide.store.categories import CategorySize, count_category_papers, list_category_paper_ids
 from papertide.store.engine import begin_write

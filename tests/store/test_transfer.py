@@ -207,7 +207,9 @@ def test_category_lists_read_the_same_after_the_copy_and_stay_in_step_on_the_tar
     with target.connect() as conn:
         assert (list_category_paper_ids(conn, "cs.LG", limit=10), count_category_papers(conn, "cs.LG")) == before
     with begin_write(target) as conn:
-        upsert_papers(conn, [Paper(arxiv_id="2611.09001", version=2, title="A", abstract="a", categories=("math.OC",))], NOW)
+        upsert_papers(
+            conn, [Paper(arxiv_id="2611.09001", version=2, title="A", abstract="a", categories=("math.OC",))], NOW
+        )
     with target.connect() as conn:
         assert len(list_category_paper_ids(conn, "cs.LG", limit=10)) == 1
         assert len(list_category_paper_ids(conn, "math.OC", limit=10)) == 1

@@ -98,7 +98,11 @@ def test_a_reingested_paper_moves_to_its_new_category_and_a_deleted_one_disappea
     with begin_write(app_engine) as conn:
         upsert_papers(
             conn,
-            [Paper(arxiv_id="2610.00031", version=2, title="Learning study 31", abstract="G.", categories=("math.OC",))],
+            [
+                Paper(
+                    arxiv_id="2610.00031", version=2, title="Learning study 31", abstract="G.", categories=("math.OC",)
+                )
+            ],
             NOW,
         )
         stored = get_paper_by_arxiv_id(conn, "2610.00030")

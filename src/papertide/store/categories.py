@@ -73,12 +73,18 @@ def write_paper_categories(
         # Straight to the driver, like new papers (store/papers.py): ISO dates as SQLAlchemy reads them.
         conn.exec_driver_sql(
             _SQLITE_INSERT,
-            [(paper_id, category, published.isoformat() if published else None) for paper_id, category, published in rows],
+            [
+                (paper_id, category, published.isoformat() if published else None)
+                for paper_id, category, published in rows
+            ],
         )
     else:
         conn.execute(
             paper_categories.insert(),
-            [{"paper_id": paper_id, "category": category, "published": published} for paper_id, category, published in rows],
+            [
+                {"paper_id": paper_id, "category": category, "published": published}
+                for paper_id, category, published in rows
+            ],
         )
     return len(rows)
 
