@@ -5,8 +5,8 @@ candidate filter, embeds the topic, looks the candidates up in the vector index 
 three times. A digest run asks it for every distinct topic its subscribers follow, thousands of
 them, among the same candidates. ``match_topics`` gives the same ranking (the same lexical plan,
 semantic depth, fusion and similarity floor as SearchService.search in hybrid mode) with the
-shared work done once: the candidate filter is built once (a term-set query: one docset per
-search instead of thousands of single-term scorers), the topics are embedded in batches, and
+shared work done once: the candidate filter is built once (ranges of ids where the candidates
+are nearly consecutive, lexical/candidates.py; otherwise a term-set query), the topics are embedded in batches, and
 their similarities to every candidate come from one matrix product. Only the BM25 top list is
 asked per topic. A topic that is not plain words (a filter, only stop words) goes through
 ``search_ids`` as before.
@@ -25,7 +25,7 @@ import tantivy
 from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import SearchQuery, parse_query
 from papertide.search.fusion import fuse_words_and_meaning
-from papertide.search.lexical.analyzer import FIELD_PAPER_ID
+from papertide.search.lexical.candidates import candidate_filter
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan
 from papertide.search.query import SearchService
 from papertide.search.ranked import Ranked
@@ -55,9 +55,7 @@ class _Candidates:
 
     def __init__(self, service: SearchService, within: frozenset[int]) -> None:
         self.service = service
-        schema = service.lexical.schema
-        ids = tantivy.Query.term_set_query(schema, FIELD_PAPER_ID, sorted(within))
-        self.filter = tantivy.Query.const_score_query(ids, 0.0)
+        self.filter = candidate_filter(service.lexical.schema, within)
         self.ids: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self.vectors: npt.NDArray[np.float32] = np.zeros((0, 1), dtype=np.float32)
         self.semantic: SemanticSearcher | None = None
