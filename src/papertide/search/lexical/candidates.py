@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import pairwise
 
 import tantivy
 
@@ -44,7 +45,7 @@ def cover_ids(paper_ids: Collection[int]) -> IdCover | None:
     if not ids:
         return None
     runs: list[list[int]] = [[ids[0]]]
-    for previous, current in zip(ids, ids[1:], strict=False):
+    for previous, current in pairwise(ids):
         if current - previous > MAX_GAP:
             runs.append([])
         runs[-1].append(current)
