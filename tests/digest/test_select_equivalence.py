@@ -131,3 +131,23 @@ def test_the_fast_selection_equals_the_plain_statement_ids_order_reasons_and_sco
     for topics in subscribers:
         arguments = {"topics": topics, "size": size, "since": since, "sent": sent, "topic_matches": topic_matches}
         assert select_items(fast, **arguments) == reference_select_items(plain, **arguments)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(candidates, followed, st.integers(1, 12), st.integers(0, 7), st.sets(st.integers(1, 70), max_size=30), hits)
+def test_papers_sent_that_were_listed_before_the_window_never_change_a_selection(
+    pool_candidates: list[Candidate],
+    topics: Topics,
+    size: int,
+    days: int,
+    sent: set[int],
+    topic_matches: dict[str, list[int]],
+) -> None:
+    pool = CandidatePool(pool_candidates)
+    since = DAY - dt.timedelta(days=days)
+    seen = pool.sent_since(sent, since)
+    assert seen <= sent
+    assert all(pool.ranked[pool.position[paper_id]].listed_on >= since for paper_id in seen)
+    arguments = {"topics": topics, "size": size, "since": since, "topic_matches": topic_matches}
+    full = reference_select_items(CandidatePool(pool_candidates), sent=sent, **arguments)  # type: ignore[arg-type]
+    assert select_items(pool, sent=seen, **arguments) == full  # type: ignore[arg-type]

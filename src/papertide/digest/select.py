@@ -109,6 +109,20 @@ class CandidatePool:
             cached = self._since[(key, since)] = [i for i in indexes if self.ranked[i].listed_on >= since]
         return cached
 
+    def sent_since(self, sent: Iterable[int], since: dt.date) -> frozenset[int]:
+        """Those of ``sent`` that a selection from ``since`` can see: pool papers listed on or after it.
+
+        select_items consults ``sent`` only for papers that passed the ``since`` filter, so the
+        rest cannot change a selection. Papers sent by earlier digests were mostly listed before
+        the previous digest: two readers with different histories then share one selection.
+        """
+        position, ranked = self.position, self.ranked
+        return frozenset(
+            paper_id
+            for paper_id in sent
+            if (index := position.get(paper_id)) is not None and ranked[index].listed_on >= since
+        )
+
     def first_eligible(
         self, key: str, indexes: Sequence[int], take: int, since: dt.date, sent: Container[int]
     ) -> list[int]:
