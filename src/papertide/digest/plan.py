@@ -178,7 +178,7 @@ class TopicCache:
             if key not in self.found and key not in keyed:
                 keyed[key] = phrase  # "Neural  ODEs" and "neural ODEs" are one topic: searched once
         missing = list(keyed.values())
-        if len(missing) > 1 and isinstance(self.matcher, BatchTopicMatcher):
+        if missing and isinstance(self.matcher, BatchTopicMatcher):
             try:
                 matched = self.matcher.match_many(missing, self.hits, self.candidates)
             except Exception:

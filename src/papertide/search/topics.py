@@ -88,16 +88,42 @@ def match_topics(
     service: SearchService, topics: Sequence[str], k: int, within: Collection[int]
 ) -> dict[str, list[int]]:
     """For each topic, the ``k`` best of ``within`` by hybrid relevance, as ``search_ids`` ranks them."""
-    among = frozenset(within)
-    if not topics or not among:
-        return {topic: [] for topic in topics}
+    return TopicSearch(service)(topics, k, within)
+
+
+class TopicSearch:
+    """``match_topics`` called again and again among the same candidates (a digest run, batch by batch).
+
+    A run asks for the new topics of every batch of subscribers, often only a few: the
+    candidates' filter and vectors (about 8 ms among 3,000 papers) are then kept from the
+    previous call instead of built again each time, while the candidates are the same set.
+    One instance serves one run (services.topic_matcher makes one per matcher).
+    """
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+        self._shared: _Candidates | None = None
+        self._among: frozenset[int] = frozenset()
+
+    def __call__(self, topics: Sequence[str], k: int, within: Collection[int]) -> dict[str, list[int]]:
+        """For each topic, the ``k`` best of ``within`` by hybrid relevance, as ``search_ids`` ranks them."""
+        service = self.service
+        among = within if isinstance(within, frozenset) else frozenset(within)
+        if not topics or not among:
+            return {topic: [] for topic in topics}
+        service.lexical.ensure_open()
+        service.lexical.refresh()
+        if self._shared is None or among != self._among:
+            self._shared, self._among = _Candidates(service, among), among
+        return _match(self._shared, among, topics, k)
+
+
+def _match(shared: _Candidates, among: frozenset[int], topics: Sequence[str], k: int) -> dict[str, list[int]]:
+    service = shared.service
     options = service.options
     k = max(1, min(k, options.max_results))
     needed = k + 1
     depth = options.fusion_depth if needed <= options.fusion_depth else options.max_results
-    service.lexical.ensure_open()
-    service.lexical.refresh()
-    shared = _Candidates(service, among)
     plain: dict[str, tuple[SearchQuery, LexicalPlan]] = {}
     found: dict[str, list[int]] = {}
     for topic in dict.fromkeys(topics):
