@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 import papertide.search.topics as topics_module
+from papertide.domain.query import parse_query
 from papertide.search.lexical.index import LexicalIndex
+from papertide.search.lexical.plan import compose_lexical_plan
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions
 from papertide.search.semantic.searcher import open_semantic
@@ -85,3 +87,19 @@ def test_batch_after_batch_among_the_same_candidates_builds_them_once_and_ranks_
     fewer = every[1::3]
     assert search(["neural networks"], 5, fewer) == {"neural networks": service.search_ids("neural networks", 5, fewer)}
     assert built == [frozenset(candidates), frozenset(fewer)]
+
+
+def test_the_lexical_top_list_as_arrays_equals_the_pairs_search_returns(corpus_engine: Engine, tmp_path: Path) -> None:
+    service = build(corpus_engine, tmp_path, False)
+    lexical = service.lexical
+    compared = 0
+    for topic in ["neural networks", "graph neural networks for molecules", "dynamics", "zzzz unknown words qqq"]:
+        plan = compose_lexical_plan(lexical.schema, parse_query(topic), service.options.field_weights)
+        assert plan.ranked is not None
+        for limit in (1, 3, 50):
+            pairs, _ = lexical.search(plan.ranked, limit, count=False)
+            ranked = lexical.search_ranked(plan.ranked, limit)
+            assert ranked.ids.tolist() == [paper_id for paper_id, _ in pairs]
+            assert ranked.scores.tolist() == [score for _, score in pairs]
+            compared += len(pairs)
+    assert compared > 10, "some topics must match, or the comparison proves nothing"

@@ -144,12 +144,12 @@ def _match(shared: _Candidates, among: frozenset[int], topics: Sequence[str], k:
     weights = (options.lexical_weight, options.semantic_weight)
     for number, (topic, (_, plan)) in enumerate(plain.items()):
         assert plan.ranked is not None
-        lexical, _ = service.lexical.search(plan.ranked, depth, count=False)
+        lexical = service.lexical.search_ranked(plan.ranked, depth)
         if semantic is None:
-            found[topic] = [paper_id for paper_id, _ in lexical[:k]]
+            found[topic] = lexical.ids[:k].tolist()
             continue
         _, kept = fuse_words_and_meaning(
-            Ranked.from_pairs(lexical),
+            lexical,
             Ranked.of(semantic[number][0][:depth], semantic[number][1][:depth]),
             fusion=options.fusion,
             weights=weights,
