@@ -96,8 +96,10 @@ class TopicSearch:
 
     A run asks for the new topics of every batch of subscribers, often only a few: the
     candidates' filter and vectors (about 8 ms among 3,000 papers) are then kept from the
-    previous call instead of built again each time, while the candidates are the same set.
-    One instance serves one run (services.topic_matcher makes one per matcher).
+    previous call instead of built again each time, while the candidates are the same set: the
+    candidates' vectors are those read at the run's first call (a paper embedded again during the
+    run is matched by its earlier vector until the next run). One instance serves one run
+    (services.topic_matcher makes one per matcher).
     """
 
     def __init__(self, service: SearchService) -> None:
