@@ -282,9 +282,9 @@ class Services:
     def topic_matcher(self) -> SearchTopicMatcher:
         """Free-text topics matched by the search service (by meaning and by words) among a run's candidates."""
         # Imported here: numpy and the vector index load only in processes that need them.
-        from papertide.search.topics import match_topics
+        from papertide.search.topics import TopicSearch
 
-        return make_topic_matcher(self.search.search_ids, partial(match_topics, self.search))
+        return make_topic_matcher(self.search.search_ids, TopicSearch(self.search))
 
     def run_digest(self, *, now: dt.datetime | None = None, progress: DigestProgress | None = None) -> DigestReport:
         """Send every digest due at ``now`` (default: the clock); the same run for cron and the scheduler."""

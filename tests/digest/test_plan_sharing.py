@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -65,6 +66,69 @@ def test_each_distinct_preference_set_is_selected_once_however_many_follow_it(
         paper_id for paper_id, _ in found["plain0@example.org"]
     }
     assert len(found["bigger@example.org"]) == 8
+
+
+def record_sent(engine: Engine, subscriber_id: int, paper_ids: list[int]) -> None:
+    """An earlier digest of ``subscriber_id`` that held ``paper_ids``."""
+    with engine.begin() as conn:
+        outbox = conn.execute(
+            digest_outbox.insert().values(
+                subscriber_id=subscriber_id,
+                period_key="day:2026-08-01",
+                state="sent",
+                message_id=f"<old{subscriber_id}@example.org>",
+                due_at=NOW,
+                attempts=1,
+                created_at=NOW,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            digest_items.insert(),
+            [
+                {
+                    "subscriber_id": subscriber_id,
+                    "paper_id": paper_id,
+                    "outbox_id": outbox,
+                    "position": i,
+                    "reason": "x",
+                }
+                for i, paper_id in enumerate(paper_ids)
+            ],
+        )
+
+
+def test_readers_whose_histories_differ_only_before_their_window_share_one_selection(
+    engine: Engine, composer: MailComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old_day = NOW.date() - dt.timedelta(days=9)  # in the pool's look-back, before the readers' window
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 7)])
+    store_papers(engine, [make_paper(i, upvotes=i, listed_on=old_day) for i in range(7, 10)])
+    calls: list[frozenset[int]] = []
+    original = plan.select_items
+
+    def counted(pool: Any, **arguments: Any) -> Any:
+        calls.append(frozenset(arguments["sent"]))
+        return original(pool, **arguments)
+
+    monkeypatch.setattr(plan, "select_items", counted)
+    readers = [add_subscriber(engine, f"reader{n}@example.org", size=3) for n in range(4)]
+    with engine.connect() as conn:
+        by_number = {
+            int(row.arxiv_id[-5:]): int(row.id) for row in conn.execute(select(papers.c.id, papers.c.arxiv_id))
+        }
+    record_sent(engine, readers[0].id, [by_number[7]])
+    record_sent(engine, readers[1].id, [by_number[8], by_number[9]])
+    # A paper of the window itself, sent already: this reader's selection differs and is its own.
+    record_sent(engine, readers[3].id, [by_number[6]])
+
+    report = run_planning(engine, now=NOW, policy=DigestPolicy(), message_id=composer.site.make_message_id)
+
+    assert report.planned == 4
+    assert sorted(calls, key=len) == [frozenset(), frozenset({by_number[6]})]
+    found = items_by_address(engine)
+    assert found["reader0@example.org"] == found["reader1@example.org"] == found["reader2@example.org"]
+    assert [paper_id for paper_id, _ in found["reader0@example.org"]] == [by_number[n] for n in (6, 5, 4)]
+    assert [paper_id for paper_id, _ in found["reader3@example.org"]] == [by_number[n] for n in (5, 4, 3)]
 
 
 def test_subscribers_sent_different_papers_before_get_their_own_selection(

@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+import papertide.search.topics as topics_module
+from papertide.domain.query import parse_query
 from papertide.search.lexical.index import LexicalIndex
+from papertide.search.lexical.plan import compose_lexical_plan
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions
 from papertide.search.semantic.searcher import open_semantic
-from papertide.search.topics import match_topics
+from papertide.search.topics import TopicSearch, match_topics
 from papertide.store.schema import papers
 from tests.search.hashing_embedder import HashingEmbedder
 
@@ -60,3 +63,43 @@ def test_many_topics_at_once_rank_exactly_as_one_search_per_topic_among_the_cand
 def test_no_candidates_match_no_topic(corpus_engine: Engine, tmp_path: Path) -> None:
     service = build(corpus_engine, tmp_path, True)
     assert match_topics(service, ["neural networks"], 10, []) == {"neural networks": []}
+
+
+def test_batch_after_batch_among_the_same_candidates_builds_them_once_and_ranks_as_search_ids(
+    corpus_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = build(corpus_engine, tmp_path, True, similarity_floor=0.05)
+    with corpus_engine.connect() as conn:
+        every = sorted(int(i) for i in conn.execute(select(papers.c.id)).scalars())
+    built: list[frozenset[int]] = []
+    original = topics_module._Candidates
+
+    def counted(search: SearchService, within: frozenset[int]) -> object:
+        built.append(within)
+        return original(search, within)
+
+    monkeypatch.setattr(topics_module, "_Candidates", counted)
+    search = TopicSearch(service)
+    candidates = every[::2]
+    for topic in TOPICS:  # one topic per call, as the last batches of a run ask
+        assert search([topic], 5, candidates) == {topic: service.search_ids(topic, 5, candidates)}
+    assert built == [frozenset(candidates)]
+    fewer = every[1::3]
+    assert search(["neural networks"], 5, fewer) == {"neural networks": service.search_ids("neural networks", 5, fewer)}
+    assert built == [frozenset(candidates), frozenset(fewer)]
+
+
+def test_the_lexical_top_list_as_arrays_equals_the_pairs_search_returns(corpus_engine: Engine, tmp_path: Path) -> None:
+    service = build(corpus_engine, tmp_path, False)
+    lexical = service.lexical
+    compared = 0
+    for topic in ["neural networks", "graph neural networks for molecules", "dynamics", "zzzz unknown words qqq"]:
+        plan = compose_lexical_plan(lexical.schema, parse_query(topic), service.options.field_weights)
+        assert plan.ranked is not None
+        for limit in (1, 3, 50):
+            pairs, _ = lexical.search(plan.ranked, limit, count=False)
+            ranked = lexical.search_ranked(plan.ranked, limit)
+            assert ranked.ids.tolist() == [paper_id for paper_id, _ in pairs]
+            assert ranked.scores.tolist() == [score for _, score in pairs]
+            compared += len(pairs)
+    assert compared > 10, "some topics must match, or the comparison proves nothing"

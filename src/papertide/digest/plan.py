@@ -178,7 +178,7 @@ class TopicCache:
             if key not in self.found and key not in keyed:
                 keyed[key] = phrase  # "Neural  ODEs" and "neural ODEs" are one topic: searched once
         missing = list(keyed.values())
-        if len(missing) > 1 and isinstance(self.matcher, BatchTopicMatcher):
+        if missing and isinstance(self.matcher, BatchTopicMatcher):
             try:
                 matched = self.matcher.match_many(missing, self.hits, self.candidates)
             except Exception:
@@ -246,9 +246,11 @@ class SelectionCache:
     """Each distinct selection of a run computed once (issue 13).
 
     A selection depends only on the topics followed, the size, the first listing date that counts
-    as new and the papers already sent: most subscribers share a few category or topic sets, and
-    two who got the same digest yesterday have the same papers already sent today. So 100,000
-    subscribers cost a few thousand selections, and their items are built once per selection.
+    as new and those papers already sent that were listed since that date (CandidatePool.sent_since:
+    the others cannot be chosen anyway, and after the first day they are nearly all a reader's
+    history): most subscribers share a few category or topic sets, and readers with different
+    histories share a selection. So 100,000 subscribers cost a few thousand selections, and their
+    items are built once per selection.
     """
 
     def __init__(self, pool: CandidatePool, topics: TopicCache) -> None:
@@ -258,11 +260,12 @@ class SelectionCache:
 
     def select(self, topics: Topics, size: int, since: dt.date, sent: set[int]) -> tuple[PlannedItem, ...]:
         """The items of a digest for these topics, size, start date and papers already sent."""
-        key = (topics, size, since, frozenset(sent))
+        seen = self.pool.sent_since(sent, since)
+        key = (topics, size, since, seen)
         items = self.chosen.get(key)
         if items is None:
             chosen = select_items(
-                self.pool, topics=topics, size=size, since=since, sent=sent, topic_matches=self.topics.found
+                self.pool, topics=topics, size=size, since=since, sent=seen, topic_matches=self.topics.found
             )
             items = self.chosen[key] = tuple(PlannedItem(c.paper_id, i, c.reason) for i, c in enumerate(chosen))
         return items

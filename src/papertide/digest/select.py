@@ -109,6 +109,20 @@ class CandidatePool:
             cached = self._since[(key, since)] = [i for i in indexes if self.ranked[i].listed_on >= since]
         return cached
 
+    def sent_since(self, sent: Iterable[int], since: dt.date) -> frozenset[int]:
+        """Those of ``sent`` that a selection from ``since`` can see: pool papers listed on or after it.
+
+        select_items consults ``sent`` only for papers that passed the ``since`` filter, so the
+        rest cannot change a selection. Papers sent by earlier digests were mostly listed before
+        the previous digest: two readers with different histories then share one selection.
+        """
+        position, ranked = self.position, self.ranked
+        return frozenset(
+            paper_id
+            for paper_id in sent
+            if (index := position.get(paper_id)) is not None and ranked[index].listed_on >= since
+        )
+
     def first_eligible(
         self, key: str, indexes: Sequence[int], take: int, since: dt.date, sent: Container[int]
     ) -> list[int]:
@@ -176,36 +190,40 @@ def select_items(
             Selection(pool.ranked[i].paper_id, _trending_reason(pool.ranked[i]), pool.normalised(i))
             for i in pool.first_eligible("*", pool.everything, size, since, sent)
         ]
+    # Each matched pool index with its (strength, reason) matches, in the order the topics come.
     matches: dict[int, list[tuple[float, str]]] = {}
-
-    def add(indexes: Iterable[int], strength: float, reason: str) -> None:
-        for index in indexes:
-            matches.setdefault(index, []).append((strength, reason))
-
+    entry = matches.setdefault
     for category in topics.categories:
         listed = pool.by_category.get(category.casefold(), [])
-        eligible = pool.first_eligible("c:" + category.casefold(), listed, size, since, sent)
-        add(eligible, CATEGORY_STRENGTH, f"in {category}, which you follow")
+        reason = f"in {category}, which you follow"
+        for index in pool.first_eligible("c:" + category.casefold(), listed, size, since, sent):
+            entry(index, []).append((CATEGORY_STRENGTH, reason))
     for author in topics.authors:
         listed = pool.by_followed_author(author)
-        eligible = pool.first_eligible("a:" + author, listed, size, since, sent)
-        add(eligible, AUTHOR_STRENGTH, f"by {author}, whom you follow")
+        reason = f"by {author}, whom you follow"
+        for index in pool.first_eligible("a:" + author, listed, size, since, sent):
+            entry(index, []).append((AUTHOR_STRENGTH, reason))
     for phrase in topics.phrases:
         key = topic_key(phrase)
         order, strengths = pool.topic_hits(key, topic_matches.get(key, ()))
+        reason = f"matches your topic '{phrase}'"
         for index in pool.first_eligible("t:" + key, order, size, since, sent):
-            add((index,), strengths[index], f"matches your topic '{phrase}'")
+            entry(index, []).append((strengths[index], reason))
     plain = pool.first_eligible("*", pool.everything, size, since, sent)
+    ranked, top = pool.ranked, pool.top_score
+    # (-score, index): the best first, ties by pool position. The arithmetic is normalised() + weight * strength.
     scored: list[tuple[float, int]] = []
-    for index in set(plain) | set(matches):
+    for index in set(plain) | matches.keys():
         found = matches.get(index)
-        strength = max(m[0] for m in found) + EXTRA_MATCH_BONUS * (len(found) - 1) if found else 0.0
-        scored.append((pool.normalised(index) + TOPIC_WEIGHT * strength, index))
-    scored.sort(key=lambda row: (-row[0], row[1]))
+        # max() of the (strength, reason) pairs has the largest strength first: the same as the largest strength.
+        strength = max(found)[0] + EXTRA_MATCH_BONUS * (len(found) - 1) if found else 0.0
+        normalised = ranked[index].score / top if top > 0 else 0.0
+        scored.append((-(normalised + TOPIC_WEIGHT * strength), index))
+    scored.sort()
     chosen: list[Selection] = []
-    for score, index in scored[:size]:
+    for negated, index in scored[:size]:
         # Reasons are written only for the papers that make it: the strongest match first, at most two.
         found = sorted(matches.get(index, []), key=lambda match: -match[0])
-        reason = "; ".join(dict.fromkeys(r for _, r in found[:2])) or _trending_reason(pool.ranked[index])
-        chosen.append(Selection(pool.ranked[index].paper_id, reason, score))
+        reason = "; ".join(dict.fromkeys(r for _, r in found[:2])) or _trending_reason(ranked[index])
+        chosen.append(Selection(ranked[index].paper_id, reason, -negated))
     return chosen

@@ -187,18 +187,22 @@ def list_planned(conn: Connection, subscriber_ids: Sequence[int], period_keys: I
     return {(int(row.subscriber_id), str(row.period_key)) for row in rows}
 
 
+# Built once: planning asks it for every batch with the same few thousand pool ids, and building
+# an IN list of literals each time cost more than the query (issue 13).
+_SENT_PAPERS = select(digest_items.c.subscriber_id, digest_items.c.paper_id).where(
+    digest_items.c.paper_id.in_(bindparam("papers", expanding=True)),
+    digest_items.c.subscriber_id.between(bindparam("first"), bindparam("last")),
+)
+
+
 def list_sent_papers(
     conn: Connection, paper_ids: Sequence[int], *, first_subscriber: int, last_subscriber: int
 ) -> dict[int, set[int]]:
     """For subscribers with ids in [first, last], which of ``paper_ids`` each was already sent."""
     sent: dict[int, set[int]] = {}
     for start in range(0, len(paper_ids), _CHUNK):
-        rows = conn.execute(
-            select(digest_items.c.subscriber_id, digest_items.c.paper_id).where(
-                digest_items.c.paper_id.in_(list(paper_ids[start : start + _CHUNK])),
-                digest_items.c.subscriber_id.between(first_subscriber, last_subscriber),
-            )
-        )
+        chunk = list(paper_ids[start : start + _CHUNK])
+        rows = conn.execute(_SENT_PAPERS, {"papers": chunk, "first": first_subscriber, "last": last_subscriber})
         for subscriber_id, paper_id in rows:
             sent.setdefault(int(subscriber_id), set()).add(int(paper_id))
     return sent
