@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from papertide.search.ranked import Ranked
 from papertide.search.semantic.admitted import (
-    Mask,
+    Admitted,
     Pairs,
     StoredRows,
     admit,
@@ -171,9 +171,9 @@ class VectorIndex:
             return Ranked.empty()
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         if candidates is not None:
-            admitted: Mask | None = admit(self._size, self.rows_of(candidates))
+            admitted: Admitted | None = Admitted.of(admit(self._size, self.rows_of(candidates)))
         else:
-            admitted = self._ids[: self._size] >= 0 if self.dead else None
+            admitted = Admitted.of(self._ids[: self._size] >= 0) if self.dead else None
         return search_admitted(
             query,
             k,
