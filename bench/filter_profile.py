@@ -30,8 +30,10 @@ from bench.search_corpus import Vocabulary
 from bench.search_filters import filter_queries
 from papertide.config import Settings
 from papertide.domain.models import Hit
+from papertide.domain.query import parse_query
 from papertide.search.lexical.analyzer import register_analyzers
 from papertide.search.lexical.index import LexicalIndex
+from papertide.search.lexical.plan import compose_lexical_plan
 from papertide.search.query import SearchService
 from papertide.search.ranked import Ranked
 from papertide.search.request import SearchRequest
@@ -76,6 +78,30 @@ def open_lexical(path: Path) -> LexicalIndex:
     return lexical
 
 
+def print_patching(service: SearchService, changed: int) -> None:
+    """A broad filter's ids read anew (first use, or main before patching) against patched for ``changed`` papers."""
+    try:
+        from papertide.search.allowed import apply_changes
+    except ImportError:
+        return  # a checkout from before patching
+    lexical = service.lexical
+    rng = np.random.default_rng(9)
+    print(f"\n| filter | ids read anew | patched for {changed:,} changed papers |\n|---|---|---|")
+    for text in (" cat:cs.LG", " since:2024-01-01", " until:2016-01-01"):
+        plan = compose_lexical_plan(lexical.schema, parse_query(text), service.options.field_weights)
+        required = plan.required
+        assert required is not None
+        started = time.perf_counter()
+        kept = lexical.matching_ids(required, lexical.count(required))
+        read = time.perf_counter() - started
+        ids = np.sort(rng.choice(np.arange(1, lexical.paper_count + 1), size=changed, replace=False))
+        started = time.perf_counter()
+        passing = lexical.keep_matching(required, ids.tolist())
+        apply_changes(kept, ids, np.fromiter(passing, dtype=np.int64))
+        patched = time.perf_counter() - started
+        print(f"| {text.strip()} ({len(kept):,} ids) | {read * 1000:.0f} ms | {patched * 1000:.1f} ms |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, required=True)
@@ -84,6 +110,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=2, help="timed passes over the queries (the first warms)")
     parser.add_argument("--profile", action="store_true", help="print cProfile totals per filter")
+    parser.add_argument("--changed", type=int, default=1000, help="papers changed by the commit patching is timed for")
     args = parser.parse_args()
     settings = Settings(  # type: ignore[call-arg]
         data_dir=Path("/nonexistent"), secret_key="bench-secret-key-not-for-production", vector_index="hnsw"
@@ -107,11 +134,10 @@ def main() -> None:
         with engine.connect() as conn:
             get_papers(conn, [hit.paper_id for hit in page.hits])
 
-    for texts in groups.values():
-        for text in texts:
-            run(text)  # warm: allowed ids cached, the mapped graph's pages read
     results: dict[str, tuple[float, float]] = {}
     for label, texts in groups.items():
+        for text in texts:
+            run(text)  # warm: allowed ids kept, the mapped graph's pages read
         samples = []
         profile = cProfile.Profile() if args.profile else None
         for _ in range(args.rounds):
@@ -130,6 +156,7 @@ def main() -> None:
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(14)
             print("\n".join(out.getvalue().splitlines()[6:24]), flush=True)
+    print_patching(service, args.changed)
     base = results["plain hybrid"][1]
     print("\n| filter | p50 ms | p95 ms | p95 / plain hybrid p95 |\n|---|---|---|---|")
     for label, (p50, p95) in results.items():
