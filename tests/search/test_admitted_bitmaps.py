@@ -113,3 +113,22 @@ def test_a_writable_filter_array_changed_in_place_is_searched_as_it_is_now(tmp_p
     found = same_ids(replica.search(query, 10, allowed), truth.search(query, 10, allowed))
     assert all(300 <= pid < 400 for pid in found)
     assert replica.base is not None and replica.base.bitmaps.hits == 0
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled"])
+def test_a_small_delta_searched_with_a_broad_filter_admits_exactly_its_rows_that_pass(order: str) -> None:
+    # 30 rows (one dead: paper 6 embedded again) against 1,003 allowed ids: the delta looks
+    # its own ids up among the sorted filter instead of the filter's ids in its rows.
+    delta = VectorIndex(DIM, "exact", IndexConfig(kind="exact"))
+    vectors = unit_vectors(40)
+    delta.add(np.arange(0, 56, 2, dtype=np.int64), vectors[:28])
+    delta.add(np.array([5, 6], dtype=np.int64), vectors[28:30])
+    allowed = np.arange(3, 2003, 2, dtype=np.int64)  # the odd ids from 3: 5 only among the delta's
+    allowed = np.concatenate([allowed, [6, 10, 12]])
+    if order == "sorted":
+        allowed.sort()
+    else:
+        np.random.default_rng(1).shuffle(allowed)
+    found = delta.search(vectors[35], 50, allowed)
+    assert sorted(pid for pid, _ in found) == [5, 6, 10, 12]
+    assert dict(found)[6] == pytest.approx(float(vectors[29] @ vectors[35]), abs=1e-6)
