@@ -105,3 +105,5 @@ def test_applying_changes_removes_changed_ids_and_inserts_those_passing_in_order
     patched = apply_changes(ids, np.array([4, 5, 9, 1, 8]), np.array([9, 1, 8]))
     assert patched.tolist() == [1, 2, 6, 8, 9]
     assert apply_changes(np.zeros(0, dtype=np.int64), np.array([3]), np.array([3])).tolist() == [3]
+    empty = np.zeros(0, dtype=np.int64)
+    assert apply_changes(ids, empty, empty) is ids  # the same array: bitmaps kept for it stay good

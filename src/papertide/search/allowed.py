@@ -58,7 +58,12 @@ def patch_limit(kept: int) -> int:
 
 
 def apply_changes(ids: Ids, changed: Ids, passing: Ids) -> Ids:
-    """``ids`` (sorted) less the ``changed`` papers, plus those of them ``passing`` the filter now; sorted."""
+    """``ids`` (sorted) less the ``changed`` papers, plus those of them ``passing`` the filter now; sorted.
+
+    With nothing changed, ``ids`` itself: the snapshot's bitmap of it (semantic/bitmaps.py) stays good.
+    """
+    if not len(changed) and not len(passing):
+        return ids
     changed = np.unique(changed)
     if len(ids) and len(changed):
         positions = np.minimum(np.searchsorted(ids, changed), len(ids) - 1)
