@@ -129,6 +129,15 @@ def test_the_plan_reads_as_a_lucene_style_string(index: LexicalIndex) -> None:
     )
 
 
+def test_one_category_is_a_lazily_read_term_and_several_a_term_set(index: LexicalIndex) -> None:
+    # A term set marks every paper of a broad category before the words are matched (issue 13).
+    one = compose_lexical_plan(index.schema, parse_query("dynamics cat:cs.LG"), FieldWeights())
+    several = compose_lexical_plan(index.schema, parse_query("dynamics cat:cs.LG,stat.ML"), FieldWeights())
+    assert 'TermQuery(Term(field=4, type=Str, "cs.lg"))' in repr(one.required)
+    assert "TermSetQuery" not in repr(one.required) and "TermSetQuery" in repr(several.required)
+    assert index.count(one.required) == 1  # type: ignore[arg-type]  # the one themed paper in cs.LG
+
+
 def test_stop_words_alone_give_nothing_to_rank(index: LexicalIndex) -> None:
     plan = compose_lexical_plan(index.schema, parse_query("the of and"), FieldWeights())
     assert plan.ranked is None and plan.required is None

@@ -90,6 +90,12 @@ def iter_changed_papers(engine: Engine, after_seq: int, batch_size: int = 2000) 
         cursor = int(rows[-1].seq)
 
 
+def fetch_changed_ids(conn: Connection, after_seq: int, limit: int) -> list[int]:
+    """The ids of up to ``limit`` papers changed since ``after_seq`` (seq above it), in seq order."""
+    statement = select(papers.c.id).where(papers.c.seq > after_seq).order_by(papers.c.seq).limit(limit)
+    return [int(paper_id) for paper_id in conn.execute(statement).scalars()]
+
+
 def fetch_paper_text(conn: Connection, paper_id: int) -> PaperText | None:
     """One paper's indexed fields, or None."""
     row = conn.execute(select(*_COLUMNS).where(papers.c.id == paper_id)).first()

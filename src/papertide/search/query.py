@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
-from papertide.search.allowed import AllowedCache, Ids
-from papertide.search.changes import fetch_paper_text
+from papertide.search.allowed import AllowedCache, Ids, IndexState, apply_changes, patch_limit
+from papertide.search.changes import fetch_changed_ids, fetch_paper_text
 from papertide.search.fusion import fuse_words_and_meaning
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
@@ -277,15 +277,27 @@ class SearchService:
         return _SemanticRun(ranked=ranked, above=above, complete=complete)
 
     def allowed_ids(self, plan: LexicalPlan) -> Ids:
-        """The sorted ids of the papers passing the plan's phrases and filters (recent filters are cached)."""
+        """The sorted ids of the papers passing the plan's phrases and filters (recent filters are kept)."""
         required = plan.required
         if required is None:
             raise ValueError("the plan has no phrase or filter")
+        lexical = self.lexical
+        # Read before the ids: the searcher they come from is at least as new (search/allowed.py).
+        state = IndexState(lexical.generation, lexical.database_id or None, lexical.applied_seq)
 
         def compute() -> Ids:
-            return self.lexical.matching_ids(required, self.lexical.count(required))
+            return lexical.matching_ids(required, lexical.count(required))
 
-        return self.allowed_cache.fetch(plan.required_key, self.lexical.generation, compute)
+        def patch(kept: Ids, since: int) -> Ids | None:
+            limit = patch_limit(len(kept))
+            with self.engine.connect() as conn:
+                changed = fetch_changed_ids(conn, since, limit + 1)
+            if len(changed) > limit:
+                return None
+            passing = lexical.keep_matching(required, changed)
+            return apply_changes(kept, np.array(changed, dtype=np.int64), np.fromiter(passing, dtype=np.int64))
+
+        return self.allowed_cache.fetch(plan.required_key, state, compute, patch)
 
     def _fuse(
         self,

@@ -200,6 +200,11 @@ class LexicalIndex(LexicalReader):
         return meta
 
     @property
+    def database_id(self) -> str:
+        """The id of the database the index was opened against ("" before ``open``)."""
+        return self._database_id
+
+    @property
     def applied_seq(self) -> int:
         """The last change sequence number the index has applied (-1 before the first build)."""
         return self._seq

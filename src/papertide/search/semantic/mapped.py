@@ -23,6 +23,7 @@ import numpy.typing as npt
 from papertide.search.ranked import Ranked
 from papertide.search.semantic.admitted import (
     EMPTY_ROWS,
+    Admitted,
     Mask,
     Pairs,
     StoredRows,
@@ -33,6 +34,7 @@ from papertide.search.semantic.admitted import (
     rows_in,
     search_admitted,
 )
+from papertide.search.semantic.bitmaps import AdmittedBitmaps
 from papertide.search.semantic.index import IndexConfig, IndexKind
 from papertide.search.semantic.passages import Vectors
 
@@ -75,6 +77,8 @@ class MappedIndex:
         self._live: Mask | None = None
         # The row of each id as an array indexed by id (row_lookup), made on the first filtered search.
         self._lookup: npt.NDArray[np.int64] | None = None
+        # The snapshot never changes: the bitmaps of recent filters stay true for as long as it is open.
+        self.bitmaps = AdmittedBitmaps()
 
     def __len__(self) -> int:
         return len(self.sorted_ids)
@@ -150,17 +154,10 @@ class MappedIndex:
             return Ranked.empty()
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         hidden = np.asarray(hidden_rows, dtype=np.int64)
-        if candidates is not None:
-            if self._lookup is None:
-                self._lookup = row_lookup(np.asarray(self.ids))
-            wanted = id_array(candidates)
-            rows = self.rows_of(wanted) if self._lookup is None else rows_in(self._lookup, wanted)
-            admitted: Mask | None = admit(self.size, rows[rows >= 0], hidden)
-        elif len(hidden) or len(self) < self.size:
-            admitted = self.live_rows().copy()
-            admitted[hidden] = False
+        if candidates is None and not len(hidden) and len(self) == self.size:
+            admitted: Admitted | None = None
         else:
-            admitted = None
+            admitted = self.bitmaps.fetch(candidates, hidden, lambda: Admitted.of(self._admit(candidates, hidden)))
         return search_admitted(
             query,
             k,
@@ -170,6 +167,18 @@ class MappedIndex:
             ef_search=self.config.ef_search,
             cost_ratio=self.config.graph_cost_ratio,
         )
+
+    def _admit(self, candidates: Collection[int] | None, hidden: npt.NDArray[np.int64]) -> Mask:
+        """The rows of ``candidates`` (None: every live row) less the ``hidden`` ones."""
+        if candidates is None:
+            admitted = self.live_rows().copy()
+            admitted[hidden] = False
+            return admitted
+        if self._lookup is None:
+            self._lookup = row_lookup(np.asarray(self.ids))
+        wanted = id_array(candidates)
+        rows = self.rows_of(wanted) if self._lookup is None else rows_in(self._lookup, wanted)
+        return admit(self.size, rows[rows >= 0], hidden)
 
     def live_rows(self) -> Mask:
         """Which rows hold a paper's vector (not one superseded before the snapshot)."""

@@ -22,6 +22,11 @@ from papertide.search.semantic.mapped import MappedIndex
 from papertide.search.semantic.passages import Vectors
 
 
+def _frozen(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    rows.flags.writeable = False
+    return rows
+
+
 class ReplicaIndex:
     """Searchable like a VectorIndex; ``base`` is the mapped snapshot (None before the first one)."""
 
@@ -33,7 +38,7 @@ class ReplicaIndex:
         self.config = config
         # Papers of the snapshot whose vector changed since: their snapshot entry is skipped.
         self.hidden: set[int] = set()
-        self._hidden_rows = np.zeros(0, dtype=np.int64)
+        self._hidden_rows = _frozen(np.zeros(0, dtype=np.int64))
 
     @property
     def kind(self) -> IndexKind:
@@ -79,7 +84,8 @@ class ReplicaIndex:
         superseded = {int(pid) for pid, row in zip(paper_ids, rows, strict=True) if row >= 0}
         if superseded - self.hidden:
             self.hidden |= superseded
-            self._hidden_rows = self.base.rows_of(np.fromiter(self.hidden, dtype=np.int64))
+            # A new read-only array each time: the snapshot's kept bitmaps (bitmaps.py) know it by identity.
+            self._hidden_rows = _frozen(self.base.rows_of(np.fromiter(self.hidden, dtype=np.int64)))
 
     def vector(self, paper_id: int) -> Vectors | None:
         """A paper's vector (a copy), or None when it has none."""
@@ -128,7 +134,7 @@ class ReplicaIndex:
         if len(self.delta):
             copy.delta.add(*self.delta.live())
         copy.hidden = set(self.hidden)
-        copy._hidden_rows = self._hidden_rows.copy()
+        copy._hidden_rows = self._hidden_rows
         return copy
 
     def merged(self) -> VectorIndex:
