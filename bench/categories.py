@@ -9,6 +9,7 @@ rare category, a deep page, and, as the building block, the 30 papers of a page 
 
     .venv/bin/python -m bench.categories                    # 1,000,000 papers, SQLite
     .venv/bin/python -m bench.categories --papers 100000 --url postgresql+psycopg://...
+    .venv/bin/python -m bench.categories --url sqlite:///DIR/papertide.db --reuse   # a kept bench.search corpus
 """
 
 from __future__ import annotations
@@ -82,13 +83,18 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--url", default="", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --url: time the papers already stored there (nothing written)"
+    )
     options = parser.parse_args()
+    if options.reuse and not options.url:
+        parser.error("--reuse needs --url (the database of an earlier run, e.g. bench.search --keep DIR)")
     rows: list[tuple[str, float, float]] = []
     with tempfile.TemporaryDirectory() as folder:
         url = options.url or f"sqlite:///{Path(folder) / 'bench.db'}"
         engine = make_engine(url)
         upgrade_database(engine)
-        seconds = _store(engine, options.papers, random.Random(13))
+        seconds = 0.0 if options.reuse else _store(engine, options.papers, random.Random(13))
         with engine.connect() as conn:
             middle = int(conn.execute(select(func.max(papers.c.id))).scalar_one()) // 2
             thirty = list(range(middle, middle + PAGE))
@@ -139,7 +145,10 @@ def main() -> None:
             )
         engine.dispose()
     backend = url.split(":", 1)[0]
-    print(f"{options.papers:,} papers stored in {seconds:.1f} s ({options.papers / seconds:,.0f}/s) on {backend}")
+    if options.reuse:
+        print(f"papers already stored in {backend} (--reuse)")
+    else:
+        print(f"{options.papers:,} papers stored in {seconds:.1f} s ({options.papers / seconds:,.0f}/s) on {backend}")
     block_p50, block_p95 = rows[0][1], rows[0][2]
     print("| operation | p50 ms | p95 ms | p50 / block | p95 / block |\n|---|---:|---:|---:|---:|")
     for name, p50, p95 in rows:
