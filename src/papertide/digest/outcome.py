@@ -1,5 +1,11 @@
 """Recording what became of each digest a worker tried to send: sent, retry later, failed, bounced, cancelled.
 
+A digest the server accepted is recorded as sent in the worker's next write transaction,
+which is usually the held check of the next digest (``check_held``): one transaction per
+message instead of two, with the record still committed before the next message goes out,
+so a worker killed in between duplicates at most the one message it had in hand (digest/deliver.py).
+``flush`` records it when no next message follows (end of a batch, a stop, an error).
+
 Writes here also refresh the worker's claims (store/deliveries.py ``touch_claims``), at most once
 per ``claim_refresh``, so a worker that keeps delivering is never taken for a stopped one. Counters change under a lock
 and the writes of one worker go through one lock too, so the object stays safe to share
@@ -12,13 +18,14 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 
 from papertide.digest.policy import DigestPolicy
 from papertide.domain.clock import Clock
+from papertide.domain.faults import reach_fault_point
 from papertide.domain.subscribers import Subscriber
 from papertide.store.deliveries import (
     ClaimedDigest,
@@ -56,8 +63,17 @@ class StopDelivery(Exception):
 class Outcomes:
     """The delivery and subscriber writes that follow each attempt, and the run's counters."""
 
-    def __init__(self, engine: Engine, *, policy: DigestPolicy, worker: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        policy: DigestPolicy,
+        worker: str,
+        clock: Clock,
+        on_sent: Callable[[int], None] | None = None,
+    ) -> None:
         self.engine = engine
+        self.on_sent = on_sent
         self.policy = policy
         self.worker = worker
         self.clock = clock
@@ -68,13 +84,16 @@ class Outcomes:
         self._conn: Connection | None = None
         self._consecutive_failures = 0
         self._touched: dt.datetime | None = None
+        # Accepted by the mail server, not yet recorded (see the module docstring).
+        self._accepted: tuple[ClaimedDigest, Subscriber] | None = None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction on this worker's own connection (kept open: one commit per message).
 
-        It refreshes the worker's claims too (at most once per ``claim_refresh``). After an error
-        the connection is dropped and the next write opens a fresh one.
+        It first records the digest accepted last (``accepted``), if any, and refreshes the
+        worker's claims too (at most once per ``claim_refresh``). After an error the connection
+        is dropped and the next write opens a fresh one; the accepted digest stays to record.
         """
         with self._writes:
             if self._conn is None:
@@ -84,8 +103,11 @@ class Outcomes:
             # Refreshing every held row costs a write per row: once per claim_refresh is enough to
             # look alive (claim_timeout is many times longer), not once per message.
             touch = self._touched is None or now - self._touched >= self.policy.claim_refresh
+            accepted = self._accepted
             try:
                 with self._conn.begin():
+                    if accepted is not None:
+                        self._record_sent(self._conn, *accepted, now)
                     yield self._conn
                     if touch:
                         touch_claims(self._conn, self.worker, now)
@@ -94,6 +116,16 @@ class Outcomes:
                 raise
             if touch:
                 self._touched = now
+        if accepted is not None:
+            self._accepted = None
+            reach_fault_point("after-commit")
+            self.sent()
+
+    def _record_sent(self, conn: Connection, digest: ClaimedDigest, subscriber: Subscriber, now: dt.datetime) -> None:
+        if not write_sent(conn, digest.id, self.worker, now):
+            log.warning("digest %d was already recorded as sent; this was a second copy", digest.id)
+        if subscriber.bounce_count:
+            reset_bounces(conn, subscriber.id)
 
     def close(self) -> None:
         """Give the write connection back to the pool."""
@@ -109,23 +141,36 @@ class Outcomes:
                 setattr(self.report, name, getattr(self.report, name) + value)
 
     def check_held(self, digest: ClaimedDigest) -> str | None:
-        """The subscriber's status while this worker still holds the digest; None when it does not."""
-        with self.engine.connect() as conn:
+        """The subscriber's status while this worker still holds the digest; None when it does not.
+
+        Committed in the same transaction as the record of the digest accepted before it.
+        """
+        with self.write() as conn:
             return read_held(conn, digest.id, self.worker)
 
-    def commit_sent(self, digest: ClaimedDigest, subscriber: Subscriber) -> None:
-        """Record a digest the mail server accepted (call it only then: this is what makes it count as sent)."""
-        with self.write() as conn:
-            if not write_sent(conn, digest.id, self.worker, self.clock()):
-                log.warning("digest %d was already recorded as sent; this was a second copy", digest.id)
-            if subscriber.bounce_count:
-                reset_bounces(conn, subscriber.id)
+    def accepted(self, digest: ClaimedDigest, subscriber: Subscriber) -> None:
+        """The mail server accepted this digest (call it only then): it is recorded as sent by the next write.
+
+        The caller must let a write happen (``check_held`` of the next digest, or ``flush``)
+        before it sends another message, so that at most one accepted message is unrecorded.
+        """
+        if self._accepted is not None:
+            raise RuntimeError(f"digest {self._accepted[0].id} was accepted but never recorded")
+        self._accepted = (digest, subscriber)
+
+    def flush(self) -> None:
+        """Record the digest accepted last, if it is not yet recorded."""
+        if self._accepted is not None:
+            with self.write():
+                pass
 
     def sent(self) -> None:
-        """A delivery went through."""
+        """A delivery went through and is recorded."""
         with self._counters:
             self.report.sent += 1
             self._consecutive_failures = 0
+        if self.on_sent is not None:
+            self.on_sent(1)
 
     def cancel(self, digest: ClaimedDigest, reason: str) -> None:
         """Drop a digest whose subscriber left, or whose papers are gone."""
