@@ -5,8 +5,9 @@ worker); before each message the worker checks that it still holds the row and t
 subscriber is still confirmed; the message is sent, and only once the mail server has
 answered 250 to the final dot (or the file outbox has the file durably in place) is the row
 marked ``sent``, in one transaction with the next digest's held check, before that digest is
-sent (digest/outcome.py: one commit per message, not two). A kill before that answer leaves the row ``sending`` with at most an
-unfinished transaction, which the server discards; the next run takes the row over
+sent (digest/outcome.py: one commit per message, not two). A kill before that answer leaves
+the row ``sending`` with at most an unfinished transaction, which the server discards; the
+next run takes the row over
 (digest/workers.py) and sends it. A kill between the answer and the commit also leaves it
 ``sending``: the next run sends it again, with the same Message-ID (stored with the row at
 planning), so a killed worker duplicates at most the one message it had in hand. The named

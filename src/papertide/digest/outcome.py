@@ -29,6 +29,7 @@ from papertide.domain.faults import reach_fault_point
 from papertide.domain.subscribers import Subscriber
 from papertide.store.deliveries import (
     ClaimedDigest,
+    HeldCheck,
     read_held,
     touch_claims,
     write_cancelled,
@@ -82,6 +83,7 @@ class Outcomes:
         self._counters = threading.Lock()
         self._writes = threading.Lock()
         self._conn: Connection | None = None
+        self._held: HeldCheck | None = None
         self._consecutive_failures = 0
         self._touched: dt.datetime | None = None
         # Accepted by the mail server, not yet recorded (see the module docstring).
@@ -96,30 +98,41 @@ class Outcomes:
         is dropped and the next write opens a fresh one; the accepted digest stays to record.
         """
         with self._writes:
-            if self._conn is None:
-                self._conn = self.engine.connect()
-                self._conn.info["write"] = True  # BEGIN IMMEDIATE on SQLite (store/engine.py)
+            conn = self._connection()
             now = self.clock()
-            # Refreshing every held row costs a write per row: once per claim_refresh is enough to
-            # look alive (claim_timeout is many times longer), not once per message.
-            touch = self._touched is None or now - self._touched >= self.policy.claim_refresh
+            touch = self._touch_due(now)
             accepted = self._accepted
             try:
-                with self._conn.begin():
+                with conn.begin():
                     if accepted is not None:
-                        self._record_sent(self._conn, *accepted, now)
-                    yield self._conn
+                        self._record_sent(conn, *accepted, now)
+                    yield conn
                     if touch:
-                        touch_claims(self._conn, self.worker, now)
+                        touch_claims(conn, self.worker, now)
             except BaseException:
                 self.close()
                 raise
             if touch:
                 self._touched = now
         if accepted is not None:
-            self._accepted = None
-            reach_fault_point("after-commit")
-            self.sent()
+            self._recorded()
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+            self._conn.info["write"] = True  # BEGIN IMMEDIATE on SQLite (store/engine.py)
+            self._held = HeldCheck(self._conn)
+        return self._conn
+
+    def _touch_due(self, now: dt.datetime) -> bool:
+        # Refreshing every held row costs a write per row: once per claim_refresh is enough to
+        # look alive (claim_timeout is many times longer), not once per message.
+        return self._touched is None or now - self._touched >= self.policy.claim_refresh
+
+    def _recorded(self) -> None:
+        self._accepted = None
+        reach_fault_point("after-commit")
+        self.sent()
 
     def _record_sent(self, conn: Connection, digest: ClaimedDigest, subscriber: Subscriber, now: dt.datetime) -> None:
         if not write_sent(conn, digest.id, self.worker, now):
@@ -133,6 +146,7 @@ class Outcomes:
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
+            self._held = None
 
     def count(self, **changes: float) -> None:
         """Add to the report's counters (thread-safe)."""
@@ -145,8 +159,24 @@ class Outcomes:
 
         Committed in the same transaction as the record of the digest accepted before it.
         """
-        with self.write() as conn:
-            return read_held(conn, digest.id, self.worker)
+        accepted = self._accepted
+        if self._touch_due(self.clock()) or (accepted is not None and accepted[1].bounce_count):
+            with self.write() as conn:  # the general path: also refreshes claims, resets bounces
+                return read_held(conn, digest.id, self.worker)
+        with self._writes:
+            self._connection()
+            assert self._held is not None
+            sent = accepted[0].id if accepted is not None else None
+            try:
+                recorded, status = self._held.run(sent=sent, held=digest.id, worker=self.worker, now=self.clock())
+            except BaseException:
+                self.close()
+                raise
+        if accepted is not None:
+            if not recorded:
+                log.warning("digest %d was already recorded as sent; this was a second copy", accepted[0].id)
+            self._recorded()
+        return status
 
     def accepted(self, digest: ClaimedDigest, subscriber: Subscriber) -> None:
         """The mail server accepted this digest (call it only then): it is recorded as sent by the next write.
