@@ -271,7 +271,8 @@ class MailComposer:
     @staticmethod
     def _shape(name: str, context: dict[str, Any], entries: Sequence[DigestEntry]) -> tuple[str, str, str, int, bool]:
         """What two messages must share for one skeleton to serve both."""
-        return (name, str(context["heading"]), str(context["frequency_label"]), len(entries), bool(context["preheader"]))
+        heading, frequency = str(context["heading"]), str(context["frequency_label"])
+        return (name, heading, frequency, len(entries), bool(context["preheader"]))
 
     def _values(self, context: dict[str, Any], entries: Sequence[DigestEntry], html: bool) -> list[str]:
         """The escaped values of a message's slots, in slot order."""
