@@ -333,3 +333,16 @@ def test_a_line_starting_with_a_dot_is_doubled_only_in_the_smtp_form(composer: M
     assert later.smtp_data == dot_stuffed(later.data)
     assert b"\r\n.leading dot" in later.data and b"\r\n..leading dot" not in later.data
     assert later.smtp_data is not None and b"\r\n..leading dot" in later.smtp_data
+
+
+def test_digests_that_share_their_papers_differ_only_in_their_subscriber_even_as_kept_bodies_are_dropped(
+    site: MailSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import papertide.digest.layout as layout_module
+
+    monkeypatch.setattr(layout_module, "_BODIES", 1)  # every other message finds its body dropped
+    warm = MailComposer(site)
+    bodies = [with_reasons("trending", "matches 'a'"), with_reasons("trending", "matches 'b'")]
+    for number in range(6):
+        changes = {"subscriber_id": number, "email": f"r{number}@example.org", "entries": bodies[number % 2]}
+        assert compose(warm, **changes).data == compose(MailComposer(site), **changes).data

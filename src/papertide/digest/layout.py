@@ -30,9 +30,11 @@ _CARD_LINE = re.compile("\0([0-9]+)\0\n?")
 _SLOT = re.compile("\0s([0-9]+)\0")
 # Distinct lines of per-digest values kept encoded (a run has a few thousand "why" lines).
 _MEMO_LIMIT = 50_000
+# Distinct digests per part and shape whose joined pieces are kept (~30 KB each).
+_BODIES = 256
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Encoded:
     """Quoted-printable bytes and the same bytes dot-stuffed for SMTP (the same object when no line starts with ".")."""
 
@@ -53,8 +55,8 @@ class _Line:
 
     pieces: tuple[str, ...]
     slots: tuple[int, ...]
-    # Whether it carries a value of one subscriber (not worth keeping: it never repeats).
-    per_subscriber: bool
+    # Encoded lines by their values, for a line without a subscriber's value (those never repeat).
+    memo: dict[tuple[str, ...], Encoded] | None
 
     def fill(self, values: Sequence[str]) -> str:
         out = [self.pieces[0]]
@@ -63,42 +65,94 @@ class _Line:
             out.append(piece)
         return "".join(out)
 
+    def piece(self, values: Sequence[str], cards: Sequence[Encoded]) -> Encoded:
+        """The line encoded for these values (kept when it has no subscriber's value)."""
+        if self.memo is None:
+            return encode_lines(self.fill(values))
+        key = tuple([values[slot] for slot in self.slots])
+        found = self.memo.get(key)
+        if found is None:
+            if len(self.memo) >= _MEMO_LIMIT:
+                self.memo.clear()
+            found = self.memo[key] = encode_lines(self.fill(values))
+        return found
 
-# A step of a layout: constant bytes, the card with this index, or a line to fill.
-_Step = Encoded | int | _Line
+
+@dataclass(frozen=True, slots=True)
+class _Constant:
+    """Lines without any per-message value, encoded once."""
+
+    encoded: Encoded
+
+    def piece(self, values: Sequence[str], cards: Sequence[Encoded]) -> Encoded:
+        return self.encoded
+
+
+@dataclass(frozen=True, slots=True)
+class _Card:
+    """Where the card with this index goes (encoded once per run by the composer)."""
+
+    index: int
+
+    def piece(self, values: Sequence[str], cards: Sequence[Encoded]) -> Encoded:
+        return cards[self.index]
+
+
+_Step = _Constant | _Card | _Line
 
 
 class EncodedLayout:
-    """One part of one digest shape as steps; ``encode`` gives a message's pieces."""
+    """One part of one digest shape as steps; ``encode`` gives a message's pieces.
+
+    Subscribers often get the same papers with the same reasons (all those without topics, for
+    one): the part's text is then the same but for the subscriber's lines. So the pieces
+    between those lines are joined once per distinct digest and kept, for the most recent
+    ``_BODIES`` digests of the shape.
+    """
 
     def __init__(self, steps: Sequence[_Step]) -> None:
         self.steps = tuple(steps)
-        self._memo: dict[str, Encoded] = {}
+        slots = sorted(
+            {slot for step in steps if isinstance(step, _Line) and step.memo is not None for slot in step.slots}
+        )
+        self._body_slots = slots
+        self._bodies: dict[tuple[object, ...], tuple[Encoded | _Line, ...]] = {}
 
     def encode(self, values: Sequence[str], cards: Sequence[Encoded]) -> tuple[list[bytes], list[bytes]]:
         """The part's quoted-printable pieces and their SMTP forms, for these (escaped) values and cards."""
+        key = (*[values[slot] for slot in self._body_slots], *cards)
+        segments = self._bodies.pop(key, None)
+        if segments is None:
+            segments = self._segments(values, cards)
+            if len(self._bodies) >= _BODIES:
+                del self._bodies[next(iter(self._bodies))]  # the least recently used
+        self._bodies[key] = segments
         data: list[bytes] = []
         smtp: list[bytes] = []
-        memo = self._memo
-        for step in self.steps:
-            if isinstance(step, int):
-                piece = cards[step]
-            elif isinstance(step, _Line):
-                text = step.fill(values)
-                if step.per_subscriber:
-                    piece = encode_lines(text)
-                else:
-                    found = memo.get(text)
-                    if found is None:
-                        if len(memo) >= _MEMO_LIMIT:
-                            memo.clear()
-                        found = memo[text] = encode_lines(text)
-                    piece = found
-            else:
-                piece = step
+        for segment in segments:
+            piece = segment if isinstance(segment, Encoded) else segment.piece(values, cards)
             data.append(piece.data)
             smtp.append(piece.smtp)
         return data, smtp
+
+    def _segments(self, values: Sequence[str], cards: Sequence[Encoded]) -> tuple[Encoded | _Line, ...]:
+        """The steps with each run between the subscriber's lines joined into one piece."""
+        segments: list[Encoded | _Line] = []
+        data: list[bytes] = []
+        smtp: list[bytes] = []
+        for step in self.steps:
+            if isinstance(step, _Line) and step.memo is None:
+                if data:
+                    segments.append(Encoded(b"".join(data), b"".join(smtp)))
+                    data, smtp = [], []
+                segments.append(step)
+                continue
+            piece = step.piece(values, cards)
+            data.append(piece.data)
+            smtp.append(piece.smtp)
+        if data:
+            segments.append(Encoded(b"".join(data), b"".join(smtp)))
+        return tuple(segments)
 
 
 def compile_layout(skeleton: Skeleton, per_subscriber: Sequence[int]) -> EncodedLayout | None:
@@ -119,7 +173,7 @@ def compile_layout(skeleton: Skeleton, per_subscriber: Sequence[int]) -> Encoded
 
     def close_constant() -> None:
         if constant:
-            steps.append(encode_lines("".join(constant)))
+            steps.append(_Constant(encode_lines("".join(constant))))
             constant.clear()
 
     for line in lines:
@@ -129,12 +183,13 @@ def compile_layout(skeleton: Skeleton, per_subscriber: Sequence[int]) -> Encoded
         close_constant()
         card = _CARD_LINE.fullmatch(line)
         if card is not None:
-            steps.append(int(card.group(1)))
+            steps.append(_Card(int(card.group(1))))
             continue
         parts = _SLOT.split(line)
         pieces, slots = tuple(parts[0::2]), tuple(int(number) for number in parts[1::2])
         if any("\0" in piece for piece in pieces):
             return None  # a card inline with other text: the composer encodes such parts whole
-        steps.append(_Line(pieces, slots, per_subscriber=any(slot in per_subscriber for slot in slots)))
+        memo: dict[tuple[str, ...], Encoded] | None = None if any(s in per_subscriber for s in slots) else {}
+        steps.append(_Line(pieces, slots, memo))
     close_constant()
     return EncodedLayout(steps)
