@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from papertide.digest.layout import Encoded, EncodedLayout, compile_layout, encode_lines
+from papertide.digest.layout import Encoded, EncodedLayout, LineMemos, compile_layout, encode_lines
 from papertide.digest.skeleton import Skeleton, is_slot_marker, parse_skeleton, slot_marker
 from papertide.digest.tokens import sign_token
 from papertide.domain.latex import render_tex
@@ -218,6 +218,7 @@ class MailComposer:
         self._skeletons: dict[tuple[str, str, str, int, bool], Skeleton | None] = {}
         # Per part and shape with a sound skeleton: its encoded layout, or None (digest/layout.py).
         self._layouts: dict[tuple[str, str, str, int, bool], EncodedLayout | None] = {}
+        self._lines: LineMemos = {}
         self._reasons: dict[tuple[str, bool], str] = {}
 
     def manage_token(self, subscriber_id: int, email: str, now: dt.datetime) -> str:
@@ -289,7 +290,7 @@ class MailComposer:
         skeleton = self._skeletons.get(key)
         if skeleton is not None:
             if key not in self._layouts:
-                self._layouts[key] = compile_layout(skeleton, _PER_SUBSCRIBER)
+                self._layouts[key] = compile_layout(skeleton, _PER_SUBSCRIBER, self._lines)
             layout = self._layouts[key]
             if layout is not None:
                 encoded = [card.html_qp if html else card.text_qp for card in cards]

@@ -155,10 +155,15 @@ class EncodedLayout:
         return tuple(segments)
 
 
-def compile_layout(skeleton: Skeleton, per_subscriber: Sequence[int]) -> EncodedLayout | None:
+LineMemos = dict[tuple[str, ...], dict[tuple[str, ...], Encoded]]
+
+
+def compile_layout(skeleton: Skeleton, per_subscriber: Sequence[int], memos: LineMemos) -> EncodedLayout | None:
     """The skeleton as layout steps; None when a card marker does not stand on a line of its own.
 
     :param per_subscriber: the slots whose values differ between subscribers of one digest.
+    :param memos: encoded lines by their literal text, shared by the layouts of one composer: the
+        "why" line of the third paper of a 10-paper digest is the same line in a 12-paper one.
     """
     marked = "".join(
         piece + (slot_marker(skeleton.slots[index]) if index < len(skeleton.slots) else "")
@@ -189,7 +194,7 @@ def compile_layout(skeleton: Skeleton, per_subscriber: Sequence[int]) -> Encoded
         pieces, slots = tuple(parts[0::2]), tuple(int(number) for number in parts[1::2])
         if any("\0" in piece for piece in pieces):
             return None  # a card inline with other text: the composer encodes such parts whole
-        memo: dict[tuple[str, ...], Encoded] | None = None if any(s in per_subscriber for s in slots) else {}
+        memo = None if any(slot in per_subscriber for slot in slots) else memos.setdefault(pieces, {})
         steps.append(_Line(pieces, slots, memo))
     close_constant()
     return EncodedLayout(steps)
