@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from papertide.digest.compose import DigestEntry, MailComposer, MailSite, compose_excerpt, parse_message
 from papertide.digest.tokens import check_token
 from papertide.mail.mime import HeaderInjection
+from papertide.mail.transport import dot_stuffed
 
 NOW = dt.datetime(2026, 8, 21, 7, 0, tzinfo=dt.UTC)
 
@@ -266,3 +269,80 @@ def test_a_why_line_is_escaped_once_per_run_not_once_per_message(
     assert len(calls) - escaped_first == escaped_first
     assert escaped_first < len(many)
     assert first.data != second.data
+
+
+HOSTILE_TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from([".", "=", "<", ">", "&", '"', "'", " ", "\t", "\n", "\r", "ü", "$", "\\"]), st.characters()
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    email=st.emails(),
+    reasons=st.tuples(HOSTILE_TEXT, HOSTILE_TEXT),
+    title=HOSTILE_TEXT,
+    abstract=HOSTILE_TEXT,
+)
+def test_a_digest_built_from_cached_pieces_is_byte_for_byte_the_one_built_whole(
+    site: MailSite, email: str, reasons: tuple[str, str], title: str, abstract: str
+) -> None:
+    changed = [dataclasses.replace(entries()[0], title=title or "t", abstract=abstract), entries()[1]]
+    changed = [dataclasses.replace(entry, reason=reason) for entry, reason in zip(changed, reasons, strict=True)]
+    warm = MailComposer(site)
+    compose(warm, entries=changed)  # the first of its shape: rendered whole, its skeleton and layout kept
+    fast = compose(warm, subscriber_id=8, email=email, entries=changed)
+    whole = compose(MailComposer(site), subscriber_id=8, email=email, entries=changed)
+    assert any(layout is not None for layout in warm._layouts.values()), "the cached pieces were not used"
+    assert fast.data == whole.data
+    assert fast.smtp_data == dot_stuffed(fast.data)
+    parsed = parse_message(fast)
+    assert parsed["To"] == email
+
+
+def test_later_digests_encode_only_the_lines_that_carry_the_subscriber(
+    composer: MailComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import papertide.digest.layout as layout_module
+
+    compose(composer)
+    compose(composer, subscriber_id=8, email="ann@example.org")  # layouts compiled, why lines encoded
+    encoded: list[str] = []
+    original = layout_module.encode_quoted_printable
+
+    def counted(text: str) -> bytes:
+        encoded.append(text)
+        return original(text)
+
+    monkeypatch.setattr(layout_module, "encode_quoted_printable", counted)
+    raw = compose(composer, subscriber_id=9, email="bob@example.org")
+    # Text part: the "because" line and the two links; HTML part: the "because" line and the links' line.
+    assert len(encoded) == 5
+    assert all(
+        "bob@example.org" in text or "/digest/preferences/" in text or "/unsubscribe/" in text for text in encoded
+    )
+    assert b"bob@example.org" in raw.data
+
+
+def test_a_line_starting_with_a_dot_is_doubled_only_in_the_smtp_form(composer: MailComposer) -> None:
+    dotted = [dataclasses.replace(entry, abstract=".leading dot " + entry.abstract) for entry in entries()]
+    compose(composer, entries=dotted)  # the first of its shape: whole, stuffed by the transport's function
+    later = compose(composer, subscriber_id=8, email="ann@example.org", entries=dotted)  # from cached pieces
+    assert later.smtp_data == dot_stuffed(later.data)
+    assert b"\r\n.leading dot" in later.data and b"\r\n..leading dot" not in later.data
+    assert later.smtp_data is not None and b"\r\n..leading dot" in later.smtp_data
+
+
+def test_digests_that_share_their_papers_differ_only_in_their_subscriber_even_as_kept_bodies_are_dropped(
+    site: MailSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import papertide.digest.layout as layout_module
+
+    monkeypatch.setattr(layout_module, "_BODIES", 1)  # every other message finds its body dropped
+    warm = MailComposer(site)
+    bodies = [with_reasons("trending", "matches 'a'"), with_reasons("trending", "matches 'b'")]
+    for number in range(6):
+        changes = {"subscriber_id": number, "email": f"r{number}@example.org", "entries": bodies[number % 2]}
+        assert compose(warm, **changes).data == compose(MailComposer(site), **changes).data

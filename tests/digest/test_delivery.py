@@ -15,6 +15,7 @@ from papertide.digest.compose import MailComposer
 from papertide.digest.deliver import Delivery
 from papertide.digest.plan import run_planning
 from papertide.digest.policy import DigestPolicy
+from papertide.domain.clock import as_utc
 from papertide.mail.transport import RawMessage, SmtpTransport
 from papertide.store.deliveries import claim_batch, list_claimers, release_claims
 from papertide.store.engine import begin_write
@@ -104,3 +105,68 @@ def test_each_recorded_message_refreshes_the_claims_the_worker_still_holds(
     assert oldest == sorted(oldest) and len(set(oldest)) == 4, "claims should move forward with every message"
     received = Counter(address for message in smtp_sink.received for address in message.recipients)
     assert received == {f"reader{i}@example.org": 1 for i in range(4)}
+
+
+# Claims refreshed once an hour: the per-message path (HeldCheck), not the general write, records each message.
+QUIET = DigestPolicy(claim_refresh=dt.timedelta(hours=1))
+
+
+def sent_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return len(conn.execute(select(digest_outbox.c.id).where(digest_outbox.c.state == "sent")).all())
+
+
+def test_each_accepted_message_is_recorded_sent_before_the_next_one_goes_out(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    # The record of a message rides on the next message's held check: never later, or a kill would
+    # resend more than the one message in hand.
+    plan(engine, composer, 4)
+    recorded_when_accepted: list[int] = []
+    with Watched(smtp_sink.url, lambda sent: recorded_when_accepted.append(sent_count(engine))) as transport:
+        delivery = Delivery(engine, transport, composer, policy=QUIET, worker="worker-a", clock=Clock())
+        assert delivery.drain()
+        delivery.close()
+    assert recorded_when_accepted == [0, 1, 2, 3]
+    assert sent_count(engine) == 4
+    assert delivery.report.sent == 4
+
+
+def test_a_worker_told_to_stop_records_the_message_it_sent_last_and_gives_the_rest_back(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    plan(engine, composer, 3)
+    with Watched(smtp_sink.url, lambda sent: None) as transport:
+        delivery = Delivery(
+            engine,
+            transport,
+            composer,
+            policy=QUIET,
+            worker="worker-a",
+            clock=Clock(),
+            should_stop=lambda: transport.sent >= 1,
+        )
+        assert not delivery.drain()
+        delivery.close()
+    assert delivery.report.sent == 1
+    with engine.connect() as conn:
+        states = [row.state for row in conn.execute(select(digest_outbox.c.state).order_by(digest_outbox.c.id))]
+    assert states == ["sent", "queued", "queued"], "the accepted message must not go back to the queue"
+
+
+def test_sent_rows_carry_their_send_time_in_the_form_the_database_layer_reads_back(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    plan(engine, composer, 3)
+    clock = Clock()
+    with Watched(smtp_sink.url, lambda sent: None) as transport:
+        delivery = Delivery(engine, transport, composer, policy=QUIET, worker="worker-a", clock=clock)
+        assert delivery.drain()
+        delivery.close()
+    with engine.connect() as conn:
+        rows = conn.execute(select(digest_outbox.c.sent_at, digest_outbox.c.claimed_at)).all()
+        if engine.dialect.name == "sqlite":
+            stored = conn.exec_driver_sql("SELECT sent_at, claimed_at FROM digest_outbox").all()
+            # Written as SQLAlchemy writes every other timestamp: same text form as claimed_at.
+            assert all(len(sent) == len(claimed) and "+" not in sent for sent, claimed in stored)
+    assert all(NOW < as_utc(sent_at) <= clock.now and sent_at >= claimed_at for sent_at, claimed_at in rows)

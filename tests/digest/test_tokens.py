@@ -67,3 +67,13 @@ def test_garbage_is_reported_as_an_invalid_link() -> None:
     for garbage in ("", "...", "abc.def.ghi", "1.2", "x" * 500, "١٢.abc.def"):
         with pytest.raises(InvalidToken):
             parse_token(garbage)
+
+
+def test_tokens_keep_their_exact_form_so_links_already_mailed_stay_valid() -> None:
+    # Pinned values: a change in how the key or MAC is computed (e.g. a faster HMAC call, a cached key)
+    # would void every unsubscribe link in mailboxes.
+    assert sign_token(SECRET, "unsubscribe", 42, "jane@example.org", ISSUED) == "42.tk3y40.IQghNdUW6OLXF4M-Jy5h9_dM"
+    assert sign_token(SECRET, "manage", 42, "jane@example.org", ISSUED) == "42.tk3y40.erbZQNSvvlHI3L3Gng_s0PDy"
+    assert sign_token("other-secret", "manage", 42, "jane@example.org", ISSUED) != sign_token(
+        SECRET, "manage", 42, "jane@example.org", ISSUED
+    )

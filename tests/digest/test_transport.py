@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import smtplib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from papertide.digest.compose import MailComposer
 from papertide.mail.transport import (
@@ -15,6 +18,8 @@ from papertide.mail.transport import (
     RecipientRefused,
     SmtpTransport,
     TemporaryFailure,
+    dot_stuffed,
+    quote_address,
 )
 from tests.digest.smtp_sink import SmtpSink
 
@@ -102,3 +107,33 @@ def test_a_refused_recipient_bounces_and_the_next_message_goes_out_over_the_same
     assert [m.recipients for m in smtp_sink.received] == [("reader2@example.org",), ("reader3@example.org",)]
     assert smtp_sink.received[1].data.endswith(b".a line starting with a dot\r\n")
     assert len({m.session for m in smtp_sink.received}) == 1
+
+
+ADDRESS_TEXT = st.text(alphabet=st.characters(codec="ascii", exclude_characters="\r\n\0"), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.emails(), ADDRESS_TEXT, st.builds("{}@{}".format, ADDRESS_TEXT, ADDRESS_TEXT)))
+def test_envelope_addresses_are_quoted_exactly_as_smtplib_quotes_them(address: str) -> None:
+    assert quote_address(address) == smtplib.quoteaddr(address)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b".", b"..", b"a", b"\r\n", b"\n", b"\r", b" ", b"=2E"]), min_size=1, max_size=40))
+def test_dot_stuffing_gives_crlf_lines_with_each_leading_dot_doubled(pieces: list[bytes]) -> None:
+    data = b"".join(pieces)
+    stuffed = dot_stuffed(data)
+    lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    assert stuffed == b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines)
+
+
+def test_a_message_with_its_own_smtp_form_is_sent_in_that_form(smtp_sink: SmtpSink) -> None:
+    data = b"Subject: dots\r\n\r\n.leading\r\n"
+    message = RawMessage(
+        "a@example.org", ("b@example.org",), "<own@example.org>", data, smtp_data=b"Subject: dots\r\n\r\n..leading\r\n"
+    )
+    with SmtpTransport(smtp_sink.url) as transport:
+        transport.send(message)
+    assert smtp_sink.received[0].data.replace(b"\r\n", b"\n").endswith(b"\n.leading\n")

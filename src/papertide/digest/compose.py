@@ -29,11 +29,13 @@ from urllib.parse import quote, urlsplit
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from papertide.digest.layout import Encoded, EncodedLayout, LineMemos, compile_layout, encode_lines
 from papertide.digest.skeleton import Skeleton, is_slot_marker, parse_skeleton, slot_marker
 from papertide.digest.tokens import sign_token
 from papertide.domain.latex import render_tex
 from papertide.domain.limits import clean_output
 from papertide.mail.mime import (
+    alternative_frame,
     block_marker,
     check_header_value,
     compose_alternative,
@@ -42,7 +44,7 @@ from papertide.mail.mime import (
     encode_quoted_printable,
     encode_with_blocks,
 )
-from papertide.mail.transport import RawMessage
+from papertide.mail.transport import RawMessage, dot_stuffed
 
 MAX_AUTHORS_SHOWN = 5
 log = logging.getLogger(__name__)
@@ -122,8 +124,10 @@ class _Card:
 
     html: Markup
     text: str
-    html_qp: bytes
-    text_qp: bytes
+    html_qp: Encoded
+    text_qp: Encoded
+    # The digest's preheader when this paper comes first (its title, TeX rendered).
+    preheader: str
 
 
 def format_authors(authors: Sequence[str]) -> str:
@@ -146,6 +150,8 @@ _BLOCK_MARKER = re.compile("\0[0-9]+\0")
 # The values that differ between two digests of the same shape, in slot order (digest/skeleton.py);
 # each paper's "why" line follows them.
 _PER_MESSAGE = ("email", "preferences_url", "unsubscribe_url", "preheader")
+# The slots (indices in _PER_MESSAGE) whose values belong to one subscriber, never to a whole digest.
+_PER_SUBSCRIBER = (0, 1, 2)
 
 
 def _clean_mail_output(value: object) -> object:
@@ -210,6 +216,9 @@ class MailComposer:
         self._subjects: dict[tuple[str, str], str] = {}
         # Per part and shape: its skeleton, or None when the template cannot be filled in (skeleton.py).
         self._skeletons: dict[tuple[str, str, str, int, bool], Skeleton | None] = {}
+        # Per part and shape with a sound skeleton: its encoded layout, or None (digest/layout.py).
+        self._layouts: dict[tuple[str, str, str, int, bool], EncodedLayout | None] = {}
+        self._lines: LineMemos = {}
         self._reasons: dict[tuple[str, bool], str] = {}
 
     def manage_token(self, subscriber_id: int, email: str, now: dt.datetime) -> str:
@@ -225,8 +234,9 @@ class MailComposer:
         cached = self._fragments.get(key)
         if cached is None:
             # arXiv metadata is TeX: "$O(n^2)$", "Bal\\'azs" read as "O(n²)", "Balázs" (domain/latex.py).
+            title = render_tex(entry.title)
             context = {
-                "title": render_tex(entry.title),
+                "title": title,
                 "authors": format_authors([render_tex(author) for author in entry.authors]),
                 "excerpt": compose_excerpt(render_tex(entry.abstract)),
                 "upvotes": entry.upvotes,
@@ -235,7 +245,11 @@ class MailComposer:
             html = self._templates["_item.html.j2"].render(context).strip().replace("\0", "")
             text = self._templates["_item.txt.j2"].render(context).strip().replace("\0", "")
             cached = self._fragments[key] = _Card(
-                Markup(html), text, encode_quoted_printable(html + "\n"), encode_quoted_printable(text + "\n")
+                Markup(html),
+                text,
+                encode_lines(html + "\n"),
+                encode_lines(text + "\n"),
+                title.replace("\0", ""),
             )
         return cached
 
@@ -255,12 +269,42 @@ class MailComposer:
             escaped = self._reasons[key] = _escape_value(reason, html)
         return escaped
 
+    @staticmethod
+    def _shape(name: str, context: dict[str, Any], entries: Sequence[DigestEntry]) -> tuple[str, str, str, int, bool]:
+        """What two messages must share for one skeleton to serve both."""
+        heading, frequency = str(context["heading"]), str(context["frequency_label"])
+        return (name, heading, frequency, len(entries), bool(context["preheader"]))
+
+    def _values(self, context: dict[str, Any], entries: Sequence[DigestEntry], html: bool) -> list[str]:
+        """The escaped values of a message's slots, in slot order."""
+        return [_escape_value(context[k], html) for k in _PER_MESSAGE] + [
+            self._escaped(entry.reason, html) for entry in entries
+        ]
+
+    def _encode_part(
+        self, name: str, context: dict[str, Any], cards: list[_Card], entries: Sequence[DigestEntry]
+    ) -> tuple[list[bytes], list[bytes]]:
+        """One part's quoted-printable pieces and their SMTP forms: from the shape's layout when it has one."""
+        html = name.endswith(".html.j2")
+        key = self._shape(name, context, entries)
+        skeleton = self._skeletons.get(key)
+        if skeleton is not None:
+            if key not in self._layouts:
+                self._layouts[key] = compile_layout(skeleton, _PER_SUBSCRIBER, self._lines)
+            layout = self._layouts[key]
+            if layout is not None:
+                encoded = [card.html_qp if html else card.text_qp for card in cards]
+                return layout.encode(self._values(context, entries, html), encoded)
+        # The first message of its shape (which checks the skeleton), or a template the layout cannot cut.
+        data = self._render(name, context, cards, entries)
+        return [data], [dot_stuffed(data)]
+
     def _render_filled(self, name: str, context: dict[str, Any], entries: Sequence[DigestEntry]) -> str:
         """The part's template rendered for this message, from its shape's skeleton when it has a sound one."""
         html = name.endswith(".html.j2")
-        key = (name, str(context["heading"]), str(context["frequency_label"]), len(entries), bool(context["preheader"]))
+        key = self._shape(name, context, entries)
         reasons = [entry.reason for entry in entries]
-        values = [_escape_value(context[k], html) for k in _PER_MESSAGE] + [self._escaped(r, html) for r in reasons]
+        values = self._values(context, entries, html)
         if key in self._skeletons:
             skeleton = self._skeletons[key]
             if skeleton is not None:
@@ -281,7 +325,7 @@ class MailComposer:
         html = name.endswith(".html.j2")
         rendered = self._render_filled(name, context, entries)
         spliced = encode_with_blocks(
-            rendered, [card.html_qp if html else card.text_qp for card in cards], _encode_piece
+            rendered, [(card.html_qp if html else card.text_qp).data for card in cards], _encode_piece
         )
         if spliced is not None:
             return spliced
@@ -316,6 +360,7 @@ class MailComposer:
         unsubscribe_url = f"{self.site.root}/unsubscribe/{unsubscribe}"
         mailto = self._mailto
         check_header_value("List-Unsubscribe", unsubscribe_url + mailto)
+        cards = [self._fragment(entry) for entry in entries]
         context = {
             "site_name": self.site.name,
             "base_url": self.site.root,
@@ -323,14 +368,13 @@ class MailComposer:
             "email": email,
             "heading": _period_heading(frequency, period_label),
             "title": f"{self.site.name}: {_period_heading(frequency, period_label)}",
-            "preheader": render_tex(entries[0].title).replace("\0", "") if entries else "",
+            "preheader": cards[0].preheader if cards else "",
             "frequency_label": "weekly" if frequency == "weekly" else "daily",
             "preferences_url": f"{self.site.root}/digest/preferences/{manage}",
             "unsubscribe_url": unsubscribe_url,
         }
-        cards = [self._fragment(entry) for entry in entries]
-        html = self._render("digest.html.j2", context, cards, entries)
-        text = self._render("digest.txt.j2", context, cards, entries)
+        html_data, html_smtp = self._encode_part("digest.html.j2", context, cards, entries)
+        text_data, text_smtp = self._encode_part("digest.txt.j2", context, cards, entries)
         headers = (
             self._from,
             f"To: {email}",
@@ -341,8 +385,12 @@ class MailComposer:
             f"List-Unsubscribe: <{unsubscribe_url}>,\r\n <mailto:{mailto}?subject=unsubscribe>",
             "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
         )
-        data = compose_alternative(headers, text, html)
-        return RawMessage(sender=self._sender, recipients=(email,), message_id=message_id, data=data)
+        head, between, closing = alternative_frame(headers)
+        data = b"".join((head, *text_data, between, *html_data, closing))
+        # Header lines never start with "." (a folded line starts with a space); checked all the same.
+        smtp_head = dot_stuffed(head) if head.startswith(b".") or b"\n." in head else head
+        smtp = b"".join((smtp_head, *text_smtp, between, *html_smtp, closing))
+        return RawMessage(sender=self._sender, recipients=(email,), message_id=message_id, data=data, smtp_data=smtp)
 
     def compose_confirmation(
         self, *, subscriber_id: int, email: str, already_subscribed: bool, valid_days: int, now: dt.datetime

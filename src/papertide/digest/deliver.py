@@ -4,8 +4,10 @@ Never lose a digest (issue 9), step by step: a batch of rows is claimed (``sendi
 worker); before each message the worker checks that it still holds the row and that the
 subscriber is still confirmed; the message is sent, and only once the mail server has
 answered 250 to the final dot (or the file outbox has the file durably in place) is the row
-marked ``sent``. A kill before that answer leaves the row ``sending`` with at most an
-unfinished transaction, which the server discards; the next run takes the row over
+marked ``sent``, in one transaction with the next digest's held check, before that digest is
+sent (digest/outcome.py: one commit per message, not two). A kill before that answer leaves
+the row ``sending`` with at most an unfinished transaction, which the server discards; the
+next run takes the row over
 (digest/workers.py) and sends it. A kill between the answer and the commit also leaves it
 ``sending``: the next run sends it again, with the same Message-ID (stored with the row at
 planning), so a killed worker duplicates at most the one message it had in hand. The named
@@ -87,7 +89,7 @@ class Delivery:
         self.papers = dict(papers or {})
         self.advance = advance
         self.should_stop = should_stop
-        self.outcomes = Outcomes(engine, policy=policy, worker=worker, clock=clock)
+        self.outcomes = Outcomes(engine, policy=policy, worker=worker, clock=clock, on_sent=advance)
         self.report: DeliveryReport = self.outcomes.report
 
     def close(self) -> None:
@@ -129,9 +131,12 @@ class Delivery:
             except StopDelivery:
                 return False
             finally:
-                if held:
-                    with begin_write(self.engine) as conn:
-                        release_deliveries(conn, held, self.worker)
+                try:
+                    self.outcomes.flush()
+                finally:
+                    if held:
+                        with begin_write(self.engine) as conn:
+                            release_deliveries(conn, held, self.worker)
         return False
 
     def _load(self, batch: list[ClaimedDigest]) -> tuple[dict[int, Subscriber], dict[int, list[PlannedItem]]]:
@@ -205,9 +210,6 @@ class Delivery:
             # Refused as a sender, or a login refused: every message would fail the same way.
             self.outcomes.stop(f"the mail server refuses to take mail from us: {error}")
             raise StopDelivery from error
-        # Accepted: only now may the row say so (a kill from here to the commit means one duplicate).
-        self.outcomes.commit_sent(digest, subscriber)
-        reach_fault_point("after-commit")
-        self.outcomes.sent()
-        if self.advance is not None:
-            self.advance(1)
+        # Accepted: only now may the row say so. It is recorded with the next held check (or at the end
+        # of the batch), before any other message goes out: a kill until then means one duplicate.
+        self.outcomes.accepted(digest, subscriber)

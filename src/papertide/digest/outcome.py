@@ -1,5 +1,11 @@
 """Recording what became of each digest a worker tried to send: sent, retry later, failed, bounced, cancelled.
 
+A digest the server accepted is recorded as sent in the worker's next write transaction,
+which is usually the held check of the next digest (``check_held``): one transaction per
+message instead of two, with the record still committed before the next message goes out,
+so a worker killed in between duplicates at most the one message it had in hand (digest/deliver.py).
+``flush`` records it when no next message follows (end of a batch, a stop, an error).
+
 Writes here also refresh the worker's claims (store/deliveries.py ``touch_claims``), at most once
 per ``claim_refresh``, so a worker that keeps delivering is never taken for a stopped one. Counters change under a lock
 and the writes of one worker go through one lock too, so the object stays safe to share
@@ -12,16 +18,18 @@ import contextlib
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 
 from papertide.digest.policy import DigestPolicy
 from papertide.domain.clock import Clock
+from papertide.domain.faults import reach_fault_point
 from papertide.domain.subscribers import Subscriber
 from papertide.store.deliveries import (
     ClaimedDigest,
+    HeldCheck,
     read_held,
     touch_claims,
     write_cancelled,
@@ -56,8 +64,17 @@ class StopDelivery(Exception):
 class Outcomes:
     """The delivery and subscriber writes that follow each attempt, and the run's counters."""
 
-    def __init__(self, engine: Engine, *, policy: DigestPolicy, worker: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        policy: DigestPolicy,
+        worker: str,
+        clock: Clock,
+        on_sent: Callable[[int], None] | None = None,
+    ) -> None:
         self.engine = engine
+        self.on_sent = on_sent
         self.policy = policy
         self.worker = worker
         self.clock = clock
@@ -66,34 +83,62 @@ class Outcomes:
         self._counters = threading.Lock()
         self._writes = threading.Lock()
         self._conn: Connection | None = None
+        self._held: HeldCheck | None = None
         self._consecutive_failures = 0
         self._touched: dt.datetime | None = None
+        # Accepted by the mail server, not yet recorded (see the module docstring).
+        self._accepted: tuple[ClaimedDigest, Subscriber] | None = None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction on this worker's own connection (kept open: one commit per message).
 
-        It refreshes the worker's claims too (at most once per ``claim_refresh``). After an error
-        the connection is dropped and the next write opens a fresh one.
+        It first records the digest accepted last (``accepted``), if any, and refreshes the
+        worker's claims too (at most once per ``claim_refresh``). After an error the connection
+        is dropped and the next write opens a fresh one; the accepted digest stays to record.
         """
         with self._writes:
-            if self._conn is None:
-                self._conn = self.engine.connect()
-                self._conn.info["write"] = True  # BEGIN IMMEDIATE on SQLite (store/engine.py)
+            conn = self._connection()
             now = self.clock()
-            # Refreshing every held row costs a write per row: once per claim_refresh is enough to
-            # look alive (claim_timeout is many times longer), not once per message.
-            touch = self._touched is None or now - self._touched >= self.policy.claim_refresh
+            touch = self._touch_due(now)
+            accepted = self._accepted
             try:
-                with self._conn.begin():
-                    yield self._conn
+                with conn.begin():
+                    if accepted is not None:
+                        self._record_sent(conn, *accepted, now)
+                    yield conn
                     if touch:
-                        touch_claims(self._conn, self.worker, now)
+                        touch_claims(conn, self.worker, now)
             except BaseException:
                 self.close()
                 raise
             if touch:
                 self._touched = now
+        if accepted is not None:
+            self._recorded()
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.engine.connect()
+            self._conn.info["write"] = True  # BEGIN IMMEDIATE on SQLite (store/engine.py)
+            self._held = HeldCheck(self._conn)
+        return self._conn
+
+    def _touch_due(self, now: dt.datetime) -> bool:
+        # Refreshing every held row costs a write per row: once per claim_refresh is enough to
+        # look alive (claim_timeout is many times longer), not once per message.
+        return self._touched is None or now - self._touched >= self.policy.claim_refresh
+
+    def _recorded(self) -> None:
+        self._accepted = None
+        reach_fault_point("after-commit")
+        self.sent()
+
+    def _record_sent(self, conn: Connection, digest: ClaimedDigest, subscriber: Subscriber, now: dt.datetime) -> None:
+        if not write_sent(conn, digest.id, self.worker, now):
+            log.warning("digest %d was already recorded as sent; this was a second copy", digest.id)
+        if subscriber.bounce_count:
+            reset_bounces(conn, subscriber.id)
 
     def close(self) -> None:
         """Give the write connection back to the pool."""
@@ -101,6 +146,7 @@ class Outcomes:
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
+            self._held = None
 
     def count(self, **changes: float) -> None:
         """Add to the report's counters (thread-safe)."""
@@ -109,23 +155,52 @@ class Outcomes:
                 setattr(self.report, name, getattr(self.report, name) + value)
 
     def check_held(self, digest: ClaimedDigest) -> str | None:
-        """The subscriber's status while this worker still holds the digest; None when it does not."""
-        with self.engine.connect() as conn:
-            return read_held(conn, digest.id, self.worker)
+        """The subscriber's status while this worker still holds the digest; None when it does not.
 
-    def commit_sent(self, digest: ClaimedDigest, subscriber: Subscriber) -> None:
-        """Record a digest the mail server accepted (call it only then: this is what makes it count as sent)."""
-        with self.write() as conn:
-            if not write_sent(conn, digest.id, self.worker, self.clock()):
-                log.warning("digest %d was already recorded as sent; this was a second copy", digest.id)
-            if subscriber.bounce_count:
-                reset_bounces(conn, subscriber.id)
+        Committed in the same transaction as the record of the digest accepted before it.
+        """
+        accepted = self._accepted
+        if self._touch_due(self.clock()) or (accepted is not None and accepted[1].bounce_count):
+            with self.write() as conn:  # the general path: also refreshes claims, resets bounces
+                return read_held(conn, digest.id, self.worker)
+        with self._writes:
+            self._connection()
+            assert self._held is not None
+            sent = accepted[0].id if accepted is not None else None
+            try:
+                recorded, status = self._held.run(sent=sent, held=digest.id, worker=self.worker, now=self.clock())
+            except BaseException:
+                self.close()
+                raise
+        if accepted is not None:
+            if not recorded:
+                log.warning("digest %d was already recorded as sent; this was a second copy", accepted[0].id)
+            self._recorded()
+        return status
+
+    def accepted(self, digest: ClaimedDigest, subscriber: Subscriber) -> None:
+        """The mail server accepted this digest (call it only then): it is recorded as sent by the next write.
+
+        The caller must let a write happen (``check_held`` of the next digest, or ``flush``)
+        before it sends another message, so that at most one accepted message is unrecorded.
+        """
+        if self._accepted is not None:
+            raise RuntimeError(f"digest {self._accepted[0].id} was accepted but never recorded")
+        self._accepted = (digest, subscriber)
+
+    def flush(self) -> None:
+        """Record the digest accepted last, if it is not yet recorded."""
+        if self._accepted is not None:
+            with self.write():
+                pass
 
     def sent(self) -> None:
-        """A delivery went through."""
+        """A delivery went through and is recorded."""
         with self._counters:
             self.report.sent += 1
             self._consecutive_failures = 0
+        if self.on_sent is not None:
+            self.on_sent(1)
 
     def cancel(self, digest: ClaimedDigest, reason: str) -> None:
         """Drop a digest whose subscriber left, or whose papers are gone."""

@@ -101,6 +101,32 @@ def encode_with_blocks(
     return b"".join(pieces)
 
 
+_PART_HEAD = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+_BEFORE_HTML = f"--{BOUNDARY}\r\n{_PART_HEAD.format('html')}".encode("ascii")
+_CLOSING = f"--{BOUNDARY}--\r\n".encode("ascii")
+
+
+def alternative_frame(headers: Sequence[str]) -> tuple[bytes, bytes, bytes]:
+    """What surrounds the two encoded parts: (head up to the plain part, between the parts, closing boundary).
+
+    The message is ``head + text + between + html + closing``; a composer that builds the
+    parts from pieces joins them in one go (digest/compose.py).
+
+    :param headers: lines without line ends, each from ``encode_header`` or equally safe.
+    """
+    head = "\r\n".join(
+        (
+            *headers,
+            "MIME-Version: 1.0",
+            f'Content-Type: multipart/alternative; boundary="{BOUNDARY}"',
+            "",
+            f"--{BOUNDARY}",
+            _PART_HEAD.format("plain"),
+        )
+    )
+    return head.encode("ascii"), _BEFORE_HTML, _CLOSING
+
+
 def compose_alternative(headers: Sequence[str], text: str | bytes, html: str | bytes) -> bytes:
     """The whole message: pre-encoded header lines (``encode_header``), then both parts.
 
@@ -108,24 +134,13 @@ def compose_alternative(headers: Sequence[str], text: str | bytes, html: str | b
     :param text: the plain part, or its quoted-printable bytes when already encoded.
     :param html: the HTML part, likewise.
     """
-    head = "\r\n".join(
-        (
-            *headers,
-            "MIME-Version: 1.0",
-            f'Content-Type: multipart/alternative; boundary="{BOUNDARY}"',
-        )
-    )
-    part_head = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    head, between, closing = alternative_frame(headers)
     return b"".join(
         (
-            head.encode("ascii"),
-            b"\r\n\r\n",
-            f"--{BOUNDARY}\r\n".encode("ascii"),
-            part_head.format("plain").encode("ascii"),
+            head,
             text if isinstance(text, bytes) else encode_quoted_printable(text),
-            f"--{BOUNDARY}\r\n".encode("ascii"),
-            part_head.format("html").encode("ascii"),
+            between,
             html if isinstance(html, bytes) else encode_quoted_printable(html),
-            f"--{BOUNDARY}--\r\n".encode("ascii"),
+            closing,
         )
     )

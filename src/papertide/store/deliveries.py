@@ -22,6 +22,7 @@ worker that dies in between leaves it ``sending`` for the next run to send again
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -312,6 +313,72 @@ _TOUCH_CLAIMS = (
     .where(digest_outbox.c.claimed_by == bindparam("worker"), digest_outbox.c.state == "sending")
     .values(claimed_at=bindparam("now"))
 )
+
+
+# The same two statements as _WRITE_SENT and _READ_HELD, as SQL text for the driver (see HeldCheck).
+_SENT_SQL = (
+    "UPDATE digest_outbox SET state = 'sent', sent_at = {mark}, claimed_by = {mark}, attempts = attempts + 1,"
+    " next_attempt_at = NULL, error = NULL WHERE id = {mark} AND state <> 'sent'"
+)
+_HELD_SQL = (
+    "SELECT subscribers.status FROM digest_outbox JOIN subscribers ON subscribers.id = digest_outbox.subscriber_id"
+    " WHERE digest_outbox.id = {mark} AND digest_outbox.claimed_by = {mark} AND digest_outbox.state = 'sending'"
+)
+
+
+class HeldCheck:
+    """A delivery worker's per-message transaction, run on the connection's driver.
+
+    Before each message a worker records the message before it as sent (``write_sent``) and
+    reads whether it still holds the next row (``read_held``), in one transaction. Through
+    SQLAlchemy's statement machinery (events, the compiled cache, result objects) that cost
+    four times what the two statements cost in SQLite, 0.3 ms of 0.07; at 100,000 messages it
+    is half a minute of CPU. So this runs the same two statements as SQL text on the DBAPI
+    connection under the pooled ``conn``, which must not be inside a SQLAlchemy transaction.
+    The timestamp goes through the column type's own bind processor, so it is stored exactly
+    as SQLAlchemy stores it.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self._sent_sql = _SENT_SQL.format(mark=mark)
+        self._held_sql = _HELD_SQL.format(mark=mark)
+        self._sqlite = conn.dialect.name == "sqlite"
+        # The dialect's own DateTime (SQLite: text without the offset); a bare datetime would reach
+        # sqlite3's default adapter, which writes another format.
+        self._timestamp = conn.dialect.type_descriptor(digest_outbox.c.sent_at.type).bind_processor(conn.dialect)
+
+    def run(self, *, sent: int | None, held: int, worker: str, now: dt.datetime) -> tuple[bool, str | None]:
+        """Record delivery ``sent`` (if not None) as sent at ``now``, then read the status behind ``held``.
+
+        :returns: whether ``sent`` was recorded by this call (False: already recorded, or none
+            given), and the subscriber's status when ``worker`` still holds ``held``, else None.
+        """
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            if self._sqlite:
+                cursor.execute("BEGIN IMMEDIATE")  # the write lock up front, as store/engine.py does
+            recorded = False
+            if sent is not None:
+                when = self._timestamp(now) if self._timestamp is not None else now
+                cursor.execute(self._sent_sql, (when, worker, sent))
+                recorded = cursor.rowcount == 1
+            cursor.execute(self._held_sql, (held, worker))
+            row = cursor.fetchone()
+            if self._sqlite:
+                cursor.execute("COMMIT")
+            else:
+                driver.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                driver.rollback()
+            raise
+        finally:
+            cursor.close()
+        return recorded, None if row is None else str(row[0])
 
 
 def read_held(conn: Connection, delivery_id: int, worker: str) -> str | None:
