@@ -56,10 +56,11 @@ PHASES: dict[str, list[tuple[str, str | None, str]]] = {
         ("papertide.digest.deliver", "Delivery", "_load"),
         ("papertide.digest.deliver", "Delivery", "take_over_gone_workers"),
     ],
-    "delivery: held check": [("papertide.digest.outcome", "Outcomes", "check_held")],
+    # The previous message's "sent" record rides in the next held check's transaction (digest/outcome.py).
+    "delivery: held check + record sent": [("papertide.digest.outcome", "Outcomes", "check_held")],
     "delivery: compose": [("papertide.digest.compose", "MailComposer", "compose_digest")],
     "delivery: SMTP": [("papertide.mail.transport", "SmtpTransport", "send")],
-    "delivery: record sent (commit)": [("papertide.digest.outcome", "Outcomes", "commit_sent")],
+    "delivery: record sent alone (batch end, stop)": [("papertide.digest.outcome", "Outcomes", "flush")],
 }
 
 
