@@ -17,14 +17,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, func, select
 
+from bench.timing import time_calls
 from papertide.domain.models import Paper
 from papertide.store.categories import count_category_papers, list_category_paper_ids
 from papertide.store.engine import begin_write, make_engine
@@ -61,16 +60,6 @@ def _store(engine: Engine, count: int, rng: random.Random) -> float:
     return time.perf_counter() - started
 
 
-def _time(action: Callable[[], object], runs: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-
-
 def _page(conn: Connection, category: str, page: int) -> object:
     """What routes/categories.py reads for one page: bounded count, one page of ids (+1), those papers."""
     count_category_papers(conn, category)
@@ -99,14 +88,17 @@ def main() -> None:
             middle = int(conn.execute(select(func.max(papers.c.id))).scalar_one()) // 2
             thirty = list(range(middle, middle + PAGE))
             rows.append(
-                ("building block: 30 papers by primary key", *_time(lambda: get_papers(conn, thirty), options.runs))
+                (
+                    "building block: 30 papers by primary key",
+                    *time_calls(lambda: get_papers(conn, thirty), options.runs),
+                )
             )
-            rows.append(("one paper by primary key", *_time(lambda: get_papers(conn, [middle]), options.runs)))
+            rows.append(("one paper by primary key", *time_calls(lambda: get_papers(conn, [middle]), options.runs)))
             for category in ("cs.LG", "q-bio.NC"):
                 rows.append(
                     (
                         f"{category} bounded count + ids of page 1 (no papers read)",
-                        *_time(
+                        *time_calls(
                             lambda category=category: (  # type: ignore[misc]
                                 count_category_papers(conn, category),
                                 list_category_paper_ids(conn, category, limit=PAGE + 1),
@@ -126,14 +118,15 @@ def main() -> None:
                 rows.append(
                     (
                         f"{category} page 1 ({size:,} papers): count + ids + 30 papers",
-                        *_time(lambda category=category: _page(conn, category, 1), options.runs),  # type: ignore[misc]
+                        *time_calls(lambda category=category: _page(conn, category, 1), options.runs),  # type: ignore[misc]
                     )
                 )
-            rows.append(("cs.LG page 1,000 (offset 29,970)", *_time(lambda: _page(conn, "cs.LG", 1000), options.runs)))
+            deep = time_calls(lambda: _page(conn, "cs.LG", 1000), options.runs)
+            rows.append(("cs.LG page 1,000 (offset 29,970)", *deep))
             rows.append(
                 (
                     "cs.LG exact count(*) on the index (what a page would pay without the bound)",
-                    *_time(
+                    *time_calls(
                         lambda: conn.execute(
                             select(func.count())
                             .select_from(paper_categories)

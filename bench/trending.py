@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from bench.timing import time_calls
 from papertide.domain.models import Paper
 from papertide.domain.periods import period_containing
 from papertide.store.accounts import create_login_token, write_login
@@ -59,16 +58,6 @@ def _store(engine: Engine, count: int, rng: random.Random) -> float:
     return time.perf_counter() - started
 
 
-def _time(action: Callable[[], object], runs: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--papers", type=int, default=300_000)
@@ -89,14 +78,15 @@ def main() -> None:
                 )
 
             candidates = trending().total  # type: ignore[attr-defined]
-            rows.append((f"trending now, 7-day window ({candidates:,} candidates)", *_time(trending, options.runs)))
+            now_ms = time_calls(trending, options.runs)
+            rows.append((f"trending now, 7-day window ({candidates:,} candidates)", *now_ms))
             for kind in ("day", "week", "month"):
                 period = period_containing(kind, TODAY - dt.timedelta(days=3))  # type: ignore[arg-type]
                 total = read_period_list(conn, period, limit=30).total
                 rows.append(
                     (
                         f"{kind} list, first page of 30 ({total:,} papers)",
-                        *_time(lambda period=period: read_period_list(conn, period, limit=30), options.runs),
+                        *time_calls(lambda period=period: read_period_list(conn, period, limit=30), options.runs),
                     )
                 )
             ids = list(conn.execute(select(papers.c.id).limit(options.runs * 2)).scalars())
@@ -110,14 +100,14 @@ def main() -> None:
                 take_rate_slots(conn, [RateRule(f"vote:user:{user.id}", 10**9, window)], NOW)
                 write_vote(conn, user_id=user.id, paper_id=next(votes), wanted=True, now=NOW)
 
-        rows.append(("vote: rate slot + vote + count, one transaction", *_time(vote, options.runs)))
+        rows.append(("vote: rate slot + vote + count, one transaction", *time_calls(vote, options.runs)))
 
         def signin() -> None:
             with begin_write(engine) as conn:
                 take_rate_slots(conn, [RateRule("signin:address:bench@example.org", 10**9, window)], NOW)
                 create_login_token(conn, "bench@example.org", now=NOW, lifetime=dt.timedelta(minutes=15))
 
-        rows.append(("sign-in link: rate slots + token, one transaction", *_time(signin, options.runs)))
+        rows.append(("sign-in link: rate slots + token, one transaction", *time_calls(signin, options.runs)))
         engine.dispose()
     backend = url.split(":", 1)[0]
     print(f"{options.papers:,} papers stored in {seconds:.1f} s ({options.papers / seconds:,.0f}/s) on {backend}")

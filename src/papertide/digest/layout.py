@@ -51,30 +51,26 @@ def encode_lines(text: str) -> Encoded:
 
 @dataclass(frozen=True, slots=True)
 class _Line:
-    """A line with per-message values: literal ``pieces`` around value ``slots``."""
+    """A line with per-message values: a skeleton of its own, literal pieces around value slots."""
 
-    pieces: tuple[str, ...]
-    slots: tuple[int, ...]
+    text: Skeleton
     # Encoded lines by their values, for a line without a subscriber's value (those never repeat).
     memo: dict[tuple[str, ...], Encoded] | None
 
-    def fill(self, values: Sequence[str]) -> str:
-        out = [self.pieces[0]]
-        for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
-            out.append(values[slot])
-            out.append(piece)
-        return "".join(out)
+    @property
+    def slots(self) -> tuple[int, ...]:
+        return self.text.slots
 
     def piece(self, values: Sequence[str], cards: Sequence[Encoded]) -> Encoded:
         """The line encoded for these values (kept when it has no subscriber's value)."""
         if self.memo is None:
-            return encode_lines(self.fill(values))
-        key = tuple([values[slot] for slot in self.slots])
+            return encode_lines(self.text.fill(values))
+        key = tuple([values[slot] for slot in self.text.slots])
         found = self.memo.get(key)
         if found is None:
             if len(self.memo) >= _MEMO_LIMIT:
                 self.memo.clear()
-            found = self.memo[key] = encode_lines(self.fill(values))
+            found = self.memo[key] = encode_lines(self.text.fill(values))
         return found
 
 
@@ -195,6 +191,6 @@ def compile_layout(skeleton: Skeleton, per_subscriber: Sequence[int], memos: Lin
         if any("\0" in piece for piece in pieces):
             return None  # a card inline with other text: the composer encodes such parts whole
         memo = None if any(slot in per_subscriber for slot in slots) else memos.setdefault(pieces, {})
-        steps.append(_Line(pieces, slots, memo))
+        steps.append(_Line(Skeleton(pieces, slots), memo))
     close_constant()
     return EncodedLayout(steps)
