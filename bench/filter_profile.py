@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import tantivy
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from bench.search_corpus import Vocabulary
 from bench.search_filters import filter_queries
@@ -65,9 +65,9 @@ class MappedRanker:
         return []
 
 
-def open_lexical(path: Path) -> LexicalIndex:
-    """The lexical index at ``path`` opened for reading only (no catch-up with the database)."""
-    lexical = LexicalIndex(None, path)  # type: ignore[arg-type]
+def open_lexical(engine: Engine, path: Path) -> LexicalIndex:
+    """The lexical index at ``path`` opened for reading only (no catch-up with the read-only database)."""
+    lexical = LexicalIndex(engine, path)
     index = tantivy.Index.open(str(path))
     register_analyzers(index)
     index.config_reader(reload_policy="manual")
@@ -123,7 +123,7 @@ def main() -> None:
     mapped = open_mapped(snapshot, meta["dim"], meta["kind"], index_config(settings), ids)
     embedder = load_embedder(settings.embedding_model, "onnx", args.models or args.folder / "models")
     ranker = MappedRanker(mapped, embedder)
-    service = SearchService(engine, open_lexical(args.lexical), lambda: ranker, search_options(settings))
+    service = SearchService(engine, open_lexical(engine, args.lexical), lambda: ranker, search_options(settings))
     queries = Vocabulary().queries(np.random.default_rng(3), args.queries)
     for query in queries:
         ranker.rank(query, 1)  # embeddings are not what is profiled here
