@@ -198,7 +198,8 @@ def run(
     service = services.search
     started = time.perf_counter()
     warmed = warm_page_cache(folder / "search")
-    print(f"  read the indexes once ({warmed:,.0f} MB, {time.perf_counter() - started:.1f} s) before timing", flush=True)
+    took = time.perf_counter() - started
+    print(f"  read the indexes once ({warmed:,.0f} MB, {took:.1f} s) before timing", flush=True)
     sizes = [
         (f"database ({engine.dialect.name}: papers + vectors)", database_mb(engine, settings)),
         ("lexical index", size_mb(service.lexical.path)),
