@@ -33,7 +33,6 @@ import shutil
 import socket
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -269,14 +268,11 @@ def postgres_server(work: Path) -> Iterator[str]:
 
 def clone_database(base_url: str, template_url: str) -> str:
     """A copy of the database at ``template_url`` (CREATE DATABASE ... TEMPLATE), so each run starts alike."""
-    from sqlalchemy import create_engine, make_url, text
+    from sqlalchemy import make_url
 
-    name = "digest_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"'))
-    admin.dispose()
-    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    from tests.postgres_server import create_database
+
+    return create_database(base_url, template=make_url(template_url).database)
 
 
 def measure(database: str, args: argparse.Namespace, tools: PostfixTools, work: Path, base_url: str) -> Figures:

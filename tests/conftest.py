@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, make_url
 
 from papertide.config import Settings
 from papertide.store.engine import make_engine
@@ -83,12 +82,9 @@ def empty_postgres_url(postgres_base_url: str | None) -> str:
 
 
 def _clone_postgres(base_url: str, template: str) -> str:
-    name = "t_" + uuid.uuid4().hex[:16]
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    admin.dispose()
-    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    from tests.postgres_server import create_database
+
+    return create_database(base_url, template=template)
 
 
 def _require_postgres(base_url: str | None) -> str:

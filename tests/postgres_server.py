@@ -23,11 +23,12 @@ def start_embedded_postgres(pgdata: Path) -> tuple[Any, str]:
     return server, uri.replace("postgresql://", "postgresql+psycopg://", 1)
 
 
-def create_database(base_url: str) -> str:
-    """Create a fresh, empty database on the server; returns its URL."""
+def create_database(base_url: str, *, template: str | None = None) -> str:
+    """Create a fresh database on the server, empty or a copy of the database named ``template``; returns its URL."""
     name = "papertide_" + uuid.uuid4().hex[:12]
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     admin.dispose()
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
