@@ -66,7 +66,7 @@ def fetch_category_paper_ids(
 ) -> Ids:
     """The sorted ids of the papers in any of ``categories`` (stored names, matched exactly), published in range.
 
-    One index range per category (an ``IN`` list of five made SQLite read 1.2 M rows four times slower).
+    One index range per category: the plan is the same on both databases, whatever the list's length.
     """
     parts = [
         _aggregate(
@@ -79,7 +79,11 @@ def fetch_category_paper_ids(
     if not parts:
         return np.zeros(0, dtype=np.int64)
     # Each part is in (published, id) order; a paper in two of the categories appears twice.
-    return np.unique(np.concatenate(parts)) if len(parts) > 1 else np.sort(parts[0])
+    ids = np.sort(np.concatenate(parts)) if len(parts) > 1 else np.sort(parts[0])
+    if len(parts) > 1 and len(ids):
+        # Not np.unique: numpy 2.4's took 800 ms for the 1.2 M ids of cat:cs at 1 M papers, this 30 ms.
+        ids = ids[np.concatenate(([True], ids[1:] != ids[:-1]))]
+    return ids
 
 
 def fetch_published_paper_ids(conn: Connection, since: dt.date | None, until: dt.date | None) -> Ids:
