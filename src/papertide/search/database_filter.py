@@ -55,9 +55,16 @@ class DatabaseFilter:
     until: dt.date | None
 
 
-def compose_database_filter(query: SearchQuery) -> DatabaseFilter | None:
-    """The query's filter when the database can answer it alone; None with a phrase, an author or no filter."""
+def compose_database_filter(query: SearchQuery, dialect: str) -> DatabaseFilter | None:
+    """The query's filter when the ``dialect`` database answers it alone from an index; else None.
+
+    None with a phrase, an author or no filter, and for dates alone on PostgreSQL: its index on
+    ``papers.published`` holds no paper id, so a date range reads the papers table itself (a
+    sequential scan at 1 M papers: more CPU than tantivy's ids, and four times the time).
+    """
     if query.phrases or query.authors or not (query.categories or query.since or query.until):
+        return None
+    if not query.categories and dialect != "sqlite":
         return None
     return DatabaseFilter(tuple(dict.fromkeys(c.lower() for c in query.categories)), query.since, query.until)
 

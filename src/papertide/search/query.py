@@ -144,8 +144,9 @@ class SearchService:
         self.lexical.ensure_open()
         self.lexical.refresh()
         plan = compose_lexical_plan(self.lexical.schema, query, options.field_weights)
-        if request.within is not None:
-            plan = restrict_plan(self.lexical.schema, plan, request.within)
+        listed = compose_database_filter(query, self.engine.dialect.name)
+        if request.within is not None:  # the papers within: only the index can require them
+            plan, listed = restrict_plan(self.lexical.schema, plan, request.within), None
         needed = offset + request.per_page + 1
         sorting = request.sort != "relevance"
         if sorting:
@@ -173,7 +174,6 @@ class SearchService:
             ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
         else:
             try:
-                listed = compose_database_filter(query) if request.within is None else None  # within: index only
                 found = self._run_semantic(self.semantic(), query, plan, listed, depth, explain, sources)
             except SearchUnavailable as error:
                 if mode == "semantic":
