@@ -158,6 +158,11 @@ def test_a_filtered_search_reads_a_category_or_date_filter_from_the_database_onl
     # Dates alone: SQLite reads its index on papers.published; PostgreSQL's holds no ids (database_filter.py).
     service.search(SearchRequest(text="sampling until:2023-12-31"))
     assert lexical.reads == (1 if engine.dialect.name == "sqlite" else 2)
+    # Within given papers (the digest's candidates), only the index can require them too.
+    within = frozenset(sorted(texts_of(engine))[:40])
+    service.search(SearchRequest(text="sampling cat:cs.LG", within=within))
+    candidates = fake.calls[-1][2]
+    assert candidates is not None and len(candidates) > 0 and set(candidates) <= within
 
 
 def test_dates_alone_are_left_to_the_lexical_index_on_postgresql() -> None:
