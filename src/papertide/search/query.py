@@ -23,6 +23,7 @@ from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
 from papertide.search.allowed import AllowedCache, Ids, IndexState, apply_changes, patch_limit
 from papertide.search.changes import fetch_changed_ids, fetch_paper_text
+from papertide.search.database_filter import DatabaseFilter, compose_database_filter, fetch_filter_ids
 from papertide.search.fusion import fuse_words_and_meaning
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
@@ -143,8 +144,9 @@ class SearchService:
         self.lexical.ensure_open()
         self.lexical.refresh()
         plan = compose_lexical_plan(self.lexical.schema, query, options.field_weights)
-        if request.within is not None:
-            plan = restrict_plan(self.lexical.schema, plan, request.within)
+        listed = compose_database_filter(query, self.engine.dialect.name)
+        if request.within is not None:  # the papers within: only the index can require them
+            plan, listed = restrict_plan(self.lexical.schema, plan, request.within), None
         needed = offset + request.per_page + 1
         sorting = request.sort != "relevance"
         if sorting:
@@ -172,7 +174,7 @@ class SearchService:
             ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
         else:
             try:
-                found = self._run_semantic(self.semantic(), query, plan, depth, explain, sources)
+                found = self._run_semantic(self.semantic(), query, plan, listed, depth, explain, sources)
             except SearchUnavailable as error:
                 if mode == "semantic":
                     raise
@@ -237,6 +239,7 @@ class SearchService:
         semantic: SemanticRanker,
         query: SearchQuery,
         plan: LexicalPlan,
+        listed: DatabaseFilter | None,
         depth: int,
         explain: list[str],
         sources: list[tuple[str, Ranked]],
@@ -256,7 +259,7 @@ class SearchService:
             how = "all papers"
             complete = len(hits) < wanted
         else:
-            allowed = self.allowed_ids(plan)
+            allowed = self.allowed_ids(plan, listed)
             pool = len(allowed)
             limit = wanted if pool <= options.candidate_limit else depth
             hits = (
@@ -276,16 +279,19 @@ class SearchService:
         sources.append(("semantic", ranked))
         return _SemanticRun(ranked=ranked, above=above, complete=complete)
 
-    def allowed_ids(self, plan: LexicalPlan) -> Ids:
-        """The sorted ids of the papers passing the plan's phrases and filters (recent filters are kept)."""
+    def allowed_ids(self, plan: LexicalPlan, listed: DatabaseFilter | None = None) -> Ids:
+        """The sorted ids of the papers passing the plan's filters, kept; ``listed``: the same, read by the database."""
         required = plan.required
         if required is None:
             raise ValueError("the plan has no phrase or filter")
         lexical = self.lexical
-        # Read before the ids: the searcher they come from is at least as new (search/allowed.py).
+        # Read before the ids: their searcher or database is at least as new (allowed.py, database_filter.py).
         state = IndexState(lexical.generation, lexical.database_id or None, lexical.applied_seq)
 
         def compute() -> Ids:
+            if listed is not None:
+                with self.engine.connect() as conn:
+                    return fetch_filter_ids(conn, listed)
             return lexical.matching_ids(required, lexical.count(required))
 
         def patch(kept: Ids, since: int) -> Ids | None:
