@@ -250,13 +250,9 @@ def release_claims(conn: Connection, workers: Sequence[str]) -> int:
     return int(result.rowcount)
 
 
-def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> list[ClaimedDigest]:
-    """Take up to ``limit`` queued rows that are due, oldest first, for ``worker``.
-
-    On PostgreSQL the rows are picked in a CTE with ``FOR UPDATE SKIP LOCKED``: as a plain
-    ``IN (subquery)`` the planner may rescan the subquery and claim far more than ``limit``.
-    """
-    due = (
+def select_due(now: dt.datetime, limit: int) -> Select[tuple[int]]:
+    """The ids of the ``limit`` oldest queued rows due at ``now``: read in id order from ``ix_digest_outbox_claim``."""
+    return (
         select(digest_outbox.c.id)
         .where(
             digest_outbox.c.state == "queued",
@@ -265,6 +261,15 @@ def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> 
         .order_by(digest_outbox.c.id)
         .limit(limit)
     )
+
+
+def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> list[ClaimedDigest]:
+    """Take up to ``limit`` queued rows that are due, oldest first, for ``worker``.
+
+    On PostgreSQL the rows are picked in a CTE with ``FOR UPDATE SKIP LOCKED``: as a plain
+    ``IN (subquery)`` the planner may rescan the subquery and claim far more than ``limit``.
+    """
+    due = select_due(now, limit)
     claim = update(digest_outbox).values(state="sending", claimed_by=worker, claimed_at=now)
     if conn.dialect.name == "postgresql":
         picked = due.with_for_update(skip_locked=True).cte("picked")
