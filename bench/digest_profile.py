@@ -2,10 +2,14 @@
 
 Builds (or reuses, with --folder) bench/digest_corpus.py's data directory, starts Postfix's
 smtp-sink, and runs the product's digest run in this one process (PAPERTIDE_DIGEST_WORKERS=1,
-so every phase runs here), timing each phase's CPU; ``--cprofile`` lists functions instead.
-CPU time (``time.process_time``) does not depend on what else the machine runs, unlike wall-clock figures.
+so every phase runs here), timing each phase's CPU and wall time; ``--cprofile`` lists functions
+instead. CPU time (``time.process_time``) does not depend on what else the machine runs, unlike
+wall-clock figures; but on PostgreSQL (``--database postgresql``: an embedded server started as
+bench/digest.py starts one, the corpus built in it) the server's own work and the round trips
+to it show only in the wall time, so both columns are printed.
 
     .venv/bin/python -m bench.digest_profile --subscribers 5000 --folder /tmp/profile
+    .venv/bin/python -m bench.digest_profile --subscribers 5000 --database postgresql
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ import pstats
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.digest import free_port
+from bench.digest import free_port, postgres_server
 from bench.digest_corpus import NOW, bench_settings, build_corpus
 from bench.postfix import Sink, cache_folder, find_postfix_tools
 from papertide.digest.job import run_digest
@@ -47,10 +52,8 @@ PHASES: dict[str, list[tuple[str, str | None, str]]] = {
             "fetch_pool",
         )
     ],
-    "planning: writes": [
-        ("papertide.digest.plan", None, "write_planned"),
-        ("papertide.digest.plan", None, "write_last_digest"),
-    ],
+    "planning: writes": [("papertide.digest.plan", None, "write_planned")],
+    "planning: writes (last digest sent)": [("papertide.digest.plan", None, "write_last_digest")],
     "delivery: claims and loads": [
         ("papertide.digest.deliver", None, "claim_batch"),
         ("papertide.digest.deliver", "Delivery", "_load"),
@@ -65,25 +68,30 @@ PHASES: dict[str, list[tuple[str, str | None, str]]] = {
 
 
 class PhaseTimer:
-    """Exclusive CPU seconds (``time.process_time``) per phase, by wrapping the phases' functions."""
+    """Exclusive CPU seconds (``time.process_time``) and wall seconds per phase, by wrapping the phases' functions."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        self.wall: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        # Per open call: CPU and wall clock at entry, then the CPU and wall of the nested phases.
         self.stack: list[list[float]] = []
 
     def wrap(self, phase: str, function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
         def timed(*args: Any, **kwargs: Any) -> Any:
-            frame = [time.process_time(), 0.0]
+            frame = [time.process_time(), time.perf_counter(), 0.0, 0.0]
             self.stack.append(frame)
             try:
                 return function(*args, **kwargs)
             finally:
                 self.stack.pop()
                 spent = time.process_time() - frame[0]
-                self.seconds[phase] += spent - frame[1]
+                waited = time.perf_counter() - frame[1]
+                self.seconds[phase] += spent - frame[2]
+                self.wall[phase] += waited - frame[3]
                 if self.stack:
-                    self.stack[-1][1] += spent
+                    self.stack[-1][2] += spent
+                    self.stack[-1][3] += waited
 
         return timed
 
@@ -96,13 +104,28 @@ class PhaseTimer:
                     continue  # a phase function of another version of the code
                 setattr(owner, attribute, self.wrap(phase, getattr(owner, attribute)))
 
-    def table(self, messages: int, total: float) -> str:
-        lines = [f"{'phase':34} {'CPU s':>7} {'ms/msg':>7}"]
-        rest = total - sum(self.seconds.values())
-        for phase, seconds in [*self.seconds.items(), ("other (run loop, pool, progress)", rest)]:
-            lines.append(f"{phase:34} {seconds:7.2f} {seconds / max(messages, 1) * 1000:7.3f}")
-        lines.append(f"{'whole run':34} {total:7.2f} {total / max(messages, 1) * 1000:7.3f}")
+    def table(self, messages: int, total: float, total_wall: float) -> str:
+        per = 1000 / max(messages, 1)
+        lines = [f"{'phase':46} {'CPU s':>7} {'ms/msg':>7} {'wall s':>7} {'ms/msg':>7}"]
+        rest = ("other (run loop, pool, progress)", total - sum(self.seconds.values()))
+        rest_wall = total_wall - sum(self.wall.values())
+        for phase, seconds in [*self.seconds.items(), rest]:
+            wall = self.wall.get(phase, rest_wall)
+            lines.append(f"{phase:46} {seconds:7.2f} {seconds * per:7.3f} {wall:7.2f} {wall * per:7.3f}")
+        lines.append(f"{'whole run':46} {total:7.2f} {total * per:7.3f} {total_wall:7.2f} {total_wall * per:7.3f}")
         return "\n".join(lines)
+
+
+@contextmanager
+def database_for(database: str, work: Path) -> Iterator[str]:
+    """An empty database to build the corpus in: a PostgreSQL one on an embedded server; "" for SQLite."""
+    if database == "sqlite":
+        yield ""
+        return
+    from tests.postgres_server import create_database
+
+    with postgres_server(work) as base_url:
+        yield create_database(base_url)
 
 
 def main() -> None:
@@ -110,19 +133,25 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=5000)
     parser.add_argument("--papers", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--folder", type=Path, help="keep the built corpus here and reuse it on later runs")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--folder", type=Path, help="keep the built corpus here and reuse it on later runs (SQLite only)"
+    )
     parser.add_argument("--cprofile", action="store_true", help="cProfile's function list instead of phases")
     parser.add_argument("--top", type=int, default=40, help="functions listed by own time (with --cprofile)")
     args = parser.parse_args()
+    if args.folder and args.database == "postgresql":
+        # The embedded server and its database live only as long as this command.
+        parser.error("--folder keeps a SQLite corpus only; on PostgreSQL the corpus is built for each run")
     tools = find_postfix_tools(None)
     profile = cProfile.Profile(time.process_time)
-    with tempfile.TemporaryDirectory(prefix="papertide-profile-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="papertide-profile-") as tmp, database_for(args.database, Path(tmp)) as url:
         built = args.folder or Path(tmp) / "built"
         if not built.exists():
             context = multiprocessing.get_context("spawn")
             child = context.Process(
                 target=build_corpus,
-                args=(built, args.subscribers, args.papers, args.seed, cache_folder() / "models"),
+                args=(built, args.subscribers, args.papers, args.seed, cache_folder() / "models", url),
             )
             child.start()
             child.join()
@@ -133,7 +162,9 @@ def main() -> None:
         port = free_port()
         sink = Sink(tools, port, Path(tmp))
         try:
-            services = Services(bench_settings(run, smtp_url=f"smtp://127.0.0.1:{port}", digest_workers=1))
+            database = {"database_url": url} if url else {}
+            settings = bench_settings(run, smtp_url=f"smtp://127.0.0.1:{port}", digest_workers=1, **database)
+            services = Services(settings)
             matcher = services.topic_matcher()
             timer = PhaseTimer()
             if args.cprofile:
@@ -141,6 +172,7 @@ def main() -> None:
             else:
                 timer.install()
             cpu = time.process_time()
+            wall = time.perf_counter()
             report = run_digest(
                 services.engine,
                 services.transports,
@@ -149,16 +181,17 @@ def main() -> None:
                 policy=services.digest_policy,
                 matcher=matcher,
             )
+            wall = time.perf_counter() - wall
             cpu = time.process_time() - cpu
             profile.disable()
             services.engine.dispose()
         finally:
             sink.stop()
-    print(report.summary())
+    print(f"[{args.database}] {report.summary()}")
     if args.cprofile:
         pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
     else:
-        print(timer.table(report.delivery.sent, cpu))
+        print(timer.table(report.delivery.sent, cpu, wall))
 
 
 if __name__ == "__main__":

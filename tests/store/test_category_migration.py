@@ -62,7 +62,7 @@ def test_upgrading_an_installation_with_papers_backfills_their_categories(engine
         dated = [order[paper_id] for paper_id in ids if order[paper_id] != "2611.00005"]
         assert dated == ["2611.00002", "2611.00001"]
         assert count_category_papers(conn, "cs.LG") == CategorySize(papers=3, more=False)
-    assert head_revision() == "0008_paper_categories"
+    assert head_revision() == "0009_outbox_claim_index"
 
 
 def test_downgrading_past_0008_drops_the_table_and_upgrading_again_refills_it(engine: Engine) -> None:

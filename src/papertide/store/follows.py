@@ -14,6 +14,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from papertide.domain.authors import FollowedAuthor
 from papertide.domain.clock import as_utc
+from papertide.store.any_of import any_of
 from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import author_follows, users
 
@@ -75,7 +76,7 @@ def list_followed_names_by_email(conn: Connection, emails: Iterable[str]) -> dic
         rows = conn.execute(
             select(users.c.email, author_follows.c.display_name)
             .join(author_follows, author_follows.c.user_id == users.c.id)
-            .where(users.c.email.in_(wanted[start : start + 500]))
+            .where(any_of(conn, users.c.email, wanted[start : start + 500]))
             .order_by(users.c.email, author_follows.c.display_name)
         )
         for row in rows:

@@ -283,6 +283,9 @@ digest_outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("subscriber_id", "period_key", name="uq_digest_outbox_subscriber_period"),
     Index("ix_digest_outbox_state", "state", "next_attempt_at"),
+    # A claim takes the oldest queued rows: without this index both databases walked every row
+    # already sent to find them, 70-130 ms per claim at 80,000 sent (issue 13).
+    Index("ix_digest_outbox_claim", "state", "id"),
     Index("ix_digest_outbox_period_key", "period_key"),
 )
 

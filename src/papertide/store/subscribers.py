@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
 
 from papertide.domain.clock import as_utc
 from papertide.domain.subscribers import STATUSES, Preferences, Subscriber, Topics
+from papertide.store.any_of import any_of
 from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import subscribers
 
@@ -63,7 +64,7 @@ def get_subscribers(conn: Connection, subscriber_ids: Sequence[int]) -> dict[int
     found: dict[int, Subscriber] = {}
     for start in range(0, len(subscriber_ids), 5000):
         chunk = list(subscriber_ids[start : start + 5000])
-        for row in conn.execute(select(subscribers).where(subscribers.c.id.in_(chunk))):
+        for row in conn.execute(select(subscribers).where(any_of(conn, subscribers.c.id, chunk))):
             subscriber = to_subscriber(row)
             found[subscriber.id] = subscriber
     return found
