@@ -17,9 +17,9 @@ from papertide.domain.subscribers import Topics
 from papertide.mail.transport import SmtpTransport
 from papertide.store.deliveries import count_deliveries
 from papertide.store.engine import begin_write
-from papertide.store.schema import digest_items, digest_outbox
+from papertide.store.schema import digest_outbox, digest_selection_items, digest_selections
 from papertide.store.subscribers import get_subscriber_by_email, unsubscribe_subscriber
-from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
+from tests.digest.digest_data import NOW, add_subscriber, digest_items_query, make_paper, store_papers
 from tests.digest.smtp_sink import SmtpSink
 from tests.ports import free_port
 
@@ -89,7 +89,10 @@ def test_each_due_subscriber_gets_one_digest_and_a_rerun_sends_nothing(
     assert sent_papers(smtp_sink, "reader0@example.org") == [f"2608.{i:05d}" for i in range(12, 2, -1)]
     with engine.connect() as conn:
         assert count_deliveries(conn) == {"sent": 5}
-        assert conn.execute(select(func.count()).select_from(digest_items)).scalar_one() == 50
+        # Five digests, one selection: its ten items are stored once, not once per reader.
+        assert len(conn.execute(digest_items_query()).all()) == 50
+        assert conn.execute(select(func.count()).select_from(digest_selections)).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(digest_selection_items)).scalar_one() == 10
 
 
 def test_the_next_digest_holds_only_papers_new_since_the_previous_one(
