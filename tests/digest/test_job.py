@@ -111,6 +111,24 @@ def test_the_next_digest_holds_only_papers_new_since_the_previous_one(
     assert set(second) == {"2608.00020", "2608.00021", "2608.00022"}
 
 
+def test_papers_sent_yesterday_and_still_in_todays_window_are_not_sent_again(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    # Listed on the day of the first digest: the next day's window (from that day) still holds them,
+    # so only what planning reads of the earlier digest's selection keeps them out.
+    store_papers(engine, [make_paper(i, upvotes=100 - i, listed_on=dt.date(2026, 8, 21)) for i in range(1, 7)])
+    add_subscriber(engine, "jane@example.org", size=3)
+    add_subscriber(engine, "joe@example.org", size=3)
+    run(engine, composer, smtp_sink.url)
+    first = sent_papers(smtp_sink, "jane@example.org")
+    later = run(engine, composer, smtp_sink.url, now=NOW + DAY)
+    second = sent_papers(smtp_sink, "jane@example.org")[len(first) :]
+    assert first == ["2608.00001", "2608.00002", "2608.00003"]
+    assert sorted(second) == ["2608.00004", "2608.00005", "2608.00006"]
+    assert sent_papers(smtp_sink, "joe@example.org") == first + second
+    assert later.delivery.sent == 2
+
+
 def test_an_empty_digest_is_not_sent_and_a_later_run_sends_it_once_there_is_news(
     engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
 ) -> None:
