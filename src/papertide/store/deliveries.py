@@ -32,7 +32,6 @@ from sqlalchemy import ClauseElement, ColumnElement, Connection, Dialect, and_, 
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from papertide.domain.clock import as_utc
-from papertide.store.dialect import insert_for
 from papertide.store.schema import digest_outbox, papers, subscribers
 from papertide.store.selections import (
     PlannedItem,
@@ -170,28 +169,8 @@ def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.da
         }.values()
     )
     fresh_ids = dict(zip(map(id, fresh), write_selections(conn, [s.items for s in fresh], now), strict=True))
-    statement = (
-        insert_for(conn, digest_outbox)
-        .on_conflict_do_nothing(index_elements=["subscriber_id", "period_key"])
-        .returning(digest_outbox.c.subscriber_id)
-    )
-    rows = conn.execute(
-        statement,
-        [
-            {
-                "subscriber_id": digest.subscriber_id,
-                "period_key": digest.period_key,
-                "state": "queued",
-                "message_id": digest.message_id,
-                "due_at": digest.due_at,
-                "attempts": 0,
-                "created_at": now,
-                "selection_id": fresh_ids.get(id(digest.selection), digest.selection.id),
-            }
-            for digest in planned
-        ],
-    ).all()
-    created = [int(row.subscriber_id) for row in rows]
+    selection_ids = {id(d.selection): fresh_ids.get(id(d.selection), d.selection.id) for d in planned}
+    created = _insert_rows(conn, planned, now, selection_ids)
     made = set(created)
     used = {id(digest.selection) for digest in planned if digest.subscriber_id in made}
     unused = [selection_id for key, selection_id in fresh_ids.items() if key not in used]
@@ -199,6 +178,66 @@ def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.da
         delete_unused_selections(conn, unused)
     stored = [(selection, fresh_ids[id(selection)]) for selection in fresh if id(selection) in used]
     return WrittenPlan(created, stored)
+
+
+_ROW_COLUMNS = (
+    "subscriber_id",
+    "period_key",
+    "state",
+    "message_id",
+    "due_at",
+    "attempts",
+    "created_at",
+    "selection_id",
+)
+
+
+def _insert_rows(
+    conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime, selection_ids: dict[int, int | None]
+) -> list[int]:
+    """Insert the delivery rows, skipping (subscriber, period) pairs that have one; returns whose row was created.
+
+    Straight to the driver's executemany, without RETURNING (SQLAlchemy's per-row processing cost
+    more than the insert, issue 13). Only a concurrent run can have planned one of these pairs
+    since planning read them (``list_planned``): when the count of inserted rows falls short, or
+    the driver does not tell it, the rows that point at this call's selections are this call's.
+    """
+    stamp = conn.dialect.type_descriptor(digest_outbox.c.created_at.type).bind_processor(conn.dialect)
+
+    def when(value: dt.datetime) -> Any:
+        return stamp(value) if stamp is not None else value
+
+    created_at = when(now)
+    rows = [
+        (
+            digest.subscriber_id,
+            digest.period_key,
+            "queued",
+            digest.message_id,
+            when(digest.due_at),
+            0,
+            created_at,
+            selection_ids[id(digest.selection)],
+        )
+        for digest in planned
+    ]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    values = ", ".join([mark] * len(_ROW_COLUMNS))
+    sql = (
+        f"INSERT INTO {digest_outbox.name} ({', '.join(_ROW_COLUMNS)}) VALUES ({values}) "
+        "ON CONFLICT (subscriber_id, period_key) DO NOTHING"
+    )
+    inserted = 0
+    for start in range(0, len(rows), _CHUNK):
+        inserted += conn.exec_driver_sql(sql, rows[start : start + _CHUNK]).rowcount
+    if inserted == len(rows):
+        return [digest.subscriber_id for digest in planned]
+    ours = select(digest_outbox.c.subscriber_id).where(
+        digest_outbox.c.subscriber_id.in_([digest.subscriber_id for digest in planned]),
+        digest_outbox.c.period_key.in_(sorted({digest.period_key for digest in planned})),
+        digest_outbox.c.selection_id.in_(sorted({i for i in selection_ids.values() if i is not None})),
+    )
+    return [int(subscriber_id) for subscriber_id in conn.execute(ours).scalars()]
 
 
 def list_planned(conn: Connection, subscriber_ids: Sequence[int], period_keys: Iterable[str]) -> set[tuple[int, str]]:

@@ -41,8 +41,8 @@ def write_selections(conn: Connection, selections: Sequence[Sequence[PlannedItem
     """Store each selection with its items; returns their new ids, in the order given."""
     if not selections:
         return []
-    statement = insert(digest_selections).returning(digest_selections.c.id, sort_by_parameter_order=True)
-    ids = [int(row.id) for row in conn.execute(statement, [{"created_at": now}] * len(selections))]
+    ids = _new_ids(conn, len(selections))
+    conn.execute(insert(digest_selections), [{"id": selection_id, "created_at": now} for selection_id in ids])
     rows = [
         (selection_id, item.position, item.paper_id, item.reason)
         for selection_id, items in zip(ids, selections, strict=True)
@@ -73,6 +73,22 @@ def list_existing_selections(conn: Connection, selection_ids: Collection[int]) -
             statement = statement.with_for_update(key_share=True)
         found.update(int(selection_id) for selection_id in conn.execute(statement).scalars())
     return found
+
+
+def _new_ids(conn: Connection, count: int) -> list[int]:
+    """``count`` unused selection ids.
+
+    Taken up front rather than returned by the insert: with RETURNING in the order of the rows,
+    SQLAlchemy inserts one row per statement on SQLite (a run writes thousands of selections).
+    PostgreSQL hands them out from the column's sequence; on SQLite the caller holds the write
+    lock (``begin_write``), so the ids after the largest are free.
+    """
+    if conn.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(digest_selections.name, digest_selections.c.id.name)
+        taken = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+        return [int(value) for value in conn.execute(taken).scalars()]
+    first = int(conn.execute(select(func.coalesce(func.max(digest_selections.c.id), 0))).scalar_one()) + 1
+    return list(range(first, first + count))
 
 
 class PoolSelections:
