@@ -48,12 +48,21 @@ def write_selections(conn: Connection, selections: Sequence[Sequence[PlannedItem
         for selection_id, items in zip(ids, selections, strict=True)
         for item in items
     ]
+    columns = "selection_id, position, paper_id, reason"
+    if conn.dialect.name == "postgresql":
+        # COPY: a third of executemany's time on PostgreSQL for a batch's ~7,000 items (issue 13).
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {digest_selection_items.name} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return ids
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing costs more than the insert.
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {digest_selection_items.name} (selection_id, position, paper_id, reason) "
-        f"VALUES ({', '.join([mark] * 4)})"
-    )
+    sql = f"INSERT INTO {digest_selection_items.name} ({columns}) VALUES ({', '.join([mark] * 4)})"
     for start in range(0, len(rows), _CHUNK):
         conn.exec_driver_sql(sql, rows[start : start + _CHUNK])
     return ids
