@@ -240,3 +240,35 @@ def test_a_worker_reads_and_builds_each_selection_once_whatever_the_number_of_it
     read_ids = [selection_id for ids in read for selection_id in ids]
     assert len(read_ids) == len(set(read_ids)) == 2, "each selection read by the worker once"
     assert len(smtp_sink.received) == 7
+
+
+def test_a_worker_keeps_a_bounded_number_of_selections_and_reads_again_one_it_let_go(
+    engine: Engine, composer: MailComposer, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 9)])
+    for number in range(4):  # alternating sizes: each batch of one needs the selection the last one let go
+        add_subscriber(engine, f"reader{number}@example.org", size=3 + number % 2)
+    read: list[int] = []
+    original = deliver.list_selection_items
+
+    def counted(conn: object, selection_ids: Sequence[int]) -> object:
+        read.extend(selection_ids)
+        return original(conn, selection_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deliver, "list_selection_items", counted)
+    monkeypatch.setattr(deliver, "SELECTION_CACHE", 1)
+    report = run_digest(
+        engine,
+        lambda: SmtpTransport(smtp_sink.url),
+        composer,
+        now=NOW,
+        policy=DigestPolicy(claim_batch=1),
+        clock=lambda: NOW,
+    )
+    assert report.delivery.sent == 4
+    assert len(read) == 4 and len(set(read)) == 2
+    sizes = Counter(
+        len([line for line in message.parsed().get_body(("plain",)).get_content().splitlines() if "/papers/" in line])  # type: ignore[union-attr]
+        for message in smtp_sink.received
+    )
+    assert sizes == Counter({3: 2, 4: 2})
