@@ -17,9 +17,9 @@ from papertide.store.authorship import catch_up_authorship, list_author_paper_id
 from papertide.store.engine import begin_write
 from papertide.store.members import write_suspension
 from papertide.store.papers import get_paper_by_arxiv_id, upsert_papers
-from papertide.store.schema import digest_items
 from papertide.store.subscribers import Preferences, get_subscriber_by_email, insert_subscriber
 from tests.community.community_data import NOW, Clock, MakeMember
+from tests.digest.digest_data import digest_items_query
 
 
 @pytest.fixture
@@ -114,7 +114,8 @@ def test_the_digest_of_a_subscribed_member_includes_a_followed_authors_new_paper
     run_planning(engine, now=NOW, policy=DigestPolicy(), message_id=lambda key, sid: f"<{key}.{sid}@test>")
     with engine.connect() as conn:
         quiet_id = get_paper_by_arxiv_id(conn, quiet.arxiv_id).id  # type: ignore[union-attr]
-        rows = conn.execute(select(digest_items.c.subscriber_id, digest_items.c.paper_id, digest_items.c.reason)).all()
+        items = digest_items_query().subquery()
+        rows = conn.execute(select(items.c.subscriber_id, items.c.paper_id, items.c.reason)).all()
     by_subscriber: dict[int, dict[int, str]] = {}
     for subscriber_id, paper_id, reason in rows:
         by_subscriber.setdefault(subscriber_id, {})[paper_id] = reason

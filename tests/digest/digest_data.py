@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, Select, select
 
 from papertide.domain.models import Paper
 from papertide.domain.subscribers import Preferences, Subscriber, Topics
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
+from papertide.store.schema import digest_outbox, digest_selection_items
+from papertide.store.selections import PlannedItem, write_selections
 from papertide.store.subscribers import insert_subscriber
 
 NOW = dt.datetime(2026, 8, 21, 12, 0, tzinfo=dt.UTC)
@@ -62,3 +64,47 @@ def add_subscriber(
         subscriber = insert_subscriber(conn, email, preferences, status=status, now=since)
     assert subscriber is not None
     return subscriber
+
+
+def record_digest(
+    conn: Connection,
+    subscriber_id: int,
+    paper_ids: Sequence[int],
+    *,
+    period_key: str = "day:2026-08-01",
+    state: str = "sent",
+    reason: str = "x",
+) -> int:
+    """An earlier digest of ``subscriber_id`` holding ``paper_ids``, with a selection of its own; returns its row id."""
+    selection_id = write_selections(
+        conn, [[PlannedItem(paper_id, i, reason) for i, paper_id in enumerate(paper_ids)]], NOW
+    )[0]
+    return int(
+        conn.execute(
+            digest_outbox.insert().values(
+                subscriber_id=subscriber_id,
+                period_key=period_key,
+                state=state,
+                message_id=f"<old.{period_key}.{subscriber_id}@example.org>",
+                due_at=NOW,
+                attempts=1,
+                created_at=NOW,
+                selection_id=selection_id,
+            )
+        ).inserted_primary_key[0]
+    )
+
+
+def digest_items_query() -> Select[tuple[int, int, int, int, str]]:
+    """Every stored digest item: (delivery row id, subscriber id, paper id, position, reason)."""
+    return select(
+        digest_outbox.c.id,
+        digest_outbox.c.subscriber_id,
+        digest_selection_items.c.paper_id,
+        digest_selection_items.c.position,
+        digest_selection_items.c.reason,
+    ).select_from(
+        digest_outbox.join(
+            digest_selection_items, digest_selection_items.c.selection_id == digest_outbox.c.selection_id
+        )
+    )

@@ -17,9 +17,9 @@ from papertide.domain.subscribers import Topics
 from papertide.mail.transport import SmtpTransport
 from papertide.store.deliveries import count_deliveries
 from papertide.store.engine import begin_write
-from papertide.store.schema import digest_items, digest_outbox
+from papertide.store.schema import digest_outbox, digest_selection_items, digest_selections
 from papertide.store.subscribers import get_subscriber_by_email, unsubscribe_subscriber
-from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
+from tests.digest.digest_data import NOW, add_subscriber, digest_items_query, make_paper, store_papers
 from tests.digest.smtp_sink import SmtpSink
 from tests.ports import free_port
 
@@ -89,7 +89,10 @@ def test_each_due_subscriber_gets_one_digest_and_a_rerun_sends_nothing(
     assert sent_papers(smtp_sink, "reader0@example.org") == [f"2608.{i:05d}" for i in range(12, 2, -1)]
     with engine.connect() as conn:
         assert count_deliveries(conn) == {"sent": 5}
-        assert conn.execute(select(func.count()).select_from(digest_items)).scalar_one() == 50
+        # Five digests, one selection: its ten items are stored once, not once per reader.
+        assert len(conn.execute(digest_items_query()).all()) == 50
+        assert conn.execute(select(func.count()).select_from(digest_selections)).scalar_one() == 1
+        assert conn.execute(select(func.count()).select_from(digest_selection_items)).scalar_one() == 10
 
 
 def test_the_next_digest_holds_only_papers_new_since_the_previous_one(
@@ -106,6 +109,24 @@ def test_the_next_digest_holds_only_papers_new_since_the_previous_one(
     assert not set(first) & set(second)
     # Papers of 20 Aug that did not fit the first digest were listed before it: they do not come back late.
     assert set(second) == {"2608.00020", "2608.00021", "2608.00022"}
+
+
+def test_papers_sent_yesterday_and_still_in_todays_window_are_not_sent_again(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    # Listed on the day of the first digest: the next day's window (from that day) still holds them,
+    # so only what planning reads of the earlier digest's selection keeps them out.
+    store_papers(engine, [make_paper(i, upvotes=100 - i, listed_on=dt.date(2026, 8, 21)) for i in range(1, 7)])
+    add_subscriber(engine, "jane@example.org", size=3)
+    add_subscriber(engine, "joe@example.org", size=3)
+    run(engine, composer, smtp_sink.url)
+    first = sent_papers(smtp_sink, "jane@example.org")
+    later = run(engine, composer, smtp_sink.url, now=NOW + DAY)
+    second = sent_papers(smtp_sink, "jane@example.org")[len(first) :]
+    assert first == ["2608.00001", "2608.00002", "2608.00003"]
+    assert sorted(second) == ["2608.00004", "2608.00005", "2608.00006"]
+    assert sent_papers(smtp_sink, "joe@example.org") == first + second
+    assert later.delivery.sent == 2
 
 
 def test_an_empty_digest_is_not_sent_and_a_later_run_sends_it_once_there_is_news(

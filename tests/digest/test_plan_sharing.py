@@ -13,18 +13,18 @@ from papertide.digest.compose import MailComposer
 from papertide.digest.plan import run_planning
 from papertide.digest.policy import DigestPolicy
 from papertide.domain.subscribers import Topics
-from papertide.store.schema import digest_items, digest_outbox, papers, subscribers
-from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
+from papertide.store.schema import digest_outbox, papers, subscribers
+from tests.digest.digest_data import NOW, add_subscriber, digest_items_query, make_paper, record_digest, store_papers
 
 
 def items_by_address(engine: Engine) -> dict[str, list[tuple[int, str]]]:
+    items = digest_items_query().subquery()
     query = (
-        select(subscribers.c.email, digest_items.c.paper_id, digest_items.c.reason)
-        .select_from(
-            digest_items.join(digest_outbox).join(subscribers, subscribers.c.id == digest_outbox.c.subscriber_id)
-        )
+        select(subscribers.c.email, items.c.paper_id, items.c.reason)
+        .select_from(items.join(digest_outbox, digest_outbox.c.id == items.c.id))
+        .join(subscribers, subscribers.c.id == items.c.subscriber_id)
         .where(digest_outbox.c.state == "queued")
-        .order_by(subscribers.c.email, digest_items.c.position)
+        .order_by(subscribers.c.email, items.c.position)
     )
     found: dict[str, list[tuple[int, str]]] = {}
     with engine.connect() as conn:
@@ -71,30 +71,7 @@ def test_each_distinct_preference_set_is_selected_once_however_many_follow_it(
 def record_sent(engine: Engine, subscriber_id: int, paper_ids: list[int]) -> None:
     """An earlier digest of ``subscriber_id`` that held ``paper_ids``."""
     with engine.begin() as conn:
-        outbox = conn.execute(
-            digest_outbox.insert().values(
-                subscriber_id=subscriber_id,
-                period_key="day:2026-08-01",
-                state="sent",
-                message_id=f"<old{subscriber_id}@example.org>",
-                due_at=NOW,
-                attempts=1,
-                created_at=NOW,
-            )
-        ).inserted_primary_key[0]
-        conn.execute(
-            digest_items.insert(),
-            [
-                {
-                    "subscriber_id": subscriber_id,
-                    "paper_id": paper_id,
-                    "outbox_id": outbox,
-                    "position": i,
-                    "reason": "x",
-                }
-                for i, paper_id in enumerate(paper_ids)
-            ],
-        )
+        record_digest(conn, subscriber_id, paper_ids)
 
 
 def test_readers_whose_histories_differ_only_before_their_window_share_one_selection(
@@ -140,24 +117,7 @@ def test_subscribers_sent_different_papers_before_get_their_own_selection(
     with engine.begin() as conn:
         top = [row.id for row in conn.execute(select(papers.c.id).order_by(papers.c.external_upvotes.desc()).limit(3))]
         # The first reader was already sent the three most upvoted papers, by an earlier digest.
-        outbox = conn.execute(
-            digest_outbox.insert().values(
-                subscriber_id=first.id,
-                period_key="day:2026-08-01",
-                state="sent",
-                message_id="<old@example.org>",
-                due_at=NOW,
-                attempts=1,
-                created_at=NOW,
-            )
-        ).inserted_primary_key[0]
-        conn.execute(
-            digest_items.insert(),
-            [
-                {"subscriber_id": first.id, "paper_id": paper_id, "outbox_id": outbox, "position": i, "reason": "x"}
-                for i, paper_id in enumerate(top)
-            ],
-        )
+        record_digest(conn, first.id, top)
 
     run_planning(engine, now=NOW, policy=DigestPolicy(), message_id=composer.site.make_message_id)
 

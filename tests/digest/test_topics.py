@@ -18,7 +18,7 @@ from papertide.domain.subscribers import Topics
 from papertide.mail.transport import SmtpTransport
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
-from papertide.store.schema import digest_items
+from papertide.store.schema import digest_selection_items
 from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
 from tests.digest.smtp_sink import SmtpSink
 from tests.digest.test_job import FakeClock
@@ -85,6 +85,6 @@ def test_planning_asks_for_each_new_topic_of_a_batch_in_one_call_and_falls_back_
     assert matcher.batches == [["neural ODEs", "graphs", "chaos"]], "one call for the batch, each topic once"
     assert matcher.single == (["neural ODEs", "graphs", "chaos"] if broken else [])
     with engine.connect() as conn:
-        reasons = set(conn.execute(select(digest_items.c.reason)).scalars())
+        reasons = set(conn.execute(select(digest_selection_items.c.reason)).scalars())
     assert any("matches your topic 'neural ODEs'" in reason for reason in reasons)
     assert any("matches your topic 'chaos'" in reason for reason in reasons)

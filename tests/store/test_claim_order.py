@@ -15,6 +15,7 @@ from sqlalchemy import Engine, insert, text, update
 from papertide.store.deliveries import claim_batch, select_due
 from papertide.store.engine import begin_write
 from papertide.store.schema import digest_outbox, subscribers
+from papertide.store.selections import write_selections
 from tests.digest.digest_data import NOW
 
 ROWS = 3000
@@ -42,6 +43,7 @@ def fill_queue(engine: Engine) -> None:
             ],
         )
         ids = [row.id for row in conn.execute(text("SELECT id FROM subscribers ORDER BY id"))]
+        (selection_id,) = write_selections(conn, [()], NOW)  # every row's papers: none are read here
         conn.execute(
             insert(digest_outbox),
             [
@@ -53,6 +55,7 @@ def fill_queue(engine: Engine) -> None:
                     "due_at": NOW,
                     "attempts": 0,
                     "created_at": NOW,
+                    "selection_id": selection_id,
                 }
                 for subscriber_id in ids
             ],

@@ -23,8 +23,9 @@ from papertide.store.schema import (
     comment_reports,
     comment_votes,
     comments,
-    digest_items,
     digest_outbox,
+    digest_selection_items,
+    digest_selections,
     harvest_state,
     ingest_runs,
     job_leases,
@@ -101,8 +102,15 @@ def fill_every_table(engine: Engine) -> None:
             insert(subscribers).returning(subscribers.c.id),
             {"email": "sub@example.org", "status": "confirmed", "topics": {"topics": ["ODE"]}, "created_at": NOW},
         ).scalar_one()
-        outbox = conn.execute(
-            insert(digest_outbox).returning(digest_outbox.c.id),
+        selection = conn.execute(
+            insert(digest_selections).returning(digest_selections.c.id), {"created_at": NOW}
+        ).scalar_one()
+        conn.execute(
+            insert(digest_selection_items),
+            [{"selection_id": selection, "paper_id": first, "position": 0, "reason": "trending"}],
+        )
+        conn.execute(
+            insert(digest_outbox),
             {
                 "subscriber_id": subscriber,
                 "period_key": "day:2026-11-28",
@@ -110,19 +118,8 @@ def fill_every_table(engine: Engine) -> None:
                 "message_id": "<m@x>",
                 "due_at": NOW,
                 "created_at": NOW,
+                "selection_id": selection,
             },
-        ).scalar_one()
-        conn.execute(
-            insert(digest_items),
-            [
-                {
-                    "subscriber_id": subscriber,
-                    "paper_id": first,
-                    "outbox_id": outbox,
-                    "position": 1,
-                    "reason": "trending",
-                }
-            ],
         )
         conn.execute(insert(submissions), [{"paper_id": second, "user_id": 1, "listed_on": DAY, "created_at": NOW}])
         parent = conn.execute(

@@ -23,7 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 
@@ -46,15 +47,14 @@ from papertide.mail.transport import (
 from papertide.store.deliveries import (
     CandidatePaper,
     ClaimedDigest,
-    PlannedItem,
     claim_batch,
     get_candidate_papers,
     list_claimers,
-    list_delivery_items,
     release_claims,
     release_deliveries,
 )
 from papertide.store.engine import begin_write
+from papertide.store.selections import PlannedItem, list_delivery_selections, list_selection_items
 from papertide.store.subscribers import get_subscribers
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,10 @@ Advance = Callable[[int], None]
 Transports = Callable[[], MailTransport]
 
 __all__ = ["Delivery", "DeliveryReport", "Transports"]
+
+# Selections whose entries a worker keeps: a run has a few thousand distinct ones; beyond this the
+# least recently used go (a worker draining several days' queue must not grow without bound).
+SELECTION_CACHE = 4096
 
 
 class Delivery:
@@ -91,6 +95,8 @@ class Delivery:
         self.should_stop = should_stop
         self.outcomes = Outcomes(engine, policy=policy, worker=worker, clock=clock, on_sent=advance)
         self.report: DeliveryReport = self.outcomes.report
+        # Selection id -> its digest entries, built once per selection, not once per message.
+        self.selections: OrderedDict[int, tuple[DigestEntry, ...]] = OrderedDict()
 
     def close(self) -> None:
         """Release the worker's database connection."""
@@ -122,11 +128,11 @@ class Delivery:
             reach_fault_point("after-claim")
             held = [digest.id for digest in batch]
             try:
-                subscribers, items = self._load(batch)
+                subscribers, entries = self._load(batch)
                 for digest in batch:
                     if self.should_stop():
                         return False
-                    self._deliver(digest, subscribers.get(digest.subscriber_id), items.get(digest.id, []))
+                    self._deliver(digest, subscribers.get(digest.subscriber_id), entries.get(digest.id, ()))
                     held.remove(digest.id)
             except StopDelivery:
                 return False
@@ -139,14 +145,29 @@ class Delivery:
                             release_deliveries(conn, held, self.worker)
         return False
 
-    def _load(self, batch: list[ClaimedDigest]) -> tuple[dict[int, Subscriber], dict[int, list[PlannedItem]]]:
+    def _load(self, batch: list[ClaimedDigest]) -> tuple[dict[int, Subscriber], dict[int, tuple[DigestEntry, ...]]]:
+        """The batch's subscribers, and each digest's entries (only selections not seen yet are read)."""
         with self.engine.connect() as conn:
             subscribers = get_subscribers(conn, sorted({digest.subscriber_id for digest in batch}))
-            items = list_delivery_items(conn, [digest.id for digest in batch])
+            chosen = list_delivery_selections(conn, [digest.id for digest in batch])
+            unseen = sorted(set(chosen.values()) - self.selections.keys())
+            items = list_selection_items(conn, unseen) if unseen else {}
             missing = sorted({i.paper_id for rows in items.values() for i in rows} - self.papers.keys())
             if missing:
                 self.papers.update({paper.id: paper for paper in get_candidate_papers(conn, missing)})
-        return subscribers, items
+        for selection_id in unseen:
+            self.selections[selection_id] = self._entries(items.get(selection_id, ()))
+        entries: dict[int, tuple[DigestEntry, ...]] = {}
+        for delivery_id, selection_id in chosen.items():
+            self.selections.move_to_end(selection_id)
+            entries[delivery_id] = self.selections[selection_id]
+        while len(self.selections) > SELECTION_CACHE:
+            self.selections.popitem(last=False)
+        return subscribers, entries
+
+    def _entries(self, items: Sequence[PlannedItem]) -> tuple[DigestEntry, ...]:
+        """A selection's entries, without the papers no longer stored."""
+        return tuple(entry for item in items if (entry := self._entry(item)) is not None)
 
     def _entry(self, item: PlannedItem) -> DigestEntry | None:
         paper = self.papers.get(item.paper_id)
@@ -162,7 +183,7 @@ class Delivery:
             reason=item.reason,
         )
 
-    def _deliver(self, digest: ClaimedDigest, subscriber: Subscriber | None, items: list[PlannedItem]) -> None:
+    def _deliver(self, digest: ClaimedDigest, subscriber: Subscriber | None, entries: Sequence[DigestEntry]) -> None:
         if subscriber is None:
             return  # erased meanwhile; its delivery row went with it
         # Checked again right before sending: an unsubscribe stops a digest up to the last moment, and
@@ -174,7 +195,6 @@ class Delivery:
         if status != "confirmed":
             self.outcomes.cancel(digest, f"subscriber is {status}")
             return
-        entries = [entry for item in items if (entry := self._entry(item)) is not None]
         if not entries:
             self.outcomes.cancel(digest, "its papers are no longer stored")
             return

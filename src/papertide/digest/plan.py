@@ -2,8 +2,8 @@
 
 The candidate pool is read and scored once per run; subscribers are then walked in id order,
 ``plan_batch`` at a time: one read for the batch (who is due, what they were already sent),
-selection in memory, one write transaction for the batch's delivery rows, items and
-``last_digest_at``. A run killed here loses nothing: a batch is written whole or not at all,
+selection in memory, one write transaction for the batch's delivery rows, the selections
+first used in the batch and ``last_digest_at``. A run killed here loses nothing: a batch is written whole or not at all,
 and the rerun plans what is still missing.
 """
 
@@ -30,14 +30,14 @@ from papertide.domain.trending import score_age_hours, trending_score
 from papertide.store.deliveries import (
     CandidatePaper,
     PlannedDigest,
-    PlannedItem,
+    PlannedSelection,
     list_candidate_papers,
     list_planned,
-    list_sent_papers,
     write_planned,
 )
 from papertide.store.engine import begin_write
 from papertide.store.follows import list_followed_names_by_email
+from papertide.store.selections import PlannedItem, PoolSelections, list_sent_papers
 from papertide.store.subscribers import list_subscribers, write_last_digest
 
 log = logging.getLogger(__name__)
@@ -249,26 +249,28 @@ class SelectionCache:
     as new and those papers already sent that were listed since that date (CandidatePool.sent_since:
     the others cannot be chosen anyway, and after the first day they are nearly all a reader's
     history): most subscribers share a few category or topic sets, and readers with different
-    histories share a selection. So 100,000 subscribers cost a few thousand selections, and their
-    items are built once per selection.
+    histories share a selection. So 100,000 subscribers cost a few thousand selections, their
+    items are built once per selection, and each is stored once (the first batch that uses it
+    writes it; later digests point at it).
     """
 
     def __init__(self, pool: CandidatePool, topics: TopicCache) -> None:
         self.pool = pool
         self.topics = topics
-        self.chosen: dict[SelectionKey, tuple[PlannedItem, ...]] = {}
+        self.chosen: dict[SelectionKey, PlannedSelection] = {}
 
-    def select(self, topics: Topics, size: int, since: dt.date, sent: set[int]) -> tuple[PlannedItem, ...]:
-        """The items of a digest for these topics, size, start date and papers already sent."""
+    def select(self, topics: Topics, size: int, since: dt.date, sent: set[int]) -> PlannedSelection:
+        """The digest for these topics, size, start date and papers already sent (no items: nothing new)."""
         seen = self.pool.sent_since(sent, since)
         key = (topics, size, since, seen)
-        items = self.chosen.get(key)
-        if items is None:
+        selection = self.chosen.get(key)
+        if selection is None:
             chosen = select_items(
                 self.pool, topics=topics, size=size, since=since, sent=seen, topic_matches=self.topics.found
             )
-            items = self.chosen[key] = tuple(PlannedItem(c.paper_id, i, c.reason) for i, c in enumerate(chosen))
-        return items
+            items = tuple(PlannedItem(c.paper_id, i, c.reason) for i, c in enumerate(chosen))
+            selection = self.chosen[key] = PlannedSelection(items)
+        return selection
 
 
 def run_planning(
@@ -287,6 +289,7 @@ def run_planning(
     pool_ids = [candidate.paper_id for candidate in pool.ranked]
     topics = TopicCache(matcher, policy.topic_hits, pool_ids)
     selections = SelectionCache(pool, topics)
+    history = PoolSelections(pool_ids)
     after_id = 0
     while True:
         with engine.connect() as conn:
@@ -305,7 +308,7 @@ def run_planning(
             due = [(s, slot) for s, slot in due if (s.id, slot.period_key) not in existing]
             report.already_planned += len(existing)
             sent = (
-                list_sent_papers(conn, pool_ids, first_subscriber=due[0][0].id, last_subscriber=due[-1][0].id)
+                list_sent_papers(conn, history, first_subscriber=due[0][0].id, last_subscriber=due[-1][0].id)
                 if due and pool_ids
                 else {}
             )
@@ -318,8 +321,8 @@ def run_planning(
             already = sent.get(subscriber.id, set())
             preferences = subscriber.preferences
             followed_topics = add_followed_authors(preferences.topics, followed.get(subscriber.email, ()))
-            items = selections.select(followed_topics, preferences.size, since, already)
-            if not items:
+            selection = selections.select(followed_topics, preferences.size, since, already)
+            if not selection.items:
                 report.empty += 1
                 reason = pool_reason(
                     pool, subscriber=subscriber, since=since, sent=already, lookback_days=policy.max_lookback.days
@@ -332,16 +335,19 @@ def run_planning(
                     period_key=slot.period_key,
                     message_id=message_id(slot.period_key, subscriber.id),
                     due_at=slot.due_at,
-                    items=items,
+                    selection=selection,
                 )
             )
         if planned:
             slots = {subscriber.id: slot.due_at for subscriber, slot in due}
             with begin_write(engine) as conn:
-                created = write_planned(conn, planned, now)
-                write_last_digest(conn, [(subscriber_id, slots[subscriber_id]) for subscriber_id in created])
-            report.planned += len(created)
-            report.already_planned += len(planned) - len(created)
+                written = write_planned(conn, planned, now)
+                write_last_digest(conn, [(subscriber_id, slots[subscriber_id]) for subscriber_id in written.created])
+            # Committed: later batches point at these selections instead of storing them again.
+            for selection, selection_id in written.stored:
+                selection.id = selection_id
+            report.planned += len(written.created)
+            report.already_planned += len(planned) - len(written.created)
         if advance is not None:
             advance(len(batch))
     return report

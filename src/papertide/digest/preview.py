@@ -19,8 +19,8 @@ from papertide.digest.why import EmptyReason, pool_reason, state_reason
 from papertide.domain.periods import local_date
 from papertide.domain.subscribers import Subscriber
 from papertide.mail.transport import RawMessage
-from papertide.store.deliveries import list_sent_papers
 from papertide.store.follows import list_followed_names_by_email
+from papertide.store.selections import PoolSelections, list_sent_papers
 
 
 def run_preview(
@@ -43,9 +43,8 @@ def run_preview(
     assert slot is not None
     pool, papers = fetch_pool(engine, now, policy)
     with engine.connect() as conn:
-        sent = list_sent_papers(
-            conn, [c.paper_id for c in pool.ranked], first_subscriber=subscriber.id, last_subscriber=subscriber.id
-        )
+        history = PoolSelections(c.paper_id for c in pool.ranked)
+        sent = list_sent_papers(conn, history, first_subscriber=subscriber.id, last_subscriber=subscriber.id)
         followed = list_followed_names_by_email(conn, [subscriber.email]).get(subscriber.email, ())
     topics = TopicCache(matcher, policy.topic_hits, [c.paper_id for c in pool.ranked])
     zone = ZoneInfo(policy.list_timezone)

@@ -45,20 +45,28 @@ from sqlalchemy import (
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from papertide.domain.clock import as_utc
-from papertide.store.dialect import insert_for
-from papertide.store.schema import digest_items, digest_outbox, papers, subscribers
+from papertide.store.schema import digest_outbox, papers, subscribers
+from papertide.store.selections import (
+    PlannedItem,
+    delete_unused_selections,
+    list_existing_selections,
+    write_selections,
+)
 
 # Bound parameters per statement stay well under SQLite's limit of 32,766.
 _CHUNK = 5000
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedItem:
-    """One paper of a planned digest."""
+@dataclass(eq=False, slots=True)
+class PlannedSelection:
+    """One distinct digest content of a planning run, shared by every digest planned with it.
 
-    paper_id: int
-    position: int
-    reason: str
+    ``id`` is its row once stored and committed (the planner sets it after the commit, so a
+    batch rolled back never leaves an id that points nowhere).
+    """
+
+    items: tuple[PlannedItem, ...]
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +77,20 @@ class PlannedDigest:
     period_key: str
     message_id: str
     due_at: dt.datetime
-    items: tuple[PlannedItem, ...]
+    selection: PlannedSelection
+
+    @property
+    def items(self) -> tuple[PlannedItem, ...]:
+        """The papers of the digest, in order."""
+        return self.selection.items
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenPlan:
+    """What ``write_planned`` stored: the subscribers whose row it created, and the selections it wrote."""
+
+    created: list[int]
+    stored: list[tuple[PlannedSelection, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,51 +163,94 @@ class ClaimedDigest:
     attempts: int
 
 
-def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime) -> list[int]:
-    """Store planned digests with their items; returns the subscriber ids whose row this call created.
+def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime) -> WrittenPlan:
+    """Store planned digests, and each selection not stored yet once, whatever the number of its readers.
 
-    A (subscriber, period) that already has a row (planned by an earlier or concurrent run)
-    is skipped along with its items.
+    A (subscriber, period) that already has a row (planned by an earlier or concurrent run) is
+    skipped; a selection this call wrote that none of the created rows uses is deleted again.
     """
     if not planned:
-        return []
-    statement = (
-        insert_for(conn, digest_outbox)
-        .on_conflict_do_nothing(index_elements=["subscriber_id", "period_key"])
-        .returning(digest_outbox.c.id, digest_outbox.c.subscriber_id)
-    )
-    rows = conn.execute(
-        statement,
-        [
-            {
-                "subscriber_id": digest.subscriber_id,
-                "period_key": digest.period_key,
-                "state": "queued",
-                "message_id": digest.message_id,
-                "due_at": digest.due_at,
-                "attempts": 0,
-                "created_at": now,
-            }
+        return WrittenPlan([], [])
+    reused = {digest.selection.id for digest in planned if digest.selection.id is not None}
+    # Erasing the only reader of a selection stored by an earlier batch deletes it: store it again.
+    gone = reused - list_existing_selections(conn, reused)
+    fresh = list(
+        {
+            id(digest.selection): digest.selection
             for digest in planned
-        ],
-    ).all()
-    created = {int(row.subscriber_id): int(row.id) for row in rows}
-    items = [
-        (digest.subscriber_id, item.paper_id, created[digest.subscriber_id], item.position, item.reason)
-        for digest in planned
-        if digest.subscriber_id in created
-        for item in digest.items
-    ]
-    # A run writes ten or more items per digest, a million for 100,000 subscribers: straight to the
-    # driver's executemany, since SQLAlchemy's per-row parameter processing would cost a minute.
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {digest_items.name} (subscriber_id, paper_id, outbox_id, position, reason) "
-        f"VALUES ({', '.join([mark] * 5)}) ON CONFLICT (subscriber_id, paper_id) DO NOTHING"
+            if digest.selection.id is None or digest.selection.id in gone
+        }.values()
     )
-    for start in range(0, len(items), _CHUNK):
-        conn.exec_driver_sql(sql, items[start : start + _CHUNK])
-    return list(created)
+    fresh_ids = dict(zip(map(id, fresh), write_selections(conn, [s.items for s in fresh], now), strict=True))
+    selection_ids = {id(d.selection): fresh_ids.get(id(d.selection), d.selection.id) for d in planned}
+    created = _insert_rows(conn, planned, now, selection_ids)
+    made = set(created)
+    used = {id(digest.selection) for digest in planned if digest.subscriber_id in made}
+    unused = [selection_id for key, selection_id in fresh_ids.items() if key not in used]
+    if unused:
+        delete_unused_selections(conn, unused)
+    stored = [(selection, fresh_ids[id(selection)]) for selection in fresh if id(selection) in used]
+    return WrittenPlan(created, stored)
+
+
+_ROW_COLUMNS = (
+    "subscriber_id",
+    "period_key",
+    "state",
+    "message_id",
+    "due_at",
+    "attempts",
+    "created_at",
+    "selection_id",
+)
+
+
+def _insert_rows(
+    conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime, selection_ids: dict[int, int | None]
+) -> list[int]:
+    """Insert the delivery rows, skipping (subscriber, period) pairs that have one; returns whose row was created.
+
+    Straight to the driver's executemany, without RETURNING (SQLAlchemy's per-row processing cost
+    more than the insert, issue 13). Only a concurrent run can have planned one of these pairs
+    since planning read them (``list_planned``): when the count of inserted rows falls short, or
+    the driver does not tell it, the rows that point at this call's selections are this call's.
+    """
+    stamp = conn.dialect.type_descriptor(digest_outbox.c.created_at.type).bind_processor(conn.dialect)
+
+    def when(value: dt.datetime) -> Any:
+        return stamp(value) if stamp is not None else value
+
+    created_at = when(now)
+    rows = [
+        (
+            digest.subscriber_id,
+            digest.period_key,
+            "queued",
+            digest.message_id,
+            when(digest.due_at),
+            0,
+            created_at,
+            selection_ids[id(digest.selection)],
+        )
+        for digest in planned
+    ]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    values = ", ".join([mark] * len(_ROW_COLUMNS))
+    sql = (
+        f"INSERT INTO {digest_outbox.name} ({', '.join(_ROW_COLUMNS)}) VALUES ({values}) "
+        "ON CONFLICT (subscriber_id, period_key) DO NOTHING"
+    )
+    inserted = 0
+    for start in range(0, len(rows), _CHUNK):
+        inserted += conn.exec_driver_sql(sql, rows[start : start + _CHUNK]).rowcount
+    if inserted == len(rows):
+        return [digest.subscriber_id for digest in planned]
+    ours = select(digest_outbox.c.subscriber_id).where(
+        digest_outbox.c.subscriber_id.in_([digest.subscriber_id for digest in planned]),
+        digest_outbox.c.period_key.in_(sorted({digest.period_key for digest in planned})),
+        digest_outbox.c.selection_id.in_(sorted({i for i in selection_ids.values() if i is not None})),
+    )
+    return [int(subscriber_id) for subscriber_id in conn.execute(ours).scalars()]
 
 
 def list_planned(conn: Connection, subscriber_ids: Sequence[int], period_keys: Iterable[str]) -> set[tuple[int, str]]:
@@ -200,27 +264,6 @@ def list_planned(conn: Connection, subscriber_ids: Sequence[int], period_keys: I
         )
     )
     return {(int(row.subscriber_id), str(row.period_key)) for row in rows}
-
-
-# Built once: planning asks it for every batch with the same few thousand pool ids, and building
-# an IN list of literals each time cost more than the query (issue 13).
-_SENT_PAPERS = select(digest_items.c.subscriber_id, digest_items.c.paper_id).where(
-    digest_items.c.paper_id.in_(bindparam("papers", expanding=True)),
-    digest_items.c.subscriber_id.between(bindparam("first"), bindparam("last")),
-)
-
-
-def list_sent_papers(
-    conn: Connection, paper_ids: Sequence[int], *, first_subscriber: int, last_subscriber: int
-) -> dict[int, set[int]]:
-    """For subscribers with ids in [first, last], which of ``paper_ids`` each was already sent."""
-    sent: dict[int, set[int]] = {}
-    for start in range(0, len(paper_ids), _CHUNK):
-        chunk = list(paper_ids[start : start + _CHUNK])
-        rows = conn.execute(_SENT_PAPERS, {"papers": chunk, "first": first_subscriber, "last": last_subscriber})
-        for subscriber_id, paper_id in rows:
-            sent.setdefault(int(subscriber_id), set()).add(int(paper_id))
-    return sent
 
 
 def list_claimers(conn: Connection) -> list[tuple[str, dt.datetime]]:
@@ -516,20 +559,6 @@ def release_deliveries(conn: Connection, delivery_ids: Sequence[int] | None, wor
         statement = statement.where(digest_outbox.c.id.in_(list(delivery_ids)))
     result = conn.execute(statement.values(state="queued", claimed_by=None, claimed_at=None))
     return int(result.rowcount)
-
-
-def list_delivery_items(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, list[PlannedItem]]:
-    """The papers of each delivery, in digest order."""
-    found: dict[int, list[PlannedItem]] = {}
-    for start in range(0, len(delivery_ids), _CHUNK):
-        rows = conn.execute(
-            select(digest_items.c.outbox_id, digest_items.c.paper_id, digest_items.c.position, digest_items.c.reason)
-            .where(digest_items.c.outbox_id.in_(list(delivery_ids[start : start + _CHUNK])))
-            .order_by(digest_items.c.outbox_id, digest_items.c.position)
-        )
-        for delivery_id, paper_id, position, reason in rows:
-            found.setdefault(int(delivery_id), []).append(PlannedItem(int(paper_id), int(position), str(reason)))
-    return found
 
 
 def count_deliveries(conn: Connection) -> dict[str, int]:

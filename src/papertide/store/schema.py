@@ -281,28 +281,43 @@ digest_outbox = Table(
     Column("sent_at", DateTime(timezone=True)),
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The papers of this digest: a selection shared by every digest of a run with the same key
+    # (digest/plan.py SelectionCache). A selection is deleted only once no row refers to it
+    # (store/selections.py), so no ON DELETE here.
+    Column("selection_id", Integer, ForeignKey("digest_selections.id"), nullable=False),
     UniqueConstraint("subscriber_id", "period_key", name="uq_digest_outbox_subscriber_period"),
     Index("ix_digest_outbox_state", "state", "next_attempt_at"),
     # A claim takes the oldest queued rows: without this index both databases walked every row
     # already sent to find them, 70-130 ms per claim at 80,000 sent (issue 13).
     Index("ix_digest_outbox_claim", "state", "id"),
     Index("ix_digest_outbox_period_key", "period_key"),
+    # Planning reads, for a range of subscribers, the selections they were sent (covering: no table reads).
+    Index("ix_digest_outbox_subscriber_selection", "subscriber_id", "selection_id"),
+    # Whether any row still refers to a selection (erasing a subscriber drops the selections left unused).
+    Index("ix_digest_outbox_selection_id", "selection_id"),
 )
 
-digest_items = Table(
-    "digest_items",
+# One distinct digest content of a planning run (issue 13): many subscribers' digests point at
+# the same selection, so its items are stored once, not once per subscriber.
+digest_selections = Table(
+    "digest_selections",
     metadata,
-    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
-    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
-    Column("outbox_id", Integer, ForeignKey("digest_outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+digest_selection_items = Table(
+    "digest_selection_items",
+    metadata,
+    Column("selection_id", Integer, ForeignKey("digest_selections.id", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),
-    # Why the paper was chosen, as shown in the digest ("matches your topic 'neural ODEs'").
+    Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
+    # Why the paper was chosen, as shown in the digest ("matches your topic 'neural ODEs'"): it
+    # quotes the subscribers' topics, so a selection no digest refers to any more is deleted.
     Column("reason", Text, nullable=False),
-    # The key is what makes "never the same paper twice to one subscriber" hold in the database.
-    PrimaryKeyConstraint("subscriber_id", "paper_id"),
-    # Finds who already got the papers of this run's pool, one range of subscribers at a time.
-    Index("ix_digest_items_paper_id", "paper_id", "subscriber_id"),
-    Index("ix_digest_items_outbox_id", "outbox_id"),
+    PrimaryKeyConstraint("selection_id", "position"),
+    # Finds the oldest selection holding a paper of a run's pool, and serves the papers' cascade.
+    Index("ix_digest_selection_items_paper_id", "paper_id", "selection_id"),
 )
 
 # --- community (issue 11) ----------------------------------------------------------------------

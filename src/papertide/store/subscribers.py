@@ -10,13 +10,14 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, select, update
 
 from papertide.domain.clock import as_utc
 from papertide.domain.subscribers import STATUSES, Preferences, Subscriber, Topics
 from papertide.store.any_of import any_of
 from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import subscribers
+from papertide.store.selections import delete_unused_selections, list_subscriber_selection_ids
 
 
 def to_subscriber(row: Row[Any]) -> Subscriber:
@@ -124,19 +125,34 @@ def unsubscribe_subscriber(conn: Connection, subscriber_id: int, now: dt.datetim
 
 
 def delete_subscriber(conn: Connection, subscriber_id: int) -> bool:
-    """Erase the address and its digest history (deliveries and items cascade)."""
-    return conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id)).rowcount == 1
+    """Erase the address and its digest history (deliveries cascade; selections no one else got go too).
+
+    A selection's "why" lines quote its readers' topics, so one left without a delivery row
+    must not outlive the erasure (store/selections.py).
+    """
+    selection_ids = list_subscriber_selection_ids(conn, [subscriber_id])
+    erased = conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id)).rowcount == 1
+    delete_unused_selections(conn, selection_ids)
+    return erased
 
 
 def delete_expired_pending(conn: Connection, created_before: dt.datetime) -> int:
-    """Forget sign-ups never confirmed since ``created_before``; returns how many."""
-    result = conn.execute(
-        delete(subscribers).where(
-            subscribers.c.status == "pending",
-            subscribers.c.confirmed_at.is_(None),
-            subscribers.c.created_at < created_before,
-        )
+    """Forget sign-ups never confirmed since ``created_before``; returns how many.
+
+    Such an address never got a digest; its selections are dropped all the same, should a
+    hand-edited database hold one.
+    """
+    expired = and_(
+        subscribers.c.status == "pending",
+        subscribers.c.confirmed_at.is_(None),
+        subscribers.c.created_at < created_before,
     )
+    ids = [int(subscriber_id) for subscriber_id in conn.execute(select(subscribers.c.id).where(expired)).scalars()]
+    if not ids:
+        return 0
+    selection_ids = list_subscriber_selection_ids(conn, ids)
+    result = conn.execute(delete(subscribers).where(expired))
+    delete_unused_selections(conn, selection_ids)
     return int(result.rowcount)
 
 
