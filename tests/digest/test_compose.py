@@ -324,8 +324,7 @@ def test_later_digests_encode_only_the_lines_that_carry_the_subscriber(
     # line and two links, the HTML part's "because" line and links' line.
     assert len(encoded) == 2
     assert all(
-        "bob@example.org" in text and "/digest/preferences/9." in text and "/unsubscribe/9." in text
-        for text in encoded
+        "bob@example.org" in text and "/digest/preferences/9." in text and "/unsubscribe/9." in text for text in encoded
     )
     assert all(text.count("\n") == lines for text, lines in zip(encoded, [3, 2], strict=True))
     assert b"bob@example.org" in raw.data

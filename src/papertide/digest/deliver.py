@@ -91,6 +91,8 @@ class Delivery:
         self.should_stop = should_stop
         self.outcomes = Outcomes(engine, policy=policy, worker=worker, clock=clock, on_sent=advance)
         self.report: DeliveryReport = self.outcomes.report
+        # (frequency, label) by period key: a run has one or two periods and many messages.
+        self._periods: dict[str, tuple[str, str]] = {}
 
     def close(self) -> None:
         """Release the worker's database connection."""
@@ -179,7 +181,10 @@ class Delivery:
             self.outcomes.cancel(digest, "its papers are no longer stored")
             return
         started = time.perf_counter()
-        frequency, label = select_period_label(digest.period_key)
+        period = self._periods.get(digest.period_key)
+        if period is None:
+            period = self._periods[digest.period_key] = select_period_label(digest.period_key)
+        frequency, label = period
         message = self.composer.compose_digest(
             subscriber_id=subscriber.id,
             email=subscriber.email,
