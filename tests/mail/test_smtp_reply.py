@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import smtplib
+import socket
+import threading
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from papertide.mail.smtp_reply import MAX_LINE, Reply, ReplyBuffer, ReplyError
+from papertide.mail.transport import RawMessage, SmtpTransport, TemporaryFailure
 
 CODES = st.sampled_from([220, 221, 250, 251, 354, 421, 450, 451, 452, 503, 550, 551, 552, 553, 554])
 TEXT = st.binary(max_size=40).map(lambda text: text.replace(b"\n", b" ").replace(b"\r", b" "))
@@ -110,3 +113,35 @@ def test_bytes_that_are_not_a_reply_raise_a_reply_error_naming_what_is_wrong(rec
     buffer.feed(received)
     with pytest.raises(ReplyError, match=complaint):
         read_all(buffer)
+
+
+def scripted_server(replies: list[bytes]) -> tuple[int, threading.Thread, list[bytes]]:
+    """A loopback server that sends each of ``replies`` after reading one line (the greeting first, unasked)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    heard: list[bytes] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection, listener, connection.makefile("rb") as lines:
+            connection.sendall(replies[0])
+            for reply in replies[1:]:
+                heard.append(lines.readline())
+                connection.sendall(reply)
+            heard.append(lines.read())  # all that came next, until the client hung up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread, heard
+
+
+def test_a_reply_that_is_not_smtp_is_a_temporary_failure_and_drops_the_connection() -> None:
+    greeting, ehlo = b"220 test ESMTP\r\n", b"250-test\r\n250 PIPELINING\r\n"
+    port, thread, heard = scripted_server([greeting, ehlo, b"hello, this is not SMTP\r\n"])
+    message = RawMessage("a@example.org", ("b@example.org",), "<m@example.org>", b"Subject: x\r\n\r\nbody\r\n")
+    transport = SmtpTransport(f"smtp://127.0.0.1:{port}", timeout=60)
+    with pytest.raises(TemporaryFailure, match="not an SMTP reply line"):
+        transport.send(message)
+    assert transport._client is None, "the connection is dropped: which command the line answered is unknown"
+    thread.join(60)
+    assert heard[1] == b"MAIL FROM:<a@example.org>\r\n"
+    assert heard[2] == b"RCPT TO:<b@example.org>\r\nDATA\r\n", "the rest of the group, then no QUIT, no message"
