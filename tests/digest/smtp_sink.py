@@ -123,10 +123,11 @@ class RecordingHandler:
 class SmtpSink:
     """Start with ``start()``; ``url`` is what PAPERTIDE_SMTP_URL takes."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
+        """``options`` go to aiosmtpd's Controller and SMTP (``ssl_context``, ``tls_context``, ``authenticator``...)."""
         self.handler = RecordingHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def url(self) -> str:

@@ -265,8 +265,10 @@ def test_a_why_line_is_escaped_once_per_run_not_once_per_message(
     escaped_first = len(calls)
     second = compose(composer, entries=many, email="bob@example.org", subscriber_id=9)
 
-    # Only the per-message values (address, links, preheader) are escaped again: not the ten why lines.
-    assert len(calls) - escaped_first == escaped_first
+    # Only the subscriber's own values (address and two links, once for both parts) are escaped again:
+    # the same digest's preheader and ten why lines come from the digest's kept body.
+    assert calls[escaped_first:] == ["bob@example.org", *calls[escaped_first + 1 : escaped_first + 3]]
+    assert len(calls) - escaped_first == 3
     assert escaped_first < len(many)
     assert first.data != second.data
 
@@ -318,11 +320,13 @@ def test_later_digests_encode_only_the_lines_that_carry_the_subscriber(
 
     monkeypatch.setattr(layout_module, "encode_quoted_printable", counted)
     raw = compose(composer, subscriber_id=9, email="bob@example.org")
-    # Text part: the "because" line and the two links; HTML part: the "because" line and the links' line.
-    assert len(encoded) == 5
+    # Each part's subscriber lines follow each other and are encoded in one go: the text part's "because"
+    # line and two links, the HTML part's "because" line and links' line.
+    assert len(encoded) == 2
     assert all(
-        "bob@example.org" in text or "/digest/preferences/" in text or "/unsubscribe/" in text for text in encoded
+        "bob@example.org" in text and "/digest/preferences/9." in text and "/unsubscribe/9." in text for text in encoded
     )
+    assert all(text.count("\n") == lines for text, lines in zip(encoded, [3, 2], strict=True))
     assert b"bob@example.org" in raw.data
 
 
@@ -346,3 +350,10 @@ def test_digests_that_share_their_papers_differ_only_in_their_subscriber_even_as
     for number in range(6):
         changes = {"subscriber_id": number, "email": f"r{number}@example.org", "entries": bodies[number % 2]}
         assert compose(warm, **changes).data == compose(MailComposer(site), **changes).data
+
+
+def test_a_digest_without_a_line_starting_with_a_dot_is_joined_once_for_both_forms(composer: MailComposer) -> None:
+    compose(composer)
+    later = compose(composer, subscriber_id=8, email="ann@example.org")
+    assert later.smtp_data is later.data, "the SMTP form is the same bytes object, not a second join"
+    assert dot_stuffed(later.data) == later.data

@@ -137,3 +137,26 @@ def test_a_message_with_its_own_smtp_form_is_sent_in_that_form(smtp_sink: SmtpSi
     with SmtpTransport(smtp_sink.url) as transport:
         transport.send(message)
     assert smtp_sink.received[0].data.replace(b"\r\n", b"\n").endswith(b"\n.leading\n")
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-by-one"])
+def test_recipients_all_refused_for_now_are_a_temporary_failure_and_the_connection_goes_on_after_rset(
+    smtp_sink: SmtpSink, composer: MailComposer, pipelining: bool
+) -> None:
+    smtp_sink.behaviour.pipelining = pipelining
+    smtp_sink.behaviour.refuse_recipients.update(
+        {"reader1@example.org": "450 4.2.0 Mailbox busy", "reader3@example.org": "452 4.5.3 Too many recipients"}
+    )
+    both = RawMessage(
+        "digest@example.org", ("reader1@example.org", "reader3@example.org"), "<b@x.org>", b"S: x\r\n\r\nb\r\n"
+    )
+    one = RawMessage(
+        "digest@example.org", ("reader1@example.org", "reader2@example.org"), "<o@x.org>", b"S: x\r\n\r\no\r\n"
+    )
+    with SmtpTransport(smtp_sink.url) as transport:
+        with pytest.raises(TemporaryFailure, match="450"):
+            transport.send(both)
+        transport.send(one)  # the busy mailbox is left out, the other one takes it
+        transport.send(message(composer, 2))
+    assert [m.recipients for m in smtp_sink.received] == [("reader2@example.org",), ("reader2@example.org",)]
+    assert len({m.session for m in smtp_sink.received}) == 1 and smtp_sink.sessions_without_quit == set()

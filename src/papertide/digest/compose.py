@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import functools
 import hashlib
 import hmac
 import logging
@@ -147,11 +148,13 @@ def compose_excerpt(abstract: str, limit: int = 280) -> str:
 
 
 _BLOCK_MARKER = re.compile("\0[0-9]+\0")
-# The values that differ between two digests of the same shape, in slot order (digest/skeleton.py);
-# each paper's "why" line follows them.
-_PER_MESSAGE = ("email", "preferences_url", "unsubscribe_url", "preheader")
+# The values that differ between two digests of the same shape, in slot order (digest/skeleton.py):
+# first the subscriber's own (address and signed links, never shared by two messages), then the
+# preheader; each paper's "why" line follows them.
+_SUBSCRIBER_VALUES = ("email", "preferences_url", "unsubscribe_url")
+_PER_MESSAGE = (*_SUBSCRIBER_VALUES, "preheader")
 # The slots (indices in _PER_MESSAGE) whose values belong to one subscriber, never to a whole digest.
-_PER_SUBSCRIBER = (0, 1, 2)
+_PER_SUBSCRIBER = tuple(range(len(_SUBSCRIBER_VALUES)))
 
 
 def _clean_mail_output(value: object) -> object:
@@ -220,6 +223,8 @@ class MailComposer:
         self._layouts: dict[tuple[str, str, str, int, bool], EncodedLayout | None] = {}
         self._lines: LineMemos = {}
         self._reasons: dict[tuple[str, bool], str] = {}
+        self._date_second: int | None = None
+        self._date_text = ""
 
     def manage_token(self, subscriber_id: int, email: str, now: dt.datetime) -> str:
         """A fresh token for the subscriber's preferences page."""
@@ -275,16 +280,35 @@ class MailComposer:
         heading, frequency = str(context["heading"]), str(context["frequency_label"])
         return (name, heading, frequency, len(entries), bool(context["preheader"]))
 
-    def _values(self, context: dict[str, Any], entries: Sequence[DigestEntry], html: bool) -> list[str]:
-        """The escaped values of a message's slots, in slot order."""
-        return [_escape_value(context[k], html) for k in _PER_MESSAGE] + [
-            self._escaped(entry.reason, html) for entry in entries
-        ]
+    def _values(
+        self,
+        context: dict[str, Any],
+        entries: Sequence[DigestEntry],
+        html: bool,
+        subscriber_values: Sequence[str] | None = None,
+    ) -> list[str]:
+        """The escaped values of a message's slots, in slot order (the subscriber's own ones given, or escaped here)."""
+        if subscriber_values is None:
+            values = [_escape_value(context[k], html) for k in _PER_MESSAGE]
+        else:
+            values = [
+                *subscriber_values,
+                *[_escape_value(context[k], html) for k in _PER_MESSAGE[len(_SUBSCRIBER_VALUES) :]],
+            ]
+        return values + [self._escaped(entry.reason, html) for entry in entries]
 
     def _encode_part(
-        self, name: str, context: dict[str, Any], cards: list[_Card], entries: Sequence[DigestEntry]
-    ) -> tuple[list[bytes], list[bytes]]:
-        """One part's quoted-printable pieces and their SMTP forms: from the shape's layout when it has one."""
+        self,
+        name: str,
+        context: dict[str, Any],
+        cards: list[_Card],
+        entries: Sequence[DigestEntry],
+        subscriber_values: Sequence[str],
+    ) -> tuple[list[bytes], list[bytes] | None]:
+        """One part's quoted-printable pieces and their SMTP forms (None: the same bytes), from the shape's layout.
+
+        :param subscriber_values: the escaped values of the slots in ``_PER_SUBSCRIBER``, in that order.
+        """
         html = name.endswith(".html.j2")
         key = self._shape(name, context, entries)
         skeleton = self._skeletons.get(key)
@@ -294,10 +318,14 @@ class MailComposer:
             layout = self._layouts[key]
             if layout is not None:
                 encoded = [card.html_qp if html else card.text_qp for card in cards]
-                return layout.encode(self._values(context, entries, html), encoded)
+                # Escaping is a function of the raw text, so raw reasons tell digests apart as well.
+                digest = (context["preheader"], *[entry.reason for entry in entries], *encoded)
+                values = functools.partial(self._values, context, entries, html, subscriber_values)
+                return layout.encode(digest, subscriber_values, values, encoded)
         # The first message of its shape (which checks the skeleton), or a template the layout cannot cut.
         data = self._render(name, context, cards, entries)
-        return [data], [dot_stuffed(data)]
+        smtp = dot_stuffed(data)
+        return [data], ([smtp] if smtp != data else None)
 
     def _render_filled(self, name: str, context: dict[str, Any], entries: Sequence[DigestEntry]) -> str:
         """The part's template rendered for this message, from its shape's skeleton when it has a sound one."""
@@ -373,13 +401,16 @@ class MailComposer:
             "preferences_url": f"{self.site.root}/digest/preferences/{manage}",
             "unsubscribe_url": unsubscribe_url,
         }
-        html_data, html_smtp = self._encode_part("digest.html.j2", context, cards, entries)
-        text_data, text_smtp = self._encode_part("digest.txt.j2", context, cards, entries)
+        # The subscriber's own values, cleaned once for both parts (as the templates' finalize does).
+        cleaned = [_clean_mail_output(context[key]) for key in _SUBSCRIBER_VALUES]
+        text_data, text_smtp = self._encode_part("digest.txt.j2", context, cards, entries, [str(c) for c in cleaned])
+        html_values = [str(escape(c)) for c in cleaned]
+        html_data, html_smtp = self._encode_part("digest.html.j2", context, cards, entries, html_values)
         headers = (
             self._from,
             f"To: {email}",
             self._subject(frequency, period_label),
-            f"Date: {format_datetime(now.astimezone(dt.UTC))}",
+            f"Date: {self._date(now)}",
             f"Message-ID: {message_id}",
             self._list_id,
             f"List-Unsubscribe: <{unsubscribe_url}>,\r\n <mailto:{mailto}?subject=unsubscribe>",
@@ -388,9 +419,28 @@ class MailComposer:
         head, between, closing = alternative_frame(headers)
         data = b"".join((head, *text_data, between, *html_data, closing))
         # Header lines never start with "." (a folded line starts with a space); checked all the same.
-        smtp_head = dot_stuffed(head) if head.startswith(b".") or b"\n." in head else head
-        smtp = b"".join((smtp_head, *text_smtp, between, *html_smtp, closing))
+        head_stuffed = head.startswith(b".") or b"\n." in head
+        if not head_stuffed and text_smtp is None and html_smtp is None:
+            smtp = data  # no line starts with "." (nearly every digest): the SMTP form is the same bytes
+        else:
+            smtp = b"".join(
+                (
+                    dot_stuffed(head) if head_stuffed else head,
+                    *(text_smtp or text_data),
+                    between,
+                    *(html_smtp or html_data),
+                    closing,
+                )
+            )
         return RawMessage(sender=self._sender, recipients=(email,), message_id=message_id, data=data, smtp_data=smtp)
+
+    def _date(self, now: dt.datetime) -> str:
+        """The Date header's value, formatted once per second (a run sends many messages per second)."""
+        second = int(now.timestamp())
+        if second != self._date_second:
+            self._date_second = second
+            self._date_text = format_datetime(now.astimezone(dt.UTC))
+        return self._date_text
 
     def compose_confirmation(
         self, *, subscriber_id: int, email: str, already_subscribed: bool, valid_days: int, now: dt.datetime

@@ -97,6 +97,8 @@ class Delivery:
         self.report: DeliveryReport = self.outcomes.report
         # Selection id -> its digest entries, built once per selection, not once per message.
         self.selections: OrderedDict[int, tuple[DigestEntry, ...]] = OrderedDict()
+        # (frequency, label) by period key: a run has one or two periods and many messages.
+        self._periods: dict[str, tuple[str, str]] = {}
 
     def close(self) -> None:
         """Release the worker's database connection."""
@@ -199,7 +201,10 @@ class Delivery:
             self.outcomes.cancel(digest, "its papers are no longer stored")
             return
         started = time.perf_counter()
-        frequency, label = select_period_label(digest.period_key)
+        period = self._periods.get(digest.period_key)
+        if period is None:
+            period = self._periods[digest.period_key] = select_period_label(digest.period_key)
+        frequency, label = period
         message = self.composer.compose_digest(
             subscriber_id=subscriber.id,
             email=subscriber.email,

@@ -13,13 +13,15 @@ message.
 Each piece also comes in SMTP's transparent form (a line starting with "." gets another,
 RFC 5321), made once per piece, so the transport sends the message without scanning 30 KB
 for dots (mail/transport.py ``RawMessage.smtp_data``). Every piece starts at a line start,
-so stuffing the pieces one by one is stuffing the message.
+so stuffing the pieces one by one is stuffing the message. Quoted-printable rarely leaves a
+line starting with "." (a title such as ".NET at scale"), so ``encode`` says when no piece
+needed stuffing and the composer then joins the message once, not twice.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from papertide.digest.skeleton import Skeleton, slot_marker
@@ -65,7 +67,8 @@ class _Line:
         """The line encoded for these values (kept when it has no subscriber's value)."""
         if self.memo is None:
             return encode_lines(self.text.fill(values))
-        key = tuple([values[slot] for slot in self.text.slots])
+        slots = self.text.slots
+        key = (values[slots[0]],) if len(slots) == 1 else tuple([values[slot] for slot in slots])
         found = self.memo.get(key)
         if found is None:
             if len(self.memo) >= _MEMO_LIMIT:
@@ -103,52 +106,91 @@ class EncodedLayout:
     Subscribers often get the same papers with the same reasons (all those without topics, for
     one): the part's text is then the same but for the subscriber's lines. So the pieces
     between those lines are joined once per distinct digest and kept, for the most recent
-    ``_BODIES`` digests of the shape.
+    ``_BODIES`` digests of the shape; a digest seen before costs a lookup, the subscriber's
+    lines and a short list.
     """
 
-    def __init__(self, steps: Sequence[_Step]) -> None:
+    def __init__(self, steps: Sequence[_Step], per_subscriber: Sequence[int]) -> None:
         self.steps = tuple(steps)
-        slots = sorted(
-            {slot for step in steps if isinstance(step, _Line) and step.memo is not None for slot in step.slots}
+        # Whether a subscriber's line also shows a per-digest value (then it needs all the values).
+        self._mixed = any(
+            slot not in per_subscriber
+            for step in steps
+            if isinstance(step, _Line) and step.memo is None
+            for slot in step.slots
         )
-        self._body_slots = slots
-        self._bodies: dict[tuple[object, ...], tuple[Encoded | _Line, ...]] = {}
+        self._bodies: dict[tuple[object, ...], tuple[tuple[Encoded | _Line, ...], bool]] = {}
 
-    def encode(self, values: Sequence[str], cards: Sequence[Encoded]) -> tuple[list[bytes], list[bytes]]:
-        """The part's quoted-printable pieces and their SMTP forms, for these (escaped) values and cards."""
-        key = (*[values[slot] for slot in self._body_slots], *cards)
-        segments = self._bodies.pop(key, None)
-        if segments is None:
-            segments = self._segments(values, cards)
+    def encode(
+        self,
+        digest: tuple[object, ...],
+        subscriber_values: Sequence[str],
+        all_values: Callable[[], Sequence[str]],
+        cards: Sequence[Encoded],
+    ) -> tuple[list[bytes], list[bytes] | None]:
+        """The part's quoted-printable pieces, and their SMTP forms or None when those are the same bytes.
+
+        :param digest: what makes this part's text the same for two subscribers (everything but
+            their own values: the per-digest values and the cards).
+        :param subscriber_values: the escaped values of the slots a subscriber's lines show.
+        :param all_values: every slot's escaped value, in slot order (called only when needed).
+        """
+        kept = self._bodies.pop(digest, None)
+        values: Sequence[str] | None = None
+        if kept is None:
+            values = all_values()
+            kept = self._segments(values, cards)
             if len(self._bodies) >= _BODIES:
                 del self._bodies[next(iter(self._bodies))]  # the least recently used
-        self._bodies[key] = segments
-        data: list[bytes] = []
-        smtp: list[bytes] = []
+        self._bodies[digest] = kept
+        segments, stuffed = kept
+        if self._mixed:
+            subscriber_values = values if values is not None else all_values()
+        pieces: list[Encoded] = []
         for segment in segments:
-            piece = segment if isinstance(segment, Encoded) else segment.piece(values, cards)
-            data.append(piece.data)
-            smtp.append(piece.smtp)
-        return data, smtp
+            if isinstance(segment, Encoded):
+                pieces.append(segment)
+            else:
+                piece = segment.piece(subscriber_values, cards)
+                pieces.append(piece)
+                stuffed = stuffed or piece.smtp is not piece.data
+        data = [piece.data for piece in pieces]
+        return data, ([piece.smtp for piece in pieces] if stuffed else None)
 
-    def _segments(self, values: Sequence[str], cards: Sequence[Encoded]) -> tuple[Encoded | _Line, ...]:
-        """The steps with each run between the subscriber's lines joined into one piece."""
+    def _segments(self, values: Sequence[str], cards: Sequence[Encoded]) -> tuple[tuple[Encoded | _Line, ...], bool]:
+        """The steps, each run between the subscriber's lines joined into one piece; and whether any is stuffed.
+
+        Written out flat (no ``piece`` call for constants and cards): this runs for each digest
+        not seen before, which at a few thousand subscribers is nearly half of them.
+        """
         segments: list[Encoded | _Line] = []
         data: list[bytes] = []
         smtp: list[bytes] = []
+        run_stuffed = stuffed = False
         for step in self.steps:
-            if isinstance(step, _Line) and step.memo is None:
+            if isinstance(step, _Card):
+                piece = cards[step.index]
+            elif isinstance(step, _Constant):
+                piece = step.encoded
+            elif step.memo is not None:
+                piece = step.piece(values, cards)
+            else:
                 if data:
-                    segments.append(Encoded(b"".join(data), b"".join(smtp)))
-                    data, smtp = [], []
+                    joined = b"".join(data)
+                    segments.append(Encoded(joined, b"".join(smtp) if run_stuffed else joined))
+                    stuffed = stuffed or run_stuffed
+                    data, smtp, run_stuffed = [], [], False
                 segments.append(step)
                 continue
-            piece = step.piece(values, cards)
             data.append(piece.data)
             smtp.append(piece.smtp)
+            if piece.smtp is not piece.data:
+                run_stuffed = True
         if data:
-            segments.append(Encoded(b"".join(data), b"".join(smtp)))
-        return tuple(segments)
+            joined = b"".join(data)
+            segments.append(Encoded(joined, b"".join(smtp) if run_stuffed else joined))
+            stuffed = stuffed or run_stuffed
+        return tuple(segments), stuffed
 
 
 LineMemos = dict[tuple[str, ...], dict[tuple[str, ...], Encoded]]
@@ -190,7 +232,20 @@ def compile_layout(skeleton: Skeleton, per_subscriber: Sequence[int], memos: Lin
         pieces, slots = tuple(parts[0::2]), tuple(int(number) for number in parts[1::2])
         if any("\0" in piece for piece in pieces):
             return None  # a card inline with other text: the composer encodes such parts whole
-        memo = None if any(slot in per_subscriber for slot in slots) else memos.setdefault(pieces, {})
-        steps.append(_Line(Skeleton(pieces, slots), memo))
+        if any(slot in per_subscriber for slot in slots):
+            previous = steps[-1] if steps else None
+            if isinstance(previous, _Line) and previous.memo is None:
+                # The subscriber's lines that follow each other are encoded in one go.
+                steps[-1] = _Line(_joined(previous.text, Skeleton(pieces, slots)), None)
+            else:
+                steps.append(_Line(Skeleton(pieces, slots), None))
+            continue
+        steps.append(_Line(Skeleton(pieces, slots), memos.setdefault(pieces, {})))
     close_constant()
-    return EncodedLayout(steps)
+    return EncodedLayout(steps, per_subscriber)
+
+
+def _joined(first: Skeleton, second: Skeleton) -> Skeleton:
+    """One skeleton for ``first``'s text followed by ``second``'s."""
+    pieces = (*first.pieces[:-1], first.pieces[-1] + second.pieces[0], *second.pieces[1:])
+    return Skeleton(pieces, first.slots + second.slots)

@@ -160,7 +160,8 @@ class Outcomes:
         Committed in the same transaction as the record of the digest accepted before it.
         """
         accepted = self._accepted
-        if self._touch_due(self.clock()) or (accepted is not None and accepted[1].bounce_count):
+        now = self.clock()  # one clock read per message
+        if self._touch_due(now) or (accepted is not None and accepted[1].bounce_count):
             with self.write() as conn:  # the general path: also refreshes claims, resets bounces
                 return read_held(conn, digest.id, self.worker)
         with self._writes:
@@ -168,7 +169,7 @@ class Outcomes:
             assert self._held is not None
             sent = accepted[0].id if accepted is not None else None
             try:
-                recorded, status = self._held.run(sent=sent, held=digest.id, worker=self.worker, now=self.clock())
+                recorded, status = self._held.run(sent=sent, held=digest.id, worker=self.worker, now=now)
             except BaseException:
                 self.close()
                 raise

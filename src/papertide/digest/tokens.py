@@ -61,7 +61,9 @@ def _mac(secret: str, purpose: Purpose, subscriber_id: int, issued: int, email: 
     return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
+@lru_cache(maxsize=64)
 def _base36(number: int) -> str:
+    # Cached: a digest run signs two tokens per message with the same issue second.
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     text = ""
     while True:

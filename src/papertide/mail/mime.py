@@ -31,7 +31,7 @@ class HeaderInjection(ValueError):
 
 def check_header_value(name: str, value: str) -> str:
     """The value unchanged, or HeaderInjection when it could start a new header line."""
-    if any(ch in value for ch in "\r\n\0"):
+    if "\r" in value or "\n" in value or "\0" in value:  # three scans, not a generator (digests: 3 per message)
         raise HeaderInjection(f"{name} must not contain line breaks")
     return value
 

@@ -33,6 +33,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from papertide.domain.faults import reach_fault_point
+from papertide.mail.smtp_reply import Reply, ReplyBuffer, ReplyError
 
 log = logging.getLogger(__name__)
 
@@ -176,9 +177,15 @@ class SmtpTransport:
 
     URL forms: ``smtp://user:pass@host:587?starttls=true`` (STARTTLS), ``smtps://host:465``
     (implicit TLS), ``smtp://host:25`` (plain, for a local relay).
+
+    smtplib opens the connection (greeting, EHLO, TLS, AUTH); the messages then go out over
+    its socket with this module's own writes and mail/smtp_reply.py's reply reader (issue 13):
+    per message, one write for the envelope (MAIL, RCPT, DATA pipelined, RFC 2920) and one for
+    the message with its final dot, and the replies read from whatever each read returned,
+    instead of smtplib's five writes and a ``readline`` per reply line.
     """
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, *, tls_context: ssl.SSLContext | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in {"smtp", "smtps"}:
             raise ValueError(f"SMTP URL must start with smtp:// or smtps://, got {parts.scheme!r}")
@@ -190,25 +197,28 @@ class SmtpTransport:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
+        # None: the system's trusted certificates (ssl.create_default_context); tests pass their own CA.
+        self.tls_context = tls_context
         self._client: smtplib.SMTP | None = None
+        self._session: _Session | None = None
 
     def _connect(self) -> smtplib.SMTP:
         try:
             client: smtplib.SMTP
+            context = self.tls_context or ssl.create_default_context()
             if self.implicit_tls:
-                client = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
-                )
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 if self.starttls:
-                    client.starttls(context=ssl.create_default_context())
+                    client.starttls(context=context)
             if client.sock is not None:
-                # The final "." goes out in its own small write after the body; without
-                # TCP_NODELAY, Nagle's algorithm holds it until the server's delayed ACK (~40 ms).
+                # Each write is a whole group of commands or a whole message: nothing to gain from
+                # Nagle's algorithm, which would hold a short write until the server's delayed ACK.
                 client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.username:
                 client.login(self.username, self.password or "")
+            client.ehlo_or_helo_if_needed()
         except smtplib.SMTPAuthenticationError as error:
             raise PermanentFailure(f"SMTP login refused: {error.smtp_code}") from error
         except (OSError, smtplib.SMTPException) as error:
@@ -225,10 +235,10 @@ class SmtpTransport:
 
     def close(self) -> None:
         """Say QUIT and drop the connection."""
-        if self._client is not None:
-            with contextlib.suppress(OSError, smtplib.SMTPException):
-                self._client.quit()
-            self._client = None
+        if self._session is not None:
+            with contextlib.suppress(OSError, ReplyError):
+                self._session.command(b"QUIT\r\n")
+        self._abandon()
 
     def probe(self) -> str:
         """Connect, log in and say NOOP without sending anything; returns the server's greeting."""
@@ -244,6 +254,7 @@ class SmtpTransport:
 
     def _abandon(self) -> None:
         """Drop the connection without QUIT, so an unfinished DATA is discarded by the server."""
+        self._session = None
         if self._client is not None:
             with contextlib.suppress(OSError):
                 self._client.close()
@@ -252,110 +263,151 @@ class SmtpTransport:
     def send(self, message: EmailMessage | RawMessage) -> None:
         """Send one message; returns after the server's 250 to the final dot.
 
-        Reconnects once when the kept connection turns out to be dropped before MAIL. A
-        connection lost after the final dot, before the reply, is a TemporaryFailure: the
-        server may or may not have the message, and sending it again (same Message-ID) is
-        what keeps it from being lost (RFC 5321 section 6.1; RFC 1047).
+        Reconnects once when the kept connection turns out to be dropped before the message
+        data went out. A connection lost after that, before the reply to the final dot, is a
+        TemporaryFailure: the server may or may not have the message, and sending it again
+        (same Message-ID) is what keeps it from being lost (RFC 5321 section 6.1; RFC 1047).
         """
         raw = raw_message(message)
         for attempt in (1, 2):
-            if self._client is None:
+            if self._session is None:
                 self._client = self._connect()
+                self._session = _Session(self._client)
             try:
-                self._transact(self._client, raw)
+                self._transact(self._session, raw)
                 return
             except _Dropped as error:
                 self._abandon()
                 if attempt == 2:
                     raise TemporaryFailure(f"SMTP server disconnected: {error}") from error
-            except (OSError, smtplib.SMTPException) as error:
+            except (OSError, ReplyError) as error:
                 self._abandon()
                 raise TemporaryFailure(f"SMTP error: {error}") from error
 
-    def _transact(self, client: smtplib.SMTP, raw: RawMessage) -> None:
+    def _transact(self, session: _Session, raw: RawMessage) -> None:
+        if raw.smtputf8 and not session.smtputf8:
+            raise TemporaryFailure(f"SMTP error: {self.host} does not take SMTPUTF8 (an address is not ASCII)")
+        options = b" SMTPUTF8 BODY=8BITMIME" if raw.smtputf8 else b""
+        if session.size:
+            options += b" SIZE=%d" % len(raw.data)
+        encoding = "utf-8" if raw.smtputf8 else "ascii"
+        mail_command = b"MAIL FROM:%s%s\r\n" % (quote_address(raw.sender).encode(encoding), options)
+        rcpt_commands = [b"RCPT TO:%s\r\n" % quote_address(r).encode(encoding) for r in raw.recipients]
         try:
-            client.ehlo_or_helo_if_needed()
-            options = ["SMTPUTF8", "BODY=8BITMIME"] if raw.smtputf8 else []
-            if client.has_extn("size"):
-                options.append(f"SIZE={len(raw.data)}")
-            if client.has_extn("pipelining") and not raw.smtputf8:
-                mail, rcpts, data = self._open_pipelined(client, raw, options)
+            if session.pipelining:
+                mail, rcpts, data = session.open_pipelined(mail_command, rcpt_commands)
             else:
-                mail, rcpts, data = self._open_stepwise(client, raw, options)
-        except smtplib.SMTPServerDisconnected as error:
+                mail, rcpts, data = session.open_stepwise(mail_command, rcpt_commands)
+        except OSError as error:
             raise _Dropped(str(error)) from error
-        code, reply = mail
-        if code != 250:
-            self._reset(code)
-            raise _failure_for(code, f"sender refused: SMTP {code} {reply!r}")
-        refused = {recipient: answer for recipient, answer in rcpts.items() if answer[0] not in (250, 251)}
+        if mail.code != 250:
+            self._reset(mail.code)
+            raise _failure_for(mail.code, f"sender refused: SMTP {mail.code} {mail.text!r}")
+        refused = {
+            recipient: (reply.code, reply.text)
+            for recipient, reply in zip(raw.recipients, rcpts, strict=True)
+            if reply.code not in (250, 251)
+        }
         if len(refused) == len(raw.recipients):
             code = min(code for code, _ in refused.values()) if refused else 554
             self._reset(code)
             detail = f"recipient refused: {refused}"
             raise RecipientRefused(detail) if 500 <= code < 600 else TemporaryFailure(detail)
-        code, reply = data
-        if code != 354:
-            self._reset(code)
-            raise _failure_for(code, f"DATA refused: SMTP {code} {reply!r}", rejected=True)
-        client.send(raw.smtp_data if raw.smtp_data is not None else dot_stuffed(raw.data))
+        if data.code != 354:
+            self._reset(data.code)
+            raise _failure_for(data.code, f"DATA refused: SMTP {data.code} {data.text!r}", rejected=True)
+        # The process may stop here with DATA open and nothing of the message written: the server
+        # discards the transaction when the connection drops (the crash tests' after-data window).
         reach_fault_point("after-data")
-        client.send(b".\r\n")
+        stuffed = raw.smtp_data if raw.smtp_data is not None else dot_stuffed(raw.data)
+        session.write(stuffed + b".\r\n")
         reach_fault_point("after-dot")
-        code, reply = client.getreply()
-        if code != 250:
-            raise _failure_for(code, f"message refused: SMTP {code} {reply!r}", rejected=True)
+        final = session.reply()
+        if final.code != 250:
+            raise _failure_for(final.code, f"message refused: SMTP {final.code} {final.text!r}", rejected=True)
         reach_fault_point("after-250")
 
-    @staticmethod
-    def _open_stepwise(client: smtplib.SMTP, raw: RawMessage, options: list[str]) -> tuple[Reply, Replies, Reply]:
-        """MAIL, each RCPT and DATA one after the other, each waiting for its reply (no PIPELINING)."""
-        mail = client.mail(raw.sender, options)
-        if mail[0] != 250:
-            return mail, {}, (0, b"")
-        rcpts = {recipient: client.rcpt(recipient) for recipient in raw.recipients}
-        if all(code not in (250, 251) for code, _ in rcpts.values()):
-            return mail, rcpts, (0, b"")
-        return mail, rcpts, client.docmd("DATA")
+    def _reset(self, code: int) -> None:
+        # 421 means the server is closing the connection; anything else leaves it usable after RSET.
+        if code == 421 or self._session is None:
+            self._abandon()
+            return
+        try:
+            if self._session.command(b"RSET\r\n").code == 250:
+                return
+        except (OSError, ReplyError):
+            pass
+        self._abandon()
 
-    @staticmethod
-    def _open_pipelined(client: smtplib.SMTP, raw: RawMessage, options: list[str]) -> tuple[Reply, Replies, Reply]:
+
+class _Session:
+    """An open, greeted (and maybe TLS, logged-in) connection: what it supports, and its writes and replies."""
+
+    def __init__(self, client: smtplib.SMTP) -> None:
+        sock = client.sock
+        if sock is None:
+            raise _Closed("the SMTP connection is closed")
+        if client.file is None:
+            client.file = sock.makefile("rb")
+        # Read through smtplib's buffered file: any bytes it already buffered come first.
+        self._read = client.file.read1
+        self.write = sock.sendall
+        self._replies = ReplyBuffer()
+        esmtp = bool(client.does_esmtp)
+        self.pipelining = esmtp and client.has_extn("pipelining")
+        self.size = esmtp and client.has_extn("size")
+        self.smtputf8 = esmtp and client.has_extn("smtputf8")
+
+    def reply(self) -> Reply:
+        """The next reply, reading from the connection until it is whole."""
+        replies = self._replies
+        reply = replies.next_reply()
+        while reply is None:
+            chunk = self._read(65536)
+            if not chunk:
+                raise _Closed("the SMTP server closed the connection")
+            replies.feed(chunk)
+            reply = replies.next_reply()
+        return reply
+
+    def command(self, line: bytes) -> Reply:
+        """Send one command line and read its reply."""
+        self.write(line)
+        return self.reply()
+
+    def open_pipelined(self, mail: bytes, rcpts: list[bytes]) -> tuple[Reply, list[Reply], Reply]:
         """MAIL, RCPT and DATA in one write, then their replies in order (RFC 2920): one round trip, not three.
 
         When the envelope failed but the server still answered 354 to DATA, an empty message is
         ended at once; the server discards it (it has no valid recipient).
         """
-        commands = [f"MAIL FROM:{quote_address(raw.sender)}{''.join(' ' + o for o in options)}"]
-        commands += [f"RCPT TO:{quote_address(recipient)}" for recipient in raw.recipients]
-        commands.append("DATA")
-        client.send("".join(command + "\r\n" for command in commands))
-        mail = client.getreply()
-        rcpts = {recipient: client.getreply() for recipient in raw.recipients}
-        data = client.getreply()
-        accepted = any(code in (250, 251) for code, _ in rcpts.values())
-        if data[0] == 354 and (mail[0] != 250 or not accepted):
-            client.send(b".\r\n")
-            client.getreply()
-            data = (503, b"envelope refused")
-        return mail, rcpts, data
+        self.write(b"".join((mail, *rcpts, b"DATA\r\n")))
+        mail_reply = self.reply()
+        rcpt_replies = [self.reply() for _ in rcpts]
+        data = self.reply()
+        if data.code == 354 and (mail_reply.code != 250 or all(r.code not in (250, 251) for r in rcpt_replies)):
+            self.command(b".\r\n")
+            data = Reply(503, b"envelope refused")
+        return mail_reply, rcpt_replies, data
 
-    def _reset(self, code: int) -> None:
-        # 421 means the server is closing the connection; anything else leaves it usable after RSET.
-        if code == 421 or self._client is None:
-            self._abandon()
-            return
-        try:
-            self._client.rset()
-        except (OSError, smtplib.SMTPException):
-            self._abandon()
-
-
-Reply = tuple[int, bytes]
-Replies = dict[str, Reply]
+    def open_stepwise(self, mail: bytes, rcpts: list[bytes]) -> tuple[Reply, list[Reply], Reply]:
+        """MAIL, each RCPT and DATA one after the other, each waiting for its reply (no PIPELINING)."""
+        mail_reply = self.command(mail)
+        skipped = Reply(0, b"")
+        if mail_reply.code != 250:
+            return mail_reply, [skipped for _ in rcpts], skipped
+        rcpt_replies = [self.command(rcpt) for rcpt in rcpts]
+        if all(r.code not in (250, 251) for r in rcpt_replies):
+            return mail_reply, rcpt_replies, skipped
+        return mail_reply, rcpt_replies, self.command(b"DATA\r\n")
 
 
 class _Dropped(Exception):
     """The kept connection turned out to be closed before anything was sent."""
+
+
+class _Closed(ConnectionError):
+    """The server closed the connection (a read returned nothing)."""
 
 
 # A plain dot-atom address: no quotes, comments, brackets, spaces or angle brackets.
