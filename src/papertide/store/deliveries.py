@@ -153,7 +153,11 @@ def get_candidate_papers(conn: Connection, paper_ids: Sequence[int]) -> list[Can
 
 @dataclass(frozen=True, slots=True)
 class ClaimedDigest:
-    """A delivery a worker now holds and must send, retry, fail or release."""
+    """A delivery a worker now holds and must send, retry, fail or release.
+
+    ``selection_id`` is its digest's content (store/selections.py), returned by the claim itself
+    so that delivery needs no second read of the rows it just claimed (issue 13).
+    """
 
     id: int
     subscriber_id: int
@@ -161,6 +165,7 @@ class ClaimedDigest:
     message_id: str
     due_at: dt.datetime
     attempts: int
+    selection_id: int
 
 
 def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime) -> WrittenPlan:
@@ -327,6 +332,7 @@ def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> 
             digest_outbox.c.message_id,
             digest_outbox.c.due_at,
             digest_outbox.c.attempts,
+            digest_outbox.c.selection_id,
         )
     ).all()
     claimed = [
@@ -337,6 +343,7 @@ def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> 
             message_id=str(row.message_id),
             due_at=as_utc(row.due_at),
             attempts=int(row.attempts),
+            selection_id=int(row.selection_id),
         )
         for row in rows
     ]
