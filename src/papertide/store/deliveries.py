@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -414,7 +415,12 @@ def _driver_statement(statement: ClauseElement, dialect: Dialect) -> tuple[str, 
     order = compiled.positiontup
     if order is None:
         return str(compiled), lambda values: {**fixed, **values}
-    return str(compiled), lambda values: tuple({**fixed, **values}[name] for name in order)
+    if len(order) == 1:
+        (only,) = order
+        return str(compiled), lambda values: ({**fixed, **values}[only],)
+    # itemgetter builds the tuple in C: a generator over the names cost a quarter of the held check (issue 13).
+    pick = operator.itemgetter(*order)
+    return str(compiled), lambda values: pick({**fixed, **values})
 
 
 class HeldCheck:
