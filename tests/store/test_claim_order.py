@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Engine, insert, text, update
+from sqlalchemy import Engine, insert, inspect, text, update
 
 from papertide.store.deliveries import claim_batch, select_due
 from papertide.store.engine import begin_write
@@ -99,3 +99,14 @@ def test_a_claim_reads_the_queued_rows_and_not_every_row_already_sent(engine: En
     with engine.connect() as conn:
         first_queued = conn.execute(text("SELECT min(id) FROM digest_outbox WHERE state != 'sent'")).scalar_one()
     assert [digest.id for digest in claimed] == list(range(first_queued, first_queued + 200))
+
+
+def test_the_claim_index_is_the_only_index_of_the_delivery_queue_that_starts_with_the_state(engine: Engine) -> None:
+    # Every claim and every send changes a row's state, rewriting its entry in each such index
+    # (migration 0011 dropped the one no query used).
+    indexes = inspect(engine).get_indexes(digest_outbox.name)
+    by_state = sorted(str(index["name"]) for index in indexes if index["column_names"][:1] == ["state"])
+    assert by_state == ["ix_digest_outbox_claim"]
+    fill_queue(engine)
+    with begin_write(engine) as conn:
+        assert len(claim_batch(conn, "worker-a", NOW, 200)) == 200

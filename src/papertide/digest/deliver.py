@@ -35,7 +35,6 @@ from papertide.digest.schedule import select_period_label
 from papertide.digest.workers import fetch_gone_workers
 from papertide.domain.clock import Clock
 from papertide.domain.faults import reach_fault_point
-from papertide.domain.subscribers import Subscriber
 from papertide.mail.transport import (
     MailTransport,
     MessageRejected,
@@ -54,8 +53,8 @@ from papertide.store.deliveries import (
     release_deliveries,
 )
 from papertide.store.engine import begin_write
-from papertide.store.selections import PlannedItem, list_delivery_selections, list_selection_items
-from papertide.store.subscribers import get_subscribers
+from papertide.store.selections import PlannedItem, list_selection_items
+from papertide.store.subscribers import Recipient, get_recipients
 
 log = logging.getLogger(__name__)
 Advance = Callable[[int], None]
@@ -130,11 +129,11 @@ class Delivery:
             reach_fault_point("after-claim")
             held = [digest.id for digest in batch]
             try:
-                subscribers, entries = self._load(batch)
+                recipients = self._load(batch)
                 for digest in batch:
                     if self.should_stop():
                         return False
-                    self._deliver(digest, subscribers.get(digest.subscriber_id), entries.get(digest.id, ()))
+                    self._deliver(digest, recipients.get(digest.subscriber_id), self.selections[digest.selection_id])
                     held.remove(digest.id)
             except StopDelivery:
                 return False
@@ -147,25 +146,27 @@ class Delivery:
                             release_deliveries(conn, held, self.worker)
         return False
 
-    def _load(self, batch: list[ClaimedDigest]) -> tuple[dict[int, Subscriber], dict[int, tuple[DigestEntry, ...]]]:
-        """The batch's subscribers, and each digest's entries (only selections not seen yet are read)."""
+    def _load(self, batch: list[ClaimedDigest]) -> dict[int, Recipient]:
+        """The batch's recipients; the entries of its selections not seen yet are read into ``selections``.
+
+        Two reads per batch: the claim already returned each row's selection (issue 13). Every
+        selection of the batch is in ``selections`` when this returns, until the next call.
+        """
         with self.engine.connect() as conn:
-            subscribers = get_subscribers(conn, sorted({digest.subscriber_id for digest in batch}))
-            chosen = list_delivery_selections(conn, [digest.id for digest in batch])
-            unseen = sorted(set(chosen.values()) - self.selections.keys())
+            recipients = get_recipients(conn, sorted({digest.subscriber_id for digest in batch}))
+            unseen = sorted({digest.selection_id for digest in batch} - self.selections.keys())
             items = list_selection_items(conn, unseen) if unseen else {}
             missing = sorted({i.paper_id for rows in items.values() for i in rows} - self.papers.keys())
             if missing:
                 self.papers.update({paper.id: paper for paper in get_candidate_papers(conn, missing)})
         for selection_id in unseen:
             self.selections[selection_id] = self._entries(items.get(selection_id, ()))
-        entries: dict[int, tuple[DigestEntry, ...]] = {}
-        for delivery_id, selection_id in chosen.items():
-            self.selections.move_to_end(selection_id)
-            entries[delivery_id] = self.selections[selection_id]
-        while len(self.selections) > SELECTION_CACHE:
+        for digest in batch:
+            self.selections.move_to_end(digest.selection_id)
+        # The batch's own selections are the most recent: trimming never drops one still needed.
+        while len(self.selections) > max(SELECTION_CACHE, len(batch)):
             self.selections.popitem(last=False)
-        return subscribers, entries
+        return recipients
 
     def _entries(self, items: Sequence[PlannedItem]) -> tuple[DigestEntry, ...]:
         """A selection's entries, without the papers no longer stored."""
@@ -185,8 +186,8 @@ class Delivery:
             reason=item.reason,
         )
 
-    def _deliver(self, digest: ClaimedDigest, subscriber: Subscriber | None, entries: Sequence[DigestEntry]) -> None:
-        if subscriber is None:
+    def _deliver(self, digest: ClaimedDigest, recipient: Recipient | None, entries: Sequence[DigestEntry]) -> None:
+        if recipient is None:
             return  # erased meanwhile; its delivery row went with it
         # Checked again right before sending: an unsubscribe stops a digest up to the last moment, and
         # a row another worker took over (we were thought stopped) is theirs to send, not ours.
@@ -206,8 +207,8 @@ class Delivery:
             period = self._periods[digest.period_key] = select_period_label(digest.period_key)
         frequency, label = period
         message = self.composer.compose_digest(
-            subscriber_id=subscriber.id,
-            email=subscriber.email,
+            subscriber_id=recipient.id,
+            email=recipient.email,
             frequency=frequency,
             period_label=label,
             message_id=digest.message_id,
@@ -216,10 +217,10 @@ class Delivery:
         )
         composed = time.perf_counter()
         self.report.compose_seconds += composed - started
-        self._send(digest, subscriber, message)
+        self._send(digest, recipient, message)
         self.report.send_seconds += time.perf_counter() - composed
 
-    def _send(self, digest: ClaimedDigest, subscriber: Subscriber, message: RawMessage) -> None:
+    def _send(self, digest: ClaimedDigest, recipient: Recipient, message: RawMessage) -> None:
         try:
             self.transport.send(message)
         except TemporaryFailure as error:
@@ -237,4 +238,4 @@ class Delivery:
             raise StopDelivery from error
         # Accepted: only now may the row say so. It is recorded with the next held check (or at the end
         # of the batch), before any other message goes out: a kill until then means one duplicate.
-        self.outcomes.accepted(digest, subscriber)
+        self.outcomes.accepted(digest, recipient)

@@ -26,7 +26,6 @@ from sqlalchemy import Connection, Engine
 from papertide.digest.policy import DigestPolicy
 from papertide.domain.clock import Clock
 from papertide.domain.faults import reach_fault_point
-from papertide.domain.subscribers import Subscriber
 from papertide.store.deliveries import (
     ClaimedDigest,
     HeldCheck,
@@ -37,7 +36,7 @@ from papertide.store.deliveries import (
     write_retry,
     write_sent,
 )
-from papertide.store.subscribers import reset_bounces, write_bounce
+from papertide.store.subscribers import Recipient, reset_bounces, write_bounce
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ class Outcomes:
         self._consecutive_failures = 0
         self._touched: dt.datetime | None = None
         # Accepted by the mail server, not yet recorded (see the module docstring).
-        self._accepted: tuple[ClaimedDigest, Subscriber] | None = None
+        self._accepted: tuple[ClaimedDigest, Recipient] | None = None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
@@ -134,11 +133,11 @@ class Outcomes:
         reach_fault_point("after-commit")
         self.sent()
 
-    def _record_sent(self, conn: Connection, digest: ClaimedDigest, subscriber: Subscriber, now: dt.datetime) -> None:
+    def _record_sent(self, conn: Connection, digest: ClaimedDigest, recipient: Recipient, now: dt.datetime) -> None:
         if not write_sent(conn, digest.id, self.worker, now):
             log.warning("digest %d was already recorded as sent; this was a second copy", digest.id)
-        if subscriber.bounce_count:
-            reset_bounces(conn, subscriber.id)
+        if recipient.bounce_count:
+            reset_bounces(conn, recipient.id)
 
     def close(self) -> None:
         """Give the write connection back to the pool."""
@@ -179,7 +178,7 @@ class Outcomes:
             self._recorded()
         return status
 
-    def accepted(self, digest: ClaimedDigest, subscriber: Subscriber) -> None:
+    def accepted(self, digest: ClaimedDigest, recipient: Recipient) -> None:
         """The mail server accepted this digest (call it only then): it is recorded as sent by the next write.
 
         The caller must let a write happen (``check_held`` of the next digest, or ``flush``)
@@ -187,7 +186,7 @@ class Outcomes:
         """
         if self._accepted is not None:
             raise RuntimeError(f"digest {self._accepted[0].id} was accepted but never recorded")
-        self._accepted = (digest, subscriber)
+        self._accepted = (digest, recipient)
 
     def flush(self) -> None:
         """Record the digest accepted last, if it is not yet recorded."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -153,7 +154,11 @@ def get_candidate_papers(conn: Connection, paper_ids: Sequence[int]) -> list[Can
 
 @dataclass(frozen=True, slots=True)
 class ClaimedDigest:
-    """A delivery a worker now holds and must send, retry, fail or release."""
+    """A delivery a worker now holds and must send, retry, fail or release.
+
+    ``selection_id`` is its digest's content (store/selections.py), returned by the claim itself
+    so that delivery needs no second read of the rows it just claimed (issue 13).
+    """
 
     id: int
     subscriber_id: int
@@ -161,6 +166,7 @@ class ClaimedDigest:
     message_id: str
     due_at: dt.datetime
     attempts: int
+    selection_id: int
 
 
 def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime) -> WrittenPlan:
@@ -327,6 +333,7 @@ def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> 
             digest_outbox.c.message_id,
             digest_outbox.c.due_at,
             digest_outbox.c.attempts,
+            digest_outbox.c.selection_id,
         )
     ).all()
     claimed = [
@@ -337,6 +344,7 @@ def claim_batch(conn: Connection, worker: str, now: dt.datetime, limit: int) -> 
             message_id=str(row.message_id),
             due_at=as_utc(row.due_at),
             attempts=int(row.attempts),
+            selection_id=int(row.selection_id),
         )
         for row in rows
     ]
@@ -407,7 +415,12 @@ def _driver_statement(statement: ClauseElement, dialect: Dialect) -> tuple[str, 
     order = compiled.positiontup
     if order is None:
         return str(compiled), lambda values: {**fixed, **values}
-    return str(compiled), lambda values: tuple({**fixed, **values}[name] for name in order)
+    if len(order) == 1:
+        (only,) = order
+        return str(compiled), lambda values: ({**fixed, **values}[only],)
+    # itemgetter builds the tuple in C: a generator over the names cost a quarter of the held check (issue 13).
+    pick = operator.itemgetter(*order)
+    return str(compiled), lambda values: pick({**fixed, **values})
 
 
 class HeldCheck:

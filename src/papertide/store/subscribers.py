@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, select, update
@@ -68,6 +69,34 @@ def get_subscribers(conn: Connection, subscriber_ids: Sequence[int]) -> dict[int
         for row in conn.execute(select(subscribers).where(any_of(conn, subscribers.c.id, chunk))):
             subscriber = to_subscriber(row)
             found[subscriber.id] = subscriber
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What delivery needs of a subscriber: where to send, and whether a success must reset bounces.
+
+    Delivery reads this for every message it sends; the whole Subscriber (its topics parsed from
+    JSON, five timestamps converted) cost more to build than the read itself (issue 13). Whether
+    the address may still be sent to is read right before sending (store/deliveries.py
+    ``read_held``), not here.
+    """
+
+    id: int
+    email: str
+    bounce_count: int
+
+
+def get_recipients(conn: Connection, subscriber_ids: Sequence[int]) -> dict[int, Recipient]:
+    """The recipients of these subscribers by id; ids not found (erased) are left out."""
+    found: dict[int, Recipient] = {}
+    columns = (subscribers.c.id, subscribers.c.email, subscribers.c.bounce_count)
+    for start in range(0, len(subscriber_ids), 5000):
+        chunk = list(subscriber_ids[start : start + 5000])
+        for subscriber_id, email, bounce_count in conn.execute(
+            select(*columns).where(any_of(conn, subscribers.c.id, chunk))
+        ):
+            found[subscriber_id] = Recipient(subscriber_id, email, bounce_count)
     return found
 
 
