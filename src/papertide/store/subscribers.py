@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, select, update
 
 from papertide.domain.clock import as_utc
 from papertide.domain.subscribers import STATUSES, Preferences, Subscriber, Topics
@@ -183,13 +183,19 @@ def reset_bounces(conn: Connection, subscriber_id: int) -> None:
 
 
 def write_last_digest(conn: Connection, slots: Sequence[tuple[int, dt.datetime]]) -> None:
-    """Record the slot of each subscriber's latest planned digest, in one batch."""
+    """Record the slot (a UTC instant) of each subscriber's latest planned digest, in one batch.
+
+    Straight to the driver's executemany, the instants bound as the column's type binds them:
+    SQLAlchemy's per-row parameter processing cost more than the update itself, inside planning's
+    write transaction, which on SQLite holds off the delivery processes' records (issue 13).
+    """
     if not slots:
         return
-    conn.execute(
-        update(subscribers).where(subscribers.c.id == bindparam("_id")).values(last_digest_at=bindparam("_at")),
-        [{"_id": subscriber_id, "_at": when} for subscriber_id, when in slots],
-    )
+    column = subscribers.c.last_digest_at
+    bind = conn.dialect.type_descriptor(column.type).bind_processor(conn.dialect)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    rows = [(bind(when) if bind is not None else when, subscriber_id) for subscriber_id, when in slots]
+    conn.exec_driver_sql(f"UPDATE {subscribers.name} SET {column.name} = {mark} WHERE id = {mark}", rows)
 
 
 def list_subscribers(
