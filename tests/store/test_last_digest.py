@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Engine
 
 from papertide.store.engine import begin_write
-from papertide.store.subscribers import get_subscriber, write_last_digest
+from papertide.store.subscribers import bind_last_digest, get_subscriber, write_last_digest
 from tests.digest.digest_data import add_subscriber
 
 
@@ -21,8 +21,10 @@ def test_the_last_digest_instants_written_in_one_batch_read_back_equal_and_touch
     # Planning's slots are UTC instants (digest/schedule.py); fractions of a second are kept.
     later = dt.datetime(2026, 8, 20, 16, 30, 15, 250000, tzinfo=dt.UTC)
     with begin_write(engine) as conn:
-        write_last_digest(conn, [(first.id, utc), (second.id, later)])
-        write_last_digest(conn, [])
+        slots = bind_last_digest(conn.dialect, [(first.id, utc), (second.id, later), (untouched.id, utc)])
+        # Only the subscribers whose delivery row the batch created get their slot.
+        write_last_digest(conn, slots.only([first.id, second.id]))
+        write_last_digest(conn, slots.only([]))
     with engine.connect() as conn:
         read = {s.id: get_subscriber(conn, s.id) for s in (first, second, untouched)}
     assert read[first.id] is not None and read[first.id].last_digest_at == utc  # type: ignore[union-attr]

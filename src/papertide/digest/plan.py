@@ -33,12 +33,13 @@ from papertide.store.deliveries import (
     PlannedSelection,
     list_candidate_papers,
     list_planned,
+    prepare_planned,
     write_planned,
 )
 from papertide.store.engine import begin_write
 from papertide.store.follows import list_followed_names_by_email
 from papertide.store.selections import PlannedItem, PoolSelections, list_sent_papers
-from papertide.store.subscribers import list_subscribers, write_last_digest
+from papertide.store.subscribers import bind_last_digest, list_subscribers, write_last_digest
 
 log = logging.getLogger(__name__)
 
@@ -422,10 +423,13 @@ def run_planning(
                 )
             )
         if planned:
-            slots = {subscriber.id: slot.due_at for subscriber, slot in due}
+            # Everything that needs no database is built before BEGIN: on SQLite the write lock held
+            # meanwhile keeps the delivery processes from recording what they sent.
+            rows = prepare_planned(engine.dialect, planned, now)
+            slots = bind_last_digest(engine.dialect, [(digest.subscriber_id, digest.due_at) for digest in planned])
             with begin_write(engine) as conn:
-                written = write_planned(conn, planned, now)
-                write_last_digest(conn, [(subscriber_id, slots[subscriber_id]) for subscriber_id in written.created])
+                written = write_planned(conn, planned, now, rows)
+                write_last_digest(conn, slots.only(written.created))
             # Committed: later batches point at these selections instead of storing them again.
             for selection, selection_id in written.stored:
                 selection.id = selection_id
