@@ -151,3 +151,23 @@ def test_papers_sent_that_were_listed_before_the_window_never_change_a_selection
     arguments = {"topics": topics, "size": size, "since": since, "topic_matches": topic_matches}
     full = reference_select_items(CandidatePool(pool_candidates), sent=sent, **arguments)  # type: ignore[arg-type]
     assert select_items(pool, sent=seen, **arguments) == full  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(candidates, st.integers(1, 12), st.integers(0, 7), st.sets(st.integers(1, 60), max_size=15))
+def test_the_first_eligible_papers_are_those_listed_since_the_date_and_not_sent_whether_or_not_anything_was_sent(
+    pool_candidates: list[Candidate], take: int, days: int, sent: set[int]
+) -> None:
+    pool = CandidatePool(pool_candidates)
+    since = DAY - dt.timedelta(days=days)
+    for held in (frozenset(sent), frozenset(), set()):
+        expected = [
+            index
+            for index in pool.everything
+            if pool.ranked[index].listed_on >= since and pool.ranked[index].paper_id not in held
+        ][:take]
+        assert pool.first_eligible("*", pool.everything, take, since, held) == expected
+        # The memoised date filter and the copy handed out stay untouched by the caller's use of it.
+        pool.first_eligible("*", pool.everything, take, since, held).clear()
+        assert pool.first_eligible("*", pool.everything, take, since, held) == expected
+    assert pool.normal == [pool.normalised(index) for index in pool.everything]

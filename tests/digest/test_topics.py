@@ -88,3 +88,30 @@ def test_planning_asks_for_each_new_topic_of_a_batch_in_one_call_and_falls_back_
         reasons = set(conn.execute(select(digest_selection_items.c.reason)).scalars())
     assert any("matches your topic 'neural ODEs'" in reason for reason in reasons)
     assert any("matches your topic 'chaos'" in reason for reason in reasons)
+
+
+def test_a_later_batch_with_few_new_topics_matches_those_of_the_next_due_subscribers_in_the_same_call(
+    engine: Engine, composer: MailComposer
+) -> None:
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 6)])
+    follows = [("t1",), ("t2",), ("t3",), ("t3",), ("t4",), ("t5",), ("t6",), ("t7",)]
+    for number, phrases in enumerate(follows):
+        # The seventh subscriber's digest is paused: their topic is never needed, so never matched.
+        frequency = "paused" if phrases == ("t6",) else "daily"
+        add_subscriber(engine, f"s{number}@example.org", topics=Topics(phrases=phrases), frequency=frequency)
+    matcher = CountingMatcher()
+    report = run_planning(
+        engine,
+        now=NOW,
+        policy=DigestPolicy(plan_batch=2),
+        message_id=composer.site.make_message_id,
+        matcher=matcher,
+        match_ahead=3,
+    )
+    # The first batch matches only its own topics (its digests go out first); the second brings one
+    # new topic and takes the next batch's two; the third has nothing new; the last finds none ahead.
+    assert matcher.batches == [["t1", "t2"], ["t3", "t4", "t5"], ["t7"]]
+    assert (report.subscribers, report.due, report.planned) == (8, 7, 7), "each subscriber read and planned once"
+    with engine.connect() as conn:
+        reasons = set(conn.execute(select(digest_selection_items.c.reason)).scalars())
+    assert {f"matches your topic 't{n}'" for n in (1, 2, 3, 4, 5, 7)} <= reasons

@@ -103,3 +103,22 @@ def test_the_lexical_top_list_as_arrays_equals_the_pairs_search_returns(corpus_e
             assert ranked.scores.tolist() == [score for _, score in pairs]
             compared += len(pairs)
     assert compared > 10, "some topics must match, or the comparison proves nothing"
+
+
+def test_the_topics_similarity_product_runs_on_one_blas_thread_so_none_spins_on_the_other_core_after_it(
+    corpus_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = build(corpus_engine, tmp_path, True)
+    with corpus_engine.connect() as conn:
+        every = sorted(int(i) for i in conn.execute(select(papers.c.id)).scalars())
+    original = topics_module.threadpool_limits
+    asked: list[object] = []
+
+    def recorded(limits: object = None, user_api: object = None) -> object:
+        asked.append((limits, user_api))
+        return original(limits=limits, user_api=user_api)
+
+    monkeypatch.setattr(topics_module, "threadpool_limits", recorded)
+    found = match_topics(service, ["neural networks", "dynamics"], 5, every)
+    assert asked == [(1, "blas")], "one limited product per call"
+    assert found == {topic: service.search_ids(topic, 5, every) for topic in ("neural networks", "dynamics")}

@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
@@ -33,12 +33,13 @@ from papertide.store.deliveries import (
     PlannedSelection,
     list_candidate_papers,
     list_planned,
+    prepare_planned,
     write_planned,
 )
 from papertide.store.engine import begin_write
 from papertide.store.follows import list_followed_names_by_email
 from papertide.store.selections import PlannedItem, PoolSelections, list_sent_papers
-from papertide.store.subscribers import list_subscribers, write_last_digest
+from papertide.store.subscribers import bind_last_digest, list_subscribers, write_last_digest
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,17 @@ class BatchTopicMatcher(Protocol):
 
 
 Advance = Callable[[int], None]
+
+MATCH_AHEAD_TOPICS = 256
+"""A later batch bringing fewer new topics than this also matches those of the batches after it (issue 13).
+
+Each call to the search service has a fixed cost (a model call, a matrix product, an index
+refresh) that a handful of topics does not share: at 100,000 subscribers, batches of 500 bring
+a few dozen new topics each and matching them cost 2-3 times what it costs in bulk. The first
+batch never waits for more: delivery starts on its digests.
+"""
+MATCH_AHEAD_BATCHES = 20
+"""How many batches after the current one planning reads ahead to gather topics (they are kept and planned later)."""
 
 
 @dataclass
@@ -170,13 +182,27 @@ class TopicCache:
         self.candidates = frozenset(candidates)
         self.found: dict[str, Sequence[int]] = {}
 
-    def ensure(self, phrases: Sequence[str]) -> None:
-        """Search the phrases not searched yet in this run (in one call when the matcher can batch)."""
+    def ensure(self, phrases: Sequence[str], ahead: Iterable[Sequence[str]] = (), group: int = 0) -> None:
+        """Search the phrases not searched yet in this run (in one call when the matcher can batch).
+
+        :param ahead: the topics of subscribers planned later, each subscriber's as one sequence,
+            read only as far as needed: when ``phrases`` bring some new topics but fewer than
+            ``group``, new topics from ``ahead`` join the same call until there are ``group``.
+        """
         keyed: dict[str, str] = {}
-        for phrase in phrases:
-            key = topic_key(phrase)
-            if key not in self.found and key not in keyed:
-                keyed[key] = phrase  # "Neural  ODEs" and "neural ODEs" are one topic: searched once
+
+        def add(more: Sequence[str]) -> None:
+            for phrase in more:
+                key = topic_key(phrase)
+                if key not in self.found and key not in keyed:
+                    keyed[key] = phrase  # "Neural  ODEs" and "neural ODEs" are one topic: searched once
+
+        add(phrases)
+        if keyed and len(keyed) < group:
+            for more in ahead:
+                add(more)
+                if len(keyed) >= group:
+                    break
         missing = list(keyed.values())
         if missing and isinstance(self.matcher, BatchTopicMatcher):
             try:
@@ -273,6 +299,55 @@ class SelectionCache:
         return selection
 
 
+class SubscriberPages:
+    """Confirmed subscribers in id order, a batch at a time, with the batches after the current one in sight.
+
+    Matching topics ahead (``MATCH_AHEAD_TOPICS``) looks at later batches before planning them:
+    those are read once, kept, and planned from the same rows when their turn comes, so each
+    subscriber is still read once per run. A row read ahead is at most ``MATCH_AHEAD_BATCHES``
+    batches old when planned; a subscriber who unsubscribes meanwhile is not sent to (delivery
+    reads the status again before each message), and writing a (subscriber, period) another run
+    planned meanwhile is skipped as before.
+    """
+
+    def __init__(self, engine: Engine, size: int) -> None:
+        self.engine = engine
+        self.size = size
+        self.after_id = 0
+        self.kept: deque[list[Subscriber]] = deque()
+
+    def _read(self) -> list[Subscriber]:
+        with self.engine.connect() as conn:
+            batch = list_subscribers(conn, statuses=["confirmed"], after_id=self.after_id, limit=self.size)
+        if batch:
+            self.after_id = batch[-1].id
+        return batch
+
+    def next_batch(self) -> list[Subscriber]:
+        """The next batch to plan; empty when every subscriber has been planned."""
+        return self.kept.popleft() if self.kept else self._read()
+
+    def ahead(self, batches: int) -> Iterator[list[Subscriber]]:
+        """The batches after the current one, up to ``batches`` of them, read (and kept) only as the caller asks."""
+        for number in range(batches):
+            if number == len(self.kept):
+                batch = self._read()
+                if not batch:
+                    return
+                self.kept.append(batch)
+            yield self.kept[number]
+
+
+def due_topics(
+    pages: Iterable[Sequence[Subscriber]], now: dt.datetime, policy: DigestPolicy
+) -> Iterator[Sequence[str]]:
+    """The free-text topics of those subscribers of ``pages`` whose digest is due at ``now``."""
+    for page in pages:
+        for subscriber in page:
+            if subscriber.preferences.topics.phrases and select_due_slot(subscriber, now, max_delay=policy.max_delay):
+                yield subscriber.preferences.topics.phrases
+
+
 def run_planning(
     engine: Engine,
     *,
@@ -281,8 +356,12 @@ def run_planning(
     message_id: MessageIds,
     matcher: TopicMatcher | None = None,
     advance: Advance | None = None,
+    match_ahead: int = MATCH_AHEAD_TOPICS,
 ) -> PlanReport:
-    """Plan every digest due at ``now`` that has no delivery row yet."""
+    """Plan every digest due at ``now`` that has no delivery row yet.
+
+    :param match_ahead: a later batch with fewer new topics than this matches those of the next batches too.
+    """
     pool, papers = fetch_pool(engine, now, policy)
     report = PlanReport(pool=len(pool), papers=papers)
     zone = ZoneInfo(policy.list_timezone)
@@ -290,13 +369,13 @@ def run_planning(
     topics = TopicCache(matcher, policy.topic_hits, pool_ids)
     selections = SelectionCache(pool, topics)
     history = PoolSelections(pool_ids)
-    after_id = 0
+    pages = SubscriberPages(engine, policy.plan_batch)
     while True:
+        batch = pages.next_batch()
+        if not batch:
+            break
+        first = report.subscribers == 0
         with engine.connect() as conn:
-            batch = list_subscribers(conn, statuses=["confirmed"], after_id=after_id, limit=policy.plan_batch)
-            if not batch:
-                break
-            after_id = batch[-1].id
             report.subscribers += len(batch)
             due: list[tuple[Subscriber, Slot]] = []
             for subscriber in batch:
@@ -313,8 +392,13 @@ def run_planning(
                 else {}
             )
             followed = list_followed_names_by_email(conn, [s.email for s, _ in due]) if due else {}
-        # Every new topic of the batch in one call: they share the candidates' filter and vectors.
-        topics.ensure([phrase for subscriber, _ in due for phrase in subscriber.preferences.topics.phrases])
+        # Every new topic of the batch in one call: they share the candidates' filter and vectors. After
+        # the first batch, a call with few new topics also takes those of the next batches.
+        topics.ensure(
+            [phrase for subscriber, _ in due for phrase in subscriber.preferences.topics.phrases],
+            ahead=() if first else due_topics(pages.ahead(MATCH_AHEAD_BATCHES), now, policy),
+            group=match_ahead,
+        )
         planned: list[PlannedDigest] = []
         for subscriber, slot in due:
             since = local_date(select_since(subscriber, slot, max_lookback=policy.max_lookback), zone)
@@ -339,10 +423,13 @@ def run_planning(
                 )
             )
         if planned:
-            slots = {subscriber.id: slot.due_at for subscriber, slot in due}
+            # Everything that needs no database is built before BEGIN: on SQLite the write lock held
+            # meanwhile keeps the delivery processes from recording what they sent.
+            rows = prepare_planned(engine.dialect, planned, now)
+            slots = bind_last_digest(engine.dialect, [(digest.subscriber_id, digest.due_at) for digest in planned])
             with begin_write(engine) as conn:
-                written = write_planned(conn, planned, now)
-                write_last_digest(conn, [(subscriber_id, slots[subscriber_id]) for subscriber_id in written.created])
+                written = write_planned(conn, planned, now, rows)
+                write_last_digest(conn, slots.only(written.created))
             # Committed: later batches point at these selections instead of storing them again.
             for selection, selection_id in written.stored:
                 selection.id = selection_id

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -91,6 +91,8 @@ class CandidatePool:
             for short in {short for _, short in keys if short}:
                 self.by_author_initial.setdefault(short, []).append(index)
         self.top_score = self.ranked[0].score if self.ranked else 0.0
+        # normalised() of every candidate, by pool index: computed once per run instead of once per match.
+        self.normal = [self.normalised(index) for index in range(len(self.ranked))]
         self._topics: dict[str, tuple[list[int], dict[int, float]]] = {}
         self._since: dict[tuple[str, dt.date], list[int]] = {}
         self.everything = list(range(len(self.ranked)))
@@ -127,9 +129,12 @@ class CandidatePool:
         self, key: str, indexes: Sequence[int], take: int, since: dt.date, sent: Container[int]
     ) -> list[int]:
         """The first ``take`` of ``indexes`` listed on or after ``since`` and not in ``sent``."""
+        listed = self.listed_since(key, indexes, since)
+        if isinstance(sent, Sized) and not sent:
+            return listed[:take]  # nothing sent since ``since``: most keys of a run (CandidatePool.sent_since)
         chosen: list[int] = []
         ranked = self.ranked
-        for index in self.listed_since(key, indexes, since):
+        for index in listed:
             if ranked[index].paper_id not in sent:
                 chosen.append(index)
                 if len(chosen) == take:
@@ -210,15 +215,14 @@ def select_items(
         for index in pool.first_eligible("t:" + key, order, size, since, sent):
             entry(index, []).append((strengths[index], reason))
     plain = pool.first_eligible("*", pool.everything, size, since, sent)
-    ranked, top = pool.ranked, pool.top_score
+    ranked, normal = pool.ranked, pool.normal
     # (-score, index): the best first, ties by pool position. The arithmetic is normalised() + weight * strength.
     scored: list[tuple[float, int]] = []
     for index in set(plain) | matches.keys():
         found = matches.get(index)
         # max() of the (strength, reason) pairs has the largest strength first: the same as the largest strength.
         strength = max(found)[0] + EXTRA_MATCH_BONUS * (len(found) - 1) if found else 0.0
-        normalised = ranked[index].score / top if top > 0 else 0.0
-        scored.append((-(normalised + TOPIC_WEIGHT * strength), index))
+        scored.append((-(normal[index] + TOPIC_WEIGHT * strength), index))
     scored.sort()
     chosen: list[Selection] = []
     for negated, index in scored[:size]:

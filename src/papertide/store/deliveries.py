@@ -169,11 +169,37 @@ class ClaimedDigest:
     selection_id: int
 
 
-def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime) -> WrittenPlan:
+PlannedRows = list[tuple[Any, ...]]
+"""A batch's delivery rows as the driver takes them, all but their selection id (``prepare_planned``)."""
+
+
+def prepare_planned(dialect: Dialect, planned: Sequence[PlannedDigest], now: dt.datetime) -> PlannedRows:
+    """The delivery rows of ``planned``, instants bound for the database, built before the write transaction.
+
+    On SQLite planning's write transaction holds off every delivery process's record: what needs
+    no database (formatting 500 instants, a tuple per row) is done before it begins (issue 13).
+    """
+    stamp = dialect.type_descriptor(digest_outbox.c.created_at.type).bind_processor(dialect)
+
+    def when(value: dt.datetime) -> Any:
+        return stamp(value) if stamp is not None else value
+
+    created_at = when(now)
+    return [
+        (digest.subscriber_id, digest.period_key, "queued", digest.message_id, when(digest.due_at), 0, created_at)
+        for digest in planned
+    ]
+
+
+def write_planned(
+    conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime, rows: PlannedRows | None = None
+) -> WrittenPlan:
     """Store planned digests, and each selection not stored yet once, whatever the number of its readers.
 
     A (subscriber, period) that already has a row (planned by an earlier or concurrent run) is
     skipped; a selection this call wrote that none of the created rows uses is deleted again.
+
+    :param rows: ``prepare_planned(conn.dialect, planned, now)``, when the caller built them before the transaction.
     """
     if not planned:
         return WrittenPlan([], [])
@@ -189,7 +215,8 @@ def write_planned(conn: Connection, planned: Sequence[PlannedDigest], now: dt.da
     )
     fresh_ids = dict(zip(map(id, fresh), write_selections(conn, [s.items for s in fresh], now), strict=True))
     selection_ids = {id(d.selection): fresh_ids.get(id(d.selection), d.selection.id) for d in planned}
-    created = _insert_rows(conn, planned, now, selection_ids)
+    prepared = rows if rows is not None else prepare_planned(conn.dialect, planned, now)
+    created = _insert_rows(conn, planned, prepared, selection_ids)
     made = set(created)
     used = {id(digest.selection) for digest in planned if digest.subscriber_id in made}
     unused = [selection_id for key, selection_id in fresh_ids.items() if key not in used]
@@ -212,7 +239,7 @@ _ROW_COLUMNS = (
 
 
 def _insert_rows(
-    conn: Connection, planned: Sequence[PlannedDigest], now: dt.datetime, selection_ids: dict[int, int | None]
+    conn: Connection, planned: Sequence[PlannedDigest], prepared: PlannedRows, selection_ids: dict[int, int | None]
 ) -> list[int]:
     """Insert the delivery rows, skipping (subscriber, period) pairs that have one; returns whose row was created.
 
@@ -221,25 +248,7 @@ def _insert_rows(
     since planning read them (``list_planned``): when the count of inserted rows falls short, or
     the driver does not tell it, the rows that point at this call's selections are this call's.
     """
-    stamp = conn.dialect.type_descriptor(digest_outbox.c.created_at.type).bind_processor(conn.dialect)
-
-    def when(value: dt.datetime) -> Any:
-        return stamp(value) if stamp is not None else value
-
-    created_at = when(now)
-    rows = [
-        (
-            digest.subscriber_id,
-            digest.period_key,
-            "queued",
-            digest.message_id,
-            when(digest.due_at),
-            0,
-            created_at,
-            selection_ids[id(digest.selection)],
-        )
-        for digest in planned
-    ]
+    rows = [(*row, selection_ids[id(digest.selection)]) for row, digest in zip(prepared, planned, strict=True)]
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     values = ", ".join([mark] * len(_ROW_COLUMNS))
     sql = (

@@ -7,11 +7,11 @@ arguments and only keeps the state transitions atomic (one UPDATE with its preco
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Dialect, Row, and_, delete, func, select, update
 
 from papertide.domain.clock import as_utc
 from papertide.domain.subscribers import STATUSES, Preferences, Subscriber, Topics
@@ -211,14 +211,41 @@ def reset_bounces(conn: Connection, subscriber_id: int) -> None:
     )
 
 
-def write_last_digest(conn: Connection, slots: Sequence[tuple[int, dt.datetime]]) -> None:
-    """Record the slot of each subscriber's latest planned digest, in one batch."""
-    if not slots:
-        return
-    conn.execute(
-        update(subscribers).where(subscribers.c.id == bindparam("_id")).values(last_digest_at=bindparam("_at")),
-        [{"_id": subscriber_id, "_at": when} for subscriber_id, when in slots],
+@dataclass(frozen=True, slots=True)
+class LastDigestRows:
+    """Subscribers' latest planned slots as the driver takes them (``bind_last_digest``), ready before a transaction."""
+
+    rows: tuple[tuple[Any, int], ...] = ()
+
+    def only(self, subscriber_ids: Collection[int]) -> LastDigestRows:
+        """The rows of these subscribers alone (those whose delivery row a batch created)."""
+        wanted = set(subscriber_ids)
+        return LastDigestRows(tuple(row for row in self.rows if row[1] in wanted))
+
+
+def bind_last_digest(dialect: Dialect, slots: Sequence[tuple[int, dt.datetime]]) -> LastDigestRows:
+    """Each (subscriber, slot as a UTC instant) bound as ``subscribers.last_digest_at`` binds it.
+
+    Done before planning's write transaction, which on SQLite holds off the delivery processes'
+    records: formatting 500 instants is then not part of it (issue 13).
+    """
+    bind = dialect.type_descriptor(subscribers.c.last_digest_at.type).bind_processor(dialect)
+    return LastDigestRows(
+        tuple((bind(when) if bind is not None else when, subscriber_id) for subscriber_id, when in slots)
     )
+
+
+def write_last_digest(conn: Connection, slots: LastDigestRows) -> None:
+    """Record the slot of each subscriber's latest planned digest, in one batch.
+
+    Straight to the driver's executemany: SQLAlchemy's per-row parameter processing cost more
+    than the update itself, inside planning's write transaction (issue 13).
+    """
+    if not slots.rows:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    column = subscribers.c.last_digest_at.name
+    conn.exec_driver_sql(f"UPDATE {subscribers.name} SET {column} = {mark} WHERE id = {mark}", list(slots.rows))
 
 
 def list_subscribers(
