@@ -8,6 +8,7 @@ sends is read from libpq's own protocol trace.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, Engine
 
+from papertide.store.deliveries import list_planned
 from papertide.store.follows import list_followed_names_by_email
+from papertide.store.selections import (
+    PoolSelections,
+    list_delivery_selections,
+    list_selection_items,
+    list_subscriber_selection_ids,
+)
 from papertide.store.subscribers import get_subscribers
 from tests.digest.digest_data import add_subscriber
 
@@ -53,3 +61,24 @@ def test_reading_subscribers_and_followed_authors_sends_one_text_for_3_or_300_va
     assert few == many
     assert len(few_names) == len(many_names) == 1, (few_names, many_names)
     assert few_names == many_names
+
+
+@pytest.mark.parametrize("dialect", ["postgres"])
+def test_reading_selections_and_planned_rows_sends_one_text_for_3_or_300_values(engine: Engine, tmp_path: Path) -> None:
+    ids = list(range(1, 301))
+    pool = list(range(1, 3001))
+    with engine.connect() as conn:
+        reads: list[Callable[[list[int]], object]] = [
+            lambda some: list_selection_items(conn, some),
+            lambda some: list_delivery_selections(conn, some),
+            lambda some: list_subscriber_selection_ids(conn, some),
+            lambda some: list_planned(conn, some, ["day:2026-08-21"]),
+            lambda some: PoolSelections(some).oldest(conn),
+            lambda some: PoolSelections(pool).learn(conn, some),
+        ]
+        for number, read in enumerate(reads):
+            longest = ids if number < 4 else pool
+            few = sent_texts(conn, tmp_path / f"few{number}.trace", functools.partial(read, ids[:3]))
+            many = sent_texts(conn, tmp_path / f"many{number}.trace", functools.partial(read, longest))
+            assert len(few) == len(many) == 1, (number, few, many)
+            assert few == many, number

@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from papertide.domain.clock import as_utc
+from papertide.store.any_of import any_of
 from papertide.store.schema import digest_outbox, papers, subscribers
 from papertide.store.selections import (
     PlannedItem,
@@ -275,7 +276,7 @@ def list_planned(conn: Connection, subscriber_ids: Sequence[int], period_keys: I
         return set()
     rows = conn.execute(
         select(digest_outbox.c.subscriber_id, digest_outbox.c.period_key).where(
-            digest_outbox.c.subscriber_id.in_(list(subscriber_ids)), digest_outbox.c.period_key.in_(keys)
+            any_of(conn, digest_outbox.c.subscriber_id, subscriber_ids), digest_outbox.c.period_key.in_(keys)
         )
     )
     return {(int(row.subscriber_id), str(row.period_key)) for row in rows}

@@ -22,10 +22,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, exists, func, insert, select
 
+from papertide.store.any_of import any_of
 from papertide.store.schema import digest_outbox, digest_selection_items, digest_selections
 
 # Bound parameters per statement stay well under SQLite's limit of 32,766.
 _CHUNK = 5000
+# Statements take their id lists through any_of (store/any_of.py): one text per statement on PostgreSQL.
+_ITEMS = digest_selection_items.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,9 @@ def list_existing_selections(conn: Connection, selection_ids: Collection[int]) -
     ids = sorted(selection_ids)
     found: set[int] = set()
     for start in range(0, len(ids), _CHUNK):
-        statement = select(digest_selections.c.id).where(digest_selections.c.id.in_(ids[start : start + _CHUNK]))
+        statement = select(digest_selections.c.id).where(
+            any_of(conn, digest_selections.c.id, ids[start : start + _CHUNK])
+        )
         if conn.dialect.name == "postgresql":
             statement = statement.with_for_update(key_share=True)
         found.update(int(selection_id) for selection_id in conn.execute(statement).scalars())
@@ -119,7 +124,11 @@ class PoolSelections:
         if not self._looked:
             ids = sorted(self.paper_ids)
             found = [
-                conn.execute(_OLDEST_SELECTION, {"papers": ids[start : start + _CHUNK]}).scalar()
+                conn.execute(
+                    select(func.min(_ITEMS.selection_id)).where(
+                        any_of(conn, _ITEMS.paper_id, ids[start : start + _CHUNK])
+                    )
+                ).scalar()
                 for start in range(0, len(ids), _CHUNK)
             ]
             self._oldest = min((int(value) for value in found if value is not None), default=None)
@@ -131,20 +140,17 @@ class PoolSelections:
         unknown = sorted(set(selection_ids) - self.papers.keys())
         found: dict[int, set[int]] = {selection_id: set() for selection_id in unknown}
         for start in range(0, len(unknown), _CHUNK):
-            rows = conn.execute(_SELECTION_PAPERS, {"selections": unknown[start : start + _CHUNK]})
+            rows = conn.execute(
+                select(_ITEMS.selection_id, _ITEMS.paper_id).where(
+                    any_of(conn, _ITEMS.selection_id, unknown[start : start + _CHUNK])
+                )
+            )
             for selection_id, paper_id in rows:
                 if paper_id in self.paper_ids:
                     found[selection_id].add(paper_id)
         self.papers.update((selection_id, frozenset(papers)) for selection_id, papers in found.items())
 
 
-# Built once: planning asks for every batch of subscribers.
-_OLDEST_SELECTION = select(func.min(digest_selection_items.c.selection_id)).where(
-    digest_selection_items.c.paper_id.in_(bindparam("papers", expanding=True))
-)
-_SELECTION_PAPERS = select(digest_selection_items.c.selection_id, digest_selection_items.c.paper_id).where(
-    digest_selection_items.c.selection_id.in_(bindparam("selections", expanding=True))
-)
 # Read from the (subscriber_id, selection_id) index alone.
 _SUBSCRIBER_SELECTIONS = select(digest_outbox.c.subscriber_id, digest_outbox.c.selection_id).where(
     digest_outbox.c.subscriber_id.between(bindparam("first"), bindparam("last")),
@@ -183,7 +189,7 @@ def list_delivery_selections(conn: Connection, delivery_ids: Sequence[int]) -> d
     for start in range(0, len(delivery_ids), _CHUNK):
         rows = conn.execute(
             select(digest_outbox.c.id, digest_outbox.c.selection_id).where(
-                digest_outbox.c.id.in_(list(delivery_ids[start : start + _CHUNK]))
+                any_of(conn, digest_outbox.c.id, delivery_ids[start : start + _CHUNK])
             )
         )
         found.update((int(delivery_id), int(selection_id)) for delivery_id, selection_id in rows)
@@ -197,7 +203,7 @@ def list_selection_items(conn: Connection, selection_ids: Sequence[int]) -> dict
     for start in range(0, len(selection_ids), _CHUNK):
         rows = conn.execute(
             select(items.selection_id, items.paper_id, items.position, items.reason)
-            .where(items.selection_id.in_(list(selection_ids[start : start + _CHUNK])))
+            .where(any_of(conn, items.selection_id, selection_ids[start : start + _CHUNK]))
             .order_by(items.selection_id, items.position)
         )
         for selection_id, paper_id, position, reason in rows:
@@ -211,7 +217,7 @@ def list_subscriber_selection_ids(conn: Connection, subscriber_ids: Sequence[int
     for start in range(0, len(subscriber_ids), _CHUNK):
         rows = conn.execute(
             select(digest_outbox.c.selection_id)
-            .where(digest_outbox.c.subscriber_id.in_(list(subscriber_ids[start : start + _CHUNK])))
+            .where(any_of(conn, digest_outbox.c.subscriber_id, subscriber_ids[start : start + _CHUNK]))
             .distinct()
         )
         found.update(int(selection_id) for selection_id in rows.scalars())
