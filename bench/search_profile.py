@@ -80,12 +80,15 @@ PHASES: dict[str, list[tuple[str, str | None, str]]] = {
         (LEXICAL, "LexicalReader", "search"),
         (LEXICAL, "LexicalReader", "search_ranked"),
     ],
-    "lexical: the rest (arrays, explain)": [(QUERY, "SearchService", "_run_lexical")],
+    "lexical: the rest (arrays, explain)": [
+        (QUERY, "SearchService", "_run_lexical"),
+        (QUERY, "SearchService", "_lexical_side"),
+    ],
     "fusion": [(QUERY, None, "fuse_words_and_meaning")],
     "totals: keep_matching": [(LEXICAL, "LexicalReader", "keep_matching")],
-    "floor + totals (rest of _fuse)": [(QUERY, "SearchService", "_fuse")],
+    "floor + totals (rest of the fusion step)": [(QUERY, "SearchService", "_fuse"), (QUERY, None, "fuse_sides")],
     "describe_hits": [(QUERY, None, "describe_hits")],
-    "waiting for the other side": [(QUERY, "SearchService", "_await_lexical")],
+    "waiting for the word side (search's thread)": [("papertide.search.beside", "Pending", "result")],
     "page's papers (connect + get_papers)": [(__name__, None, "fetch_page_papers")],
 }
 OTHER = "other (search's body; ONNX's other threads)"

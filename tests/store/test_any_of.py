@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from papertide.store.deliveries import list_planned
 from papertide.store.follows import list_followed_names_by_email
+from papertide.store.papers import get_papers
 from papertide.store.selections import (
     PoolSelections,
     list_delivery_selections,
@@ -82,3 +83,12 @@ def test_reading_selections_and_planned_rows_sends_one_text_for_3_or_300_values(
             many = sent_texts(conn, tmp_path / f"many{number}.trace", functools.partial(read, longest))
             assert len(few) == len(many) == 1, (number, few, many)
             assert few == many, number
+
+
+@pytest.mark.parametrize("dialect", ["postgres"])
+def test_reading_the_papers_of_a_page_sends_one_text_for_3_or_30_ids(engine: Engine, tmp_path: Path) -> None:
+    with engine.connect() as conn:
+        few = sent_texts(conn, tmp_path / "few.trace", lambda: get_papers(conn, list(range(1, 4))))
+        many = sent_texts(conn, tmp_path / "many.trace", lambda: get_papers(conn, list(range(1, 31))))
+    assert len(few) == len(many) == 1, (few, many)
+    assert few == many

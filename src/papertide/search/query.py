@@ -22,9 +22,10 @@ from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
 from papertide.search.allowed import AllowedCache, Ids, IndexState, apply_changes, patch_limit
+from papertide.search.beside import Beside, Pending
 from papertide.search.changes import fetch_changed_ids, fetch_paper_text
 from papertide.search.database_filter import DatabaseFilter, compose_database_filter, fetch_filter_ids
-from papertide.search.fusion import fuse_words_and_meaning
+from papertide.search.hybrid import LexicalRun, fuse_sides
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
 from papertide.search.ranked import Ranked, describe_hits
@@ -46,6 +47,9 @@ Found = TypeVar("Found")
 # A semantic searcher that failed to load is tried again after this long (e.g. after a reindex).
 RETRY_SEMANTIC_SECONDS = 60.0
 TEMPORARILY_UNAVAILABLE = "semantic search is temporarily unavailable"
+# Threads that run hybrid search's word side beside its meaning side (search/beside.py); a request
+# that finds them all busy runs its word side itself, after the meaning side, as before.
+LEXICAL_WORKERS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,7 @@ class SearchService:
         self._semantic_error: tuple[float, str] | None = None
         self._semantic_lock = threading.Lock()
         self.allowed_cache = AllowedCache()
+        self.beside = Beside(LEXICAL_WORKERS, "papertide-lexical")
 
     # --- semantic side ----------------------------------------------------------------------
 
@@ -142,11 +147,16 @@ class SearchService:
         if offset >= options.max_results:
             raise InvalidQuery(f"only the first {options.max_results} results can be paged through")
         self.lexical.ensure_open()
-        self.lexical.refresh()
         plan = compose_lexical_plan(self.lexical.schema, query, options.field_weights)
         listed = compose_database_filter(query, self.engine.dialect.name)
         if request.within is not None:  # the papers within: only the index can require them
             plan, listed = restrict_plan(self.lexical.schema, plan, request.within), None
+        # Plain hybrid's semantic side never reads the lexical index: its freshness check (a round
+        # trip on PostgreSQL) runs on the word side's thread too; anything else reads the index first.
+        beside = request.mode == "hybrid" and query.has_text
+        refresh_beside = beside and plan.required is None
+        if not refresh_beside:
+            self.lexical.refresh()
         needed = offset + request.per_page + 1
         sorting = request.sort != "relevance"
         if sorting:
@@ -173,17 +183,33 @@ class SearchService:
         elif mode == "lexical":
             ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
         else:
+            words = self.beside.start(lambda: self._lexical_side(plan, depth, refresh_beside)) if beside else None
             try:
                 found = self._run_semantic(self.semantic(), query, plan, listed, depth, explain, sources)
             except SearchUnavailable as error:
-                if mode == "semantic":
+                if words is None:
                     raise
                 notices.append(f"{error}; showing word matches only")
                 mode = "lexical"
-                ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
+                fallback = self._await_lexical(words, explain, sources)
+                ranked, total, exact = fallback.ranked, fallback.total, fallback.exact
+            except BaseException:
+                if words is not None:
+                    words.abandon()
+                raise
             else:
-                if mode == "hybrid":
-                    ranked, total, exact = self._fuse(found, plan, depth, keep, explain, sources)
+                if words is not None:
+                    lexical = self._await_lexical(words, explain, sources)
+                    ranked, total, exact = fuse_sides(
+                        found,
+                        lexical,
+                        plan=plan,
+                        depth=depth,
+                        keep=keep,
+                        options=options,
+                        lexical=self.lexical,
+                        explain=explain,
+                    )
                 else:
                     # Meaning only: every hit is held to the floor.
                     ranked, total, exact = found.above.head(depth), len(found.above), found.complete
@@ -233,6 +259,23 @@ class SearchService:
         explain.append(f"lexical: {plan.description} -> {matched}, top {len(ranked)} in {_milliseconds(start)}")
         sources.append(("lexical", ranked))
         return ranked, total, exact
+
+    def _lexical_side(self, plan: LexicalPlan, depth: int, refresh: bool) -> LexicalRun:
+        """Hybrid's word side, on a worker thread: its explain line and source are kept for the caller."""
+        if refresh:
+            self.lexical.refresh()
+        explain: list[str] = []
+        sources: list[tuple[str, Ranked]] = []
+        ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
+        return LexicalRun(ranked, total, exact, explain, sources)
+
+    @staticmethod
+    def _await_lexical(words: Pending[LexicalRun], explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:
+        """The word side's run, its explain line and source added after the semantic side's (as they ran before)."""
+        run = words.result()
+        explain.extend(run.explain)
+        sources.extend(run.sources)
+        return run
 
     def _run_semantic(
         self,
@@ -304,55 +347,6 @@ class SearchService:
             return apply_changes(kept, np.array(changed, dtype=np.int64), np.fromiter(passing, dtype=np.int64))
 
         return self.allowed_cache.fetch(plan.required_key, state, compute, patch)
-
-    def _fuse(
-        self,
-        semantic: _SemanticRun,
-        plan: LexicalPlan,
-        depth: int,
-        keep: int,
-        explain: list[str],
-        sources: list[tuple[str, Ranked]],
-    ) -> tuple[Ranked, int, bool]:
-        """Fuse the two rankings, drop papers found by meaning only below the similarity floor; the best ``keep``.
-
-        Dropping after fusion leaves the order of everything else as it was (min-max
-        normalisation sees the same lists), so the floor can only remove results. The total is
-        the word matches plus the papers above the floor that match no query word.
-        """
-        options = self.options
-        lexical, lexical_total, lexical_exact = self._run_lexical(plan, depth, explain, sources, count=True)
-        weights = (options.lexical_weight, options.semantic_weight)
-        fused, kept = fuse_words_and_meaning(
-            lexical,
-            semantic.ranked,
-            fusion=options.fusion,
-            weights=weights,
-            rrf_k=options.fusion_k,
-            floor=options.similarity_floor,
-        )
-        if options.fusion == "convex":
-            explain.append(f"fusion: convex combination of min-max scores, weights {weights[0]:g}/{weights[1]:g}")
-        else:
-            explain.append(
-                f"fusion: reciprocal rank, k={options.fusion_k:g}, weights {weights[0]:g}/{weights[1]:g}, "
-                f"depth {depth} -> {len(fused)} papers"
-            )
-        floor = options.similarity_floor
-        if len(kept) < len(fused):
-            explain.append(f"floor: dropped {len(fused) - len(kept)} found by meaning only below {floor:g}")
-        ranked = kept.top(keep)
-        if not lexical_exact or not semantic.complete:
-            return ranked, max(lexical_total, len(semantic.above), len(kept)), False
-        above_by_words = np.isin(semantic.above.ids, lexical.ids)
-        unknown = semantic.above.ids[~above_by_words]
-        if lexical_total > len(lexical) and len(unknown) and plan.ranked is not None:
-            # Word matches beyond the fused depth: ask the index which of the others match too.
-            matching = self.lexical.keep_matching(plan.ranked, unknown.tolist())
-            meaning_only = len(unknown) - len(matching & set(unknown.tolist()))
-        else:
-            meaning_only = len(unknown)
-        return ranked, lexical_total + meaning_only, True
 
     def _sort(self, ranked: Pairs, request: SearchRequest, explain: list[str]) -> Pairs:
         with self.engine.connect() as conn:

@@ -8,7 +8,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import Connection, Row, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from papertide.domain.models import Paper, StoredPaper, UpsertReport
 from papertide.store.categories import write_paper_categories
@@ -310,14 +311,22 @@ def _to_paper(row: Row[Any]) -> StoredPaper:
     )
 
 
+# Built once: every page of search results reads its papers (issue 13), and building the statement
+# (the IN list's coercion, its cache key) cost more than SQLite running it. PostgreSQL takes the ids
+# as one array parameter (one statement text whatever their number, store/any_of.py).
+_PAPERS_BY_IDS = select(papers).where(papers.c.id.in_(bindparam("ids", expanding=True)))
+_PAPERS_BY_ID_ARRAY = select(papers).where(papers.c.id == any_(bindparam("ids", type_=ARRAY(papers.c.id.type))))
+
+
 def get_papers(conn: Connection, ids: Iterable[int]) -> list[StoredPaper]:
     """Papers by internal id, in the order asked for; unknown ids are left out."""
     wanted = list(ids)
     if not wanted:
         return []
     found: dict[int, StoredPaper] = {}
+    statement = _PAPERS_BY_ID_ARRAY if conn.dialect.name == "postgresql" else _PAPERS_BY_IDS
     for start in range(0, len(wanted), 500):
-        rows = conn.execute(select(papers).where(papers.c.id.in_(wanted[start : start + 500])))
+        rows = conn.execute(statement, {"ids": wanted[start : start + 500]})
         for row in rows:
             stored = _to_paper(row)
             found[stored.id] = stored

@@ -176,9 +176,13 @@ def fetch_vector_stats(conn: Connection, space: VectorSpace) -> tuple[int, int]:
     return int(count), fetch_max_change_seq(conn)
 
 
+# Built once: it runs before every search, and building a select costs more than running it.
+_MAX_CHANGE_SEQ = select(func.max(paper_vectors.c.change_seq))
+
+
 def fetch_max_change_seq(conn: Connection) -> int:
     """The change_seq of the latest vector write (0 when none); cheap through its index."""
-    return int(conn.execute(select(func.max(paper_vectors.c.change_seq))).scalar_one_or_none() or 0)
+    return int(conn.execute(_MAX_CHANGE_SEQ).scalar_one_or_none() or 0)
 
 
 def iter_vectors(

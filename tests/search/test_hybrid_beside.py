@@ -1,0 +1,146 @@
+"""Hybrid search runs its word side beside its meaning side (issue 13), with the same results as one after the other.
+
+Barriers, not timings: the meaning side waits until the word side has started searching, which
+can only happen when the two run at the same time.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tantivy
+from sqlalchemy import Engine
+
+from papertide.search.beside import Beside
+from papertide.search.lexical.index import LexicalIndex
+from papertide.search.query import SearchService
+from papertide.search.ranked import Ranked
+from papertide.search.request import SearchOptions, SearchPage, SearchRequest
+from tests.search.search_corpus import FakeSemantic, texts_of
+
+# Only ever reached when the sides run one after the other (the failure this file guards against).
+BARRIER_SECONDS = 10.0
+
+
+class WaitingSemantic(FakeSemantic):
+    """Ranks only once the word side has started (or the barrier gave up): records which it was."""
+
+    def __init__(self, texts: dict[int, str], started: threading.Event) -> None:
+        super().__init__(texts)
+        self.started = started
+        self.saw_words_running: list[bool] = []
+
+    def rank(self, query: str, k: int, candidates: Collection[int] | None = None) -> Ranked:
+        self.saw_words_running.append(self.started.wait(BARRIER_SECONDS))
+        return super().rank(query, k, candidates)
+
+
+def watch_word_side(lexical: LexicalIndex, started: threading.Event) -> list[str]:
+    """Set ``started`` when the lexical index is searched; returns the names of the threads that searched it."""
+    threads: list[str] = []
+    search = lexical.search
+
+    def searching(query: tantivy.Query, limit: int, *, count: bool = True) -> tuple[list[tuple[int, float]], int]:
+        threads.append(threading.current_thread().name)
+        started.set()
+        return search(query, limit, count=count)
+
+    lexical.search = searching  # type: ignore[method-assign]
+    return threads
+
+
+def service_for(engine: Engine, index_dir: Path, semantic: Any, **options: Any) -> SearchService:
+    index = LexicalIndex(engine, index_dir)
+    index.open()
+    return SearchService(engine, index, lambda: semantic, SearchOptions(**options))
+
+
+def comparable(page: SearchPage) -> tuple[object, ...]:
+    """Everything a page says, the engines' own durations left out."""
+    explain = [re.sub(r" in [0-9.]+ ms", "", line) for line in page.explain]
+    hits = [(hit.paper_id, hit.score, sorted(hit.detail.items())) for hit in page.hits]
+    return hits, page.total, page.total_exact, page.has_more, page.mode, explain, page.notices
+
+
+def test_hybrid_search_runs_the_word_side_while_the_meaning_side_searches(
+    themed_sqlite: Engine, index_dir: Path
+) -> None:
+    started = threading.Event()
+    semantic = WaitingSemantic(texts_of(themed_sqlite), started)
+    service = service_for(themed_sqlite, index_dir, semantic)
+    threads = watch_word_side(service.lexical, started)
+
+    page = service.search(SearchRequest(text="lorenz attractor"))
+
+    assert semantic.saw_words_running == [True]
+    assert threads and threads[0] != threading.current_thread().name
+    assert page.hits and page.hits[0].detail["lexical_rank"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "request_options"),
+    [
+        ("lorenz attractor", {}),
+        ("chaotic dynamics", {"page": 2, "per_page": 1}),
+        ("turbulence", {}),
+        ("chaotic dynamics cat:cs.LG", {}),
+        ('"gradient descent"', {}),
+        ("mind", {"sort": "newest"}),
+    ],
+)
+@pytest.mark.parametrize("fusion", ["rrf", "convex"])
+def test_side_by_side_and_one_after_the_other_give_the_same_page(
+    themed_sqlite: Engine, tmp_path: Path, text: str, request_options: dict[str, Any], fusion: str
+) -> None:
+    texts = texts_of(themed_sqlite)
+    beside = service_for(themed_sqlite, tmp_path / "a", FakeSemantic(texts), fusion=fusion, similarity_floor=0.1)
+    alone = service_for(themed_sqlite, tmp_path / "b", FakeSemantic(texts), fusion=fusion, similarity_floor=0.1)
+    alone.beside = Beside(0, "none")  # no workers: the word side runs after the meaning side, in the caller
+
+    request = SearchRequest(text=text, **request_options)
+
+    assert comparable(beside.search(request)) == comparable(alone.search(request))
+
+
+def test_an_error_of_the_word_side_reaches_the_caller(themed_sqlite: Engine, index_dir: Path) -> None:
+    service = service_for(themed_sqlite, index_dir, FakeSemantic(texts_of(themed_sqlite)))
+
+    def broken(*_arguments: object, **_options: object) -> object:
+        raise RuntimeError("the lexical index broke")
+
+    service.lexical.search = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="the lexical index broke"):
+        service.search(SearchRequest(text="lorenz attractor"))
+
+
+def test_a_call_no_worker_has_picked_up_runs_in_the_caller_thread() -> None:
+    beside = Beside(1, "test-beside")
+    release = threading.Event()
+    busy = beside.start(lambda: release.wait(BARRIER_SECONDS))
+    try:
+        waiting = beside.start(lambda: threading.current_thread().name)
+        assert waiting.result() == threading.current_thread().name
+    finally:
+        release.set()
+    assert busy.result() is True
+    beside.close()
+
+
+def test_a_worker_runs_the_call_and_its_exception_is_raised_to_the_caller() -> None:
+    beside = Beside(1, "test-beside")
+    ran = threading.Event()
+
+    def fail() -> None:
+        ran.set()
+        raise ValueError("bad query")
+
+    pending = beside.start(fail)
+    assert ran.wait(BARRIER_SECONDS)
+    with pytest.raises(ValueError, match="bad query"):
+        pending.result()
+    beside.close()
