@@ -84,7 +84,7 @@ PHASES: dict[str, list[tuple[str, str | None, str]]] = {
         (QUERY, "SearchService", "_run_lexical"),
         (QUERY, "SearchService", "_lexical_side"),
     ],
-    "fusion": [(QUERY, None, "fuse_words_and_meaning")],
+    "fusion": [(QUERY, None, "fuse_words_and_meaning"), ("papertide.search.hybrid", None, "fuse_words_and_meaning")],
     "totals: keep_matching": [(LEXICAL, "LexicalReader", "keep_matching")],
     "floor + totals (rest of the fusion step)": [(QUERY, "SearchService", "_fuse"), (QUERY, None, "fuse_sides")],
     "describe_hits": [(QUERY, None, "describe_hits")],
@@ -100,6 +100,8 @@ class PhaseTimer:
     def __init__(self) -> None:
         self.cpu: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self.wall: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        # Wall time spent on the searching thread itself: the rest of a query's wall time is "other".
+        self.wall_here: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self.calls: dict[str, int] = dict.fromkeys(PHASES, 0)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -126,6 +128,8 @@ class PhaseTimer:
                 with self._lock:
                     self.cpu[phase] += spent - frame[2]
                     self.wall[phase] += waited - frame[3]
+                    if threading.current_thread() is threading.main_thread():
+                        self.wall_here[phase] += waited - frame[3]
                     self.calls[phase] += 1
                 if stack:
                     stack[-1][2] += spent
@@ -139,7 +143,10 @@ class PhaseTimer:
         for phase, places in PHASES.items():
             found = False
             for module_name, owner_name, attribute in places:
-                module = importlib.import_module(module_name)
+                try:
+                    module = importlib.import_module(module_name)
+                except ModuleNotFoundError:
+                    continue
                 owner = getattr(module, owner_name, None) if owner_name else module
                 if owner is None or attribute not in vars(owner):
                     continue
@@ -166,9 +173,12 @@ class PhaseTimer:
                     f"{self.calls[phase] / max(queries, 1):6.1f}"
                 )
         rest_cpu = cpu - sum(self.cpu.values())
-        rest_wall = wall - sum(self.wall.values())
+        rest_wall = wall - sum(self.wall_here.values())
         lines.append(f"{OTHER:46} {rest_cpu * per:8.3f} {rest_wall * per:8.3f}")
         lines.append(f"{'whole query (CPU: every thread)':46} {cpu * per:8.3f} {wall * per:8.3f}")
+        beside = sum(self.wall.values()) - sum(self.wall_here.values())
+        if beside > 0:
+            lines.append(f"(of the phases' wall time, {beside * per:.3f} ms per query ran on other threads, beside)")
         return "\n".join(lines)
 
 
@@ -236,6 +246,35 @@ def time_each(run: Callable[[str], object], queries: list[str]) -> tuple[tuple[f
     return percentiles(wall), percentiles(cpu)
 
 
+def compare_sequential(service: Any, hybrid: Callable[[str], object], queries: list[str]) -> None:
+    """Plain hybrid with its word side beside the meaning side, and after it (no workers), query by query in turn.
+
+    Interleaved in one process, so both see the same load: on a busy machine this is the fair
+    comparison of the two orders.
+    """
+    try:
+        from papertide.search.beside import Beside
+    except ImportError:
+        print("(--compare-sequential: this version of the code runs the sides one after the other only)")
+        return
+    kept, alone = service.beside, Beside(0, "none")
+    samples: dict[str, tuple[list[float], list[float]]] = {"beside": ([], []), "one after the other": ([], [])}
+    for query in queries[:10]:
+        hybrid(query)
+    for number, query in enumerate(queries):
+        order = ("beside", "one after the other") if number % 2 else ("one after the other", "beside")
+        for label in order:
+            service.beside = kept if label == "beside" else alone
+            started, used = time.perf_counter(), time.process_time()
+            hybrid(query)
+            samples[label][1].append(time.process_time() - used)
+            samples[label][0].append(time.perf_counter() - started)
+    service.beside = kept
+    for label, (wall, cpu) in samples.items():
+        (w50, w95), (c50, c95) = percentiles(wall), percentiles(cpu)
+        print(f"| plain hybrid, word side {label} | {w50:.2f} / {w95:.2f} | {c50:.2f} / {c95:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folder", type=Path, required=True, help="a folder kept by bench.search --keep")
@@ -246,6 +285,11 @@ def main() -> None:
     parser.add_argument("--hnsw", action="store_true", help="as bench.search --hnsw (vector_index=hnsw)")
     parser.add_argument("--no-warm", action="store_true", help="do not read the index files once before timing")
     parser.add_argument("--cprofile", action="store_true", help="cProfile's function list instead of phases")
+    parser.add_argument(
+        "--compare-sequential",
+        action="store_true",
+        help="also time plain hybrid with the word side beside the meaning side and after it, interleaved",
+    )
     parser.add_argument("--top", type=int, default=40, help="functions listed by own time (with --cprofile)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -312,8 +356,11 @@ def profile(args: argparse.Namespace, work: Path, url: str) -> None:
     (w50, w95), (c50, c95) = timed
     print(
         f"| plain hybrid (page's papers fetched) | {w50:.2f} / {w95:.2f} ({w95 / wall_sum:.2f}x) "
-        f"| {c50:.2f} / {c95:.2f} ({c95 / cpu_sum:.2f}x) |\n"
+        f"| {c50:.2f} / {c95:.2f} ({c95 / cpu_sum:.2f}x) |"
     )
+    if args.compare_sequential:
+        compare_sequential(service, hybrid, queries)
+    print()
     total_queries = len(queries) * args.rounds
     if args.cprofile:
         profiler = cProfile.Profile(time.process_time)
