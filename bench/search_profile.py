@@ -15,7 +15,8 @@ the search API fetches them) and each building block alone (query embedding, tan
 ``fusion_depth``, vector search top ``max_results``), then prints CPU and wall time per phase of
 ``SearchService.search``: each phase's CPU is the thread time of the thread that ran it (a
 phase run on another thread does not inflate the others) and exclusive of the nested phases.
-The whole query's CPU is the process's (all threads). ``--cprofile`` lists functions instead.
+The whole query's CPU is the process's (all threads). ``--cprofile`` lists functions instead
+(with the word side run in the searching thread, after the meaning side: cProfile sees one thread).
 
     python -m bench.search_profile --folder /work/bench-1m-dev --queries 200
     python -m bench.search_profile --folder /tmp/pg --database postgresql --hnsw
@@ -79,6 +80,7 @@ PHASES: dict[str, list[tuple[str, str | None, str]]] = {
     "lexical: BM25 search (+ count)": [
         (LEXICAL, "LexicalReader", "search"),
         (LEXICAL, "LexicalReader", "search_ranked"),
+        (LEXICAL, "LexicalReader", "search_counted"),
     ],
     "lexical: the rest (arrays, explain)": [
         (QUERY, "SearchService", "_run_lexical"),
@@ -363,6 +365,11 @@ def profile(args: argparse.Namespace, work: Path, url: str) -> None:
     print()
     total_queries = len(queries) * args.rounds
     if args.cprofile:
+        # cProfile sees only the thread it runs in: the word side runs there too, after the meaning side.
+        if hasattr(service, "beside"):
+            from papertide.search.beside import Beside
+
+            service.beside = Beside(0, "none")
         profiler = cProfile.Profile(time.process_time)
         profiler.enable()
         for _ in range(args.rounds):

@@ -16,8 +16,10 @@ import pytest
 import tantivy
 from sqlalchemy import Engine
 
+from papertide.domain.query import parse_query
 from papertide.search.beside import Beside
 from papertide.search.lexical.index import LexicalIndex
+from papertide.search.lexical.plan import compose_lexical_plan
 from papertide.search.query import SearchService
 from papertide.search.ranked import Ranked
 from papertide.search.request import SearchOptions, SearchPage, SearchRequest
@@ -43,14 +45,14 @@ class WaitingSemantic(FakeSemantic):
 def watch_word_side(lexical: LexicalIndex, started: threading.Event) -> list[str]:
     """Set ``started`` when the lexical index is searched; returns the names of the threads that searched it."""
     threads: list[str] = []
-    search = lexical.search
+    search = lexical.search_counted
 
-    def searching(query: tantivy.Query, limit: int, *, count: bool = True) -> tuple[list[tuple[int, float]], int]:
+    def searching(query: tantivy.Query, limit: int, *, count: bool = True) -> tuple[Ranked, int]:
         threads.append(threading.current_thread().name)
         started.set()
         return search(query, limit, count=count)
 
-    lexical.search = searching  # type: ignore[method-assign]
+    lexical.search_counted = searching  # type: ignore[method-assign]
     return threads
 
 
@@ -113,7 +115,7 @@ def test_an_error_of_the_word_side_reaches_the_caller(themed_sqlite: Engine, ind
     def broken(*_arguments: object, **_options: object) -> object:
         raise RuntimeError("the lexical index broke")
 
-    service.lexical.search = broken  # type: ignore[method-assign]
+    service.lexical.search_counted = broken  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="the lexical index broke"):
         service.search(SearchRequest(text="lorenz attractor"))
 
@@ -144,3 +146,18 @@ def test_a_worker_runs_the_call_and_its_exception_is_raised_to_the_caller() -> N
     with pytest.raises(ValueError, match="bad query"):
         pending.result()
     beside.close()
+
+
+@pytest.mark.parametrize("count", [True, False])
+@pytest.mark.parametrize("text", ["lorenz attractor", "chaotic dynamics", "mind", "zzqxjvbw"])
+def test_the_array_search_hybrid_fuses_gives_what_the_pair_search_gives(
+    themed_sqlite: Engine, index_dir: Path, text: str, count: bool
+) -> None:
+    service = service_for(themed_sqlite, index_dir, FakeSemantic(texts_of(themed_sqlite)))
+    plan = compose_lexical_plan(service.lexical.schema, parse_query(text), service.options.field_weights)
+    assert plan.ranked is not None
+    for limit in (1, 2, 50):
+        pairs, total = service.lexical.search(plan.ranked, limit, count=count)
+        ranked, counted = service.lexical.search_counted(plan.ranked, limit, count=count)
+        assert ranked.pairs() == pairs
+        assert counted == total

@@ -251,8 +251,7 @@ class SearchService:
         # when one word alone is in max_results papers, only the first max_results can be paged.
         at_least = self.lexical.most_frequent(plan.terms) if count and plan.required is None else 0
         exact = count and at_least < self.options.max_results
-        pairs, total = self.lexical.search(plan.ranked, depth, count=exact)
-        ranked = Ranked.from_pairs(pairs)
+        ranked, total = self.lexical.search_counted(plan.ranked, depth, count=exact)
         if count and not exact:
             total = self.options.max_results
         matched = f"{total} match" if exact else f"at least {total} match" if count else "not counted"

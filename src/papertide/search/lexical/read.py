@@ -55,15 +55,21 @@ class LexicalReader(ABC):
         The digest asks this for thousands of topics (issue 13); ids and scores go straight into
         numpy, the scores as float64 copies of tantivy's float32 ones, as ``search`` gives them.
         """
+        return self.search_counted(query, limit, count=False)[0]
+
+    def search_counted(self, query: tantivy.Query, limit: int, *, count: bool = True) -> tuple[Ranked, int]:
+        """``search`` as arrays (what hybrid search fuses, issue 13): the ranking and the match count."""
         searcher = self.searcher()
-        hits = searcher.search(query, max(limit, 1), count=False).hits
+        result = searcher.search(query, max(limit, 1), count=count)
+        hits = result.hits
         if not hits:
-            return Ranked.empty()
+            return Ranked.empty(), _count(result) if count else 0
         values = searcher.fast_field_values(FIELD_PAPER_ID, [address for _, address in hits])
         ids = np.array([-1 if value is None else value for value in values], dtype=np.int64)
         scores = np.fromiter((score for score, _ in hits), dtype=np.float64, count=len(hits))
         known = ids >= 0
-        return Ranked(ids[known][:limit], scores[known][:limit])
+        ranked = Ranked(ids[known][:limit], scores[known][:limit])
+        return ranked, _count(result) if count else len(ranked)
 
     def most_frequent(self, terms: tuple[tuple[str, str], ...]) -> int:
         """The largest document frequency among (field, term) pairs: a lower bound of an any-word match count."""
