@@ -27,6 +27,7 @@ from papertide.search.database_filter import DatabaseFilter, compose_database_fi
 from papertide.search.fusion import fuse_words_and_meaning
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
+from papertide.search.nearest_first import NearestFirst, keep_in_database, plan_nearest_first, rank_nearest_first
 from papertide.search.ranked import Ranked, describe_hits
 from papertide.search.request import (
     Mode,
@@ -259,14 +260,28 @@ class SearchService:
             how = "all papers"
             complete = len(hits) < wanted
         else:
-            allowed = self.allowed_ids(plan, listed)
-            pool = len(allowed)
-            limit = wanted if pool <= options.candidate_limit else depth
-            hits = (
-                self._guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
-            )
-            how = f"the {pool} allowed by {plan.required_description}"
-            complete = len(hits) < limit
+            broad = self._plan_nearest_first(query, plan, depth)
+            nearest = None
+            if broad is not None:
+
+                def rank(read: int) -> Ranked:
+                    return self._guarded(lambda: semantic.rank(query.text, read))
+
+                nearest = rank_nearest_first(rank, keep_in_database(self.engine, broad.checked), depth, broad.read)
+            if broad is not None and nearest is not None:
+                hits, how = nearest, broad.describe(plan.required_description)
+                complete = len(hits) < depth
+            else:
+                allowed = self.allowed_ids(plan, listed)
+                pool = len(allowed)
+                limit = wanted if pool <= options.candidate_limit else depth
+                hits = (
+                    self._guarded(lambda: semantic.rank(query.text, limit, candidates=allowed))
+                    if pool
+                    else Ranked.empty()
+                )
+                how = f"the {pool} allowed by {plan.required_description}"
+                complete = len(hits) < limit
         floor = options.similarity_floor
         ranked = hits.head(depth)
         above = hits.where(hits.scores >= floor)
@@ -278,6 +293,17 @@ class SearchService:
         )
         sources.append(("semantic", ranked))
         return _SemanticRun(ranked=ranked, above=above, complete=complete)
+
+    def _plan_nearest_first(self, query: SearchQuery, plan: LexicalPlan, depth: int) -> NearestFirst | None:
+        """How a broad filter is searched nearest first (search/nearest_first.py); None: by its allowed ids."""
+        if plan.required_key is None:  # restricted to given papers (the digest): only the index knows them
+            return None
+        if self.allowed_cache.holds(plan.required_key):  # a filter read already (a fallback) is searched by its ids
+            return None
+        lexical = self.lexical
+        return plan_nearest_first(
+            query, lexical.searcher(), lexical.paper_count, self.engine, depth, self.options.candidate_limit
+        )
 
     def allowed_ids(self, plan: LexicalPlan, listed: DatabaseFilter | None = None) -> Ids:
         """The sorted ids of the papers passing the plan's filters, kept; ``listed``: the same, read by the database."""
