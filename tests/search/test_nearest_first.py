@@ -171,9 +171,9 @@ def test_the_share_of_a_filter_is_estimated_from_the_index_counts(engine: Engine
 def test_nearest_first_is_chosen_only_where_it_costs_less_than_reading_the_allowed_ids() -> None:
     # 200 neighbours of a filter passing 60 % of a million papers: 500 read, not 600,000 ids.
     assert choose_nearest_first(0.6, 200, 1_000_000) == 500
-    assert choose_nearest_first(0.2, 200, 1_000_000) == 1500
-    # Crossover near sqrt(200 * 1.5 * 50 / total): 12 % at a million papers, 39 % at 100,000.
-    assert choose_nearest_first(0.1, 200, 1_000_000) is None
-    assert choose_nearest_first(0.3, 200, 100_000) is None
-    assert choose_nearest_first(0.45, 200, 100_000) is not None
+    assert choose_nearest_first(0.25, 200, 1_000_000) == 1200
+    # Crossover near sqrt(200 * 1.5 * 150 / total): 21 % at a million papers, 67 % at 100,000.
+    assert choose_nearest_first(0.18, 200, 1_000_000) is None
+    assert choose_nearest_first(0.6, 200, 100_000) is None
+    assert choose_nearest_first(0.75, 200, 100_000) == 400
     assert choose_nearest_first(0.0, 200, 1_000_000) is None

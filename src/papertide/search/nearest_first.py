@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 from papertide.domain.query import SearchQuery
 from papertide.search.database_filter import DatabaseFilter, compose_checked_filter, keep_passing_ids
 from papertide.search.lexical.analyzer import FIELD_CATEGORY, FIELD_PUBLISHED
+from papertide.search.lexical.index import LexicalIndex
 from papertide.search.ranked import Ranked
 from papertide.search.semantic.filtered import choose_nearest_first
 from papertide.store.filtered_ids import Ids, fetch_published_span
@@ -148,3 +149,24 @@ def keep_in_database(engine: Engine, checked: DatabaseFilter) -> Callable[[Ids],
             return keep_passing_ids(conn, checked, paper_ids)
 
     return keep
+
+
+def rank_broad_filter(
+    rank: Callable[[int], Ranked],
+    query: SearchQuery,
+    described: str,
+    lexical: LexicalIndex,
+    engine: Engine,
+    k: int,
+    candidate_limit: int,
+) -> tuple[Ranked, str] | None:
+    """A broad filter's best ``k`` neighbours nearest first, and how they were found; None: read its allowed ids.
+
+    :param rank: the nearest papers to the query, unfiltered, best first.
+    :param described: the filter as explain lines name it.
+    """
+    plan = plan_nearest_first(query, lexical.searcher(), lexical.paper_count, engine, k, candidate_limit)
+    if plan is None:
+        return None
+    found = rank_nearest_first(rank, keep_in_database(engine, plan.checked), k, plan.read)
+    return None if found is None else (found, plan.describe(described))
