@@ -14,8 +14,10 @@ keeps: the document frequency of each category term, and of a sample of the days
 since:2024 is about the product of the two shares). The estimate only chooses a method: when fewer
 than ``k`` of the neighbours pass (a narrower filter than estimated, or one the query's meaning
 avoids), the caller reads the allowed set as before, so results never depend on the estimate.
-Phrases and authors are not estimated (their filters are narrow in practice, and reading them is
-cheap then): they always take the allowed set.
+Only filters whose check costs less than their read qualify (semantic/filtered.py
+``choose_nearest_first``: from about a fifth of the papers at a million). Phrases and authors
+are not estimated (their filters are narrow in practice, and reading them is cheap then): they
+always take the allowed set.
 """
 
 from __future__ import annotations
