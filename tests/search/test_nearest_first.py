@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from sqlalchemy import Engine
 
@@ -20,8 +22,9 @@ from papertide.domain.models import Paper
 from papertide.domain.query import parse_query
 from papertide.search.database_filter import compose_checked_filter
 from papertide.search.lexical.index import LexicalIndex
-from papertide.search.nearest_first import estimate_share
+from papertide.search.nearest_first import estimate_share, rank_nearest_first
 from papertide.search.query import SearchService
+from papertide.search.ranked import Ranked
 from papertide.search.request import SearchOptions, SearchPage, SearchRequest
 from papertide.search.semantic import filtered
 from papertide.search.semantic.filtered import choose_nearest_first
@@ -177,3 +180,24 @@ def test_nearest_first_is_chosen_only_where_it_costs_less_than_reading_the_allow
     assert choose_nearest_first(0.6, 200, 100_000) is None
     assert choose_nearest_first(0.75, 200, 100_000) == 400
     assert choose_nearest_first(0.0, 200, 1_000_000) is None
+
+
+def test_the_nearest_are_checked_first_and_the_others_only_when_too_few_of_them_pass() -> None:
+    nearest = Ranked.of(np.arange(100, 0, -1), np.linspace(1.0, 0.0, 100))  # ids 100..1, best first
+    asked: list[list[int]] = []
+
+    def keep_even(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        asked.append(ids.tolist())
+        return ids[ids % 2 == 0]
+
+    found = rank_nearest_first(lambda read: nearest.head(read), keep_even, 10, 60, first=30)
+    assert found is not None and found.ids.tolist() == list(range(100, 80, -2))
+    assert [len(ids) for ids in asked] == [30]  # 15 of the first 30 pass: the other 30 never asked about
+    asked.clear()
+    found = rank_nearest_first(lambda read: nearest.head(read), keep_even, 20, 60, first=30)
+    assert found is not None and found.ids.tolist() == list(range(100, 60, -2))
+    assert [len(ids) for ids in asked] == [30, 30]
+    # Too few pass among those read: the allowed ids are read instead (None); all read: those passing.
+    assert rank_nearest_first(lambda read: nearest.head(read), keep_even, 40, 60, first=30) is None
+    found = rank_nearest_first(lambda read: nearest.head(read), keep_even, 60, 120, first=30)
+    assert found is not None and len(found) == 50

@@ -39,6 +39,9 @@ from papertide.search.ranked import Ranked
 from papertide.search.semantic.filtered import choose_nearest_first
 from papertide.store.filtered_ids import Ids, fetch_published_span
 
+# The nearest ``k * FIRST_CHECK / share`` are checked first, the rest of those read only when too few
+# of them pass: the check, not the walk, is what nearest first adds to a search (docs/search.md).
+FIRST_CHECK = 1.1
 # Days of a date range whose document frequency is read to estimate its share (about 2 µs each).
 DAY_SAMPLES = 256
 
@@ -50,6 +53,8 @@ class NearestFirst:
     checked: DatabaseFilter
     share: float
     read: int
+    # How many of the nearest are checked first.
+    first: int
 
     def describe(self, required: str) -> str:
         """For explain lines."""
@@ -124,20 +129,34 @@ def plan_nearest_first(
     if share * papers <= candidate_limit:
         return None
     read = choose_nearest_first(share, k, papers)
-    return NearestFirst(checked, share, read) if read is not None else None
+    if read is None:
+        return None
+    return NearestFirst(checked, share, read, min(read, math.ceil(k * FIRST_CHECK / min(share, 1.0))))
 
 
-def rank_nearest_first(rank: Callable[[int], Ranked], keep: Callable[[Ids], Ids], k: int, read: int) -> Ranked | None:
+def rank_nearest_first(
+    rank: Callable[[int], Ranked], keep: Callable[[Ids], Ids], k: int, read: int, first: int | None = None
+) -> Ranked | None:
     """The best ``k`` of the ``read`` nearest papers that ``keep`` lets through; None when fewer pass.
 
     :param rank: the nearest papers, unfiltered, best first.
     :param keep: those of the given sorted ids passing the filter.
+    :param first: how many of the nearest to check before the others (None: all at once); the
+        others are checked only when fewer than ``k`` of those pass.
     When the index holds fewer than ``read`` papers, all were read: the passing ones are the answer
     however few.
     """
     nearest = rank(read)
-    passing = keep(np.sort(nearest.ids))
-    found = nearest.where(np.isin(nearest.ids, passing))
+    ids = nearest.ids
+    passing = np.zeros(len(ids), dtype=bool)
+    start = 0
+    for stop in dict.fromkeys((min(first or len(ids), len(ids)), len(ids))):
+        part = ids[start:stop]
+        passing[start:stop] = np.isin(part, keep(np.sort(part)))
+        start = stop
+        if np.count_nonzero(passing) >= k:
+            break
+    found = nearest.where(passing)
     if len(found) >= k:
         return found.head(k)
     return found if len(nearest) < read else None
@@ -170,5 +189,5 @@ def rank_broad_filter(
     plan = plan_nearest_first(query, lexical.searcher(), lexical.paper_count, engine, k, candidate_limit)
     if plan is None:
         return None
-    found = rank_nearest_first(rank, keep_in_database(engine, plan.checked), k, plan.read)
+    found = rank_nearest_first(rank, keep_in_database(engine, plan.checked), k, plan.read, plan.first)
     return None if found is None else (found, plan.describe(described))
