@@ -120,6 +120,11 @@ class AllowedCache:
                 self._held -= len(dropped.ids)
         return ids
 
+    def holds(self, key: str | None) -> bool:
+        """Whether ids of filter ``key`` are kept (of any index state: ``fetch`` patches them if need be)."""
+        with self._lock:
+            return key is not None and key in self._entries
+
     def clear(self) -> None:
         """Forget every entry (bench/search.py times filters cold this way)."""
         with self._lock:

@@ -41,6 +41,8 @@ from papertide.store.filtered_ids import (
     Ids,
     fetch_category_paper_ids,
     fetch_published_paper_ids,
+    keep_category_paper_ids,
+    keep_published_paper_ids,
     list_category_names,
 )
 
@@ -69,6 +71,15 @@ def compose_database_filter(query: SearchQuery, dialect: str) -> DatabaseFilter 
     return DatabaseFilter(tuple(dict.fromkeys(c.lower() for c in query.categories)), query.since, query.until)
 
 
+def compose_checked_filter(query: SearchQuery) -> DatabaseFilter | None:
+    """The query's filter when the database can check it paper by paper (either dialect); else None.
+
+    Checking given papers is one primary-key probe each on both databases, so unlike
+    ``compose_database_filter`` dates alone qualify on PostgreSQL too (search/nearest_first.py).
+    """
+    return compose_database_filter(query, "sqlite")
+
+
 def select_stored_categories(stored: Iterable[str], terms: Iterable[str]) -> list[str]:
     """The stored category names the lexical index files under one of ``terms`` (the name or its archive)."""
     wanted = set(terms)
@@ -81,3 +92,15 @@ def fetch_filter_ids(conn: Connection, database_filter: DatabaseFilter) -> Ids:
         names = select_stored_categories(list_category_names(conn), database_filter.categories)
         return fetch_category_paper_ids(conn, names, database_filter.since, database_filter.until)
     return fetch_published_paper_ids(conn, database_filter.since, database_filter.until)
+
+
+def keep_passing_ids(conn: Connection, database_filter: DatabaseFilter, paper_ids: Ids) -> Ids:
+    """Those of ``paper_ids`` passing ``database_filter``, as the database has them now; sorted.
+
+    The same facts as ``fetch_filter_ids`` (the same stored names, the same date columns), asked
+    of the given papers only.
+    """
+    if database_filter.categories:
+        names = select_stored_categories(list_category_names(conn), database_filter.categories)
+        return keep_category_paper_ids(conn, paper_ids, names, database_filter.since, database_filter.until)
+    return keep_published_paper_ids(conn, paper_ids, database_filter.since, database_filter.until)

@@ -15,19 +15,20 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TypeVar
 
-import numpy as np
 from sqlalchemy import Engine
 
 from papertide.domain.errors import InvalidQuery, PapertideError
 from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
-from papertide.search.allowed import AllowedCache, Ids, IndexState, apply_changes, patch_limit
+from papertide.search.allowed import AllowedCache, Ids
+from papertide.search.allowed_ids import read_allowed_ids
 from papertide.search.beside import Beside, Pending
-from papertide.search.changes import fetch_changed_ids, fetch_paper_text
-from papertide.search.database_filter import DatabaseFilter, compose_database_filter, fetch_filter_ids
+from papertide.search.changes import fetch_paper_text
+from papertide.search.database_filter import DatabaseFilter, compose_database_filter
 from papertide.search.hybrid import LexicalRun, fuse_sides
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
+from papertide.search.nearest_first import rank_broad_filter
 from papertide.search.ranked import Ranked, describe_hits
 from papertide.search.request import (
     Mode,
@@ -301,14 +302,7 @@ class SearchService:
             how = "all papers"
             complete = len(hits) < wanted
         else:
-            allowed = self.allowed_ids(plan, listed)
-            pool = len(allowed)
-            limit = wanted if pool <= options.candidate_limit else depth
-            hits = (
-                self._guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
-            )
-            how = f"the {pool} allowed by {plan.required_description}"
-            complete = len(hits) < limit
+            hits, how, complete = self._rank_filtered(semantic, query, plan, listed, depth, wanted)
         floor = options.similarity_floor
         ranked = hits.head(depth)
         above = hits.where(hits.scores >= floor)
@@ -321,31 +315,35 @@ class SearchService:
         sources.append(("semantic", ranked))
         return _SemanticRun(ranked=ranked, above=above, complete=complete)
 
+    def _rank_filtered(
+        self,
+        semantic: SemanticRanker,
+        query: SearchQuery,
+        plan: LexicalPlan,
+        listed: DatabaseFilter | None,
+        depth: int,
+        wanted: int,
+    ) -> tuple[Ranked, str, bool]:
+        """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can."""
+        if plan.required_key is not None and not self.allowed_cache.holds(plan.required_key):
+            # Not restricted to given papers (only the index knows those), nor read already (a fallback).
+
+            def rank(read: int) -> Ranked:
+                return self._guarded(lambda: semantic.rank(query.text, read))
+
+            described, limit = plan.required_description, self.options.candidate_limit
+            found = rank_broad_filter(rank, query, described, self.lexical, self.engine, depth, limit)
+            if found is not None:
+                return found[0], found[1], len(found[0]) < depth
+        allowed = self.allowed_ids(plan, listed)
+        pool = len(allowed)
+        limit = wanted if pool <= self.options.candidate_limit else depth
+        hits = self._guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
+        return hits, f"the {pool} allowed by {plan.required_description}", len(hits) < limit
+
     def allowed_ids(self, plan: LexicalPlan, listed: DatabaseFilter | None = None) -> Ids:
-        """The sorted ids of the papers passing the plan's filters, kept; ``listed``: the same, read by the database."""
-        required = plan.required
-        if required is None:
-            raise ValueError("the plan has no phrase or filter")
-        lexical = self.lexical
-        # Read before the ids: their searcher or database is at least as new (allowed.py, database_filter.py).
-        state = IndexState(lexical.generation, lexical.database_id or None, lexical.applied_seq)
-
-        def compute() -> Ids:
-            if listed is not None:
-                with self.engine.connect() as conn:
-                    return fetch_filter_ids(conn, listed)
-            return lexical.matching_ids(required, lexical.count(required))
-
-        def patch(kept: Ids, since: int) -> Ids | None:
-            limit = patch_limit(len(kept))
-            with self.engine.connect() as conn:
-                changed = fetch_changed_ids(conn, since, limit + 1)
-            if len(changed) > limit:
-                return None
-            passing = lexical.keep_matching(required, changed)
-            return apply_changes(kept, np.array(changed, dtype=np.int64), np.fromiter(passing, dtype=np.int64))
-
-        return self.allowed_cache.fetch(plan.required_key, state, compute, patch)
+        """The sorted ids of the papers passing the plan's filters, kept (search/allowed_ids.py)."""
+        return read_allowed_ids(self.allowed_cache, self.lexical, self.engine, plan, listed)
 
     def _sort(self, ranked: Pairs, request: SearchRequest, explain: list[str]) -> Pairs:
         with self.engine.connect() as conn:

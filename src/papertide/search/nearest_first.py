@@ -1,0 +1,193 @@
+"""A broad filter's semantic side: the nearest papers first, the filter checked on them only (issue 13).
+
+A filtered semantic search restricts the vector index to the papers the filter allows
+(search/allowed.py). For a broad filter that set is most of the corpus: cat:cs.LG passes 587,000
+of a million papers, and reading their ids and packing them into the index's bitmap cost 80-110
+ms on first use, seven times a whole hybrid search. Yet when most papers pass, most nearest
+neighbours pass too: reading the ``k / share`` nearest papers unfiltered (a graph walk hardly
+dearer than the filtered one) and asking the database which of them pass finds the same top
+``k``, without the allowed set, in a few milliseconds, first use or not.
+
+Whether a filter is broad is estimated before anything is read, from counts the lexical index
+keeps: the document frequency of each category term, and of a sample of the days in a date range
+(the index files ``published`` as one term per day). Filters are taken as independent (cat:cs.LG
+since:2024 is about the product of the two shares). The estimate only chooses a method: when fewer
+than ``k`` of the neighbours pass (a narrower filter than estimated, or one the query's meaning
+avoids), the caller reads the allowed set as before, so results never depend on the estimate.
+Only filters whose check costs less than their read qualify (semantic/filtered.py
+``choose_nearest_first``: from about a fifth of the papers at a million). Phrases and authors
+are not estimated (their filters are narrow in practice, and reading them is cheap then): they
+always take the allowed set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import tantivy
+from sqlalchemy import Engine
+
+from papertide.domain.query import SearchQuery
+from papertide.search.database_filter import DatabaseFilter, compose_checked_filter, keep_passing_ids
+from papertide.search.lexical.analyzer import FIELD_CATEGORY, FIELD_PUBLISHED
+from papertide.search.lexical.index import LexicalIndex
+from papertide.search.ranked import Ranked
+from papertide.search.semantic.filtered import choose_nearest_first
+from papertide.store.filtered_ids import Ids, fetch_published_span
+
+# The nearest ``k * FIRST_CHECK / share`` are checked first, the rest of those read only when too few
+# of them pass: the check, not the walk, is what nearest first adds to a search (docs/search.md).
+FIRST_CHECK = 1.1
+# Days of a date range whose document frequency is read to estimate its share (about 2 µs each).
+DAY_SAMPLES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class NearestFirst:
+    """How a broad filter is searched: ``read`` neighbours unfiltered, for a filter allowing about ``share``."""
+
+    checked: DatabaseFilter
+    share: float
+    read: int
+    # How many of the nearest are checked first.
+    first: int
+
+    def describe(self, required: str) -> str:
+        """For explain lines."""
+        return f"about {self.share:.0%} of papers allowed by {required}, checked on the {self.read:,} nearest"
+
+
+def estimate_day_share(
+    searcher: tantivy.Searcher,
+    since: dt.date | None,
+    until: dt.date | None,
+    span: tuple[dt.date | None, dt.date | None],
+    papers: int,
+) -> float:
+    """The share of ``papers`` published in range, from the index's counts of up to DAY_SAMPLES days in it."""
+    earliest, latest = span
+    if earliest is None or latest is None or papers <= 0:
+        return 0.0
+    low = max(since or earliest, earliest).toordinal()
+    high = min(until or latest, latest).toordinal()
+    if high < low:
+        return 0.0
+    days = high - low + 1
+    stride = max(1, math.ceil(days / DAY_SAMPLES))
+    if stride % 7 == 0:
+        stride += 1  # never the same weekday each time: papers are not published evenly over a week
+    sampled = range(low, high + 1, stride)
+    found = sum(searcher.doc_freq(FIELD_PUBLISHED, day) for day in sampled)
+    return min(1.0, found * days / len(sampled) / papers)
+
+
+def estimate_share(
+    searcher: tantivy.Searcher,
+    checked: DatabaseFilter,
+    papers: int,
+    span: Callable[[], tuple[dt.date | None, dt.date | None]],
+) -> float:
+    """About which share of ``papers`` pass ``checked``: category terms' frequencies times the dates' share."""
+    if papers <= 0:
+        return 0.0
+    share = 1.0
+    if checked.categories:
+        # A paper in two of the categories counts twice: an upper bound, as an estimate should err broad
+        # only where checking the nearest papers then finds out (and the allowed set is read after all).
+        share = min(1.0, sum(searcher.doc_freq(FIELD_CATEGORY, term) for term in checked.categories) / papers)
+    if share > 0 and (checked.since is not None or checked.until is not None):
+        share *= estimate_day_share(searcher, checked.since, checked.until, span(), papers)
+    return share
+
+
+def plan_nearest_first(
+    query: SearchQuery,
+    searcher: tantivy.Searcher,
+    papers: int,
+    engine: Engine,
+    k: int,
+    candidate_limit: int,
+) -> NearestFirst | None:
+    """How to search ``query``'s filter nearest first for ``k`` neighbours; None: read its allowed set instead.
+
+    Only filters allowing more than ``candidate_limit`` papers qualify: for those the semantic side
+    reads ``k`` neighbours and says its count may be incomplete either way (search/query.py).
+    """
+    checked = compose_checked_filter(query)
+    if checked is None:
+        return None
+
+    def span() -> tuple[dt.date | None, dt.date | None]:
+        with engine.connect() as conn:
+            return fetch_published_span(conn)
+
+    share = estimate_share(searcher, checked, papers, span)
+    if share * papers <= candidate_limit:
+        return None
+    read = choose_nearest_first(share, k, papers)
+    if read is None:
+        return None
+    return NearestFirst(checked, share, read, min(read, math.ceil(k * FIRST_CHECK / min(share, 1.0))))
+
+
+def rank_nearest_first(
+    rank: Callable[[int], Ranked], keep: Callable[[Ids], Ids], k: int, read: int, first: int | None = None
+) -> Ranked | None:
+    """The best ``k`` of the ``read`` nearest papers that ``keep`` lets through; None when fewer pass.
+
+    :param rank: the nearest papers, unfiltered, best first.
+    :param keep: those of the given sorted ids passing the filter.
+    :param first: how many of the nearest to check before the others (None: all at once); the
+        others are checked only when fewer than ``k`` of those pass.
+    When the index holds fewer than ``read`` papers, all were read: the passing ones are the answer
+    however few.
+    """
+    nearest = rank(read)
+    ids = nearest.ids
+    passing = np.zeros(len(ids), dtype=bool)
+    start = 0
+    for stop in dict.fromkeys((min(first or len(ids), len(ids)), len(ids))):
+        part = ids[start:stop]
+        passing[start:stop] = np.isin(part, keep(np.sort(part)))
+        start = stop
+        if np.count_nonzero(passing) >= k:
+            break
+    found = nearest.where(passing)
+    if len(found) >= k:
+        return found.head(k)
+    return found if len(nearest) < read else None
+
+
+def keep_in_database(engine: Engine, checked: DatabaseFilter) -> Callable[[Ids], Ids]:
+    """``keep`` for rank_nearest_first: the database answers for the given papers."""
+
+    def keep(paper_ids: Ids) -> Ids:
+        with engine.connect() as conn:
+            return keep_passing_ids(conn, checked, paper_ids)
+
+    return keep
+
+
+def rank_broad_filter(
+    rank: Callable[[int], Ranked],
+    query: SearchQuery,
+    described: str,
+    lexical: LexicalIndex,
+    engine: Engine,
+    k: int,
+    candidate_limit: int,
+) -> tuple[Ranked, str] | None:
+    """A broad filter's best ``k`` neighbours nearest first, and how they were found; None: read its allowed ids.
+
+    :param rank: the nearest papers to the query, unfiltered, best first.
+    :param described: the filter as explain lines name it.
+    """
+    plan = plan_nearest_first(query, lexical.searcher(), lexical.paper_count, engine, k, candidate_limit)
+    if plan is None:
+        return None
+    found = rank_nearest_first(rank, keep_in_database(engine, plan.checked), k, plan.read, plan.first)
+    return None if found is None else (found, plan.describe(described))
