@@ -59,9 +59,13 @@ class LexicalReader(ABC):
         hits = searcher.search(query, max(limit, 1), count=False).hits
         if not hits:
             return Ranked.empty()
-        values = searcher.fast_field_values(FIELD_PAPER_ID, [address for _, address in hits])
-        ids = np.array([-1 if value is None else value for value in values], dtype=np.int64)
-        scores = np.fromiter((score for score, _ in hits), dtype=np.float64, count=len(hits))
+        # One zip for the ~700 hits of a topic: a generator per column cost ~0.25 ms per topic (issue 13).
+        found, addresses = zip(*hits, strict=True)
+        values = searcher.fast_field_values(FIELD_PAPER_ID, list(addresses))
+        if None in values:
+            values = [-1 if value is None else value for value in values]
+        ids = np.array(values, dtype=np.int64)
+        scores = np.array(found, dtype=np.float64)
         known = ids >= 0
         return Ranked(ids[known][:limit], scores[known][:limit])
 
