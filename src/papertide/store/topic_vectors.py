@@ -9,6 +9,8 @@ and by the vector space: a hash of the model's identity (search/topics.py), so o
 vectors are never read for another. A vector is derived from its followers' text all the same:
 erasing a subscriber, or changing a subscriber's topics, deletes the vectors of the topics they
 followed that no other subscriber follows (``forget_topic_vectors``), in the caller's transaction.
+A reindex (``papertide reindex``: the model changed, perhaps under the same name or path) deletes
+them all (``delete_all_topic_vectors``).
 """
 
 from __future__ import annotations
@@ -93,3 +95,8 @@ def forget_topic_vectors(conn: Connection, phrases: Iterable[str]) -> int:
         chunk = keys[start : start + _CHUNK]
         deleted += int(conn.execute(delete(topic_vectors).where(any_of(conn, topic_vectors.c.topic, chunk))).rowcount)
     return deleted
+
+
+def delete_all_topic_vectors(conn: Connection) -> int:
+    """Forget every stored topic vector (a reindex: the model may have changed under the same name); how many."""
+    return int(conn.execute(delete(topic_vectors)).rowcount)
