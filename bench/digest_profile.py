@@ -6,7 +6,9 @@ so every phase runs here), timing each phase's CPU and wall time; ``--cprofile``
 instead. CPU time (``time.process_time``) does not depend on what else the machine runs, unlike
 wall-clock figures; but on PostgreSQL (``--database postgresql``: an embedded server started as
 bench/digest.py starts one, the corpus built in it) the server's own work and the round trips
-to it show only in the wall time, so both columns are printed.
+to it show only in the wall time, so both columns are printed. Like bench/digest.py it times a
+normal day (the topics' vectors stored before the run, as the previous day's run leaves them);
+``--first-run`` times a run that embeds every topic.
 
     .venv/bin/python -m bench.digest_profile --subscribers 5000 --folder /tmp/profile
     .venv/bin/python -m bench.digest_profile --subscribers 5000 --database postgresql
