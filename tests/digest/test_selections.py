@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -14,17 +15,28 @@ import papertide.digest.deliver as deliver
 import papertide.digest.plan as plan
 from papertide.digest.compose import MailComposer
 from papertide.digest.job import run_digest
-from papertide.digest.plan import run_planning
+from papertide.digest.plan import SearchTopicMatcher, make_topic_matcher, run_planning
 from papertide.digest.policy import DigestPolicy
 from papertide.domain.subscribers import Topics
 from papertide.mail.transport import SmtpTransport
+from papertide.search.lexical.index import LexicalIndex
+from papertide.search.query import SearchService
+from papertide.search.semantic.searcher import open_semantic
+from papertide.search.topics import TopicSearch
 from papertide.store.deliveries import PlannedDigest, PlannedSelection, write_planned
 from papertide.store.engine import begin_write
-from papertide.store.schema import digest_outbox, digest_selection_items, digest_selections
+from papertide.store.schema import digest_outbox, digest_selection_items, digest_selections, topic_vectors
 from papertide.store.selections import PlannedItem
-from papertide.store.subscribers import delete_expired_pending, delete_subscriber, get_subscriber_by_email
+from papertide.store.subscribers import (
+    delete_expired_pending,
+    delete_subscriber,
+    get_subscriber_by_email,
+    write_preferences,
+)
+from papertide.store.topic_vectors import topic_vector_key
 from tests.digest.digest_data import NOW, add_subscriber, digest_items_query, make_paper, record_digest, store_papers
 from tests.digest.smtp_sink import SmtpSink
+from tests.search.hashing_embedder import HashingEmbedder
 
 SECRET_TOPIC = "xyzzy quantum foam"
 
@@ -104,14 +116,36 @@ def test_expired_sign_ups_take_any_selection_they_hold_with_them(engine: Engine)
     assert count(engine, digest_selections) == 0
 
 
+def vector_matcher(engine: Engine, folder: Path) -> SearchTopicMatcher:
+    """Planning's matcher over a real search service whose semantic half stores topic vectors."""
+    index = LexicalIndex(engine, folder / "lexical")
+    index.open()
+    embedder = HashingEmbedder()
+    searcher = open_semantic(engine, folder / "vectors", model=embedder.name, backend="test", embedder=embedder)
+    searcher.sync()
+    service = SearchService(engine, index, lambda: searcher)
+    return make_topic_matcher(service.search_ids, TopicSearch(service))
+
+
+def stored_topic_vectors(engine: Engine) -> dict[str, bytes]:
+    with engine.connect() as conn:
+        return {
+            key: bytes(vector) for key, vector in conn.execute(select(topic_vectors.c.topic, topic_vectors.c.vector))
+        }
+
+
 def test_an_erased_subscribers_topics_are_gone_from_the_sqlite_file(
-    sqlite_engine: Engine, composer: MailComposer, data_dir: Path
+    sqlite_engine: Engine, composer: MailComposer, data_dir: Path, tmp_path: Path
 ) -> None:
     store_papers(sqlite_engine, [make_paper(i, upvotes=i) for i in range(1, 9)])
     secret = add_subscriber(sqlite_engine, "secret@example.org", size=3, topics=Topics(phrases=(SECRET_TOPIC,)))
-    add_subscriber(sqlite_engine, "plain@example.org", size=3)
+    add_subscriber(sqlite_engine, "plain@example.org", size=3, topics=Topics(phrases=("ocean waves",)))
     run_planning(
-        sqlite_engine, now=NOW, policy=DigestPolicy(), message_id=composer.site.make_message_id, matcher=first_two
+        sqlite_engine,
+        now=NOW,
+        policy=DigestPolicy(),
+        message_id=composer.site.make_message_id,
+        matcher=vector_matcher(sqlite_engine, tmp_path),
     )
     files = [data_dir / "papertide.db", data_dir / "papertide.db-wal"]
 
@@ -120,13 +154,63 @@ def test_an_erased_subscribers_topics_are_gone_from_the_sqlite_file(
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return b"".join(path.read_bytes() for path in files if path.exists())
 
-    assert SECRET_TOPIC.encode() in stored()
+    vectors = stored_topic_vectors(sqlite_engine)
+    secret_key, plain_key = topic_vector_key(SECRET_TOPIC), topic_vector_key("ocean waves")
+    assert set(vectors) == {secret_key, plain_key}, "planning stored both topics' vectors"
+    before = stored()
+    assert SECRET_TOPIC.encode() in before
+    assert secret_key.encode() in before and vectors[secret_key] in before
     with begin_write(sqlite_engine) as conn:
         assert delete_subscriber(conn, secret.id)
     left = stored()
     assert SECRET_TOPIC.encode() not in left
     assert b"secret@example.org" not in left
+    assert secret_key.encode() not in left and vectors[secret_key] not in left, "nor their topic's vector"
     assert b"plain@example.org" in left
+    assert plain_key.encode() in left and vectors[plain_key] in left
+
+
+def test_erasing_or_changing_topics_deletes_the_topic_vectors_no_one_else_follows(
+    engine: Engine, composer: MailComposer, tmp_path: Path
+) -> None:
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 9)])
+    first = add_subscriber(engine, "a@example.org", topics=Topics(phrases=("chaotic flows", "ocean waves")))
+    # The same words spelt as query syntax: one stored vector serves both.
+    second = add_subscriber(engine, "b@example.org", topics=Topics(phrases=('"Chaotic" flows', "chaotic: flows")))
+    third = add_subscriber(engine, "c@example.org", topics=Topics(phrases=("tidal energy",)))
+    add_subscriber(
+        engine,
+        "p@example.org",
+        status="pending",
+        topics=Topics(phrases=("ocean waves",)),
+        since=NOW - dt.timedelta(days=30),
+    )
+    run_planning(
+        engine,
+        now=NOW,
+        policy=DigestPolicy(),
+        message_id=composer.site.make_message_id,
+        matcher=vector_matcher(engine, tmp_path),
+    )
+    keys = {
+        words: topic_vector_key(words) for words in ("chaotic flows", "Chaotic flows", "ocean waves", "tidal energy")
+    }
+    assert set(stored_topic_vectors(engine)) == set(keys.values())
+
+    with begin_write(engine) as conn:
+        assert delete_subscriber(conn, first.id)
+    assert set(stored_topic_vectors(engine)) == set(keys.values()), "each topic is still followed by someone"
+    with begin_write(engine) as conn:
+        assert delete_expired_pending(conn, NOW - dt.timedelta(days=7)) == 1
+    assert keys["ocean waves"] not in stored_topic_vectors(engine)
+
+    changed = dataclasses.replace(third.preferences, topics=Topics(phrases=("tidal power",)))
+    with begin_write(engine) as conn:
+        write_preferences(conn, third.id, changed)
+    assert set(stored_topic_vectors(engine)) == {keys["chaotic flows"], keys["Chaotic flows"]}
+    with begin_write(engine) as conn:
+        assert delete_subscriber(conn, second.id)
+    assert stored_topic_vectors(engine) == {}
 
 
 def test_a_selection_whose_readers_were_erased_between_two_batches_is_stored_again(

@@ -6,15 +6,18 @@ import dataclasses
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
+import papertide.digest.plan as plan
 from papertide.digest.compose import MailComposer
 from papertide.digest.job import run_digest
 from papertide.digest.plan import make_topic_matcher, run_planning
 from papertide.digest.policy import DigestPolicy
-from papertide.domain.subscribers import Topics
+from papertide.digest.schedule import Slot
+from papertide.domain.subscribers import Subscriber, Topics
 from papertide.mail.transport import SmtpTransport
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
@@ -115,3 +118,29 @@ def test_a_later_batch_with_few_new_topics_matches_those_of_the_next_due_subscri
     with engine.connect() as conn:
         reasons = set(conn.execute(select(digest_selection_items.c.reason)).scalars())
     assert {f"matches your topic 't{n}'" for n in (1, 2, 3, 4, 5, 7)} <= reasons
+
+
+def test_looking_ahead_for_topics_decides_each_subscribers_due_slot_once_per_run(
+    engine: Engine, composer: MailComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 6)])
+    for number in range(12):
+        add_subscriber(engine, f"s{number}@example.org", topics=Topics(phrases=(f"t{number % 5}",)))
+    asked: list[int] = []
+    original = plan.select_due_slot
+
+    def counted(subscriber: Subscriber, now: dt.datetime, **kwargs: Any) -> Slot | None:
+        asked.append(subscriber.id)
+        return original(subscriber, now, **kwargs)
+
+    monkeypatch.setattr(plan, "select_due_slot", counted)
+    report = run_planning(
+        engine,
+        now=NOW,
+        policy=DigestPolicy(plan_batch=2),
+        message_id=composer.site.make_message_id,
+        matcher=CountingMatcher(),
+        match_ahead=50,
+    )
+    assert report.planned == 12
+    assert sorted(asked) == sorted(set(asked)) and len(asked) == 12, "once each, though later batches were looked at"

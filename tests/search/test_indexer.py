@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,11 @@ from papertide.search.indexer import SearchIndexer
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.request import SearchRequest
 from papertide.services import Services
+from papertide.store.engine import begin_write
+from papertide.store.topic_vectors import read_topic_vectors, topic_vector_key, write_topic_vectors
 from tests.search.search_corpus import THEMED, FakeSemantic, Paper, paper_ids, store
+
+NOW = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 
 
 class RecordingSemantic(FakeSemantic):
@@ -95,8 +100,12 @@ def test_catch_up_and_reindex_run_both_indexes(themed_sqlite: Engine, index_dir:
     assert caught_up == 1 and sum(advanced) == 1
     report = indexer.catch_up()
     assert (report.lexical, report.semantic) == (0, 7)
+    with begin_write(themed_sqlite) as conn:
+        write_topic_vectors(conn, "s" * 64, {topic_vector_key("turbulence"): b"\0" * 8}, NOW)
     rebuilt = indexer.reindex()
     assert (rebuilt.lexical, rebuilt.semantic) == (len(THEMED) + 1, 9)
+    with themed_sqlite.connect() as conn:
+        assert read_topic_vectors(conn, "s" * 64, [topic_vector_key("turbulence")]) == {}, "a model may have changed"
     assert semantic.rebuilt == 1
     assert rebuilt.summary() == f"lexical index: {len(THEMED) + 1} papers applied; embedded: 9"
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 import papertide.search.topics as topics_module
 from papertide.domain.query import parse_query
+from papertide.domain.subscribers import topic_words
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import compose_lexical_plan
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions
 from papertide.search.semantic.searcher import open_semantic
-from papertide.search.topics import TopicSearch, match_topics
-from papertide.store.schema import papers
+from papertide.search.topics import TopicSearch, match_topics, topic_space
+from papertide.store.engine import begin_write
+from papertide.store.schema import papers, topic_vectors
+from papertide.store.topic_vectors import topic_vector_key
 from tests.search.hashing_embedder import HashingEmbedder
 
 TOPICS = [
@@ -122,3 +125,54 @@ def test_the_topics_similarity_product_runs_on_one_blas_thread_so_none_spins_on_
     found = match_topics(service, ["neural networks", "dynamics"], 5, every)
     assert asked == [(1, "blas")], "one limited product per call"
     assert found == {topic: service.search_ids(topic, 5, every) for topic in ("neural networks", "dynamics")}
+
+
+def _stored_rows(engine: Engine) -> list[tuple[str, str, bytes]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(topic_vectors.c.topic, topic_vectors.c.space, topic_vectors.c.vector))
+        return [(topic, space, bytes(vector)) for topic, space, vector in rows]
+
+
+def test_a_later_run_reads_the_topic_vectors_an_earlier_one_stored_and_ranks_exactly_the_same(
+    corpus_engine: Engine, tmp_path: Path
+) -> None:
+    service = build(corpus_engine, tmp_path, True, similarity_floor=0.05)
+    embedder = service.semantic().embedder  # type: ignore[attr-defined]
+    with corpus_engine.connect() as conn:
+        candidates = sorted(int(i) for i in conn.execute(select(papers.c.id)).scalars())[::2]
+    words = sorted({topic_words(topic) for topic in TOPICS} - {""})  # what planning asks
+    first_day = TopicSearch(service)(words, 10, candidates)
+    embedded = embedder.embedded
+    stored = _stored_rows(corpus_engine)
+    plain = {topic_vector_key(w) for w in words if w != "the of and"}  # stop words only: no vector
+    assert {topic for topic, _, _ in stored} == plain, "each plain topic stored once, under its words' hash"
+    assert not any(w.encode() in b"".join(topic.encode() for topic, _, _ in stored) for w in words)
+
+    next_day = TopicSearch(service)(words, 10, candidates)
+    assert next_day == first_day == {w: service.search_ids(w, 10, candidates) for w in words}
+    assert embedder.embedded == embedded, "no topic embedded again"
+    assert len(_stored_rows(corpus_engine)) == len(stored)
+
+
+def test_stored_topic_vectors_of_another_backend_or_width_are_never_read(corpus_engine: Engine, tmp_path: Path) -> None:
+    service = build(corpus_engine, tmp_path, True, similarity_floor=0.05)
+    with corpus_engine.connect() as conn:
+        candidates = sorted(int(i) for i in conn.execute(select(papers.c.id)).scalars())
+    words = ["neural networks", "language models"]
+    expected = TopicSearch(service)(words, 10, candidates)
+    # The same model behind another query backend (int8, bf16 change the vectors): a space of its own.
+    embedder = HashingEmbedder()
+    searcher = open_semantic(
+        corpus_engine, tmp_path / "vectors", model=embedder.name, backend="test-int8", embedder=embedder
+    )
+    other = SearchService(corpus_engine, service.lexical, lambda: searcher, service.options)
+    assert TopicSearch(other)(words, 10, candidates) == expected
+    assert embedder.embedded == 2, "embedded anew, not read from the other backend's space"
+    assert len({space for _, space, _ in _stored_rows(corpus_engine)}) == 2
+    # A stored vector of the wrong width (a damaged row) is embedded again and replaced.
+    with begin_write(corpus_engine) as conn:
+        conn.execute(update(topic_vectors).values(vector=b"\0" * 12))
+    assert TopicSearch(other)(words, 10, candidates) == expected
+    assert embedder.embedded == 4
+    widths = {(space == topic_space(searcher), len(vector)) for _, space, vector in _stored_rows(corpus_engine)}
+    assert widths == {(True, embedder.dim * 4), (False, 12)}, "replaced in the space read, left in the other"

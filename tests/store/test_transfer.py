@@ -37,6 +37,7 @@ from papertide.store.schema import (
     rate_events,
     submissions,
     subscribers,
+    topic_vectors,
     users,
     votes,
 )
@@ -120,6 +121,10 @@ def fill_every_table(engine: Engine) -> None:
                 "created_at": NOW,
                 "selection_id": selection,
             },
+        )
+        conn.execute(
+            insert(topic_vectors),
+            [{"topic": "t" * 64, "space": "s" * 64, "vector": b"\x00\x00\x80?" * 4, "created_at": NOW}],
         )
         conn.execute(insert(submissions), [{"paper_id": second, "user_id": 1, "listed_on": DAY, "created_at": NOW}])
         parent = conn.execute(

@@ -25,7 +25,7 @@ from papertide.digest.schedule import Slot, select_due_slot, select_since
 from papertide.digest.select import Candidate, CandidatePool, Selection, author_keys, select_items, topic_key
 from papertide.digest.why import NOT_DUE, SHORT, pool_reason
 from papertide.domain.periods import local_date
-from papertide.domain.subscribers import Subscriber, Topics
+from papertide.domain.subscribers import Subscriber, Topics, topic_words
 from papertide.domain.trending import score_age_hours, trending_score
 from papertide.store.deliveries import (
     CandidatePaper,
@@ -133,11 +133,6 @@ def fetch_pool(
         for paper in papers
     ]
     return CandidatePool(candidates), {paper.id: paper for paper in papers}
-
-
-def topic_words(topic: str) -> str:
-    """A topic as plain words: quotes and colons dropped, so it never reads as query syntax."""
-    return " ".join(topic.replace('"', " ").replace(":", " ").split())
 
 
 class SearchTopicMatcher:
@@ -299,35 +294,43 @@ class SelectionCache:
         return selection
 
 
+Page = list[tuple[Subscriber, Slot | None]]
+"""Subscribers read together, each with the slot of the digest due for them at the run's ``now`` (None: not due)."""
+
+
 class SubscriberPages:
     """Confirmed subscribers in id order, a batch at a time, with the batches after the current one in sight.
 
     Matching topics ahead (``MATCH_AHEAD_TOPICS``) looks at later batches before planning them:
     those are read once, kept, and planned from the same rows when their turn comes, so each
-    subscriber is still read once per run. A row read ahead is at most ``MATCH_AHEAD_BATCHES``
-    batches old when planned; a subscriber who unsubscribes meanwhile is not sent to (delivery
-    reads the status again before each message), and writing a (subscriber, period) another run
-    planned meanwhile is skipped as before.
+    subscriber is still read once per run, and whether their digest is due is decided once, as
+    the page is read (issue 13: looking ahead asked it again at every batch). A row read ahead
+    is at most ``MATCH_AHEAD_BATCHES`` batches old when planned; a subscriber who unsubscribes
+    meanwhile is not sent to (delivery reads the status again before each message), and writing
+    a (subscriber, period) another run planned meanwhile is skipped as before.
     """
 
-    def __init__(self, engine: Engine, size: int) -> None:
+    def __init__(self, engine: Engine, size: int, now: dt.datetime, policy: DigestPolicy) -> None:
         self.engine = engine
         self.size = size
+        self.now = now
+        self.max_delay = policy.max_delay
         self.after_id = 0
-        self.kept: deque[list[Subscriber]] = deque()
+        self.kept: deque[Page] = deque()
 
-    def _read(self) -> list[Subscriber]:
+    def _read(self) -> Page:
         with self.engine.connect() as conn:
             batch = list_subscribers(conn, statuses=["confirmed"], after_id=self.after_id, limit=self.size)
         if batch:
             self.after_id = batch[-1].id
-        return batch
+        now, max_delay = self.now, self.max_delay
+        return [(subscriber, select_due_slot(subscriber, now, max_delay=max_delay)) for subscriber in batch]
 
-    def next_batch(self) -> list[Subscriber]:
+    def next_batch(self) -> Page:
         """The next batch to plan; empty when every subscriber has been planned."""
         return self.kept.popleft() if self.kept else self._read()
 
-    def ahead(self, batches: int) -> Iterator[list[Subscriber]]:
+    def ahead(self, batches: int) -> Iterator[Page]:
         """The batches after the current one, up to ``batches`` of them, read (and kept) only as the caller asks."""
         for number in range(batches):
             if number == len(self.kept):
@@ -338,13 +341,11 @@ class SubscriberPages:
             yield self.kept[number]
 
 
-def due_topics(
-    pages: Iterable[Sequence[Subscriber]], now: dt.datetime, policy: DigestPolicy
-) -> Iterator[Sequence[str]]:
-    """The free-text topics of those subscribers of ``pages`` whose digest is due at ``now``."""
+def due_topics(pages: Iterable[Page]) -> Iterator[Sequence[str]]:
+    """The free-text topics of those subscribers of ``pages`` whose digest is due."""
     for page in pages:
-        for subscriber in page:
-            if subscriber.preferences.topics.phrases and select_due_slot(subscriber, now, max_delay=policy.max_delay):
+        for subscriber, slot in page:
+            if slot is not None and subscriber.preferences.topics.phrases:
                 yield subscriber.preferences.topics.phrases
 
 
@@ -369,7 +370,7 @@ def run_planning(
     topics = TopicCache(matcher, policy.topic_hits, pool_ids)
     selections = SelectionCache(pool, topics)
     history = PoolSelections(pool_ids)
-    pages = SubscriberPages(engine, policy.plan_batch)
+    pages = SubscriberPages(engine, policy.plan_batch, now, policy)
     while True:
         batch = pages.next_batch()
         if not batch:
@@ -377,11 +378,7 @@ def run_planning(
         first = report.subscribers == 0
         with engine.connect() as conn:
             report.subscribers += len(batch)
-            due: list[tuple[Subscriber, Slot]] = []
-            for subscriber in batch:
-                slot = select_due_slot(subscriber, now, max_delay=policy.max_delay)
-                if slot is not None:
-                    due.append((subscriber, slot))
+            due = [(subscriber, slot) for subscriber, slot in batch if slot is not None]
             report.due += len(due)
             existing = list_planned(conn, [s.id for s, _ in due], {slot.period_key for _, slot in due})
             due = [(s, slot) for s, slot in due if (s.id, slot.period_key) not in existing]
@@ -396,7 +393,7 @@ def run_planning(
         # the first batch, a call with few new topics also takes those of the next batches.
         topics.ensure(
             [phrase for subscriber, _ in due for phrase in subscriber.preferences.topics.phrases],
-            ahead=() if first else due_topics(pages.ahead(MATCH_AHEAD_BATCHES), now, policy),
+            ahead=() if first else due_topics(pages.ahead(MATCH_AHEAD_BATCHES)),
             group=match_ahead,
         )
         planned: list[PlannedDigest] = []

@@ -15,6 +15,7 @@ the day's runaway favourite keeps its place.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import unicodedata
 from collections.abc import Container, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
@@ -216,18 +217,30 @@ def select_items(
             entry(index, []).append((strengths[index], reason))
     plain = pool.first_eligible("*", pool.everything, size, since, sent)
     ranked, normal = pool.ranked, pool.normal
-    # (-score, index): the best first, ties by pool position. The arithmetic is normalised() + weight * strength.
-    scored: list[tuple[float, int]] = []
-    for index in set(plain) | matches.keys():
-        found = matches.get(index)
-        # max() of the (strength, reason) pairs has the largest strength first: the same as the largest strength.
-        strength = max(found)[0] + EXTRA_MATCH_BONUS * (len(found) - 1) if found else 0.0
-        scored.append((-(normal[index] + TOPIC_WEIGHT * strength), index))
-    scored.sort()
+    # (-score, index): the best first, ties by pool position. The arithmetic is normalised() + weight * strength,
+    # the strength of a paper matched once its match's, else the largest plus the bonus per further match.
+    scored = [
+        (
+            -(
+                normal[index]
+                + TOPIC_WEIGHT
+                * (found[0][0] if len(found) == 1 else max(found)[0] + EXTRA_MATCH_BONUS * (len(found) - 1))
+            ),
+            index,
+        )
+        for index, found in matches.items()
+    ]
+    scored += [(-(normal[index] + TOPIC_WEIGHT * 0.0), index) for index in plain if index not in matches]
     chosen: list[Selection] = []
-    for negated, index in scored[:size]:
+    for negated, index in heapq.nsmallest(size, scored):
         # Reasons are written only for the papers that make it: the strongest match first, at most two.
-        found = sorted(matches.get(index, []), key=lambda match: -match[0])
-        reason = "; ".join(dict.fromkeys(r for _, r in found[:2])) or _trending_reason(ranked[index])
+        found = matches.get(index)
+        if not found:
+            reason = _trending_reason(ranked[index])
+        elif len(found) == 1:
+            reason = found[0][1]
+        else:
+            strongest = sorted(found, key=lambda match: -match[0])
+            reason = "; ".join(dict.fromkeys(r for _, r in strongest[:2]))
         chosen.append(Selection(ranked[index].paper_id, reason, -negated))
     return chosen

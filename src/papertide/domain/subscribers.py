@@ -43,6 +43,16 @@ class Topics:
         return cls(categories=strings("categories"), authors=strings("authors"), phrases=strings("topics"))
 
 
+def topic_words(topic: str) -> str:
+    """A free-text topic as plain words: quotes and colons dropped, so it never reads as query syntax.
+
+    What the search service is asked for a topic (digest/plan.py), and what its stored query
+    vector is keyed by (store/topic_vectors.py): erasing a subscriber finds the vectors of their
+    topics by it.
+    """
+    return " ".join(topic.replace('"', " ").replace(":", " ").split())
+
+
 @dataclass(frozen=True, slots=True)
 class Preferences:
     """How often, when (hour in the subscriber's IANA zone), how many papers, and which topics."""

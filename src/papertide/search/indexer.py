@@ -22,6 +22,8 @@ from papertide.domain.errors import PapertideError
 from papertide.search.lexical.index import LexicalIndex, Progress
 from papertide.search.request import SemanticRanker
 from papertide.search.semantic.backends import BulkChoice
+from papertide.store.engine import begin_write
+from papertide.store.topic_vectors import delete_all_topic_vectors
 
 log = logging.getLogger(__name__)
 
@@ -193,4 +195,8 @@ class SearchIndexer:
         progress = progress or IndexProgress()
         rebuilt = self.rebuild_lexical(progress.lexical)
         embedded, problem = self.rebuild_semantic(progress.semantic)
+        # The digest's stored topic vectors: a model changed under the same name would otherwise keep
+        # matching topics by the old model's vectors (store/topic_vectors.py).
+        with begin_write(self.engine) as conn:
+            delete_all_topic_vectors(conn)
         return IndexReport(lexical=rebuilt, semantic=embedded, note=problem, failed=embedded is None)

@@ -10,10 +10,16 @@ are nearly consecutive, lexical/candidates.py; otherwise a term-set query), the 
 their similarities to every candidate come from one matrix product. Only the BM25 top list is
 asked per topic. A topic that is not plain words (a filter, only stop words) goes through
 ``search_ids`` as before.
+
+A topic given as plain words (``topic_words``: what planning asks) has its query vector kept in
+the database (store/topic_vectors.py) under the vector space of the model that made it
+(``topic_space``): a daily run then embeds only the topics no earlier run embedded, and a run
+whose topics are all stored does not even load the model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import replace
@@ -23,8 +29,10 @@ import numpy.typing as npt
 import tantivy
 from threadpoolctl import threadpool_limits
 
+from papertide.domain.clock import utc_now
 from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import SearchQuery, parse_query
+from papertide.domain.subscribers import topic_words
 from papertide.search.fusion import fuse_words_and_meaning
 from papertide.search.lexical.candidates import candidate_filter
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan
@@ -33,11 +41,27 @@ from papertide.search.ranked import Ranked
 from papertide.search.request import SearchUnavailable
 from papertide.search.semantic.admitted import select_top_arrays
 from papertide.search.semantic.searcher import SemanticSearcher
+from papertide.store.engine import begin_write
+from papertide.store.topic_vectors import read_topic_vectors, topic_vector_key, write_topic_vectors
 
 log = logging.getLogger(__name__)
 Pairs = list[tuple[int, float]]
 # A topic's nearest candidates: ids and similarities, best first.
 Ranking = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]
+TOPIC_TEXT_VERSION = 1
+"""Bumped when what is embedded for a topic's words changes (``_parse``): stored vectors then go unread."""
+
+
+def topic_space(semantic: SemanticSearcher) -> str:
+    """The stored topic vectors' space: what makes one model's query vectors incomparable to another's.
+
+    The model's name (a path for a folder model), its width, the backend that embeds queries
+    (``onnx-int8`` and ``torch-bf16`` change the vectors) and how a topic becomes text, hashed.
+    The same identity as the papers' vectors (name and width) plus the query backend.
+    """
+    width = semantic.space.dim or semantic.embedder.dim
+    identity = f"{semantic.model_name}\0{width}\0{semantic.backend}\0{TOPIC_TEXT_VERSION}"
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
 def _parse(text: str) -> SearchQuery | None:
@@ -142,7 +166,9 @@ def _match(shared: _Candidates, among: frozenset[int], topics: Sequence[str], k:
             found[topic] = service.search_ids(topic, k, among)  # filters or stop words only: the general path
             continue
         plain[topic] = (query, shared.restrict(plan))
-    semantic = _semantic_rankings(shared, [query.text for query, _ in plain.values()], max(depth, options.max_results))
+    stored = [topic if topic_words(topic) == topic else None for topic in plain]
+    texts = [query.text for query, _ in plain.values()]
+    semantic = _semantic_rankings(shared, stored, texts, max(depth, options.max_results))
     floor = options.similarity_floor
     weights = (options.lexical_weight, options.semantic_weight)
     for number, (topic, (_, plan)) in enumerate(plain.items()):
@@ -163,14 +189,19 @@ def _match(shared: _Candidates, among: frozenset[int], topics: Sequence[str], k:
     return {topic: found[topic] for topic in topics}
 
 
-def _semantic_rankings(shared: _Candidates, texts: list[str], wanted: int) -> list[Ranking] | None:
-    """Each text's nearest candidates (best first, ties by id), or None when semantic search is unavailable."""
+def _semantic_rankings(
+    shared: _Candidates, stored: list[str | None], texts: list[str], wanted: int
+) -> list[Ranking] | None:
+    """Each text's nearest candidates (best first, ties by id), or None when semantic search is unavailable.
+
+    :param stored: for each text, the topic words its vector is stored under, or None (not stored).
+    """
     if shared.semantic is None:
         return None
     if not texts or len(shared.ids) == 0:
         return [select_top_arrays(np.zeros(0, dtype=np.float32), shared.ids, wanted) for _ in texts]
     try:
-        queries = shared.semantic.embed_queries(texts)
+        queries = _query_vectors(shared.service, shared.semantic, stored, texts)
     except Exception:  # the model cannot load here: words only, as search does
         log.exception("topics could not be embedded; matching them by words only")
         return None
@@ -179,3 +210,42 @@ def _semantic_rankings(shared: _Candidates, texts: list[str], wanted: int) -> li
     with threadpool_limits(limits=1, user_api="blas"):
         scores = queries @ shared.vectors.T
     return [select_top_arrays(row, shared.ids, wanted) for row in scores]
+
+
+def _query_vectors(
+    service: SearchService, semantic: SemanticSearcher, stored: list[str | None], texts: list[str]
+) -> npt.NDArray[np.float32]:
+    """The texts' query vectors: those stored by an earlier run read back, the others embedded now and stored.
+
+    The store failing (a locked or damaged table) costs only the saving: every topic is then embedded.
+    """
+    space = topic_space(semantic)
+    keys = [None if words is None else topic_vector_key(words) for words in stored]
+    found: dict[str, bytes] = {}
+    wanted = [key for key in keys if key is not None]
+    if wanted:
+        try:
+            with service.engine.connect() as conn:
+                found = read_topic_vectors(conn, space, wanted)
+        except Exception:
+            log.exception("stored topic vectors could not be read; embedding every topic")
+    width = semantic.space.dim or semantic.embedder.dim
+    queries = np.empty((len(texts), width), dtype=np.float32)
+    missing: list[int] = []
+    for row, key in enumerate(keys):
+        raw = found.get(key) if key is not None else None
+        if raw is not None and len(raw) == width * 4:
+            queries[row] = np.frombuffer(raw, dtype="<f4")
+        else:
+            missing.append(row)  # new, not stored, or of the wrong width (replaced below)
+    if not missing:
+        return queries
+    queries[missing] = semantic.embed_queries([texts[row] for row in missing])
+    new = {key: queries[row].astype("<f4").tobytes() for row in missing if (key := keys[row]) is not None}
+    if new:
+        try:
+            with begin_write(service.engine) as conn:
+                write_topic_vectors(conn, space, new, utc_now())
+        except Exception:
+            log.exception("%d new topic vectors could not be stored; the next run embeds them again", len(new))
+    return queries

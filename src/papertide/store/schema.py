@@ -321,6 +321,21 @@ digest_selection_items = Table(
     Index("ix_digest_selection_items_paper_id", "paper_id", "selection_id"),
 )
 
+# The query vector of each distinct free-text digest topic, per embedding model (issue 13): a daily
+# run embeds the same topics every day otherwise. ``space`` names the model and everything that makes
+# vectors incomparable (search/topics.py); ``topic`` is a hash of the topic's words, never the text.
+# Derived from subscribers' topics: erasing a subscriber deletes the vectors no one else's topics need.
+topic_vectors = Table(
+    "topic_vectors",
+    metadata,
+    Column("topic", String(64), nullable=False),
+    Column("space", String(64), nullable=False),
+    # float32, little-endian, the model's width.
+    Column("vector", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("topic", "space"),
+)
+
 # --- community (issue 11) ----------------------------------------------------------------------
 
 # Author names of every paper, one row per (paper, position), keyed by the normalised name

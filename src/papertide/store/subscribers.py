@@ -19,6 +19,7 @@ from papertide.store.any_of import any_of
 from papertide.store.dialect import insert_if_absent
 from papertide.store.schema import subscribers
 from papertide.store.selections import delete_unused_selections, list_subscriber_selection_ids
+from papertide.store.topic_vectors import forget_topic_vectors
 
 
 def to_subscriber(row: Row[Any]) -> Subscriber:
@@ -123,9 +124,23 @@ def insert_subscriber(
     return get_subscriber_by_email(conn, email)
 
 
+def _followed_phrases(conn: Connection, subscriber_ids: Sequence[int]) -> list[str]:
+    """The free-text topics these subscribers follow (what their stored topic vectors derive from)."""
+    phrases: list[str] = []
+    for start in range(0, len(subscriber_ids), 5000):
+        chunk = list(subscriber_ids[start : start + 5000])
+        for (value,) in conn.execute(select(subscribers.c.topics).where(any_of(conn, subscribers.c.id, chunk))):
+            phrases.extend(Topics.from_json(value).phrases)
+    return phrases
+
+
 def write_preferences(conn: Connection, subscriber_id: int, preferences: Preferences) -> None:
-    """Replace a subscriber's preferences."""
+    """Replace a subscriber's preferences; the vectors of topics they dropped and no one else follows go too."""
+    before = _followed_phrases(conn, [subscriber_id])
     conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**_preference_values(preferences)))
+    dropped = set(before) - set(preferences.topics.phrases)
+    if dropped:
+        forget_topic_vectors(conn, dropped)
 
 
 def write_confirmation_sent(conn: Connection, subscriber_id: int, when: dt.datetime | None) -> None:
@@ -157,11 +172,14 @@ def delete_subscriber(conn: Connection, subscriber_id: int) -> bool:
     """Erase the address and its digest history (deliveries cascade; selections no one else got go too).
 
     A selection's "why" lines quote its readers' topics, so one left without a delivery row
-    must not outlive the erasure (store/selections.py).
+    must not outlive the erasure (store/selections.py); nor must the stored vectors of topics
+    no one else follows (store/topic_vectors.py).
     """
     selection_ids = list_subscriber_selection_ids(conn, [subscriber_id])
+    phrases = _followed_phrases(conn, [subscriber_id])
     erased = conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id)).rowcount == 1
     delete_unused_selections(conn, selection_ids)
+    forget_topic_vectors(conn, phrases)
     return erased
 
 
@@ -180,8 +198,10 @@ def delete_expired_pending(conn: Connection, created_before: dt.datetime) -> int
     if not ids:
         return 0
     selection_ids = list_subscriber_selection_ids(conn, ids)
+    phrases = _followed_phrases(conn, ids)
     result = conn.execute(delete(subscribers).where(expired))
     delete_unused_selections(conn, selection_ids)
+    forget_topic_vectors(conn, phrases)
     return int(result.rowcount)
 
 

@@ -64,9 +64,13 @@ class LexicalReader(ABC):
         hits = result.hits
         if not hits:
             return Ranked.empty(), _count(result) if count else 0
-        values = searcher.fast_field_values(FIELD_PAPER_ID, [address for _, address in hits])
-        ids = np.array([-1 if value is None else value for value in values], dtype=np.int64)
-        scores = np.fromiter((score for score, _ in hits), dtype=np.float64, count=len(hits))
+        # One zip for the ~700 hits of a topic: a generator per column cost ~0.25 ms per topic (issue 13).
+        found, addresses = zip(*hits, strict=True)
+        values = searcher.fast_field_values(FIELD_PAPER_ID, list(addresses))
+        if None in values:
+            values = [-1 if value is None else value for value in values]
+        ids = np.array(values, dtype=np.int64)
+        scores = np.array(found, dtype=np.float64)
         known = ids >= 0
         ranked = Ranked(ids[known][:limit], scores[known][:limit])
         return ranked, _count(result) if count else len(ranked)
