@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
 from papertide.domain.query import parse_query
+from papertide.search import nearest_first as nearest_module
 from papertide.search.database_filter import compose_checked_filter
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.nearest_first import estimate_share, rank_nearest_first
@@ -27,7 +28,7 @@ from papertide.search.query import SearchService
 from papertide.search.ranked import Ranked
 from papertide.search.request import SearchOptions, SearchPage, SearchRequest
 from papertide.search.semantic import filtered
-from papertide.search.semantic.filtered import choose_nearest_first
+from papertide.search.semantic.filtered import choose_nearest_first, uses_before_reading
 from papertide.search.semantic.index import IndexConfig
 from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
 from tests.search.hashing_embedder import HashingEmbedder
@@ -138,6 +139,36 @@ def test_papers_stored_or_changed_after_the_index_was_built_are_checked_as_the_a
         assert_same(found, search(exact, f"{query} {text}", nearest_first=False))
         ids = [_arxiv_of(engine, hit.paper_id) for hit in found.hits]
         assert newcomer.arxiv_id in ids and best.arxiv_id not in ids
+
+
+def test_a_broad_filter_goes_nearest_first_until_that_has_cost_what_reading_its_ids_costs_then_keeps_them(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    quick, exact, _ = services(engine, tmp_path)
+    # Three searches' checks cost what one read of the ids costs, here.
+    monkeypatch.setattr(nearest_module, "uses_before_reading", lambda share, read, total: 3.0)
+    texts = [f"{query} cat:cs.LG" for query in QUERIES]
+    ways = []
+    for number in range(6):
+        text = texts[number % len(texts)]
+        found = search(quick, text, nearest_first=True)
+        ways.append(any(CHECKED in line for line in found.explain))
+        assert_same(found, search(exact, text, nearest_first=False))
+    # Nearest first three times; the fourth reads the ids and keeps them; later ones use the kept ids.
+    assert ways == [True, True, True, False, False, False]
+    assert quick.allowed_cache.misses == 1 and quick.allowed_cache.holds("+category:(cs.lg)")
+    assert quick.allowed_cache.hits == 2
+    # Forgetting the kept ids (a cold start) starts the count again.
+    quick.allowed_cache.clear()
+    assert any(CHECKED in line for line in search(quick, texts[0], nearest_first=True).explain)
+
+
+def test_searches_before_reading_grow_with_what_reading_costs_against_what_one_check_costs() -> None:
+    # cat:cs.LG at a million papers: 587,000 ids against 512 neighbours checked at 150 ids each.
+    assert int(uses_before_reading(0.587, 512, 1_000_000)) == 7
+    # A filter twice as broad is worth twice the searches; one read at least, never zero.
+    assert uses_before_reading(0.9, 512, 1_000_000) > uses_before_reading(0.45, 512, 1_000_000) * 1.9
+    assert uses_before_reading(0.3, 512, 10_000) == 1.0
 
 
 def _arxiv_of(engine: Engine, paper_id: int) -> str:

@@ -81,6 +81,8 @@ class AllowedCache:
         self.max_entries = max_entries
         self.max_ids = max_ids
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        # Searches of each recent filter answered without its ids (nearest first), see ``rent``.
+        self._rented: OrderedDict[str, int] = OrderedDict()
         self._held = 0
         self._lock = threading.Lock()
         self.hits = 0
@@ -111,6 +113,7 @@ class AllowedCache:
         if key is None or len(ids) > self.max_ids:
             return ids
         with self._lock:
+            self._rented.pop(key, None)
             dropped = self._entries.pop(key, None)
             self._held -= len(dropped.ids) if dropped is not None else 0
             self._entries[key] = _Entry(ids, state)
@@ -125,10 +128,25 @@ class AllowedCache:
         with self._lock:
             return key is not None and key in self._entries
 
+    def rent(self, key: str, allowance: float) -> bool:
+        """Count one more search of filter ``key`` answered without its ids; False once ``allowance`` are spent.
+
+        A broad filter is searched nearest first (search/nearest_first.py) until that has cost
+        about what reading its ids once costs (semantic/filtered.py ``uses_before_reading``); the
+        caller then reads and keeps them, and ``fetch`` forgets the count.
+        """
+        with self._lock:
+            used = self._rented.pop(key, 0) + 1
+            self._rented[key] = used
+            while len(self._rented) > self.max_entries:
+                self._rented.popitem(last=False)
+            return used <= allowance
+
     def clear(self) -> None:
-        """Forget every entry (bench/search.py times filters cold this way)."""
+        """Forget every entry and count (bench/search.py times filters cold this way)."""
         with self._lock:
             self._entries.clear()
+            self._rented.clear()
             self._held = 0
 
 

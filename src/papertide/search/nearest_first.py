@@ -15,7 +15,11 @@ since:2024 is about the product of the two shares). The estimate only chooses a 
 than ``k`` of the neighbours pass (a narrower filter than estimated, or one the query's meaning
 avoids), the caller reads the allowed set as before, so results never depend on the estimate.
 Only filters whose check costs less than their read qualify (semantic/filtered.py
-``choose_nearest_first``: from about a fifth of the papers at a million). Phrases and authors
+``choose_nearest_first``: from about a fifth of the papers at a million). The check is paid by
+every search, the read once: a filter in steady use is cheapest with its ids kept (the vector
+index restricted to them, as the issue asks). So a broad filter goes nearest first only until its
+checks have cost about what one read costs (``uses_before_reading``: 7 searches for cat:cs.LG at a
+million papers); the next search reads the ids and keeps them (search/allowed.py ``rent``). Phrases and authors
 are not estimated (their filters are narrow in practice, and reading them is cheap then): they
 always take the allowed set.
 """
@@ -36,7 +40,7 @@ from papertide.search.database_filter import DatabaseFilter, compose_checked_fil
 from papertide.search.lexical.analyzer import FIELD_CATEGORY, FIELD_PUBLISHED
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.ranked import Ranked
-from papertide.search.semantic.filtered import choose_nearest_first
+from papertide.search.semantic.filtered import choose_nearest_first, uses_before_reading
 from papertide.store.filtered_ids import Ids, fetch_published_span
 
 # The nearest ``k * FIRST_CHECK / share`` are checked first, the rest of those read only when too few
@@ -55,6 +59,8 @@ class NearestFirst:
     read: int
     # How many of the nearest are checked first.
     first: int
+    # How many searches of the filter go nearest first before its ids are read and kept.
+    uses: float
 
     def describe(self, required: str) -> str:
         """For explain lines."""
@@ -131,7 +137,8 @@ def plan_nearest_first(
     read = choose_nearest_first(share, k, papers)
     if read is None:
         return None
-    return NearestFirst(checked, share, read, min(read, math.ceil(k * FIRST_CHECK / min(share, 1.0))))
+    first = min(read, math.ceil(k * FIRST_CHECK / min(share, 1.0)))
+    return NearestFirst(checked, share, read, first, uses_before_reading(share, read, papers))
 
 
 def rank_nearest_first(
@@ -180,14 +187,16 @@ def rank_broad_filter(
     engine: Engine,
     k: int,
     candidate_limit: int,
+    rent: Callable[[float], bool],
 ) -> tuple[Ranked, str] | None:
     """A broad filter's best ``k`` neighbours nearest first, and how they were found; None: read its allowed ids.
 
     :param rank: the nearest papers to the query, unfiltered, best first.
     :param described: the filter as explain lines name it.
+    :param rent: given how many searches may go nearest first, counts this one; False: read the ids now.
     """
     plan = plan_nearest_first(query, lexical.searcher(), lexical.paper_count, engine, k, candidate_limit)
-    if plan is None:
+    if plan is None or not rent(plan.uses):
         return None
     found = rank_nearest_first(rank, keep_in_database(engine, plan.checked), k, plan.read, plan.first)
     return None if found is None else (found, plan.describe(described))

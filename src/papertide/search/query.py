@@ -331,8 +331,13 @@ class SearchService:
             def rank(read: int) -> Ranked:
                 return self._guarded(lambda: semantic.rank(query.text, read))
 
+            key, cache = plan.required_key, self.allowed_cache
             described, limit = plan.required_description, self.options.candidate_limit
-            found = rank_broad_filter(rank, query, described, self.lexical, self.engine, depth, limit)
+
+            def rent(uses: float) -> bool:
+                return cache.rent(key, uses)
+
+            found = rank_broad_filter(rank, query, described, self.lexical, self.engine, depth, limit, rent)
             if found is not None:
                 return found[0], found[1], len(found[0]) < depth
         allowed = self.allowed_ids(plan, listed)

@@ -72,3 +72,16 @@ def choose_nearest_first(share: float, k: int, total: int) -> int | None:
     if wanted * NEAREST_FIRST_COST_RATIO >= share * total:
         return None
     return min(wanted, total)
+
+
+def uses_before_reading(share: float, read: int, total: int) -> float:
+    """How many searches a filter takes nearest first before its allowed ids are read and kept.
+
+    Each search nearest first pays the check of ``read`` neighbours; reading the ids once
+    (``share * total`` of them) makes every later search as cheap as a narrow filter's. Like
+    renting skis until the rent paid would have bought them, the ids are read once the checks
+    have cost about what reading them costs: never more than twice the cheaper of the two
+    choices made in hindsight, whether the filter is used once or a thousand times.
+    """
+    rent = read * NEAREST_FIRST_COST_RATIO
+    return math.inf if rent <= 0 else max(1.0, share * total / rent)
