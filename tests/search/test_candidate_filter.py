@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import tantivy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -51,7 +53,10 @@ strays = st.lists(st.integers(-10, TOP_ID + 100), max_size=40)
 def candidate_sets(draw: st.DrawFn) -> set[int]:
     chosen: set[int] = set(draw(strays))
     for start, length, density in draw(windows):
-        keep = draw(st.randoms(use_true_random=False))
+        # Which ids of a window are kept comes from a seeded Random, not st.randoms(): that one drew
+        # every keep.random() from Hypothesis (up to 800 a window), 86 s of the suite for 150 examples
+        # (tests/README.md, "Speed"). Same windows, densities and holes; shrinking moves the seed.
+        keep = random.Random(draw(st.integers(0, 2**32 - 1)))
         chosen.update(i for i in range(start, start + length) if keep.random() < density)
     return chosen
 
