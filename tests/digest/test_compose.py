@@ -357,39 +357,3 @@ def test_a_digest_without_a_line_starting_with_a_dot_is_joined_once_for_both_for
     later = compose(composer, subscriber_id=8, email="ann@example.org")
     assert later.smtp_data is later.data, "the SMTP form is the same bytes object, not a second join"
     assert dot_stuffed(later.data) == later.data
-
-
-def test_a_digests_cards_are_looked_up_once_per_entries_tuple_and_a_changed_list_is_read_afresh(
-    composer: MailComposer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    shared = tuple(entries())
-    compose(composer, entries=shared)
-    looked_up: list[int] = []
-    original = composer._fragment
-
-    def counted(entry: DigestEntry):  # type: ignore[no-untyped-def]
-        looked_up.append(entry.paper_id)
-        return original(entry)
-
-    monkeypatch.setattr(composer, "_fragment", counted)
-    again = compose(composer, entries=shared, email="ann@example.org", subscriber_id=8)
-    assert looked_up == [], "delivery passes one tuple per selection: its cards are kept with it"
-    # A list can change between two messages: its cards are looked up each time.
-    papers = entries()
-    compose(composer, entries=papers)
-    papers[1] = dataclasses.replace(papers[1], paper_id=5, arxiv_id="2608.00005", title="A replaced paper")
-    changed = parse_message(compose(composer, entries=papers, email="ann@example.org", subscriber_id=8))
-    assert looked_up == [1, 2, 1, 5]
-    assert "A replaced paper" in changed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    whole = parse_message(MailComposer(composer.site).compose_digest(**{**ARGUMENTS_OF_ANN, "entries": shared}))
-    assert parse_message(again).as_bytes() == whole.as_bytes(), "a kept tuple's digest is the one built afresh"
-
-
-ARGUMENTS_OF_ANN: dict[str, object] = {
-    "subscriber_id": 8,
-    "email": "ann@example.org",
-    "frequency": "daily",
-    "period_label": "21 Aug 2026",
-    "message_id": "<digest.day-2026-08-21.7.abc@papers.example.org>",
-    "now": NOW,
-}

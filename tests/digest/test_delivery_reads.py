@@ -95,27 +95,3 @@ def test_recipients_are_read_with_their_address_and_bounce_count_and_erased_ones
     with engine.connect() as conn:
         found = get_recipients(conn, [kept, gone])
     assert found == {kept: Recipient(kept, "kept@example.org", 2)}
-
-
-def test_a_paper_shown_for_the_same_reason_in_two_selections_is_built_into_one_entry(
-    engine: Engine, composer: MailComposer, smtp_sink: SmtpSink
-) -> None:
-    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 6)])
-    add_subscriber(engine, "three@example.org", size=3)
-    add_subscriber(engine, "five@example.org", size=5)
-    run_planning(engine, now=NOW, policy=DigestPolicy(), message_id=composer.site.make_message_id)
-    transport = SmtpTransport(smtp_sink.url)
-    delivery = Delivery(engine, transport, composer, policy=DigestPolicy(), worker="worker-a", clock=lambda: NOW)
-    try:
-        with begin_write(engine) as conn:
-            batch = claim_batch(conn, "worker-a", NOW, 10)
-        delivery._load(batch)
-        small, large = sorted((delivery.selections[digest.selection_id] for digest in batch), key=len)
-        assert (len(small), len(large)) == (3, 5), "two selections of different sizes"
-        shared = [entry for entry in large if (entry.paper_id, entry.reason) in {(e.paper_id, e.reason) for e in small}]
-        assert len(shared) == 3
-        for entry in shared:
-            assert any(entry is other for other in small), "the same paper and reason should be one entry object"
-    finally:
-        delivery.close()
-        transport.close()

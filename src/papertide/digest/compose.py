@@ -131,23 +131,6 @@ class _Card:
     preheader: str
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class _Papers:
-    """A digest's cards and what each part's kept body is looked up by, built once per entries tuple."""
-
-    cards: list[_Card]
-    text_qp: list[Encoded]
-    html_qp: list[Encoded]
-    # Escaping is a function of the raw text, so the preheader, the raw reasons and the cards tell
-    # two digests' bodies apart (digest/layout.py ``EncodedLayout.encode``).
-    text_key: tuple[object, ...]
-    html_key: tuple[object, ...]
-
-
-# Entries tuples whose cards a composer keeps (delivery passes each selection's one tuple, digest/deliver.py).
-_PAPERS_KEPT = 4096
-
-
 def format_authors(authors: Sequence[str]) -> str:
     """The first few authors, then how many more."""
     if len(authors) <= MAX_AUTHORS_SHOWN:
@@ -242,8 +225,6 @@ class MailComposer:
         self._reasons: dict[tuple[str, bool], str] = {}
         self._date_second: int | None = None
         self._date_text = ""
-        # id(entries) -> (entries, its _Papers), for entries tuples; holding the tuple keeps its id unique.
-        self._papers: dict[int, tuple[Sequence[DigestEntry], _Papers]] = {}
 
     def manage_token(self, subscriber_id: int, email: str, now: dt.datetime) -> str:
         """A fresh token for the subscriber's preferences page."""
@@ -276,27 +257,6 @@ class MailComposer:
                 title.replace("\0", ""),
             )
         return cached
-
-    def _papers_of(self, entries: Sequence[DigestEntry]) -> _Papers:
-        """The digest's cards and body keys: built once per entries tuple, which delivery shares by selection.
-
-        A tuple (of frozen entries) cannot change, so one seen before by identity has the same
-        cards; any other sequence is read afresh.
-        """
-        kept = self._papers.get(id(entries)) if type(entries) is tuple else None
-        if kept is not None and kept[0] is entries:
-            return kept[1]
-        cards = [self._fragment(entry) for entry in entries]
-        text_qp = [card.text_qp for card in cards]
-        html_qp = [card.html_qp for card in cards]
-        reasons = [entry.reason for entry in entries]
-        preheader = cards[0].preheader if cards else ""
-        papers = _Papers(cards, text_qp, html_qp, (preheader, *reasons, *text_qp), (preheader, *reasons, *html_qp))
-        if type(entries) is tuple:
-            if len(self._papers) >= _PAPERS_KEPT:
-                del self._papers[next(iter(self._papers))]  # the oldest
-            self._papers[id(entries)] = (entries, papers)
-        return papers
 
     def _render_template(self, name: str, context: dict[str, Any], reasons: Sequence[str]) -> str:
         """The part's template rendered with a block marker in place of each card."""
@@ -341,7 +301,7 @@ class MailComposer:
         self,
         name: str,
         context: dict[str, Any],
-        papers: _Papers,
+        cards: list[_Card],
         entries: Sequence[DigestEntry],
         subscriber_values: Sequence[str],
     ) -> tuple[list[bytes], list[bytes] | None]:
@@ -357,12 +317,13 @@ class MailComposer:
                 self._layouts[key] = compile_layout(skeleton, _PER_SUBSCRIBER, self._lines)
             layout = self._layouts[key]
             if layout is not None:
+                encoded = [card.html_qp if html else card.text_qp for card in cards]
+                # Escaping is a function of the raw text, so raw reasons tell digests apart as well.
+                digest = (context["preheader"], *[entry.reason for entry in entries], *encoded)
                 values = functools.partial(self._values, context, entries, html, subscriber_values)
-                if html:
-                    return layout.encode(papers.html_key, subscriber_values, values, papers.html_qp)
-                return layout.encode(papers.text_key, subscriber_values, values, papers.text_qp)
+                return layout.encode(digest, subscriber_values, values, encoded)
         # The first message of its shape (which checks the skeleton), or a template the layout cannot cut.
-        data = self._render(name, context, papers.cards, entries)
+        data = self._render(name, context, cards, entries)
         smtp = dot_stuffed(data)
         return [data], ([smtp] if smtp != data else None)
 
@@ -427,7 +388,7 @@ class MailComposer:
         unsubscribe_url = f"{self.site.root}/unsubscribe/{unsubscribe}"
         mailto = self._mailto
         check_header_value("List-Unsubscribe", unsubscribe_url + mailto)
-        papers = self._papers_of(entries)
+        cards = [self._fragment(entry) for entry in entries]
         context = {
             "site_name": self.site.name,
             "base_url": self.site.root,
@@ -435,16 +396,16 @@ class MailComposer:
             "email": email,
             "heading": _period_heading(frequency, period_label),
             "title": f"{self.site.name}: {_period_heading(frequency, period_label)}",
-            "preheader": papers.cards[0].preheader if papers.cards else "",
+            "preheader": cards[0].preheader if cards else "",
             "frequency_label": "weekly" if frequency == "weekly" else "daily",
             "preferences_url": f"{self.site.root}/digest/preferences/{manage}",
             "unsubscribe_url": unsubscribe_url,
         }
         # The subscriber's own values, cleaned once for both parts (as the templates' finalize does).
         cleaned = [_clean_mail_output(context[key]) for key in _SUBSCRIBER_VALUES]
-        text_data, text_smtp = self._encode_part("digest.txt.j2", context, papers, entries, [str(c) for c in cleaned])
+        text_data, text_smtp = self._encode_part("digest.txt.j2", context, cards, entries, [str(c) for c in cleaned])
         html_values = [str(escape(c)) for c in cleaned]
-        html_data, html_smtp = self._encode_part("digest.html.j2", context, papers, entries, html_values)
+        html_data, html_smtp = self._encode_part("digest.html.j2", context, cards, entries, html_values)
         headers = (
             self._from,
             f"To: {email}",

@@ -65,9 +65,6 @@ __all__ = ["Delivery", "DeliveryReport", "Transports"]
 # Selections whose entries a worker keeps: a run has a few thousand distinct ones; beyond this the
 # least recently used go (a worker draining several days' queue must not grow without bound).
 SELECTION_CACHE = 4096
-# Entries a worker keeps by (paper, reason): a paper shown for the same reason in many selections is one
-# object, built once (at 20,000 subscribers, ~135,000 entries of 9,000 new selections).
-ENTRY_CACHE = 200_000
 
 
 class Delivery:
@@ -99,7 +96,6 @@ class Delivery:
         self.report: DeliveryReport = self.outcomes.report
         # Selection id -> its digest entries, built once per selection, not once per message.
         self.selections: OrderedDict[int, tuple[DigestEntry, ...]] = OrderedDict()
-        self._entries_by_reason: dict[tuple[int, str], DigestEntry] = {}
         # (frequency, label) by period key: a run has one or two periods and many messages.
         self._periods: dict[str, tuple[str, str]] = {}
 
@@ -177,17 +173,10 @@ class Delivery:
         return tuple(entry for item in items if (entry := self._entry(item)) is not None)
 
     def _entry(self, item: PlannedItem) -> DigestEntry | None:
-        key = (item.paper_id, item.reason)
-        entry = self._entries_by_reason.get(key)
-        if entry is not None:
-            return entry
         paper = self.papers.get(item.paper_id)
         if paper is None:
             return None
-        if len(self._entries_by_reason) >= ENTRY_CACHE:
-            self._entries_by_reason.clear()
-        # Papers in ``papers`` are never replaced within a run, so a kept entry stays what this would build.
-        entry = self._entries_by_reason[key] = DigestEntry(
+        return DigestEntry(
             paper_id=paper.id,
             arxiv_id=paper.arxiv_id,
             title=paper.title,
@@ -196,7 +185,6 @@ class Delivery:
             upvotes=paper.upvotes,
             reason=item.reason,
         )
-        return entry
 
     def _deliver(self, digest: ClaimedDigest, recipient: Recipient | None, entries: Sequence[DigestEntry]) -> None:
         if recipient is None:

@@ -8,10 +8,6 @@ helper stops when its parent is gone (a killed run leaves no orphans sending on 
 finishes the message in hand and records it, gives back its other claims and exits. A
 helper that dies itself leaves its claims ``sending``; the next run takes them over
 (digest/workers.py). Processes rather than threads, so that composing runs on every core.
-
-The run's progress counts the helpers' digests through one shared counter, a lock and a
-value in shared memory; a helper adds to it in batches (``SentTally``: every 32 digests, or
-0.2 s after the last addition, and whenever it stops sending), not once per message.
 """
 
 from __future__ import annotations
@@ -20,8 +16,6 @@ import dataclasses
 import multiprocessing
 import os
 import queue
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from multiprocessing.sharedctypes import Synchronized
@@ -38,48 +32,6 @@ from papertide.store.engine import begin_write, make_engine
 _CONTEXT = multiprocessing.get_context("spawn")
 # How often a helper looks for newly planned digests while planning goes on.
 _POLL_S = 0.2
-# A helper adds its sent digests to the run's progress after this many, or this long after its last addition.
-TALLY_EVERY = 32
-TALLY_INTERVAL_S = 0.2
-
-
-class SentTally:
-    """A helper's sent digests, added to the run's shared counter in batches.
-
-    The shared counter takes a cross-process lock; at one addition per message that is work
-    repeated 100,000 times for a figure the terminal redraws a few times a second. ``flush``
-    adds what is pending at once (the helper calls it whenever a drain ends and when it exits),
-    so the run's final count is exact.
-    """
-
-    def __init__(
-        self,
-        shared: Synchronized[int],
-        *,
-        every: int = TALLY_EVERY,
-        interval: float = TALLY_INTERVAL_S,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.shared = shared
-        self.every = every
-        self.interval = interval
-        self.clock = clock
-        self.pending = 0
-        self._added_at = clock()
-
-    def add(self, number: int) -> None:
-        """Count ``number`` more sent digests; reaches the shared counter when enough are pending or time has passed."""
-        self.pending += number
-        if self.pending >= self.every or self.clock() - self._added_at >= self.interval:
-            self.flush()
-
-    def flush(self) -> None:
-        """Add every pending digest to the shared counter now."""
-        if self.pending:
-            with self.shared.get_lock():
-                self.shared.value += self.pending
-            self.pending = 0
-        self._added_at = self.clock()
 
 
 @dataclass(frozen=True)
@@ -97,7 +49,11 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int], planned:
     """A helper's whole life: deliver until planning is over and nothing is due (or the parent is gone)."""
     engine = make_engine(setup.database_url)
     worker = make_worker_name()
-    tally = SentTally(sent)
+
+    def count(number: int) -> None:
+        with sent.get_lock():
+            sent.value += number
+
     delivery: Delivery | None = None
     try:
         with setup.transports() as transport:
@@ -108,22 +64,19 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int], planned:
                 policy=setup.policy,
                 worker=worker,
                 clock=utc_now,
-                advance=tally.add,
+                advance=count,
                 should_stop=lambda: os.getppid() != setup.parent_pid,
             )
             try:
                 while True:
                     # Read before draining: a drain that began after planning ended has seen every row.
                     planning_over = planned.is_set()
-                    drained = delivery.drain()
-                    tally.flush()  # nothing more is sent until the next drain: the progress shows all
-                    if not drained or planning_over:
+                    if not delivery.drain() or planning_over:
                         break
                     planned.wait(_POLL_S)
             finally:
                 delivery.close()
     finally:
-        tally.flush()
         with begin_write(engine) as conn:
             release_deliveries(conn, None, worker)
         retire_worker(worker)
