@@ -4,7 +4,8 @@ Each test gets its own database: a fresh SQLite file, or a fresh PostgreSQL data
 from a migrated template. Tests migrate through Alembic; nothing calls create_all.
 
 What is built once per pytest-xdist worker and copied per test (tests/README.md, "Speed"): the
-migrated SQLite file and the same file with the small corpus stored. Each test still gets its own
+migrated SQLite file, the same file with the small corpus stored, and a data directory after
+`papertide ingest jsonl` of it (``loaded_dir``, copied whole). Each test still gets its own
 file, made by copying a template that no test ever opens, so no state carries over; building both
 by running every migration (and the ingest) per test cost more than half of a small test. The
 migrations themselves keep their own tests on empty files (tests/store/test_migrations.py), and
@@ -233,6 +234,34 @@ def model_cache(onnx_cache: Path) -> Path:
 
     write_onnx_export(resolve_model(DEFAULT_MODEL), onnx_cache, quantized=True)
     return onnx_cache
+
+
+@pytest.fixture(scope="session")
+def loaded_data_template(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
+    """A data directory after `papertide ingest jsonl` of the small corpus (papers, indexes, vectors), once per worker.
+
+    The ingest embeds every paper with the real model (5-30 s); tests that only need a loaded
+    directory get a copy of this one (``loaded_dir``); the ingest command keeps its own tests.
+    """
+    from tests.cli_runner import link_model_cache, run_papertide
+    from tests.corpus import SMALL_CORPUS
+
+    data_dir = link_model_cache(tmp_path_factory.mktemp("loaded") / "data", model_cache)
+    result = run_papertide(data_dir, "ingest", "jsonl", str(SMALL_CORPUS))
+    assert result.exit_code == 0, result.stderr
+    return data_dir
+
+
+@pytest.fixture
+def loaded_dir(tmp_path: Path, loaded_data_template: Path) -> Path:
+    """A data directory of its own with the small corpus ingested: a copy of the worker's template.
+
+    The template's command has returned and closed its database, so its files are complete; the
+    models folder stays a link to the session's export, and file modes (0600/0700) are copied.
+    """
+    target = tmp_path / "data"
+    shutil.copytree(loaded_data_template, target, symlinks=True)
+    return target
 
 
 # --- app ----------------------------------------------------------------------------------------

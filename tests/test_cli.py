@@ -5,20 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.cli_runner import link_model_cache, run_papertide
 from tests.corpus import SMALL_CORPUS
 
 FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
-
-
-@pytest.fixture
-def loaded_dir(tmp_path: Path, model_cache: Path) -> Path:
-    data_dir = link_model_cache(tmp_path / "data", model_cache)
-    result = run_papertide(data_dir, "ingest", "jsonl", str(SMALL_CORPUS))
-    assert result.exit_code == 0, result.stderr
-    return data_dir
 
 
 def test_ingest_jsonl_reports_counts_and_exit_codes(tmp_path: Path, model_cache: Path) -> None:

@@ -10,20 +10,12 @@ import pytest
 from papertide.cli.context import Invocation
 from papertide.cli.serve import serving_app
 from papertide.config import load_settings
-from tests.cli_runner import link_model_cache, run_papertide
+from tests.cli_runner import run_papertide
 from tests.community_flow import live_client, outbox_messages, request_link, serve_app, signin_link
 from tests.corpus import SMALL_CORPUS
 from tests.ports import free_port
 
 FIRST = json.loads(SMALL_CORPUS.read_text(encoding="utf-8").splitlines()[0])
-
-
-@pytest.fixture
-def loaded_dir(tmp_path: Path, model_cache: Path) -> Path:
-    data_dir = link_model_cache(tmp_path / "data", model_cache)
-    result = run_papertide(data_dir, "ingest", "jsonl", str(SMALL_CORPUS))
-    assert result.exit_code == 0, result.stderr
-    return data_dir
 
 
 def test_a_server_on_another_port_puts_that_port_in_mails_feeds_and_api_urls(
