@@ -176,3 +176,10 @@ def test_stored_topic_vectors_of_another_backend_or_width_are_never_read(corpus_
     assert embedder.embedded == 4
     widths = {(space == topic_space(searcher), len(vector)) for _, space, vector in _stored_rows(corpus_engine)}
     assert widths == {(True, embedder.dim * 4), (False, 12)}, "replaced in the space read, left in the other"
+
+
+def test_a_topic_holding_a_lone_surrogate_has_a_stable_key_of_its_own() -> None:
+    # Preferences stored by an older version may hold one (tests/web/test_hostile_input.py).
+    key = topic_vector_key("chaos \udfff")
+    assert key == topic_vector_key("chaos \udfff")
+    assert key != topic_vector_key("chaos") and len(key) == 64

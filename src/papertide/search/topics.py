@@ -61,7 +61,8 @@ def topic_space(semantic: SemanticSearcher) -> str:
     """
     width = semantic.space.dim or semantic.embedder.dim
     identity = f"{semantic.model_name}\0{width}\0{semantic.backend}\0{TOPIC_TEXT_VERSION}"
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+    # A folder model's path may hold undecodable bytes (os.fsdecode's surrogates): still one key.
+    return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _parse(text: str) -> SearchQuery | None:
