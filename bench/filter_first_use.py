@@ -1,7 +1,7 @@
 """First and later uses of each filter kind beside plain hybrid, on a ``bench.search --keep`` folder (issue 13).
 
 A filter's first use ("cold") forgets every kept allowed-id array before each query; later uses
-("warm") keep them. Opens the folder read-only as bench/filter_profile.py does. Prints CPU time
+("warm") keep them. Opens the folder read-only with bench/filter_profile.py's opener. Prints CPU time
 (time.process_time: what a loaded machine distorts least) and wall time per query, p50 and p95,
 and each p95 over plain hybrid's. Query embeddings are made before timing (both sides alike), so
 the ratios are of the search without the model. Usage:
@@ -13,25 +13,18 @@ the ratios are of the search without the model. Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import create_engine
 
-from bench.filter_profile import MappedRanker, open_lexical
+from bench.filter_profile import open_kept_service
 from bench.search_corpus import Vocabulary
 from bench.search_filters import filter_queries
-from papertide.config import Settings
 from papertide.domain.query import parse_query
-from papertide.search.query import SearchService
 from papertide.search.request import SearchRequest
-from papertide.search.semantic.embedder import load_embedder
-from papertide.search.semantic.mapped import open_mapped
-from papertide.services import index_config, search_options
 from papertide.store.papers import get_papers
 
 
@@ -46,17 +39,8 @@ def main() -> None:
     parser.add_argument("--lexical", type=Path, required=True, help="a copy of FOLDER/search/lexical-v1")
     parser.add_argument("--queries", type=int, default=30)
     args = parser.parse_args()
-    settings = Settings(  # type: ignore[call-arg]
-        data_dir=Path("/nonexistent"), secret_key="bench-secret-key-not-for-production", vector_index="hnsw"
-    )
-    engine = create_engine(f"sqlite:///file:{args.folder / 'papertide.db'}?immutable=1&uri=true")
-    vectors = args.folder / "search" / "vectors"
-    snapshot = vectors / json.loads((vectors / "current.json").read_text())["snapshot"]
-    meta = json.loads((snapshot / "meta.json").read_text())
-    ids = np.load(snapshot / "ids.npy", mmap_mode="r")
-    mapped = open_mapped(snapshot, meta["dim"], meta["kind"], index_config(settings), ids)
-    ranker = MappedRanker(mapped, load_embedder(settings.embedding_model, "onnx", args.folder / "models"))
-    service = SearchService(engine, open_lexical(engine, args.lexical), lambda: ranker, search_options(settings))
+    service, ranker = open_kept_service(args.folder, args.lexical)
+    engine = service.engine
     queries = Vocabulary().queries(np.random.default_rng(5), args.queries)
     groups = {"plain hybrid": list(queries), **filter_queries(Vocabulary(), queries)}
     for texts in groups.values():

@@ -116,6 +116,26 @@ def print_patching(service: SearchService, changed: int) -> None:
         )
 
 
+def open_kept_service(folder: Path, lexical: Path, models: Path | None = None) -> tuple[SearchService, MappedRanker]:
+    """A SearchService over a ``bench.search --keep`` folder, read-only: its SQLite file immutable, its snapshot mapped.
+
+    ``lexical`` is a copy of the folder's lexical index (opening one writes to it); ``models``
+    defaults to the folder's. Shared by the filter benches (filter_profile, filter_first_use).
+    """
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=Path("/nonexistent"), secret_key="bench-secret-key-not-for-production", vector_index="hnsw"
+    )
+    engine = create_engine(f"sqlite:///file:{folder / 'papertide.db'}?immutable=1&uri=true")
+    vectors = folder / "search" / "vectors"
+    snapshot = vectors / json.loads((vectors / "current.json").read_text())["snapshot"]
+    meta = json.loads((snapshot / "meta.json").read_text())
+    ids = np.load(snapshot / "ids.npy", mmap_mode="r")
+    mapped = open_mapped(snapshot, meta["dim"], meta["kind"], index_config(settings), ids)
+    ranker = MappedRanker(mapped, load_embedder(settings.embedding_model, "onnx", models or folder / "models"))
+    service = SearchService(engine, open_lexical(engine, lexical), lambda: ranker, search_options(settings))
+    return service, ranker
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, required=True)
@@ -126,18 +146,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print cProfile totals per filter")
     parser.add_argument("--changed", type=int, default=1000, help="papers changed by the commit patching is timed for")
     args = parser.parse_args()
-    settings = Settings(  # type: ignore[call-arg]
-        data_dir=Path("/nonexistent"), secret_key="bench-secret-key-not-for-production", vector_index="hnsw"
-    )
-    engine = create_engine(f"sqlite:///file:{args.folder / 'papertide.db'}?immutable=1&uri=true")
-    vectors = args.folder / "search" / "vectors"
-    snapshot = vectors / json.loads((vectors / "current.json").read_text())["snapshot"]
-    meta = json.loads((snapshot / "meta.json").read_text())
-    ids = np.load(snapshot / "ids.npy", mmap_mode="r")
-    mapped = open_mapped(snapshot, meta["dim"], meta["kind"], index_config(settings), ids)
-    embedder = load_embedder(settings.embedding_model, "onnx", args.models or args.folder / "models")
-    ranker = MappedRanker(mapped, embedder)
-    service = SearchService(engine, open_lexical(engine, args.lexical), lambda: ranker, search_options(settings))
+    service, ranker = open_kept_service(args.folder, args.lexical, args.models)
+    engine = service.engine
     queries = Vocabulary().queries(np.random.default_rng(3), args.queries)
     for query in queries:
         ranker.rank(query, 1)  # embeddings are not what is profiled here

@@ -18,7 +18,7 @@ phase run on another thread does not inflate the others) and exclusive of the ne
 The whole query's CPU is the process's (all threads). ``--cprofile`` lists functions instead
 (with the word side run in the searching thread, after the meaning side: cProfile sees one thread).
 
-    python -m bench.search_profile --folder /work/bench-1m-dev --queries 200
+    python -m bench.search_profile --folder DIR --queries 200   # DIR: a folder kept by bench.search --keep
     python -m bench.search_profile --folder /tmp/pg --database postgresql --hnsw
 """
 
