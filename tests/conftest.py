@@ -57,14 +57,14 @@ def postgres_base_url() -> Iterator[str | None]:
     if os.environ.get("PAPERTIDE_TEST_EMBEDDED_POSTGRES") != "1":
         yield None
         return
-    from tests.postgres_server import start_embedded_postgres
+    from tests.postgres_server import remove_embedded_postgres, start_embedded_postgres
 
     root = Path(tempfile.mkdtemp(prefix="papertide-pg-"))
-    server, url = start_embedded_postgres(root / "pgdata")
+    server, url = start_embedded_postgres(root / "pgdata", skip_disk_flushes=True)
     try:
         yield url
     finally:
-        server.cleanup()
+        remove_embedded_postgres(server)
         shutil.rmtree(root, ignore_errors=True)
 
 

