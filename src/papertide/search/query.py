@@ -152,10 +152,13 @@ class SearchService:
         listed = compose_database_filter(query, self.engine.dialect.name)
         if request.within is not None:  # the papers within: only the index can require them
             plan, listed = restrict_plan(self.lexical.schema, plan, request.within), None
-        # Plain hybrid's semantic side never reads the lexical index: its freshness check (a round
-        # trip on PostgreSQL) runs on the word side's thread too; anything else reads the index first.
+        # Plain hybrid's semantic side never reads the lexical index, and a filtered one whose ids are
+        # kept reads only which commit they were patched to: the freshness check (a round trip on
+        # PostgreSQL) runs on the word side's thread, and the meaning side is run again in the rare
+        # request whose check loaded a newer commit after it read the ids (``_checked_semantic``).
+        # Anything else (a filter's first uses, one engine alone) reads the index after the check.
         beside = request.mode == "hybrid" and query.has_text
-        refresh_beside = beside and plan.required is None
+        refresh_beside = beside and (plan.required is None or self.allowed_cache.holds(plan.required_key))
         if not refresh_beside:
             self.lexical.refresh()
         needed = offset + request.per_page + 1
@@ -184,9 +187,20 @@ class SearchService:
         elif mode == "lexical":
             ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
         else:
-            words = self.beside.start(lambda: self._lexical_side(plan, depth, refresh_beside)) if beside else None
+            # The lexical index's commit after the word side's freshness check, when it made one.
+            refreshed: list[int] = []
+            words = (
+                self.beside.start(lambda: self._lexical_side(plan, depth, refresh_beside, refreshed))
+                if beside
+                else None
+            )
+            # Read before the meaning side reads the index: the commit its allowed ids are at least at.
+            seen = self.lexical.generation
+            semantic_explain: list[str] = []
+            semantic_sources: list[tuple[str, Ranked]] = []
             try:
-                found = self._run_semantic(self.semantic(), query, plan, listed, depth, explain, sources)
+                semantic = self.semantic()
+                found = self._run_semantic(semantic, query, plan, listed, depth, semantic_explain, semantic_sources)
             except SearchUnavailable as error:
                 if words is None:
                     raise
@@ -200,7 +214,23 @@ class SearchService:
                 raise
             else:
                 if words is not None:
-                    lexical = self._await_lexical(words, explain, sources)
+                    run = words.result()
+                    if plan.required is not None and refreshed and refreshed[0] > seen:
+                        # The check loaded a commit newer than the one the allowed ids were read at:
+                        # the meaning side runs again as if the check had come first (it has, now).
+                        again_explain: list[str] = []
+                        again_sources: list[tuple[str, Ranked]] = []
+                        try:
+                            found = self._run_semantic(
+                                semantic, query, plan, listed, depth, again_explain, again_sources
+                            )
+                            semantic_explain, semantic_sources = again_explain, again_sources
+                        except SearchUnavailable:
+                            # Gone since its first run: that run's answer, one commit older, stands.
+                            log.warning("a filtered search kept its meaning side's first run", exc_info=True)
+                    explain.extend(semantic_explain)
+                    sources.extend(semantic_sources)
+                    lexical = self._add_lexical(run, explain, sources)
                     ranked, total, exact = fuse_sides(
                         found,
                         lexical,
@@ -212,6 +242,8 @@ class SearchService:
                         explain=explain,
                     )
                 else:
+                    explain.extend(semantic_explain)
+                    sources.extend(semantic_sources)
                     # Meaning only: every hit is held to the floor.
                     ranked, total, exact = found.above.head(depth), len(found.above), found.complete
         if sorting:
@@ -260,19 +292,30 @@ class SearchService:
         sources.append(("lexical", ranked))
         return ranked, total, exact
 
-    def _lexical_side(self, plan: LexicalPlan, depth: int, refresh: bool) -> LexicalRun:
-        """Hybrid's word side, on a worker thread: its explain line and source are kept for the caller."""
+    def _lexical_side(self, plan: LexicalPlan, depth: int, refresh: bool, refreshed: list[int]) -> LexicalRun:
+        """Hybrid's word side, on a worker thread: its explain line and source are kept for the caller.
+
+        With ``refresh``, the freshness check runs first and the commit it left the index at is
+        put in ``refreshed`` (the caller compares it with the commit its meaning side read).
+        """
         if refresh:
             self.lexical.refresh()
+            refreshed.append(self.lexical.generation)
         explain: list[str] = []
         sources: list[tuple[str, Ranked]] = []
         ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
         return LexicalRun(ranked, total, exact, explain, sources)
 
-    @staticmethod
-    def _await_lexical(words: Pending[LexicalRun], explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:
+    @classmethod
+    def _await_lexical(
+        cls, words: Pending[LexicalRun], explain: list[str], sources: list[tuple[str, Ranked]]
+    ) -> LexicalRun:
         """The word side's run, its explain line and source added after the semantic side's (as they ran before)."""
-        run = words.result()
+        return cls._add_lexical(words.result(), explain, sources)
+
+    @staticmethod
+    def _add_lexical(run: LexicalRun, explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:
+        """``run`` with its explain line and source added after those already there."""
         explain.extend(run.explain)
         sources.extend(run.sources)
         return run
