@@ -70,8 +70,14 @@ PHASES: dict[str, list[tuple[str, str | None, str]]] = {
         (QUERY, None, "compose_lexical_plan"),
         (QUERY, None, "compose_database_filter"),
     ],
-    "filter: allowed ids (kept, patched or read)": [(QUERY, None, "read_allowed_ids")],
-    "filter: nearest first (a broad filter's first uses)": [(QUERY, None, "rank_broad_filter")],
+    "filter: allowed ids (kept, patched or read)": [
+        (QUERY, None, "read_allowed_ids"),
+        ("papertide.search.filtered_side", None, "read_allowed_ids"),
+    ],
+    "filter: nearest first (a broad filter's first uses)": [
+        (QUERY, None, "rank_broad_filter"),
+        ("papertide.search.filtered_side", None, "rank_broad_filter"),
+    ],
     "semantic: searcher lookup": [(QUERY, "SearchService", "semantic")],
     "semantic: query embedding": [("papertide.search.semantic.searcher", "SemanticSearcher", "embed_query")],
     "semantic: vector freshness (refresh)": [("papertide.search.semantic.following", "ReplicaFollower", "refresh")],

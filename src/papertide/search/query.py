@@ -22,13 +22,13 @@ from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
 from papertide.search.allowed import AllowedCache, Ids
 from papertide.search.allowed_ids import read_allowed_ids
-from papertide.search.beside import Beside, Pending
+from papertide.search.beside import Beside
 from papertide.search.changes import fetch_paper_text
 from papertide.search.database_filter import DatabaseFilter, compose_database_filter
+from papertide.search.filtered_side import FilterSources, rank_filtered
 from papertide.search.hybrid import LexicalRun, fuse_sides
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
-from papertide.search.nearest_first import rank_broad_filter
 from papertide.search.ranked import Ranked, describe_hits
 from papertide.search.request import (
     Mode,
@@ -89,6 +89,7 @@ class SearchService:
         self._semantic_error: tuple[float, str] | None = None
         self._semantic_lock = threading.Lock()
         self.allowed_cache = AllowedCache()
+        self.filter_sources = FilterSources(self.allowed_cache, lexical, engine, self.options.candidate_limit)
         self.beside = Beside(LEXICAL_WORKERS, "papertide-lexical")
 
     # --- semantic side ----------------------------------------------------------------------
@@ -152,11 +153,9 @@ class SearchService:
         listed = compose_database_filter(query, self.engine.dialect.name)
         if request.within is not None:  # the papers within: only the index can require them
             plan, listed = restrict_plan(self.lexical.schema, plan, request.within), None
-        # Plain hybrid's semantic side never reads the lexical index, and a filtered one whose ids are
-        # kept reads only which commit they were patched to: the freshness check (a round trip on
-        # PostgreSQL) runs on the word side's thread, and the meaning side is run again in the rare
-        # request whose check loaded a newer commit after it read the ids (``_checked_semantic``).
-        # Anything else (a filter's first uses, one engine alone) reads the index after the check.
+        # Plain hybrid's meaning side never reads the lexical index, a filtered one with kept ids only their
+        # commit: the freshness check (a round trip on PostgreSQL) runs on the word side's thread (the meaning
+        # side runs again if it loaded a newer commit); anything else reads the index after the check.
         beside = request.mode == "hybrid" and query.has_text
         refresh_beside = beside and (plan.required is None or self.allowed_cache.holds(plan.required_key))
         if not refresh_beside:
@@ -206,7 +205,7 @@ class SearchService:
                     raise
                 notices.append(f"{error}; showing word matches only")
                 mode = "lexical"
-                fallback = self._await_lexical(words, explain, sources)
+                fallback = self._add_lexical(words.result(), explain, sources)
                 ranked, total, exact = fallback.ranked, fallback.total, fallback.exact
             except BaseException:
                 if words is not None:
@@ -216,17 +215,13 @@ class SearchService:
                 if words is not None:
                     run = words.result()
                     if plan.required is not None and refreshed and refreshed[0] > seen:
-                        # The check loaded a commit newer than the one the allowed ids were read at:
-                        # the meaning side runs again as if the check had come first (it has, now).
-                        again_explain: list[str] = []
-                        again_sources: list[tuple[str, Ranked]] = []
+                        # The check loaded a commit newer than the allowed ids' own: the meaning side runs
+                        # again as if the check had come first (if it fails now, its first answer stands).
+                        again: tuple[list[str], list[tuple[str, Ranked]]] = ([], [])
                         try:
-                            found = self._run_semantic(
-                                semantic, query, plan, listed, depth, again_explain, again_sources
-                            )
-                            semantic_explain, semantic_sources = again_explain, again_sources
+                            found = self._run_semantic(semantic, query, plan, listed, depth, *again)
+                            semantic_explain, semantic_sources = again
                         except SearchUnavailable:
-                            # Gone since its first run: that run's answer, one commit older, stands.
                             log.warning("a filtered search kept its meaning side's first run", exc_info=True)
                     explain.extend(semantic_explain)
                     sources.extend(semantic_sources)
@@ -306,16 +301,9 @@ class SearchService:
         ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
         return LexicalRun(ranked, total, exact, explain, sources)
 
-    @classmethod
-    def _await_lexical(
-        cls, words: Pending[LexicalRun], explain: list[str], sources: list[tuple[str, Ranked]]
-    ) -> LexicalRun:
-        """The word side's run, its explain line and source added after the semantic side's (as they ran before)."""
-        return cls._add_lexical(words.result(), explain, sources)
-
     @staticmethod
     def _add_lexical(run: LexicalRun, explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:
-        """``run`` with its explain line and source added after those already there."""
+        """The word side's run, its explain line and source added after the semantic side's (as they ran before)."""
         explain.extend(run.explain)
         sources.extend(run.sources)
         return run
@@ -345,7 +333,8 @@ class SearchService:
             how = "all papers"
             complete = len(hits) < wanted
         else:
-            hits, how, complete = self._rank_filtered(semantic, query, plan, listed, depth, wanted)
+            read = self.filter_sources
+            hits, how, complete = rank_filtered(semantic, query, plan, listed, depth, wanted, read, self._guarded)
         floor = options.similarity_floor
         ranked = hits.head(depth)
         above = hits.where(hits.scores >= floor)
@@ -357,37 +346,6 @@ class SearchService:
         )
         sources.append(("semantic", ranked))
         return _SemanticRun(ranked=ranked, above=above, complete=complete)
-
-    def _rank_filtered(
-        self,
-        semantic: SemanticRanker,
-        query: SearchQuery,
-        plan: LexicalPlan,
-        listed: DatabaseFilter | None,
-        depth: int,
-        wanted: int,
-    ) -> tuple[Ranked, str, bool]:
-        """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can."""
-        if plan.required_key is not None and not self.allowed_cache.holds(plan.required_key):
-            # Not restricted to given papers (only the index knows those), nor read already (a fallback).
-
-            def rank(read: int) -> Ranked:
-                return self._guarded(lambda: semantic.rank(query.text, read))
-
-            key, cache = plan.required_key, self.allowed_cache
-            described, limit = plan.required_description, self.options.candidate_limit
-
-            def rent(uses: float) -> bool:
-                return cache.rent(key, uses)
-
-            found = rank_broad_filter(rank, query, described, self.lexical, self.engine, depth, limit, rent)
-            if found is not None:
-                return found[0], found[1], len(found[0]) < depth
-        allowed = self.allowed_ids(plan, listed)
-        pool = len(allowed)
-        limit = wanted if pool <= self.options.candidate_limit else depth
-        hits = self._guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
-        return hits, f"the {pool} allowed by {plan.required_description}", len(hits) < limit
 
     def allowed_ids(self, plan: LexicalPlan, listed: DatabaseFilter | None = None) -> Ids:
         """The sorted ids of the papers passing the plan's filters, kept (search/allowed_ids.py)."""
