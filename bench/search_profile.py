@@ -43,9 +43,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import event
 
 from bench.search import bench_database, warm_page_cache
 from bench.search_corpus import Vocabulary
+from bench.search_filters import filter_queries
 from papertide.config import Settings
 from papertide.domain.query import parse_query
 from papertide.search.lexical.index import directory_for
@@ -68,9 +70,20 @@ PHASES: dict[str, list[tuple[str, str | None, str]]] = {
         (QUERY, None, "compose_lexical_plan"),
         (QUERY, None, "compose_database_filter"),
     ],
+    "filter: allowed ids (kept, patched or read)": [
+        (QUERY, None, "read_allowed_ids"),
+        ("papertide.search.filtered_side", None, "read_allowed_ids"),
+    ],
+    "filter: nearest first (a broad filter's first uses)": [
+        (QUERY, None, "rank_broad_filter"),
+        ("papertide.search.filtered_side", None, "rank_broad_filter"),
+    ],
     "semantic: searcher lookup": [(QUERY, "SearchService", "semantic")],
     "semantic: query embedding": [("papertide.search.semantic.searcher", "SemanticSearcher", "embed_query")],
     "semantic: vector freshness (refresh)": [("papertide.search.semantic.following", "ReplicaFollower", "refresh")],
+    "semantic: admitted bitmap (a filter's rows, when not kept)": [
+        ("papertide.search.semantic.mapped", "MappedIndex", "_admit")
+    ],
     "semantic: vector search": [("papertide.search.semantic.replica", "ReplicaIndex", "nearest")],
     "semantic: the rest (rank, floor, explain)": [
         ("papertide.search.semantic.searcher", "SemanticSearcher", "rank"),
@@ -292,6 +305,14 @@ def main() -> None:
         action="store_true",
         help="also time plain hybrid with the word side beside the meaning side and after it, interleaved",
     )
+    parser.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        help="also profile hybrid with this filter added to each query, e.g. 'cat:cs.LG' (repeatable)",
+    )
+    parser.add_argument("--filter-kinds", action="store_true", help="also profile bench.search's filter kinds")
+    parser.add_argument("--no-blocks", action="store_true", help="skip timing the building blocks alone")
     parser.add_argument("--top", type=int, default=40, help="functions listed by own time (with --cprofile)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -335,6 +356,76 @@ def profile(args: argparse.Namespace, work: Path, url: str) -> None:
         page = service.search(SearchRequest(text=query, mode="hybrid", per_page=10))
         return fetch_page_papers(services, page.hits)
 
+    groups = filter_groups(args, queries)
+    if not args.no_blocks:
+        print_blocks(service, semantic, index, queries, hybrid, plans, vectors)
+        if args.compare_sequential:
+            compare_sequential(service, hybrid, queries)
+    print()
+    if args.cprofile:
+        # cProfile sees only the thread it runs in: the word side runs there too, after the meaning side.
+        if hasattr(service, "beside"):
+            from papertide.search.beside import Beside
+
+            service.beside = Beside(0, "none")
+        for label, texts in groups.items():
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            for _ in range(args.rounds):
+                for text in texts:
+                    hybrid(text)
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
+            print(f"## {label}\n{out.getvalue()}")
+        return
+    trips = RoundTrips(services.engine)
+    for label, texts in groups.items():
+        for text in texts:
+            hybrid(text)  # a filter's ids read and kept: steady use is what is timed
+        (w50, w95), (c50, c95) = time_each(hybrid, texts)
+        timer = PhaseTimer()
+        missing = timer.install()
+        trips.reset()
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(args.rounds):
+            for text in texts:
+                hybrid(text)
+        wall = time.perf_counter() - wall
+        cpu = time.process_time() - cpu
+        timer.uninstall()
+        total_queries = len(texts) * args.rounds
+        print(f"## {label}: wall p50 / p95 {w50:.2f} / {w95:.2f} ms, CPU p50 / p95 {c50:.2f} / {c95:.2f} ms")
+        print(timer.table(total_queries, cpu, wall))
+        print(trips.describe(total_queries))
+        print(f"(load average {os.getloadavg()[0]:.2f})\n", flush=True)
+        if missing:
+            print(f"(not in this version of the code: {', '.join(missing)})")
+    trips.remove()
+
+
+def filter_groups(args: argparse.Namespace, queries: list[str]) -> dict[str, list[str]]:
+    """Plain hybrid, then each ``--filter`` suffix (or bench.search's filter kinds) applied to the queries."""
+    groups = {"plain hybrid": list(queries)}
+    for suffix in args.filter:
+        groups[f"hybrid + {suffix}"] = [f"{query} {suffix}" for query in queries]
+    if args.filter_kinds:
+        groups.update(filter_queries(Vocabulary(), queries))
+    return groups
+
+
+def print_blocks(
+    service: Any,
+    semantic: Any,
+    index: Any,
+    queries: list[str],
+    hybrid: Callable[[str], object],
+    plans: dict[str, Any],
+    vectors: dict[str, Any],
+) -> None:
+    """Plain hybrid's p50/p95 beside its building blocks alone."""
+    options = service.options
+    embedder = semantic.embedder
     blocks = {
         "query embedding": time_each(embedder.embed_query, queries),
         f"tantivy top {options.fusion_depth}": time_each(
@@ -350,8 +441,8 @@ def profile(args: argparse.Namespace, work: Path, url: str) -> None:
     timed = time_each(hybrid, queries)
     print(f"\n{len(queries)} queries, load average {os.getloadavg()[0]:.2f}")
     print("| block or query | wall p50 / p95 ms | CPU p50 / p95 ms |\n|---|---:|---:|")
-    for label, ((w50, w95), (c50, c95)) in blocks.items():
-        print(f"| block: {label} | {w50:.2f} / {w95:.2f} | {c50:.2f} / {c95:.2f} |")
+    for label, ((b50, b95), (d50, d95)) in blocks.items():
+        print(f"| block: {label} | {b50:.2f} / {b95:.2f} | {d50:.2f} / {d95:.2f} |")
     wall_sum = sum(wall[1] for wall, _ in blocks.values())
     cpu_sum = sum(cpu[1] for _, cpu in blocks.values())
     print(f"| sum of the blocks' p95 | {wall_sum:.2f} | {cpu_sum:.2f} |")
@@ -360,38 +451,51 @@ def profile(args: argparse.Namespace, work: Path, url: str) -> None:
         f"| plain hybrid (page's papers fetched) | {w50:.2f} / {w95:.2f} ({w95 / wall_sum:.2f}x) "
         f"| {c50:.2f} / {c95:.2f} ({c95 / cpu_sum:.2f}x) |"
     )
-    if args.compare_sequential:
-        compare_sequential(service, hybrid, queries)
-    print()
-    total_queries = len(queries) * args.rounds
-    if args.cprofile:
-        # cProfile sees only the thread it runs in: the word side runs there too, after the meaning side.
-        if hasattr(service, "beside"):
-            from papertide.search.beside import Beside
 
-            service.beside = Beside(0, "none")
-        profiler = cProfile.Profile(time.process_time)
-        profiler.enable()
-        for _ in range(args.rounds):
-            for query in queries:
-                hybrid(query)
-        profiler.disable()
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
-        print(out.getvalue())
-        return
-    timer = PhaseTimer()
-    missing = timer.install()
-    cpu, wall = time.process_time(), time.perf_counter()
-    for _ in range(args.rounds):
-        for query in queries:
-            hybrid(query)
-    wall = time.perf_counter() - wall
-    cpu = time.process_time() - cpu
-    timer.uninstall()
-    print(timer.table(total_queries, cpu, wall))
-    if missing:
-        print(f"(not in this version of the code: {', '.join(missing)})")
+
+class RoundTrips:
+    """Counts what a query asks of the database: statements, pool checkouts (a ping each), transactions ended.
+
+    On PostgreSQL each is a round trip (a transaction's BEGIN is one more, sent with its first
+    statement's turn by psycopg: counted as the rollback or commit that ends it).
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.counts = {"statements": 0, "checkouts (ping)": 0, "transactions (BEGIN + ROLLBACK)": 0}
+        self._lock = threading.Lock()
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine.pool, "checkout", self._checkout)
+        event.listen(engine, "rollback", self._transaction)
+        event.listen(engine, "commit", self._transaction)
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self.counts[name] += 1
+
+    def _statement(self, *_args: Any) -> None:
+        self._count("statements")
+
+    def _checkout(self, *_args: Any) -> None:
+        self._count("checkouts (ping)")
+
+    def _transaction(self, *_args: Any) -> None:
+        self._count("transactions (BEGIN + ROLLBACK)")
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts = dict.fromkeys(self.counts, 0)
+
+    def describe(self, queries: int) -> str:
+        per = {name: count / max(queries, 1) for name, count in self.counts.items()}
+        listed = ", ".join(f"{name} {value:.2f}" for name, value in per.items())
+        return f"database per query: {listed}"
+
+    def remove(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine.pool, "checkout", self._checkout)
+        event.remove(self.engine, "rollback", self._transaction)
+        event.remove(self.engine, "commit", self._transaction)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ can only happen when the two run at the same time.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Collection
@@ -23,7 +24,7 @@ from papertide.search.lexical.plan import compose_lexical_plan
 from papertide.search.query import SearchService
 from papertide.search.ranked import Ranked
 from papertide.search.request import SearchOptions, SearchPage, SearchRequest
-from tests.search.search_corpus import FakeSemantic, texts_of
+from tests.search.search_corpus import THEMED, FakeSemantic, paper_ids, store, texts_of
 
 # Only ever reached when the sides run one after the other (the failure this file guards against).
 BARRIER_SECONDS = 10.0
@@ -161,3 +162,67 @@ def test_the_array_search_hybrid_fuses_gives_what_the_pair_search_gives(
         ranked, counted = service.lexical.search_counted(plan.ranked, limit, count=count)
         assert ranked.pairs() == pairs
         assert counted == total
+
+
+def watch_refresh(lexical: LexicalIndex, started: threading.Event) -> list[str]:
+    """Set ``started`` when the lexical index's freshness check runs; returns the names of the threads that ran it."""
+    threads: list[str] = []
+    refresh = lexical.refresh
+
+    def refreshing() -> None:
+        threads.append(threading.current_thread().name)
+        started.set()
+        refresh()
+
+    lexical.refresh = refreshing  # type: ignore[method-assign]
+    return threads
+
+
+def test_a_filtered_hybrid_search_whose_ids_are_kept_checks_the_index_on_the_word_side(
+    themed_sqlite: Engine, index_dir: Path
+) -> None:
+    started = threading.Event()
+    semantic = WaitingSemantic(texts_of(themed_sqlite), started)
+    service = service_for(themed_sqlite, index_dir, semantic)
+    threads = watch_refresh(service.lexical, started)
+    first = service.search(SearchRequest(text="chaotic dynamics cat:cs.LG"))  # reads and keeps the filter's ids
+    assert threads == [threading.current_thread().name]  # a filter's first use checks the index first
+    threads.clear()
+    started.clear()
+    semantic.saw_words_running.clear()
+
+    again = service.search(SearchRequest(text="chaotic dynamics cat:cs.LG"))
+
+    assert semantic.saw_words_running == [True]
+    assert threads and threading.current_thread().name not in threads
+    assert comparable(again) == comparable(first)
+
+
+def test_a_filtered_search_whose_index_moved_under_its_meaning_side_runs_that_side_again(
+    themed_sqlite: Engine, tmp_path: Path
+) -> None:
+    texts = texts_of(themed_sqlite)
+    semantic = FakeSemantic(texts)
+    service = service_for(themed_sqlite, tmp_path / "a", semantic)
+    # No workers: the word side, freshness check first, runs after the meaning side has read the kept ids.
+    service.beside = Beside(0, "none")
+    service.search(SearchRequest(text="chaotic dynamics cat:cs.LG"))
+    store(themed_sqlite, dataclasses.replace(THEMED[0], arxiv_id="2506.00006", title="Chaotic attractors, learned"))
+    added = paper_ids(themed_sqlite)["2506.00006"]
+    semantic.texts[added] = "Chaotic attractors, learned"
+
+    page = service.search(SearchRequest(text="chaotic dynamics cat:cs.LG"))
+
+    candidates = semantic.calls[-1][2]
+    assert candidates is not None and added in candidates
+    # As a search whose check came before anything (a new index: its BM25 statistics differ slightly).
+    fresh = service_for(themed_sqlite, tmp_path / "b", FakeSemantic(semantic.texts))
+    expected = fresh.search(SearchRequest(text="chaotic dynamics cat:cs.LG"))
+    assert by_meaning(page) == by_meaning(expected)
+    assert (page.total, page.total_exact) == (expected.total, expected.total_exact)
+    assert added in [hit.paper_id for hit in page.hits]
+
+
+def by_meaning(page: SearchPage) -> list[tuple[int, object, object]]:
+    """Each hit's paper, meaning rank and meaning score."""
+    return [(hit.paper_id, hit.detail.get("semantic_rank"), hit.detail.get("semantic_score")) for hit in page.hits]

@@ -22,13 +22,13 @@ from papertide.domain.models import Hit
 from papertide.domain.query import SearchQuery, parse_query
 from papertide.search.allowed import AllowedCache, Ids
 from papertide.search.allowed_ids import read_allowed_ids
-from papertide.search.beside import Beside, Pending
+from papertide.search.beside import Beside
 from papertide.search.changes import fetch_paper_text
 from papertide.search.database_filter import DatabaseFilter, compose_database_filter
+from papertide.search.filtered_side import FilterSources, rank_filtered
 from papertide.search.hybrid import LexicalRun, fuse_sides
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
-from papertide.search.nearest_first import rank_broad_filter
 from papertide.search.ranked import Ranked, describe_hits
 from papertide.search.request import (
     Mode,
@@ -89,6 +89,7 @@ class SearchService:
         self._semantic_error: tuple[float, str] | None = None
         self._semantic_lock = threading.Lock()
         self.allowed_cache = AllowedCache()
+        self.filter_sources = FilterSources(self.allowed_cache, lexical, engine, self.options.candidate_limit)
         self.beside = Beside(LEXICAL_WORKERS, "papertide-lexical")
 
     # --- semantic side ----------------------------------------------------------------------
@@ -152,10 +153,11 @@ class SearchService:
         listed = compose_database_filter(query, self.engine.dialect.name)
         if request.within is not None:  # the papers within: only the index can require them
             plan, listed = restrict_plan(self.lexical.schema, plan, request.within), None
-        # Plain hybrid's semantic side never reads the lexical index: its freshness check (a round
-        # trip on PostgreSQL) runs on the word side's thread too; anything else reads the index first.
+        # Plain hybrid's meaning side never reads the lexical index, a filtered one with kept ids only their
+        # commit: the freshness check (a round trip on PostgreSQL) runs on the word side's thread (the meaning
+        # side runs again if it loaded a newer commit); anything else reads the index after the check.
         beside = request.mode == "hybrid" and query.has_text
-        refresh_beside = beside and plan.required is None
+        refresh_beside = beside and (plan.required is None or self.allowed_cache.holds(plan.required_key))
         if not refresh_beside:
             self.lexical.refresh()
         needed = offset + request.per_page + 1
@@ -184,15 +186,26 @@ class SearchService:
         elif mode == "lexical":
             ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
         else:
-            words = self.beside.start(lambda: self._lexical_side(plan, depth, refresh_beside)) if beside else None
+            # The lexical index's commit after the word side's freshness check, when it made one.
+            refreshed: list[int] = []
+            words = (
+                self.beside.start(lambda: self._lexical_side(plan, depth, refresh_beside, refreshed))
+                if beside
+                else None
+            )
+            # Read before the meaning side reads the index: the commit its allowed ids are at least at.
+            seen = self.lexical.generation
+            semantic_explain: list[str] = []
+            semantic_sources: list[tuple[str, Ranked]] = []
             try:
-                found = self._run_semantic(self.semantic(), query, plan, listed, depth, explain, sources)
+                semantic = self.semantic()
+                found = self._run_semantic(semantic, query, plan, listed, depth, semantic_explain, semantic_sources)
             except SearchUnavailable as error:
                 if words is None:
                     raise
                 notices.append(f"{error}; showing word matches only")
                 mode = "lexical"
-                fallback = self._await_lexical(words, explain, sources)
+                fallback = self._add_lexical(words.result(), explain, sources)
                 ranked, total, exact = fallback.ranked, fallback.total, fallback.exact
             except BaseException:
                 if words is not None:
@@ -200,7 +213,19 @@ class SearchService:
                 raise
             else:
                 if words is not None:
-                    lexical = self._await_lexical(words, explain, sources)
+                    run = words.result()
+                    if plan.required is not None and refreshed and refreshed[0] > seen:
+                        # The check loaded a commit newer than the allowed ids' own: the meaning side runs
+                        # again as if the check had come first (if it fails now, its first answer stands).
+                        again: tuple[list[str], list[tuple[str, Ranked]]] = ([], [])
+                        try:
+                            found = self._run_semantic(semantic, query, plan, listed, depth, *again)
+                            semantic_explain, semantic_sources = again
+                        except SearchUnavailable:
+                            log.warning("a filtered search kept its meaning side's first run", exc_info=True)
+                    explain.extend(semantic_explain)
+                    sources.extend(semantic_sources)
+                    lexical = self._add_lexical(run, explain, sources)
                     ranked, total, exact = fuse_sides(
                         found,
                         lexical,
@@ -212,6 +237,8 @@ class SearchService:
                         explain=explain,
                     )
                 else:
+                    explain.extend(semantic_explain)
+                    sources.extend(semantic_sources)
                     # Meaning only: every hit is held to the floor.
                     ranked, total, exact = found.above.head(depth), len(found.above), found.complete
         if sorting:
@@ -260,19 +287,23 @@ class SearchService:
         sources.append(("lexical", ranked))
         return ranked, total, exact
 
-    def _lexical_side(self, plan: LexicalPlan, depth: int, refresh: bool) -> LexicalRun:
-        """Hybrid's word side, on a worker thread: its explain line and source are kept for the caller."""
+    def _lexical_side(self, plan: LexicalPlan, depth: int, refresh: bool, refreshed: list[int]) -> LexicalRun:
+        """Hybrid's word side, on a worker thread: its explain line and source are kept for the caller.
+
+        With ``refresh``, the freshness check runs first and the commit it left the index at is
+        put in ``refreshed`` (the caller compares it with the commit its meaning side read).
+        """
         if refresh:
             self.lexical.refresh()
+            refreshed.append(self.lexical.generation)
         explain: list[str] = []
         sources: list[tuple[str, Ranked]] = []
         ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
         return LexicalRun(ranked, total, exact, explain, sources)
 
     @staticmethod
-    def _await_lexical(words: Pending[LexicalRun], explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:
+    def _add_lexical(run: LexicalRun, explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:
         """The word side's run, its explain line and source added after the semantic side's (as they ran before)."""
-        run = words.result()
         explain.extend(run.explain)
         sources.extend(run.sources)
         return run
@@ -302,7 +333,8 @@ class SearchService:
             how = "all papers"
             complete = len(hits) < wanted
         else:
-            hits, how, complete = self._rank_filtered(semantic, query, plan, listed, depth, wanted)
+            read = self.filter_sources
+            hits, how, complete = rank_filtered(semantic, query, plan, listed, depth, wanted, read, self._guarded)
         floor = options.similarity_floor
         ranked = hits.head(depth)
         above = hits.where(hits.scores >= floor)
@@ -314,37 +346,6 @@ class SearchService:
         )
         sources.append(("semantic", ranked))
         return _SemanticRun(ranked=ranked, above=above, complete=complete)
-
-    def _rank_filtered(
-        self,
-        semantic: SemanticRanker,
-        query: SearchQuery,
-        plan: LexicalPlan,
-        listed: DatabaseFilter | None,
-        depth: int,
-        wanted: int,
-    ) -> tuple[Ranked, str, bool]:
-        """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can."""
-        if plan.required_key is not None and not self.allowed_cache.holds(plan.required_key):
-            # Not restricted to given papers (only the index knows those), nor read already (a fallback).
-
-            def rank(read: int) -> Ranked:
-                return self._guarded(lambda: semantic.rank(query.text, read))
-
-            key, cache = plan.required_key, self.allowed_cache
-            described, limit = plan.required_description, self.options.candidate_limit
-
-            def rent(uses: float) -> bool:
-                return cache.rent(key, uses)
-
-            found = rank_broad_filter(rank, query, described, self.lexical, self.engine, depth, limit, rent)
-            if found is not None:
-                return found[0], found[1], len(found[0]) < depth
-        allowed = self.allowed_ids(plan, listed)
-        pool = len(allowed)
-        limit = wanted if pool <= self.options.candidate_limit else depth
-        hits = self._guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
-        return hits, f"the {pool} allowed by {plan.required_description}", len(hits) < limit
 
     def allowed_ids(self, plan: LexicalPlan, listed: DatabaseFilter | None = None) -> Ids:
         """The sorted ids of the papers passing the plan's filters, kept (search/allowed_ids.py)."""

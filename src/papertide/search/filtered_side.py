@@ -1,0 +1,74 @@
+"""A filtered hybrid or semantic search's meaning side: how the filter's neighbours are found (issue 13).
+
+A broad filter's first uses go nearest first (search/nearest_first.py: the nearest papers read
+unfiltered and the filter checked on them only); otherwise the vector index is restricted to the
+filter's allowed ids, kept across searches (search/allowed_ids.py). Split from search/query.py,
+which calls it from the request's thread; nothing here reads settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from papertide.domain.query import SearchQuery
+from papertide.search.allowed import AllowedCache
+from papertide.search.allowed_ids import read_allowed_ids
+from papertide.search.database_filter import DatabaseFilter
+from papertide.search.lexical.index import LexicalIndex
+from papertide.search.lexical.plan import LexicalPlan
+from papertide.search.nearest_first import rank_broad_filter
+from papertide.search.ranked import Ranked
+from papertide.search.request import SemanticRanker
+
+# Runs a semantic call, turning a model or index failure into SearchUnavailable (query.py ``_guarded``).
+Guard = Callable[[Callable[[], Ranked]], Ranked]
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSources:
+    """What a filtered meaning side reads besides the vector index: one per SearchService."""
+
+    cache: AllowedCache
+    lexical: LexicalIndex
+    engine: Engine
+    # At most this many allowed papers: their neighbours are read down to ``wanted``, else ``depth``.
+    candidate_limit: int
+
+
+def rank_filtered(
+    semantic: SemanticRanker,
+    query: SearchQuery,
+    plan: LexicalPlan,
+    listed: DatabaseFilter | None,
+    depth: int,
+    wanted: int,
+    sources: FilterSources,
+    guarded: Guard,
+) -> tuple[Ranked, str, bool]:
+    """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can.
+
+    ``wanted`` neighbours are read when at most ``sources.candidate_limit`` papers pass, else ``depth``.
+    """
+    cache, lexical, engine, candidate_limit = sources.cache, sources.lexical, sources.engine, sources.candidate_limit
+    key = plan.required_key
+    if key is not None and not cache.holds(key):
+        # Not restricted to given papers (only the index knows those), nor read already (a fallback).
+
+        def rank(read: int) -> Ranked:
+            return guarded(lambda: semantic.rank(query.text, read))
+
+        def rent(uses: float) -> bool:
+            return cache.rent(key, uses)
+
+        described = plan.required_description
+        found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent)
+        if found is not None:
+            return found[0], found[1], len(found[0]) < depth
+    allowed = read_allowed_ids(cache, lexical, engine, plan, listed)
+    pool = len(allowed)
+    limit = wanted if pool <= candidate_limit else depth
+    hits = guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
+    return hits, f"the {pool} allowed by {plan.required_description}", len(hits) < limit
