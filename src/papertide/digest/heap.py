@@ -4,8 +4,8 @@ CPython's cyclic collector walks every object it tracks in each full (oldest-gen
 collection, and a digest run allocates enough to set off one every few thousand messages.
 Most of what it walks lives as long as the run: imported modules, compiled templates, the
 engine, and, once planning is over, what planning hands to delivery. In the run's own process
-a full collection cost ~0.15 s (13 of them in a 30,000-subscriber run: 2 s of the run's
-~50 s of CPU, bench.digest with a ``gc.callbacks`` probe, docs/digest.md). ``gc.freeze``
+a full collection cost ~0.16 s (9-10 of them in a 30,000-subscriber run, ~1.6 s of the run's
+~50 s of CPU; bench/gcprobe, docs/digest.md). ``gc.freeze``
 moves what exists into a generation the collector skips; objects made later are collected as
 before. Reference counting still frees frozen objects the moment nothing refers to them;
 only a frozen cycle that becomes garbage waits, until ``gc.unfreeze`` at the run's end.
