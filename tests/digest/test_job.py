@@ -320,6 +320,29 @@ def test_helper_processes_share_the_outbox_and_send_each_digest_once(
     engine.dispose()
 
 
+def test_a_run_freezes_the_long_lived_heap_while_it_runs_and_unfreezes_it_at_the_end(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    import gc
+
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 8)])
+    for i in range(3):
+        add_subscriber(engine, f"reader{i}@example.org")
+    frozen: list[int] = []
+    report = run_digest(
+        engine,
+        lambda: SmtpTransport(smtp_sink.url),
+        composer,
+        now=NOW,
+        policy=DigestPolicy(),
+        clock=FakeClock(NOW),
+        progress=lambda phase, count: frozen.append(gc.get_freeze_count()),
+    )
+    assert report.delivery.sent == 3
+    assert frozen and min(frozen) > 0, "planning and delivery ran with the heap frozen (digest/heap.py)"
+    assert gc.get_freeze_count() == 0, "nothing stays frozen after the run"
+
+
 def test_a_reply_lost_after_the_final_dot_is_sent_again_with_the_same_message_id(
     engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
 ) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from papertide.digest.compose import MailComposer
 from papertide.digest.deliver import Delivery, DeliveryReport, Transports
+from papertide.digest.heap import long_lived_frozen
 from papertide.digest.parallel import Helpers, HelperSetup, merge_reports
 from papertide.digest.plan import PlanReport, TopicMatcher, run_planning
 from papertide.digest.policy import DigestPolicy
@@ -91,86 +92,89 @@ def run_digest(
         chosen planning instant, e.g. ``--now``).
     :param progress: called with ("plan", subscribers done) and ("send", digests sent).
     """
-    policy = policy or DigestPolicy()
-    planning_now = now or clock()
-    report = DigestReport()
-    with begin_write(engine) as conn:
-        report.expired_pending = delete_expired_pending(conn, clock() - policy.pending_expiry)
-    helpers = None
-    if policy.workers > 1:
-        # Started first: they deliver each batch as soon as planning has written it.
-        setup = HelperSetup(
-            database_url=engine.url.render_as_string(hide_password=False),
-            transports=transports,
-            site=composer.site,
-            policy=policy,
-            parent_pid=os.getpid(),
-        )
-        helpers = Helpers(setup, policy.workers - 1)
-    shown = own = 0
-
-    def advance(count: int) -> None:
-        """Report digests sent so far, the helpers' included (they send while planning goes on)."""
-        nonlocal shown, own
-        own += count
-        total = own + (helpers.sent.value if helpers else 0)
-        if progress is not None and total > shown:
-            progress("send", total - shown)
-            shown = total
-
-    def planned(count: int) -> None:
-        if progress is not None:
-            progress("plan", count)
-            advance(0)
-
-    started = time.perf_counter()
-    try:
-        report.plan = run_planning(
-            engine,
-            now=planning_now,
-            policy=policy,
-            message_id=composer.site.make_message_id,
-            matcher=matcher,
-            advance=planned if progress else None,
-        )
-    except BaseException:
-        if helpers is not None:
-            helpers.join()
-        raise
-    report.plan_seconds = time.perf_counter() - started
-    if helpers is not None:
-        helpers.planning_done()
-    started = time.perf_counter()
-    worker = make_worker_name()
-    try:
-        with transports() as transport:
-            delivery = Delivery(
-                engine,
-                transport,
-                composer,
+    # Modules, templates and engine, then what planning hands to delivery: out of the full collections (heap.py).
+    with long_lived_frozen() as freeze_made_since:
+        policy = policy or DigestPolicy()
+        planning_now = now or clock()
+        report = DigestReport()
+        with begin_write(engine) as conn:
+            report.expired_pending = delete_expired_pending(conn, clock() - policy.pending_expiry)
+        helpers = None
+        if policy.workers > 1:
+            # Started first: they deliver each batch as soon as planning has written it.
+            setup = HelperSetup(
+                database_url=engine.url.render_as_string(hide_password=False),
+                transports=transports,
+                site=composer.site,
                 policy=policy,
-                worker=worker,
-                clock=clock,
-                papers=report.plan.papers,
-                advance=advance,
+                parent_pid=os.getpid(),
             )
-            report.delivery = delivery.report
-            try:
-                delivery.take_over_gone_workers()
-                while delivery.drain():
-                    # Retries that fall due shortly are waited for: a brief outage costs minutes, not a run.
-                    wait = (delivery.next_retry - clock()).total_seconds() if delivery.next_retry else None
-                    if wait is None or wait > policy.retry_wait.total_seconds():
-                        break
-                    delivery.outcomes.next_retry = None
-                    sleep(max(wait, 0.0))
-            finally:
-                delivery.close()
-    finally:
-        retire_worker(worker)
+            helpers = Helpers(setup, policy.workers - 1)
+        shown = own = 0
+
+        def advance(count: int) -> None:
+            """Report digests sent so far, the helpers' included (they send while planning goes on)."""
+            nonlocal shown, own
+            own += count
+            total = own + (helpers.sent.value if helpers else 0)
+            if progress is not None and total > shown:
+                progress("send", total - shown)
+                shown = total
+
+        def planned(count: int) -> None:
+            if progress is not None:
+                progress("plan", count)
+                advance(0)
+
+        started = time.perf_counter()
+        try:
+            report.plan = run_planning(
+                engine,
+                now=planning_now,
+                policy=policy,
+                message_id=composer.site.make_message_id,
+                matcher=matcher,
+                advance=planned if progress else None,
+            )
+        except BaseException:
+            if helpers is not None:
+                helpers.join()
+            raise
+        report.plan_seconds = time.perf_counter() - started
         if helpers is not None:
-            merge_reports(report.delivery, helpers.join())
-            advance(0)
-    report.plan.papers = {}
-    report.deliver_seconds = time.perf_counter() - started
-    return report
+            helpers.planning_done()
+        freeze_made_since()
+        started = time.perf_counter()
+        worker = make_worker_name()
+        try:
+            with transports() as transport:
+                delivery = Delivery(
+                    engine,
+                    transport,
+                    composer,
+                    policy=policy,
+                    worker=worker,
+                    clock=clock,
+                    papers=report.plan.papers,
+                    advance=advance,
+                )
+                report.delivery = delivery.report
+                try:
+                    delivery.take_over_gone_workers()
+                    while delivery.drain():
+                        # Retries that fall due shortly are waited for: a brief outage costs minutes, not a run.
+                        wait = (delivery.next_retry - clock()).total_seconds() if delivery.next_retry else None
+                        if wait is None or wait > policy.retry_wait.total_seconds():
+                            break
+                        delivery.outcomes.next_retry = None
+                        sleep(max(wait, 0.0))
+                finally:
+                    delivery.close()
+        finally:
+            retire_worker(worker)
+            if helpers is not None:
+                merge_reports(report.delivery, helpers.join())
+                advance(0)
+        report.plan.papers = {}
+        report.deliver_seconds = time.perf_counter() - started
+        return report

@@ -13,6 +13,7 @@ helper that dies itself leaves its claims ``sending``; the next run takes them o
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing
 import os
 import queue
@@ -67,6 +68,9 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int], planned:
                 advance=count,
                 should_stop=lambda: os.getppid() != setup.parent_pid,
             )
+            # What the helper made so far (imported modules, compiled templates, the engine) lives as long as
+            # the helper: kept out of the collector's full passes (digest/heap.py); the helper exits unfrozen.
+            gc.freeze()
             try:
                 while True:
                     # Read before draining: a drain that began after planning ended has seen every row.
