@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event, select, text
 
+from papertide.domain.clock import as_utc
 from papertide.store.deliveries import PlannedDigest, PlannedSelection, prepare_planned, write_planned
 from papertide.store.engine import begin_write
 from papertide.store.schema import digest_outbox, digest_selections, subscribers
@@ -93,16 +94,18 @@ def test_a_planning_batch_of_thirty_digests_sends_postgresql_as_many_statements_
             .order_by(digest_outbox.c.id)
         ).all()
         items = list_selection_items(conn, sorted(conn.execute(select(digest_selections.c.id)).scalars()))
-        slots = dict(conn.execute(select(subscribers.c.id, subscribers.c.last_digest_at)).tuples().all())
+        slots = {
+            row.id: row.last_digest_at for row in conn.execute(select(subscribers.c.id, subscribers.c.last_digest_at))
+        }
     planned = small + large
     assert [(row.subscriber_id, row.message_id) for row in stored] == [
         (d.subscriber_id, d.message_id) for d in planned
     ], "rows in the order planned: delivery claims them oldest first"
-    assert [row.due_at.astimezone(dt.UTC) for row in stored] == [d.due_at for d in planned]
-    assert sorted(items.values()) == sorted(
-        [list(s.items) for s in {id(d.selection): d.selection for d in small}.values()]
-    )
-    assert all(slots[d.subscriber_id].astimezone(dt.UTC) == d.due_at for d in planned)
+    assert [as_utc(row.due_at) for row in stored] == [d.due_at for d in planned]
+    distinct = {id(d.selection): d.selection for d in planned}.values()
+    assert sorted(items.values()) == sorted(list(s.items) for s in distinct), "each selection stored once"
+    assert {d.selection.id for d in planned} == set(items)
+    assert all(as_utc(slots[d.subscriber_id]) == d.due_at for d in planned)
 
 
 def test_a_batch_whose_pair_another_run_planned_first_creates_only_the_others_rows_and_slots(engine: Engine) -> None:
@@ -122,8 +125,13 @@ def test_a_batch_whose_pair_another_run_planned_first_creates_only_the_others_ro
     created, _ = write_batch(engine, again)
     assert created == [d.subscriber_id for n, d in enumerate(planned) if n != 2]
     with engine.connect() as conn:
-        messages = dict(conn.execute(select(digest_outbox.c.subscriber_id, digest_outbox.c.message_id)).tuples().all())
-        slots = dict(conn.execute(select(subscribers.c.id, subscribers.c.last_digest_at)).tuples().all())
+        messages = {
+            row.subscriber_id: row.message_id
+            for row in conn.execute(select(digest_outbox.c.subscriber_id, digest_outbox.c.message_id))
+        }
+        slots = {
+            row.id: row.last_digest_at for row in conn.execute(select(subscribers.c.id, subscribers.c.last_digest_at))
+        }
     assert messages[earlier.subscriber_id] == earlier.message_id, "the first run's row is kept"
-    assert slots[earlier.subscriber_id].astimezone(dt.UTC) == earlier.due_at
-    assert [slots[d.subscriber_id] for n, d in enumerate(planned) if n != 2] == [NOW] * 3
+    assert as_utc(slots[earlier.subscriber_id]) == earlier.due_at
+    assert [as_utc(slots[d.subscriber_id]) for n, d in enumerate(planned) if n != 2] == [NOW] * 3
