@@ -244,21 +244,24 @@ def _insert_rows(
 ) -> list[int]:
     """Insert the delivery rows, skipping (subscriber, period) pairs that have one; returns whose row was created.
 
-    Straight to the driver's executemany, without RETURNING (SQLAlchemy's per-row processing cost
-    more than the insert, issue 13). Only a concurrent run can have planned one of these pairs
-    since planning read them (``list_planned``): when the count of inserted rows falls short, or
-    the driver does not tell it, the rows that point at this call's selections are this call's.
+    Straight to the driver, without RETURNING (SQLAlchemy's per-row processing cost more than the
+    insert, issue 13). Only a concurrent run can have planned one of these pairs since planning
+    read them (``list_planned``): when the count of inserted rows falls short, or the driver does
+    not tell it, the rows that point at this call's selections are this call's.
     """
     rows = [(*row, selection_ids[id(digest.selection)]) for row, digest in zip(prepared, planned, strict=True)]
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    values = ", ".join([mark] * len(_ROW_COLUMNS))
-    sql = (
-        f"INSERT INTO {digest_outbox.name} ({', '.join(_ROW_COLUMNS)}) VALUES ({values}) "
-        "ON CONFLICT (subscriber_id, period_key) DO NOTHING"
-    )
-    inserted = 0
-    for start in range(0, len(rows), _CHUNK):
-        inserted += conn.exec_driver_sql(sql, rows[start : start + _CHUNK]).rowcount
+    if conn.dialect.name == "postgresql":
+        inserted = _insert_rows_unnest(conn, rows)
+    else:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        values = ", ".join([mark] * len(_ROW_COLUMNS))
+        sql = (
+            f"INSERT INTO {digest_outbox.name} ({', '.join(_ROW_COLUMNS)}) VALUES ({values}) "
+            "ON CONFLICT (subscriber_id, period_key) DO NOTHING"
+        )
+        inserted = 0
+        for start in range(0, len(rows), _CHUNK):
+            inserted += conn.exec_driver_sql(sql, rows[start : start + _CHUNK]).rowcount
     if inserted == len(rows):
         return [digest.subscriber_id for digest in planned]
     ours = select(digest_outbox.c.subscriber_id).where(
@@ -267,6 +270,25 @@ def _insert_rows(
         digest_outbox.c.selection_id.in_(sorted({i for i in selection_ids.values() if i is not None})),
     )
     return [int(subscriber_id) for subscriber_id in conn.execute(ours).scalars()]
+
+
+# One statement per batch on PostgreSQL: the rows' columns as arrays, unnested in the order given
+# (delivery claims rows in id order). An executemany, pipelined or not, is one INSERT per row for
+# the server: bound, executed and its constraint checks set up 500 times a batch (issue 13).
+_UNNEST_ROWS = (
+    f"INSERT INTO {digest_outbox.name} ({', '.join(_ROW_COLUMNS)}) "
+    f"SELECT {', '.join(_ROW_COLUMNS)} FROM unnest("
+    "%s::integer[], %s::varchar[], %s::varchar[], %s::varchar[], %s::timestamptz[], %s::integer[], "
+    "%s::timestamptz[], %s::integer[]) "
+    f"WITH ORDINALITY AS planned({', '.join(_ROW_COLUMNS)}, number) ORDER BY number "
+    "ON CONFLICT (subscriber_id, period_key) DO NOTHING"
+)
+
+
+def _insert_rows_unnest(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Insert ``rows`` (values of ``_ROW_COLUMNS``) in one statement; returns how many were inserted."""
+    columns = tuple(list(column) for column in zip(*rows, strict=True))
+    return int(conn.exec_driver_sql(_UNNEST_ROWS, columns).rowcount)
 
 
 def list_planned(conn: Connection, subscriber_ids: Sequence[int], period_keys: Iterable[str]) -> set[tuple[int, str]]:

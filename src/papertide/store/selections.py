@@ -48,8 +48,7 @@ def write_selections(conn: Connection, selections: Sequence[Sequence[PlannedItem
     """Store each selection with its items; returns their new ids, in the order given."""
     if not selections:
         return []
-    ids = _new_ids(conn, len(selections))
-    conn.execute(insert(digest_selections), [{"id": selection_id, "created_at": now} for selection_id in ids])
+    ids = _insert_selections(conn, len(selections), now)
     rows = [
         (selection_id, item.position, item.paper_id, item.reason)
         for selection_id, items in zip(ids, selections, strict=True)
@@ -93,20 +92,27 @@ def list_existing_selections(conn: Connection, selection_ids: Collection[int]) -
     return found
 
 
-def _new_ids(conn: Connection, count: int) -> list[int]:
-    """``count`` unused selection ids.
+def _insert_selections(conn: Connection, count: int, now: dt.datetime) -> list[int]:
+    """Store ``count`` new selections (their items not yet); returns their ids, ascending.
 
-    Taken up front rather than returned by the insert: with RETURNING in the order of the rows,
-    SQLAlchemy inserts one row per statement on SQLite (a run writes thousands of selections).
-    PostgreSQL hands them out from the column's sequence; on SQLite the caller holds the write
-    lock (``begin_write``), so the ids after the largest are free.
+    The order of RETURNING is not the rows' order, and SQLAlchemy's ordered RETURNING inserts
+    one row per statement on SQLite (a run writes thousands of selections): any new id will do
+    for any selection, so the ids are taken as a set. PostgreSQL hands them out from the column's
+    sequence in one statement (an executemany was one INSERT per selection for the server, issue
+    13); on SQLite the caller holds the write lock (``begin_write``), so the ids after the largest
+    are free.
     """
     if conn.dialect.name == "postgresql":
         sequence = func.pg_get_serial_sequence(digest_selections.name, digest_selections.c.id.name)
-        taken = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
-        return [int(value) for value in conn.execute(taken).scalars()]
+        rows = select(func.nextval(sequence), bindparam("now", now, type_=digest_selections.c.created_at.type))
+        taken = insert(digest_selections).from_select(
+            ["id", "created_at"], rows.select_from(func.generate_series(1, count))
+        )
+        return sorted(int(value) for value in conn.execute(taken.returning(digest_selections.c.id)).scalars())
     first = int(conn.execute(select(func.coalesce(func.max(digest_selections.c.id), 0))).scalar_one()) + 1
-    return list(range(first, first + count))
+    ids = list(range(first, first + count))
+    conn.execute(insert(digest_selections), [{"id": selection_id, "created_at": now} for selection_id in ids])
+    return ids
 
 
 class PoolSelections:
