@@ -1,0 +1,293 @@
+"""Recall of filtered graph walks beside unfiltered ones, on the kept 1 M corpus and on SciFact (issue 13).
+
+A broad filter walks the HNSW graph admitting only its papers, at the width filtered.py chooses
+(``max(ef_search, k) / share``). Whether such a walk finds the right papers is only meaningful
+beside what an unfiltered walk finds on the same graph with the same queries: synthetic
+vectors are hard for HNSW, so a low filtered recall may not be the filter's doing. For each
+query this prints recall@10/100/200 against the exact top k (over all papers, or over the
+allowed ones) and the CPU ms of one search, at the chosen width and at 2x and 4x it.
+
+- ``--folder``: a ``bench.search --keep`` folder (read-only: SQLite opened immutable, the
+  graph memory-mapped). Two query sets: the benches' text queries embedded by the ONNX model
+  (far from every synthetic paper), and stored papers' vectors with the corpus's own noise
+  (near the data, as a real query is near real papers).
+- ``--scifact``: a vector snapshot folder of SciFact written by ``papertide eval`` (exact
+  vectors.npy), with SciFact's claims as queries; an HNSW graph is built over it here with the
+  default settings, and random filters of 10-60 % are applied.
+
+Usage (one thread, CPU time per search; recall does not depend on the machine's load):
+
+    python -m bench.filter_recall --folder /work/bench-1m --queries 60
+    python -m bench.filter_recall --scifact WORKDIR/search/vectors/snapshot-5183-... \\
+        --claims /work/shared/data/scifact/queries.jsonl --models /work/bench-1m/models
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import create_engine
+
+from bench.search_corpus import Vocabulary
+from papertide.config import Settings
+from papertide.domain.query import parse_query
+from papertide.search.database_filter import compose_database_filter, fetch_filter_ids
+from papertide.search.semantic.admitted import (
+    Admitted,
+    StoredRows,
+    _search_graph,
+    admit,
+    row_lookup,
+    row_vectors,
+    rows_in,
+)
+from papertide.search.semantic.embedder import load_embedder
+from papertide.search.semantic.filtered import choose_filtered_search
+from papertide.search.semantic.index import IndexConfig
+from papertide.search.semantic.mapped import open_mapped
+from papertide.services import index_config
+
+Matrix = npt.NDArray[np.float32]
+CUTS = (10, 100, 200)
+# search_similarity_floor's default: a paper found only by meaning below it is no result (docs/search-quality.md).
+FLOOR = 0.30
+FACTORS = (1, 2, 4)
+FILTERS = {
+    "cat broad (cat:cs.LG)": "x cat:cs.LG",
+    "since (since:2024-01-01)": "x since:2024-01-01",
+    "until (until:2016-01-01)": "x until:2016-01-01",
+    "cat broad + since": "x cat:cs.LG since:2024-01-01",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """Mean recall at each cut and mean CPU ms of one walk, over the queries, at one width."""
+
+    width: int
+    recall: tuple[float, ...]
+    cpu_ms: float
+    short: int
+    above_floor: float
+    floor_recall: float
+
+
+def score_all(vectors: Matrix, queries: Matrix) -> Matrix:
+    """Every row's score for every query (rows x queries), one product per block of rows: the rows are read once."""
+    scores = np.empty((len(vectors), len(queries)), dtype=np.float32)
+    step = 100_000
+    for start in range(0, len(vectors), step):
+        scores[start : start + step] = np.asarray(vectors[start : start + step]) @ queries.T
+    return scores
+
+
+Top = tuple[npt.NDArray[np.int64], Matrix]
+
+
+def exact_tops(scores: Matrix, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_] | None, k: int) -> list[Top]:
+    """The exact top ``k`` ids and scores of each query (a column of ``scores``) among the rows ``mask`` admits."""
+    rows = np.flatnonzero(ids >= 0 if mask is None else mask & (ids >= 0))
+    tops = []
+    for column in range(scores.shape[1]):
+        chosen = scores[rows, column]
+        keep = np.argpartition(-chosen, min(k, len(chosen)) - 1)[:k]
+        order = keep[np.argsort(-chosen[keep], kind="stable")]
+        tops.append((ids[rows[order]], chosen[order]))
+    return tops
+
+
+def walk(
+    stored: StoredRows,
+    queries: Matrix,
+    admitted: Admitted | None,
+    k: int,
+    width: int,
+    exact: list[Top],
+) -> Measured:
+    """Walk the graph for every query at ``width``; recall against ``exact`` and CPU ms per walk.
+
+    Also the recall of the exact neighbours at or above the similarity floor (the only ones a
+    paper found by meaning alone can be a result for), over the queries that have any.
+    """
+    recalls = np.zeros(len(CUTS))
+    spent, short = 0.0, 0
+    above, floor_recall, with_above = 0, 0.0, 0
+    for query, (truth, truth_scores) in zip(queries, exact, strict=True):
+        started = time.process_time()
+        found = _search_graph(query, k, stored, admitted, width)
+        spent += time.process_time() - started
+        short += len(found) < min(k, len(truth))
+        got = found.ids
+        for i, cut in enumerate(CUTS):
+            expected = truth[:cut]
+            recalls[i] += len(np.intersect1d(got[:cut], expected)) / max(1, len(expected))
+        relevant = truth[truth_scores >= FLOOR]
+        above += len(relevant)
+        if len(relevant):
+            with_above += 1
+            floor_recall += len(np.intersect1d(got, relevant)) / len(relevant)
+    n = len(queries)
+    return Measured(
+        width,
+        tuple(recalls / n),
+        spent * 1000 / n,
+        short,
+        above / n,
+        floor_recall / with_above if with_above else float("nan"),
+    )
+
+
+def table(label: str, share: float, how: str, rows: Iterable[Measured], base: int) -> list[str]:
+    """Markdown rows of one filter (or none): its share, the plan and each width's recall and CPU time."""
+    lines = []
+    for measured in rows:
+        recall = " | ".join(f"{r:.3f}" for r in measured.recall)
+        factor = f"{measured.width / base:g}x" if base else ""
+        note = f" ({measured.short} short)" if measured.short else ""
+        lines.append(
+            f"| {label} | {100 * share:.1f} % | {how} | {measured.width:,} ({factor}) | {recall} | "
+            f"{measured.above_floor:.0f}: {measured.floor_recall:.3f} | {measured.cpu_ms:.2f}{note} |"
+        )
+    return lines
+
+
+HEADER = [
+    f"| filter | allowed | plan (k 200) | width | recall@10 | @100 | @200 | top 200 ≥ {FLOOR:g}: recall "
+    "| CPU ms / walk |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+]
+
+
+def measure_all(
+    stored: StoredRows,
+    queries: Matrix,
+    filters: dict[str, npt.NDArray[np.bool_]],
+    config: IndexConfig,
+    k: int,
+    widths: Iterable[int] = (),
+) -> list[str]:
+    """The unfiltered walk and each filter's walk at the chosen width and its multiples."""
+    vectors = row_vectors(stored, queries.shape[1])
+    ids = np.asarray(stored.ids)
+    live = int(np.count_nonzero(ids >= 0))
+    lines = list(HEADER)
+    scores = score_all(vectors, queries)
+    exact = exact_tops(scores, ids, None, k)
+    base = max(config.ef_search, k)
+    chosen = sorted({base * f for f in FACTORS} | set(widths))
+    lines += table(
+        "none", 1.0, f"graph, width {base}", (walk(stored, queries, None, k, w, exact) for w in chosen), base
+    )
+    print("\n".join(lines), flush=True)
+    for label, mask in filters.items():
+        allowed = int(np.count_nonzero(mask))
+        plan = choose_filtered_search(
+            allowed, live, k, "hnsw", ef_search=config.ef_search, cost_ratio=config.graph_cost_ratio
+        )
+        # The width the rule gives, even where the plan scores exactly (small corpora).
+        width = min(live, int(np.ceil(base / (allowed / live))))
+        admitted = Admitted.of(mask)
+        exact = exact_tops(scores, ids, mask, k)
+        measured = [walk(stored, queries, admitted, k, min(live, width * f), exact) for f in FACTORS]
+        lines += table(label, allowed / live, plan.describe(), measured, width)
+        print("\n".join(lines[-len(measured) :]), flush=True)
+    return lines
+
+
+def noisy_papers(vectors: Matrix, rng: np.random.Generator, count: int) -> Matrix:
+    """Stored papers' vectors with the bench corpus's own noise (bench/search_corpus.py), normalised."""
+    rows = np.sort(rng.choice(len(vectors), size=count, replace=False))
+    chosen = np.asarray(vectors[rows], dtype=np.float32)
+    noisy = chosen + 0.6 * rng.standard_normal(chosen.shape, dtype=np.float32) / np.sqrt(chosen.shape[1])
+    return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+
+
+def run_kept(folder: Path, count: int, models: Path | None) -> None:
+    """Recall on a ``bench.search --keep`` folder, its filters read from its SQLite file."""
+    settings = Settings(  # type: ignore[call-arg]
+        data_dir=Path("/nonexistent"), secret_key="bench-secret-key-not-for-production", vector_index="hnsw"
+    )
+    config = index_config(settings)
+    vectors_dir = folder / "search" / "vectors"
+    snapshot = vectors_dir / json.loads((vectors_dir / "current.json").read_text())["snapshot"]
+    meta = json.loads((snapshot / "meta.json").read_text())
+    ids = np.load(snapshot / "ids.npy", mmap_mode="r")
+    mapped = open_mapped(snapshot, meta["dim"], meta["kind"], config, ids)
+    stored: StoredRows = mapped.rows
+    lookup = row_lookup(np.asarray(ids))
+    assert lookup is not None
+    engine = create_engine(f"sqlite:///file:{folder / 'papertide.db'}?immutable=1&uri=true")
+    filters = {}
+    with engine.connect() as conn:
+        for label, text in FILTERS.items():
+            listed = compose_database_filter(parse_query(text), "sqlite")
+            assert listed is not None
+            rows = rows_in(lookup, np.asarray(fetch_filter_ids(conn, listed), dtype=np.int64))
+            filters[label] = admit(len(ids), rows[rows >= 0])
+    embedder = load_embedder(settings.embedding_model, "onnx", models or folder / "models")
+    texts = Vocabulary().queries(np.random.default_rng(3), count)
+    text_vectors = np.stack([embedder.embed_query(t) for t in texts]).astype(np.float32)
+    sets = {
+        "the benches' text queries (ONNX)": text_vectors,
+        "stored papers' vectors + noise": noisy_papers(
+            row_vectors(stored, meta["dim"]), np.random.default_rng(4), count
+        ),
+    }
+    for name, queries in sets.items():
+        print(f"\n{meta['size']:,} papers, {count} queries: {name}; k = 200, ef_search {config.ef_search}", flush=True)
+        measure_all(stored, queries, filters, config, 200, widths=(1000,))
+
+
+def run_scifact(snapshot: Path, claims: Path, models: Path, count: int) -> None:
+    """Recall on SciFact's real embeddings: an HNSW graph built here, random filters of 10-60 %."""
+    import faiss as faiss_module
+
+    faiss: Any = faiss_module
+    config = IndexConfig(kind="hnsw")
+    matrix = np.ascontiguousarray(np.load(snapshot / "vectors.npy"), dtype=np.float32)
+    ids = np.load(snapshot / "ids.npy").astype(np.int64)
+    graph = faiss.IndexHNSWFlat(matrix.shape[1], config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = config.ef_construction
+    graph.add(matrix)
+    stored = StoredRows(ids, None, graph)
+    embedder = load_embedder(Settings.model_fields["embedding_model"].default, "onnx", models)
+    lines = [json.loads(line)["text"] for line in claims.read_text().splitlines() if line.strip()]
+    rng = np.random.default_rng(5)
+    picked = [lines[i] for i in np.sort(rng.choice(len(lines), size=min(count, len(lines)), replace=False))]
+    queries = np.stack([embedder.embed_query(t) for t in picked]).astype(np.float32)
+    filters = {}
+    for share in (0.1, 0.2, 0.4, 0.6):
+        mask = np.zeros(len(ids), dtype=bool)
+        mask[rng.choice(len(ids), size=int(share * len(ids)), replace=False)] = True
+        filters[f"random {share:.0%}"] = mask
+    print(f"\nSciFact: {len(ids):,} papers, {len(picked)} claims; k = 200, ef_search {config.ef_search}", flush=True)
+    measure_all(stored, queries, filters, config, 200)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folder", type=Path, help="a bench.search --keep folder")
+    parser.add_argument("--scifact", type=Path, help="a SciFact vector snapshot folder (vectors.npy, ids.npy)")
+    parser.add_argument("--claims", type=Path, default=Path("/work/shared/data/scifact/queries.jsonl"))
+    parser.add_argument("--models", type=Path, help="ONNX model cache (default FOLDER/models)")
+    parser.add_argument("--queries", type=int, default=60)
+    args = parser.parse_args()
+    import faiss
+
+    faiss.omp_set_num_threads(1)  # CPU time per search, and the shared machine's other core left alone
+    if args.folder:
+        run_kept(args.folder, args.queries, args.models)
+    if args.scifact:
+        run_scifact(args.scifact, args.claims, args.models or Path("/work/bench-1m/models"), args.queries)
+
+
+if __name__ == "__main__":
+    main()
