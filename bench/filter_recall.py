@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import SecretStr
 from sqlalchemy import create_engine
 
 from bench.search_corpus import Vocabulary
@@ -207,13 +208,14 @@ def noisy_papers(vectors: Matrix, rng: np.random.Generator, count: int) -> Matri
     rows = np.sort(rng.choice(len(vectors), size=count, replace=False))
     chosen = np.asarray(vectors[rows], dtype=np.float32)
     noisy = chosen + 0.6 * rng.standard_normal(chosen.shape, dtype=np.float32) / np.sqrt(chosen.shape[1])
-    return (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    normalised: Matrix = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    return normalised
 
 
 def run_kept(folder: Path, count: int, models: Path | None) -> None:
     """Recall on a ``bench.search --keep`` folder, its filters read from its SQLite file."""
     settings = Settings(  # type: ignore[call-arg]
-        data_dir=Path("/nonexistent"), secret_key="bench-secret-key-not-for-production", vector_index="hnsw"
+        data_dir=Path("/nonexistent"), secret_key=SecretStr("bench-secret-key-not-for-production"), vector_index="hnsw"
     )
     config = index_config(settings)
     vectors_dir = folder / "search" / "vectors"
