@@ -18,9 +18,9 @@ a filter).
 
 Usage (one thread, CPU time per search; recall does not depend on the machine's load):
 
-    python -m bench.filter_recall --folder /work/bench-1m --queries 60
+    python -m bench.filter_recall --folder DIR --queries 60      # DIR: a folder kept by bench.search --keep
     python -m bench.filter_recall --scifact WORKDIR/search/vectors/snapshot-5183-... \\
-        --claims /work/shared/data/scifact/queries.jsonl --models /work/bench-1m/models
+        --claims ../shared/data/scifact/queries.jsonl [--models MODELS]
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import numpy.typing as npt
 from pydantic import SecretStr
 from sqlalchemy import create_engine
 
+from bench.postfix import cache_folder
 from bench.search_corpus import Vocabulary
 from papertide.config import Settings
 from papertide.domain.query import parse_query
@@ -281,17 +282,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, help="a bench.search --keep folder")
     parser.add_argument("--scifact", type=Path, help="a SciFact vector snapshot folder (vectors.npy, ids.npy)")
-    parser.add_argument("--claims", type=Path, default=Path("/work/shared/data/scifact/queries.jsonl"))
-    parser.add_argument("--models", type=Path, help="ONNX model cache (default FOLDER/models)")
+    parser.add_argument("--claims", type=Path, help="SciFact's queries.jsonl (needed with --scifact)")
+    parser.add_argument(
+        "--models", type=Path, help="ONNX model cache (default FOLDER/models, or the benches' cache with --scifact)"
+    )
     parser.add_argument("--queries", type=int, default=60)
     args = parser.parse_args()
+    if args.scifact and args.claims is None:
+        parser.error("--scifact needs --claims (SciFact's queries.jsonl)")
     import faiss
 
     faiss.omp_set_num_threads(1)  # CPU time per search, and the shared machine's other core left alone
     if args.folder:
         run_kept(args.folder, args.queries, args.models)
     if args.scifact:
-        run_scifact(args.scifact, args.claims, args.models or Path("/work/bench-1m/models"), args.queries)
+        run_scifact(args.scifact, args.claims, args.models or cache_folder() / "models", args.queries)
 
 
 if __name__ == "__main__":
