@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Engine
 
@@ -22,9 +23,19 @@ from papertide.search.lexical.plan import LexicalPlan
 from papertide.search.nearest_first import rank_broad_filter
 from papertide.search.ranked import Ranked
 from papertide.search.request import SemanticRanker
+from papertide.search.semantic.days import PublishedDays
 
 # Runs a semantic call, turning a model or index failure into SearchUnavailable (query.py ``_guarded``).
 Guard = Callable[[Callable[[], Ranked]], Ranked]
+
+
+@runtime_checkable
+class DatedRanker(Protocol):
+    """A semantic side that keeps every paper's publication day beside its snapshot (semantic/days.py)."""
+
+    def published_days(self) -> PublishedDays | None:
+        """The days, or None when its snapshot has none."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +58,12 @@ def rank_filtered(
     wanted: int,
     sources: FilterSources,
     guarded: Guard,
+    dated: DatabaseFilter | None = None,
 ) -> tuple[Ranked, str, bool]:
     """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can.
 
     ``wanted`` neighbours are read when at most ``sources.candidate_limit`` papers pass, else ``depth``.
+    ``dated``: the filter when it is dates alone, read from the snapshot's days if it has them.
     """
     cache, lexical, engine, candidate_limit = sources.cache, sources.lexical, sources.engine, sources.candidate_limit
     key = plan.required_key
@@ -67,7 +80,8 @@ def rank_filtered(
         found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent)
         if found is not None:
             return found[0], found[1], len(found[0]) < depth
-    allowed = read_allowed_ids(cache, lexical, engine, plan, listed)
+    published = semantic.published_days() if dated is not None and isinstance(semantic, DatedRanker) else None
+    allowed = read_allowed_ids(cache, lexical, engine, plan, listed, dated, published)
     pool = len(allowed)
     limit = wanted if pool <= candidate_limit else depth
     hits = guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
