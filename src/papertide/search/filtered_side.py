@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from papertide.domain.query import SearchQuery
 from papertide.search.allowed import AllowedCache
 from papertide.search.allowed_ids import read_allowed_ids
-from papertide.search.database_filter import DatabaseFilter
+from papertide.search.database_filter import DatabaseFilter, compose_dated_filter
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan
 from papertide.search.nearest_first import rank_broad_filter
@@ -58,12 +58,11 @@ def rank_filtered(
     wanted: int,
     sources: FilterSources,
     guarded: Guard,
-    dated: DatabaseFilter | None = None,
 ) -> tuple[Ranked, str, bool]:
     """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can.
 
     ``wanted`` neighbours are read when at most ``sources.candidate_limit`` papers pass, else ``depth``.
-    ``dated``: the filter when it is dates alone, read from the snapshot's days if it has them.
+    A filter of dates alone is read from the snapshot's days when it has them (semantic/days.py).
     """
     cache, lexical, engine, candidate_limit = sources.cache, sources.lexical, sources.engine, sources.candidate_limit
     key = plan.required_key
@@ -80,7 +79,9 @@ def rank_filtered(
         found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent)
         if found is not None:
             return found[0], found[1], len(found[0]) < depth
-    published = semantic.published_days() if dated is not None and isinstance(semantic, DatedRanker) else None
+    # Given papers (``key`` None) are a filter only the index knows.
+    published = semantic.published_days() if key is not None and isinstance(semantic, DatedRanker) else None
+    dated = compose_dated_filter(query) if published is not None else None
     allowed = read_allowed_ids(cache, lexical, engine, plan, listed, dated, published)
     pool = len(allowed)
     limit = wanted if pool <= candidate_limit else depth

@@ -24,7 +24,7 @@ from papertide.search.allowed import AllowedCache, Ids
 from papertide.search.allowed_ids import read_allowed_ids
 from papertide.search.beside import Beside
 from papertide.search.changes import fetch_paper_text
-from papertide.search.database_filter import DatabaseFilter, compose_database_filter, compose_dated_filter
+from papertide.search.database_filter import DatabaseFilter, compose_database_filter
 from papertide.search.filtered_side import FilterSources, rank_filtered
 from papertide.search.hybrid import LexicalRun, fuse_sides
 from papertide.search.lexical.index import LexicalIndex
@@ -151,9 +151,8 @@ class SearchService:
         self.lexical.ensure_open()
         plan = compose_lexical_plan(self.lexical.schema, query, options.field_weights)
         listed = compose_database_filter(query, self.engine.dialect.name)
-        dated = compose_dated_filter(query)
         if request.within is not None:  # the papers within: only the index can require them
-            plan, listed, dated = restrict_plan(self.lexical.schema, plan, request.within), None, None
+            plan, listed = restrict_plan(self.lexical.schema, plan, request.within), None
         # Plain hybrid's meaning side never reads the lexical index, a filtered one with kept ids only their
         # commit: the freshness check (a round trip on PostgreSQL) runs on the word side's thread (the meaning
         # side runs again if it loaded a newer commit); anything else reads the index after the check.
@@ -200,9 +199,7 @@ class SearchService:
             semantic_sources: list[tuple[str, Ranked]] = []
             try:
                 semantic = self.semantic()
-                found = self._run_semantic(
-                    semantic, query, plan, (listed, dated), depth, semantic_explain, semantic_sources
-                )
+                found = self._run_semantic(semantic, query, plan, listed, depth, semantic_explain, semantic_sources)
             except SearchUnavailable as error:
                 if words is None:
                     raise
@@ -222,7 +219,7 @@ class SearchService:
                         # again as if the check had come first (if it fails now, its first answer stands).
                         again: tuple[list[str], list[tuple[str, Ranked]]] = ([], [])
                         try:
-                            found = self._run_semantic(semantic, query, plan, (listed, dated), depth, *again)
+                            found = self._run_semantic(semantic, query, plan, listed, depth, *again)
                             semantic_explain, semantic_sources = again
                         except SearchUnavailable:
                             log.warning("a filtered search kept its meaning side's first run", exc_info=True)
@@ -316,7 +313,7 @@ class SearchService:
         semantic: SemanticRanker,
         query: SearchQuery,
         plan: LexicalPlan,
-        filters: tuple[DatabaseFilter | None, DatabaseFilter | None],
+        listed: DatabaseFilter | None,
         depth: int,
         explain: list[str],
         sources: list[tuple[str, Ranked]],
@@ -327,7 +324,6 @@ class SearchService:
         max_results are read (the vector index's cost hardly depends on k). A filter hands the
         vector index the ids it allows (issue 13: no over-fetching and discarding); when more
         than candidate_limit pass, only ``depth`` are read and the count may be incomplete.
-        ``filters``: the query's filter as the database reads it, and as dates alone (filtered_side.py).
         """
         options = self.options
         start = time.perf_counter()
@@ -338,10 +334,7 @@ class SearchService:
             complete = len(hits) < wanted
         else:
             read = self.filter_sources
-            listed, dated = filters
-            hits, how, complete = rank_filtered(
-                semantic, query, plan, listed, depth, wanted, read, self._guarded, dated
-            )
+            hits, how, complete = rank_filtered(semantic, query, plan, listed, depth, wanted, read, self._guarded)
         floor = options.similarity_floor
         ranked = hits.head(depth)
         above = hits.where(hits.scores >= floor)
