@@ -79,8 +79,9 @@ def rank_filtered(
         found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent)
         if found is not None:
             return found[0], found[1], len(found[0]) < depth
-    # Given papers (``key`` None) are a filter only the index knows.
-    published = semantic.published_days() if key is not None and isinstance(semantic, DatedRanker) else None
+    # Only for a first use (a kept filter needs no days) of a filter not of given papers (``key`` None).
+    first_use = key is not None and not cache.holds(key)
+    published = semantic.published_days() if first_use and isinstance(semantic, DatedRanker) else None
     dated = compose_dated_filter(query) if published is not None else None
     allowed = read_allowed_ids(cache, lexical, engine, plan, listed, dated, published)
     pool = len(allowed)
