@@ -186,6 +186,21 @@ def test_a_snapshot_written_before_the_days_existed_reads_the_ids_as_before(
     assert reads.count == len(FILTERS)
 
 
+def test_unreadable_days_leave_the_snapshots_vectors_in_use_and_date_filters_read_ids(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store(engine, *PAPERS)
+    open_service(engine, tmp_path)
+    snapshot = tmp_path / "vectors" / json.loads((tmp_path / "vectors" / POINTER).read_text())["snapshot"]
+    (snapshot / days_module.DAYS_FILE).write_bytes(b"not an array")
+    service, semantic = open_service(engine, tmp_path)
+    assert semantic.index is not None and semantic.index.base is not None and semantic.caught_up == 0
+    assert semantic.published_days() is None
+    reads = IdReads(monkeypatch)
+    assert_exact(service, semantic, "since:2024-01-01")
+    assert reads.count == 1
+
+
 def test_a_range_over_the_days_passes_no_paper_without_a_date_and_includes_both_ends() -> None:
     published = PublishedDays(
         np.array([1, 2, 3, 4], dtype=np.int64),

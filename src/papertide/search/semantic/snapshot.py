@@ -133,7 +133,7 @@ def load_snapshot(folder: Path, config: IndexConfig) -> tuple[MappedIndex, dict[
         ids = np.load(path / "ids.npy", mmap_mode="r")
         kind: IndexKind = "exact" if meta["kind"] == "exact" else "hnsw"
         index = open_mapped(path, int(meta["dim"]), kind, config, ids)
-        index.published = load_published_days(path, meta)
+        index.published = _read_days(path, meta)
     except FileNotFoundError as error:
         if not (folder / POINTER).exists():
             return None
@@ -148,3 +148,15 @@ def load_snapshot(folder: Path, config: IndexConfig) -> tuple[MappedIndex, dict[
             f"vector index snapshot in {folder} holds {len(ids)} ids, its meta says {meta.get('size')}"
         )
     return index, meta
+
+
+def _read_days(path: Path, meta: dict[str, Any]) -> PublishedDays | None:
+    """The snapshot's publication days; None, with a warning, when they cannot be read (date filters read ids)."""
+    try:
+        return load_published_days(path, meta)
+    except Exception as error:
+        # Only a shortcut for date filters: the vectors stay usable without it.
+        log.warning(
+            "publication days in %s cannot be read (%s: %s); date filters read ids", path, type(error).__name__, error
+        )
+        return None
