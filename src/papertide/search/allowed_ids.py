@@ -1,7 +1,8 @@
 """Reading the papers a filter allows, kept across searches and patched across index commits (issue 13).
 
 The reading half of search/allowed.py's cache: a filter of categories and dates is read from the
-database's indexes (database_filter.py), any other from the lexical index; a kept answer is
+database's indexes (database_filter.py), any other from the lexical index, and on a first use
+one of dates alone from the vector snapshot's publication days (semantic/days.py); a kept answer is
 brought up to the index's commit by asking the index about the papers changed since.
 """
 
