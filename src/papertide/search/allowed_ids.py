@@ -1,7 +1,8 @@
 """Reading the papers a filter allows, kept across searches and patched across index commits (issue 13).
 
 The reading half of search/allowed.py's cache: a filter of categories and dates is read from the
-database's indexes (database_filter.py), any other from the lexical index; a kept answer is
+database's indexes (database_filter.py), any other from the lexical index, and on a first use
+one of dates alone from the vector snapshot's publication days (semantic/days.py); a kept answer is
 brought up to the index's commit by asking the index about the papers changed since.
 """
 
@@ -12,15 +13,26 @@ from sqlalchemy import Engine
 
 from papertide.search.allowed import AllowedCache, Ids, IndexState, apply_changes, patch_limit
 from papertide.search.changes import fetch_changed_ids
-from papertide.search.database_filter import DatabaseFilter, fetch_filter_ids
+from papertide.search.database_filter import DatabaseFilter, fetch_filter_ids, keep_passing_ids
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan
+from papertide.search.semantic.days import CHANGED_LIMIT, PublishedDays
 
 
 def read_allowed_ids(
-    cache: AllowedCache, lexical: LexicalIndex, engine: Engine, plan: LexicalPlan, listed: DatabaseFilter | None
+    cache: AllowedCache,
+    lexical: LexicalIndex,
+    engine: Engine,
+    plan: LexicalPlan,
+    listed: DatabaseFilter | None,
+    dated: DatabaseFilter | None = None,
+    published: PublishedDays | None = None,
 ) -> Ids:
-    """The sorted ids of the papers passing the plan's filters, kept; ``listed``: the same, read by the database."""
+    """The sorted ids of the papers passing the plan's filters, kept; ``listed``: the same, read by the database.
+
+    ``dated``: the same when it is dates alone, answered from the snapshot's ``published`` days when
+    there are some (semantic/days.py: no id read, the papers changed since asked about one by one).
+    """
     required = plan.required
     if required is None:
         raise ValueError("the plan has no phrase or filter")
@@ -28,6 +40,10 @@ def read_allowed_ids(
     state = IndexState(lexical.generation, lexical.database_id or None, lexical.applied_seq)
 
     def compute() -> Ids:
+        if dated is not None and published is not None:
+            found = read_dated_ids(engine, dated, published)
+            if found is not None:
+                return found
         if listed is not None:
             with engine.connect() as conn:
                 return fetch_filter_ids(conn, listed)
@@ -43,3 +59,18 @@ def read_allowed_ids(
         return apply_changes(kept, np.array(changed, dtype=np.int64), np.fromiter(passing, dtype=np.int64))
 
     return cache.fetch(plan.required_key, state, compute, patch)
+
+
+def read_dated_ids(engine: Engine, dated: DatabaseFilter, published: PublishedDays) -> Ids | None:
+    """The sorted ids of the papers passing date filter ``dated`` now: ``published``'s days, patched.
+
+    The papers changed since the days were read (seq above theirs) are taken out and put back if
+    they pass now, as the database has them; None when more changed than ``CHANGED_LIMIT``.
+    """
+    found = published.select(dated.since, dated.until)
+    with engine.connect() as conn:
+        changed = np.array(fetch_changed_ids(conn, published.seq, CHANGED_LIMIT + 1), dtype=np.int64)
+        if len(changed) > CHANGED_LIMIT:
+            return None
+        passing = keep_passing_ids(conn, dated, changed)
+    return apply_changes(found, changed, passing)

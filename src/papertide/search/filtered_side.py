@@ -10,21 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import Engine
 
 from papertide.domain.query import SearchQuery
 from papertide.search.allowed import AllowedCache
 from papertide.search.allowed_ids import read_allowed_ids
-from papertide.search.database_filter import DatabaseFilter
+from papertide.search.database_filter import DatabaseFilter, compose_dated_filter
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan
 from papertide.search.nearest_first import rank_broad_filter
 from papertide.search.ranked import Ranked
 from papertide.search.request import SemanticRanker
+from papertide.search.semantic.days import PublishedDays
 
 # Runs a semantic call, turning a model or index failure into SearchUnavailable (query.py ``_guarded``).
 Guard = Callable[[Callable[[], Ranked]], Ranked]
+
+
+@runtime_checkable
+class DatedRanker(Protocol):
+    """A semantic side that keeps every paper's publication day beside its snapshot (semantic/days.py)."""
+
+    def published_days(self) -> PublishedDays | None:
+        """The days, or None when its snapshot has none."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,7 @@ def rank_filtered(
     """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can.
 
     ``wanted`` neighbours are read when at most ``sources.candidate_limit`` papers pass, else ``depth``.
+    A filter of dates alone is read from the snapshot's days when it has them (semantic/days.py).
     """
     cache, lexical, engine, candidate_limit = sources.cache, sources.lexical, sources.engine, sources.candidate_limit
     key = plan.required_key
@@ -67,7 +79,11 @@ def rank_filtered(
         found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent)
         if found is not None:
             return found[0], found[1], len(found[0]) < depth
-    allowed = read_allowed_ids(cache, lexical, engine, plan, listed)
+    # Only for a first use (a kept filter needs no days) of a filter not of given papers (``key`` None).
+    first_use = key is not None and not cache.holds(key)
+    published = semantic.published_days() if first_use and isinstance(semantic, DatedRanker) else None
+    dated = compose_dated_filter(query) if published is not None else None
+    allowed = read_allowed_ids(cache, lexical, engine, plan, listed, dated, published)
     pool = len(allowed)
     limit = wanted if pool <= candidate_limit else depth
     hits = guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()

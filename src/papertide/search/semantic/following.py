@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from papertide.search.changes import fetch_database_id
 from papertide.search.election import WriterElection
+from papertide.search.semantic.days import PublishedDays, fetch_published_days
 from papertide.search.semantic.index import IndexConfig
 from papertide.search.semantic.mapped import MappedIndex
 from papertide.search.semantic.replica import ReplicaIndex
@@ -213,13 +214,20 @@ class ReplicaFollower:
             wanted = self.index_config.kind_for(len(frozen))
             if frozen.kind != wanted:
                 log.info("rebuilding the vector index as %s for %d vectors", wanted, len(frozen))
-            write_snapshot(self.index_dir, frozen.merged(), meta)
+            with self.engine.connect() as conn:
+                published = fetch_published_days(conn)
+            write_snapshot(self.index_dir, frozen.merged(), meta, published)
             self.snapshots_written += 1
             with self._lock, self.engine.connect() as conn:
                 self._follow(fetch_max_change_seq(conn))
             return True
         finally:
             self._save_lock.release()
+
+    def published_days(self) -> PublishedDays | None:
+        """Every paper's publication day as of the followed snapshot (days.py); None without one."""
+        index = self.index
+        return index.base.published if index is not None and index.base is not None else None
 
     def close(self) -> None:
         """Give up writing the host's snapshots (another process takes over); the searcher stays usable."""

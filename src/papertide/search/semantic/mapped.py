@@ -35,6 +35,7 @@ from papertide.search.semantic.admitted import (
     search_admitted,
 )
 from papertide.search.semantic.bitmaps import AdmittedBitmaps
+from papertide.search.semantic.days import PublishedDays
 from papertide.search.semantic.index import IndexConfig, IndexKind
 from papertide.search.semantic.passages import Vectors
 
@@ -79,6 +80,8 @@ class MappedIndex:
         self._lookup: npt.NDArray[np.int64] | None = None
         # The snapshot never changes: the bitmaps of recent filters stay true for as long as it is open.
         self.bitmaps = AdmittedBitmaps()
+        # Every paper's publication day as of the snapshot (days.py); None for one written without it.
+        self.published: PublishedDays | None = None
 
     def __len__(self) -> int:
         return len(self.sorted_ids)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from papertide.domain.errors import PapertideError
+from papertide.search.semantic.days import PublishedDays, load_published_days, save_published_days
 from papertide.search.semantic.index import IndexConfig, IndexKind, VectorIndex
 from papertide.search.semantic.mapped import GRAPH_FILE, MappedIndex, open_mapped, order_by_id
 from papertide.store.files import sync_path, write_bytes_atomically, write_file_atomically
@@ -36,8 +37,13 @@ FORMAT = 1
 KEEP_SECONDS = 120.0
 
 
-def write_snapshot(folder: Path, index: VectorIndex, meta: dict[str, Any]) -> Path:
-    """Write ``index`` and ``meta`` as the current snapshot in ``folder``; returns the snapshot's path."""
+def write_snapshot(
+    folder: Path, index: VectorIndex, meta: dict[str, Any], published: PublishedDays | None = None
+) -> Path:
+    """Write ``index`` and ``meta`` as the current snapshot in ``folder``; returns the snapshot's path.
+
+    ``published``: every paper's publication day, kept beside the vectors for date filters (days.py).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     name = f"snapshot-{int(meta.get('change_seq', 0))}-{uuid.uuid4().hex[:8]}"
     staging = folder / f".{name}.partial"
@@ -55,6 +61,8 @@ def write_snapshot(folder: Path, index: VectorIndex, meta: dict[str, Any]) -> Pa
 
             faiss.write_index(graph, str(staging / GRAPH_FILE))
             sync_path(staging / GRAPH_FILE)
+        if published is not None:
+            meta = {**meta, **save_published_days(staging, published, _save_array)}
         payload = {**meta, "format": FORMAT, "kind": index.kind, "dim": index.dim, "size": len(ids)}
         write_bytes_atomically(staging / "meta.json", json.dumps(payload, indent=2).encode())
         os.replace(staging, folder / name)
@@ -65,6 +73,10 @@ def write_snapshot(folder: Path, index: VectorIndex, meta: dict[str, Any]) -> Pa
     write_bytes_atomically(folder / POINTER, json.dumps({"snapshot": name}).encode())
     _remove_old(folder, keep=name)
     return folder / name
+
+
+def _save_array(path: Path, array: np.ndarray[Any, Any]) -> None:
+    write_file_atomically(path, lambda stream: np.save(stream, array))
 
 
 def _mark_replaced(folder: Path) -> None:
@@ -121,6 +133,7 @@ def load_snapshot(folder: Path, config: IndexConfig) -> tuple[MappedIndex, dict[
         ids = np.load(path / "ids.npy", mmap_mode="r")
         kind: IndexKind = "exact" if meta["kind"] == "exact" else "hnsw"
         index = open_mapped(path, int(meta["dim"]), kind, config, ids)
+        index.published = _read_days(path, meta)
     except FileNotFoundError as error:
         if not (folder / POINTER).exists():
             return None
@@ -135,3 +148,15 @@ def load_snapshot(folder: Path, config: IndexConfig) -> tuple[MappedIndex, dict[
             f"vector index snapshot in {folder} holds {len(ids)} ids, its meta says {meta.get('size')}"
         )
     return index, meta
+
+
+def _read_days(path: Path, meta: dict[str, Any]) -> PublishedDays | None:
+    """The snapshot's publication days; None, with a warning, when they cannot be read (date filters read ids)."""
+    try:
+        return load_published_days(path, meta)
+    except Exception as error:
+        # Only a shortcut for date filters: the vectors stay usable without it.
+        log.warning(
+            "publication days in %s cannot be read (%s: %s); date filters read ids", path, type(error).__name__, error
+        )
+        return None
