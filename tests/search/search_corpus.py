@@ -5,15 +5,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Collection, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 from sqlalchemy import Engine, select
 
 from papertide.domain.models import Hit, Paper, UpsertReport
+from papertide.search.lexical.index import LexicalIndex
 from papertide.search.ranked import Ranked
+from papertide.search.semantic.index import IndexConfig
+from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
 from papertide.store.engine import begin_write
 from papertide.store.papers import upsert_papers
 from papertide.store.schema import papers
+from tests.search.hashing_embedder import HashingEmbedder
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
@@ -145,3 +150,24 @@ def texts_of(engine: Engine) -> dict[int, str]:
     with engine.connect() as conn:
         rows = conn.execute(select(papers.c.id, papers.c.title, papers.c.abstract))
         return {row.id: f"{row.title} {row.abstract}" for row in rows}
+
+
+def open_hashed_stores(
+    engine: Engine, folder: Path, *, index_config: IndexConfig | None = None, vectors: str = "vectors"
+) -> tuple[LexicalIndex, SemanticSearcher]:
+    """The lexical index and a semantic searcher over ``engine``'s papers, embedded by the hashing embedder and synced.
+
+    ``index_config``: the vector index (exact by default); ``vectors``: the snapshot folder's name under ``folder``.
+    """
+    lexical = LexicalIndex(engine, folder / "lexical")
+    lexical.open()
+    semantic = open_semantic(
+        engine,
+        folder / vectors,
+        model="test/hashing",
+        backend="test",
+        embedder=HashingEmbedder(),
+        index_config=index_config or IndexConfig(kind="exact"),
+    )
+    semantic.sync()  # embeds every paper and writes the snapshot (publication days included)
+    return lexical, semantic

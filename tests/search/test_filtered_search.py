@@ -21,14 +21,13 @@ import pytest
 from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
-from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions, SearchRequest
 from papertide.search.semantic.filtered import choose_filtered_search
 from papertide.search.semantic.index import IndexConfig
-from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
+from papertide.search.semantic.searcher import SemanticSearcher
 from tests.search.hashing_embedder import HashingEmbedder
-from tests.search.search_corpus import paper_ids, store
+from tests.search.search_corpus import open_hashed_stores, paper_ids, store
 
 WORDS = [
     "graph",
@@ -128,18 +127,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
 
 def build(corpus: tuple[Engine, Path], kind: str, cost: float) -> tuple[SearchService, SemanticSearcher]:
     engine, folder = corpus
-    lexical = LexicalIndex(engine, folder / "lexical")
-    lexical.open()
     config = IndexConfig(kind=kind, hnsw_m=16, ef_construction=200, ef_search=64, graph_cost_ratio=cost)  # type: ignore[arg-type]
-    semantic = open_semantic(
-        engine,
-        folder / f"vectors-{kind}",
-        model="test/hashing",
-        backend="test",
-        embedder=HashingEmbedder(),
-        index_config=config,
-    )
-    semantic.sync()
+    lexical, semantic = open_hashed_stores(engine, folder, index_config=config, vectors=f"vectors-{kind}")
     options = SearchOptions(candidate_limit=0, similarity_floor=-1.0, max_results=200, fusion_depth=50)
     return SearchService(engine, lexical, lambda: semantic, options), semantic
 

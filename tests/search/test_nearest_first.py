@@ -29,10 +29,8 @@ from papertide.search.ranked import Ranked
 from papertide.search.request import SearchOptions, SearchPage, SearchRequest
 from papertide.search.semantic import filtered
 from papertide.search.semantic.filtered import choose_nearest_first, uses_before_reading
-from papertide.search.semantic.index import IndexConfig
-from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
-from tests.search.hashing_embedder import HashingEmbedder
-from tests.search.search_corpus import revised, store
+from papertide.search.semantic.searcher import SemanticSearcher
+from tests.search.search_corpus import open_hashed_stores, revised, store
 from tests.search.test_filtered_search import QUERIES, synthetic_papers
 
 PAPERS = synthetic_papers(400)
@@ -41,18 +39,7 @@ CHECKED = "checked on the"
 
 
 def open_stores(engine: Engine, folder: Path) -> tuple[LexicalIndex, SemanticSearcher]:
-    lexical = LexicalIndex(engine, folder / "lexical")
-    lexical.open()
-    semantic = open_semantic(
-        engine,
-        folder / "vectors",
-        model="test/hashing",
-        backend="test",
-        embedder=HashingEmbedder(),
-        index_config=IndexConfig(kind="exact"),
-    )
-    semantic.sync()
-    return lexical, semantic
+    return open_hashed_stores(engine, folder)
 
 
 def services(engine: Engine, folder: Path) -> tuple[SearchService, SearchService, SemanticSearcher]:

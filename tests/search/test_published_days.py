@@ -24,12 +24,10 @@ from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions, SearchRequest
 from papertide.search.semantic import days as days_module
 from papertide.search.semantic.days import NO_DAY, PublishedDays, fetch_published_days
-from papertide.search.semantic.index import IndexConfig
-from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
+from papertide.search.semantic.searcher import SemanticSearcher
 from papertide.search.semantic.snapshot import POINTER
 from papertide.store.filtered_ids import fetch_published_paper_ids
-from tests.search.hashing_embedder import HashingEmbedder
-from tests.search.search_corpus import paper_ids, revised, store
+from tests.search.search_corpus import open_hashed_stores, paper_ids, revised, store
 
 WORDS = ["graph", "neural", "protein", "quantum", "galaxy", "market", "lattice", "entropy", "robot", "vision"]
 START = dt.date(2020, 1, 1)
@@ -54,17 +52,7 @@ PAPERS = [paper(n, START + dt.timedelta(days=(n * 37) % 2000)) for n in range(40
 
 
 def open_service(engine: Engine, folder: Path) -> tuple[SearchService, SemanticSearcher]:
-    lexical = LexicalIndex(engine, folder / "lexical")
-    lexical.open()
-    semantic = open_semantic(
-        engine,
-        folder / "vectors",
-        model="test/hashing",
-        backend="test",
-        embedder=HashingEmbedder(),
-        index_config=IndexConfig(kind="exact"),
-    )
-    semantic.sync()  # embeds every paper and writes the snapshot, days included
+    lexical, semantic = open_hashed_stores(engine, folder)
     options = SearchOptions(similarity_floor=-1.0, max_results=1000, fusion_depth=50)
     return SearchService(engine, lexical, lambda: semantic, options), semantic
 
