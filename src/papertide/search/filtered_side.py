@@ -66,8 +66,9 @@ def rank_filtered(
     """
     cache, lexical, engine, candidate_limit = sources.cache, sources.lexical, sources.engine, sources.candidate_limit
     key = plan.required_key
-    if key is not None and not cache.holds(key):
-        # Not restricted to given papers (only the index knows those), nor read already (a fallback).
+    # Not restricted to given papers (only the index knows those; ``key`` None), nor read already.
+    first_use = key is not None and not cache.holds(key)
+    if first_use and key is not None:  # (key: for the type checker)
 
         def rank(read: int) -> Ranked:
             return guarded(lambda: semantic.rank(query.text, read))
@@ -79,8 +80,7 @@ def rank_filtered(
         found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent)
         if found is not None:
             return found[0], found[1], len(found[0]) < depth
-    # Only for a first use (a kept filter needs no days) of a filter not of given papers (``key`` None).
-    first_use = key is not None and not cache.holds(key)
+    # Only for a first use: a kept filter needs no days.
     published = semantic.published_days() if first_use and isinstance(semantic, DatedRanker) else None
     dated = compose_dated_filter(query) if published is not None else None
     allowed = read_allowed_ids(cache, lexical, engine, plan, listed, dated, published)
