@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
+from typing import TextIO
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
 
@@ -25,9 +27,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+class StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes each record to ``sys.stderr`` as it is when the record is written, not when the handler was made.
+
+    A handler holding the stream it was given keeps writing to it after whoever swapped
+    ``sys.stderr`` (Click's test runner, a program embedding the CLI, a daemon wrapper) put the
+    old one back and closed theirs: every later record from any thread (the mail server's, the
+    scheduler's) then fails with "I/O operation on closed file" and logging's own traceback.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Handler.handle holds the handler's lock around emit, so the swap cannot race a flush.
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(level: str, as_json: bool) -> None:
     """Install one stderr handler on the root logger; quiet libraries that narrate routine steps."""
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     if as_json:
         handler.setFormatter(JsonFormatter())
     else:
