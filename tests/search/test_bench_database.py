@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,27 @@ def test_a_kept_postgresql_bench_database_is_found_again_with_its_rows(pg_server
         engine.dispose()
     # Not kept: the server's data went with it.
     assert not (pg_server_root / "pgdata").exists()
+
+
+def test_a_kept_postgresql_server_is_stopped_after_a_run_even_when_a_killed_run_left_its_pid_listed(
+    pg_server_root: Path,
+) -> None:
+    if os.environ.get("PAPERTIDE_TEST_EMBEDDED_POSTGRES") != "1":
+        pytest.skip("no embedded PostgreSQL: set PAPERTIDE_TEST_EMBEDDED_POSTGRES=1")
+    pgdata = pg_server_root / "pgdata"
+    with bench_database("postgresql", pg_server_root, keep=True):
+        pass
+    assert not (pgdata / "postmaster.pid").exists()
+    # A run killed while it held the server never took its pid out of embedded_postgres's list.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (pgdata / ".handle_pids.json").write_text(json.dumps([dead.pid]))
+    try:
+        with bench_database("postgresql", pg_server_root, keep=True) as url:
+            assert url.startswith("postgresql+psycopg://")
+            assert (pgdata / "postmaster.pid").exists()
+        assert not (pgdata / "postmaster.pid").exists(), "the kept server was left running after the run"
+        assert json.loads((pgdata / ".handle_pids.json").read_text()) == []
+    finally:
+        with bench_database("postgresql", pg_server_root, keep=False):
+            pass
