@@ -180,7 +180,7 @@ def prepare_planned(dialect: Dialect, planned: Sequence[PlannedDigest], now: dt.
     On SQLite planning's write transaction holds off every delivery process's record: what needs
     no database (formatting 500 instants, a tuple per row) is done before it begins (issue 13).
     """
-    stamp = dialect.type_descriptor(digest_outbox.c.created_at.type).bind_processor(dialect)
+    stamp = digest_outbox.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
 
     def when(value: dt.datetime) -> Any:
         return stamp(value) if stamp is not None else value
@@ -478,7 +478,7 @@ class HeldCheck:
         self._both = None if self._sqlite else _driver_statement(_WRITE_SENT_READ_HELD, conn.dialect)
         # The dialect's own DateTime (SQLite: text without the offset); a bare datetime would reach
         # sqlite3's default adapter, which writes another format.
-        self._timestamp = conn.dialect.type_descriptor(digest_outbox.c.sent_at.type).bind_processor(conn.dialect)
+        self._timestamp = digest_outbox.c.sent_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
 
     def run(self, *, sent: int | None, held: int, worker: str, now: dt.datetime) -> tuple[bool, str | None]:
         """Record delivery ``sent`` (if not None) as sent at ``now``, then read the status behind ``held``.

@@ -7,6 +7,8 @@ these definitions are what the code queries against and must match them
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -26,6 +28,27 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class Instant(TypeDecorator[dt.datetime]):
+    """A point in time, stored as UTC on every database.
+
+    SQLite has no time zones: SQLAlchemy stores an aware datetime's clock reading and drops its
+    offset, so 09:00+02:00 came back as 09:00 UTC, two hours late, while PostgreSQL stored the
+    instant. Every timestamp column converts to UTC before it is written; a naive datetime is
+    taken as UTC already (what every reader assumes of what SQLite returns).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None or value.tzinfo is None or value.utcoffset() == dt.timedelta(0):
+            return value
+        return value.astimezone(dt.UTC)
+
 
 metadata = MetaData(
     naming_convention={
@@ -65,8 +88,8 @@ papers = Table(
     # Change sequence: every insert or change takes the next value, so indexes kept outside
     # the database catch up by reading rows with seq above the last one they applied.
     Column("seq", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
+    Column("changed_at", Instant(), nullable=False),
     Index("ix_papers_published", "published"),
     Index("ix_papers_listed_on", "listed_on"),
     Index("ix_papers_seq", "seq"),
@@ -87,7 +110,7 @@ paper_signals = Table(
     Column("listed_on", Date, nullable=False),
     Column("upvotes", Integer, nullable=False, default=0),
     Column("comments", Integer, nullable=False, default=0),
-    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("fetched_at", Instant(), nullable=False),
     # What Hugging Face shows beside a listing (issue 11; migration 0006_listing_extras).
     Column("submitted_by", String(200)),
     Column("thumbnail_url", String(512)),
@@ -103,7 +126,7 @@ harvest_state = Table(
     Column("source", String(32), nullable=False),
     Column("key", String(255), nullable=False),
     Column("value", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
     PrimaryKeyConstraint("source", "key"),
 )
 
@@ -112,8 +135,8 @@ ingest_runs = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", String(32), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", Instant(), nullable=False),
+    Column("finished_at", Instant()),
     Column("status", String(16), nullable=False),
     Column("fetched", Integer, nullable=False, default=0),
     Column("new", Integer, nullable=False, default=0),
@@ -125,7 +148,7 @@ ingest_runs = Table(
     # is gone is marked interrupted (store/runs.py).
     Column("host", String(255)),
     Column("pid", Integer),
-    Column("heartbeat_at", DateTime(timezone=True)),
+    Column("heartbeat_at", Instant()),
 )
 
 # One row per scheduled job of `papertide serve` (jobs.py): when it is next due and
@@ -134,11 +157,11 @@ job_leases = Table(
     "job_leases",
     metadata,
     Column("name", String(64), primary_key=True),
-    Column("next_run_at", DateTime(timezone=True), nullable=False),
+    Column("next_run_at", Instant(), nullable=False),
     Column("holder", String(128)),
-    Column("expires_at", DateTime(timezone=True)),
-    Column("last_started_at", DateTime(timezone=True)),
-    Column("last_finished_at", DateTime(timezone=True)),
+    Column("expires_at", Instant()),
+    Column("last_started_at", Instant()),
+    Column("last_finished_at", Instant()),
     Column("last_status", String(16)),
     Column("last_message", Text),
 )
@@ -150,7 +173,7 @@ index_state = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", JSON, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
 )
 
 paper_vectors = Table(
@@ -178,8 +201,8 @@ users = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("email", String(320), nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_login_at", DateTime(timezone=True)),
+    Column("created_at", Instant(), nullable=False),
+    Column("last_login_at", Instant()),
     # Sessions carry the epoch they were issued under; "sign out everywhere" bumps it.
     Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
     # Community profile (issue 11; store/members.py). Handles are stored lower-cased, so the
@@ -188,7 +211,7 @@ users = Table(
     Column("display_name", String(80)),
     # member | moderator | admin
     Column("role", String(16), nullable=False, default="member", server_default="member"),
-    Column("suspended_at", DateTime(timezone=True)),
+    Column("suspended_at", Instant()),
     Column("suspension_reason", Text),
     Index("uq_users_handle", "handle", unique=True),
 )
@@ -199,9 +222,9 @@ login_tokens = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("email", String(320), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("used_at", DateTime(timezone=True)),
+    Column("created_at", Instant(), nullable=False),
+    Column("expires_at", Instant(), nullable=False),
+    Column("used_at", Instant()),
     Column("next_url", String(512)),
 )
 
@@ -210,7 +233,7 @@ votes = Table(
     metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
     PrimaryKeyConstraint("user_id", "paper_id"),
     Index("ix_votes_paper_id", "paper_id"),
 )
@@ -220,7 +243,7 @@ rate_events = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(400), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
     Index("ix_rate_events_key", "key", "created_at"),
 )
 
@@ -251,14 +274,14 @@ subscribers = Table(
     Column("size", Integer, nullable=False, default=10),
     # {"categories": [...], "authors": [...], "topics": [...]}
     Column("topics", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("confirmed_at", DateTime(timezone=True)),
-    Column("unsubscribed_at", DateTime(timezone=True)),
+    Column("created_at", Instant(), nullable=False),
+    Column("confirmed_at", Instant()),
+    Column("unsubscribed_at", Instant()),
     # The delivery slot of the latest planned digest: the next one covers papers since then.
-    Column("last_digest_at", DateTime(timezone=True)),
+    Column("last_digest_at", Instant()),
     Column("bounce_count", Integer, nullable=False, default=0),
     # When the latest confirmation (or "already subscribed") mail went out; limits live in rate_events.
-    Column("confirmation_sent_at", DateTime(timezone=True)),
+    Column("confirmation_sent_at", Instant()),
     Index("ix_subscribers_status", "status"),
 )
 
@@ -273,14 +296,14 @@ digest_outbox = Table(
     Column("state", String(16), nullable=False),
     Column("message_id", String(255), nullable=False),
     # The delivery slot (the subscriber's hour, in their time zone) this digest is for.
-    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", Instant(), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("next_attempt_at", Instant()),
     Column("claimed_by", String(128)),
-    Column("claimed_at", DateTime(timezone=True)),
-    Column("sent_at", DateTime(timezone=True)),
+    Column("claimed_at", Instant()),
+    Column("sent_at", Instant()),
     Column("error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
     # The papers of this digest: a selection shared by every digest of a run with the same key
     # (digest/plan.py SelectionCache). A selection is deleted only once no row refers to it
     # (store/selections.py), so no ON DELETE here.
@@ -304,7 +327,7 @@ digest_selections = Table(
     "digest_selections",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
 )
 
 digest_selection_items = Table(
@@ -332,7 +355,7 @@ topic_vectors = Table(
     Column("space", String(64), nullable=False),
     # float32, little-endian, the model's width.
     Column("vector", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
     PrimaryKeyConstraint("topic", "space"),
 )
 
@@ -376,8 +399,8 @@ submissions = Table(
     Column("listed_on", Date, nullable=False),
     # The paper's listing day before this submission re-listed it (None: it had none).
     Column("previous_listed_on", Date),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("removed_at", DateTime(timezone=True)),
+    Column("created_at", Instant(), nullable=False),
+    Column("removed_at", Instant()),
     Column("removed_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     UniqueConstraint("paper_id", "listed_on", name="uq_submissions_paper_day"),
     Index("ix_submissions_user_id", "user_id", "created_at"),
@@ -397,11 +420,11 @@ comments = Table(
     # visible | hidden (by a moderator, body kept) | deleted (body erased, kept as a tombstone for replies)
     Column("state", String(16), nullable=False, default="visible"),
     Column("upvotes", Integer, nullable=False, default=0),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("edited_at", DateTime(timezone=True)),
-    Column("hidden_at", DateTime(timezone=True)),
+    Column("created_at", Instant(), nullable=False),
+    Column("edited_at", Instant()),
+    Column("hidden_at", Instant()),
     Column("hidden_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
-    Column("deleted_at", DateTime(timezone=True)),
+    Column("deleted_at", Instant()),
     Index("ix_comments_paper_id", "paper_id", "created_at"),
     Index("ix_comments_parent_id", "parent_id"),
     Index("ix_comments_user_id", "user_id", "created_at"),
@@ -412,7 +435,7 @@ comment_votes = Table(
     metadata,
     Column("comment_id", Integer, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
     PrimaryKeyConstraint("comment_id", "user_id"),
     Index("ix_comment_votes_user_id", "user_id"),
 )
@@ -424,8 +447,8 @@ comment_reports = Table(
     Column("comment_id", Integer, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
     Column("reporter_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("resolved_at", DateTime(timezone=True)),
+    Column("created_at", Instant(), nullable=False),
+    Column("resolved_at", Instant()),
     Column("resolved_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     # hidden | deleted | dismissed
     Column("resolution", String(16)),
@@ -443,8 +466,8 @@ collections = Table(
     Column("title", String(200), nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("is_public", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
     UniqueConstraint("owner_id", "slug", name="uq_collections_owner_slug"),
 )
 
@@ -455,7 +478,7 @@ collection_items = Table(
     Column("paper_id", Integer, ForeignKey("papers.id", ondelete="CASCADE"), nullable=False),
     Column("position", Integer, nullable=False),
     Column("note", Text, nullable=False, default=""),
-    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_at", Instant(), nullable=False),
     PrimaryKeyConstraint("collection_id", "paper_id"),
     Index("ix_collection_items_paper_id", "paper_id"),
 )
@@ -468,7 +491,7 @@ author_follows = Table(
     Column("author_key", String(200), nullable=False),
     # The name form the member followed, as shown and as handed to the digest.
     Column("display_name", String(300), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
     PrimaryKeyConstraint("user_id", "author_key"),
     Index("ix_author_follows_author_key", "author_key"),
 )

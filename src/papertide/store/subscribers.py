@@ -249,7 +249,7 @@ def bind_last_digest(dialect: Dialect, slots: Sequence[tuple[int, dt.datetime]])
     Done before planning's write transaction, which on SQLite holds off the delivery processes'
     records: formatting 500 instants is then not part of it (issue 13).
     """
-    bind = dialect.type_descriptor(subscribers.c.last_digest_at.type).bind_processor(dialect)
+    bind = subscribers.c.last_digest_at.type.dialect_impl(dialect).bind_processor(dialect)
     return LastDigestRows(
         tuple((bind(when) if bind is not None else when, subscriber_id) for subscriber_id, when in slots)
     )
