@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from papertide.domain.query import SearchQuery
 from papertide.search.allowed import AllowedCache
 from papertide.search.allowed_ids import read_allowed_ids
-from papertide.search.database_filter import DatabaseFilter, compose_dated_filter
+from papertide.search.database_filter import DatabaseFilter, compose_checked_filter
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan
 from papertide.search.nearest_first import rank_broad_filter
@@ -25,6 +25,8 @@ from papertide.search.ranked import Ranked
 from papertide.search.request import SemanticRanker
 from papertide.search.semantic.days import PublishedDays
 
+# Whether a broad filter the snapshot answers still goes nearest first on its first uses (docs/search.md).
+NEAREST_FIRST_WITH_SNAPSHOT = True
 # Runs a semantic call, turning a model or index failure into SearchUnavailable (query.py ``_guarded``).
 Guard = Callable[[Callable[[], Ranked]], Ranked]
 
@@ -68,7 +70,10 @@ def rank_filtered(
     key = plan.required_key
     # Not restricted to given papers (only the index knows those; ``key`` None), nor read already.
     first_use = key is not None and not cache.holds(key)
-    if first_use and key is not None:  # (key: for the type checker)
+    # Only for a first use: a kept filter needs no days.
+    published = semantic.published_days() if first_use and isinstance(semantic, DatedRanker) else None
+    dated = compose_snapshot_filter(query, published)
+    if first_use and key is not None and (dated is None or NEAREST_FIRST_WITH_SNAPSHOT):  # (key: for the type checker)
 
         def rank(read: int) -> Ranked:
             return guarded(lambda: semantic.rank(query.text, read))
@@ -80,11 +85,22 @@ def rank_filtered(
         found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent)
         if found is not None:
             return found[0], found[1], len(found[0]) < depth
-    # Only for a first use: a kept filter needs no days.
-    published = semantic.published_days() if first_use and isinstance(semantic, DatedRanker) else None
-    dated = compose_dated_filter(query) if published is not None else None
     allowed = read_allowed_ids(cache, lexical, engine, plan, listed, dated, published)
     pool = len(allowed)
     limit = wanted if pool <= candidate_limit else depth
     hits = guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
     return hits, f"the {pool} allowed by {plan.required_description}", len(hits) < limit
+
+
+def compose_snapshot_filter(query: SearchQuery, published: PublishedDays | None) -> DatabaseFilter | None:
+    """The query's filter when the snapshot's ``published`` days and categories answer it; else None.
+
+    Dates and categories alone (no phrase, no author), and categories only when the snapshot keeps
+    them (semantic/categories.py; one written before them answers dates alone).
+    """
+    if published is None:
+        return None
+    checked = compose_checked_filter(query)
+    if checked is None or (checked.categories and published.categories is None):
+        return None
+    return checked
