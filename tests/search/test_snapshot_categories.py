@@ -242,3 +242,17 @@ def test_the_categories_read_for_a_snapshot_match_the_databases_filter(engine: E
     assert published.categories is not None and published.categories.codes.dtype == np.int16
     names = {name for name in published.categories.names if name.lower().startswith("stat")}
     assert published.select(dt.date(2021, 1, 1), None, names).tolist() == expected.tolist()
+
+
+def test_many_wanted_names_are_found_through_a_table_with_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = [f"n.{i}" for i in range(12)]
+    ids = np.arange(1, 41, dtype=np.int64)
+    rows = [(int(i), names[(int(i) * j) % 12]) for i in ids for j in range(1, int(i) % 3 + 1)]
+    categories = compose_paper_categories(ids, rows)
+    for wanted in ({"n.1"}, set(names[:10]), set(names[3:12:2]), set(names)):
+        compared = categories.passing(wanted)
+        monkeypatch.setattr(categories_module, "EQUALITY_CODES", 0)
+        assert categories.passing(wanted).tolist() == compared.tolist()
+        monkeypatch.setattr(categories_module, "EQUALITY_CODES", 100)
+        expected = [any(name in wanted for pid, name in rows if pid == paper) for paper in ids.tolist()]
+        assert compared.tolist() == expected

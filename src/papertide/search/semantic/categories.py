@@ -30,6 +30,8 @@ OFFSETS_FILE = "category_offsets.npy"
 CODES_FILE = "category_codes.npy"
 # In the meta: how many names the snapshot's categories hold (absent: written without them).
 NAMES_KEY = "category_names"
+# Up to this many wanted names are found by comparing codes, more through a lookup table.
+EQUALITY_CODES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +58,23 @@ class PaperCategories:
 
     def passing(self, names: Collection[str]) -> Mask:
         """Per paper, whether one of its stored category names is among ``names``."""
-        table = np.zeros(len(self.names) + 1, dtype=np.int64)
-        table[[code for code, name in enumerate(self.names) if name in names]] = 1
+        wanted = [code for code, name in enumerate(self.names) if name in names]
+        codes = np.asarray(self.codes)
+        if len(wanted) <= EQUALITY_CODES:
+            # A comparison per wanted code reads the int16 codes as they are (0.1 ms at 1.8 M codes);
+            # a lookup table first widens every code to an index (4 ms).
+            hit = np.zeros(len(codes), dtype=bool)
+            for code in wanted:
+                hit |= codes == code
+        else:
+            table = np.zeros(len(self.names), dtype=bool)
+            table[wanted] = True
+            hit = table[codes]
         # A running count of matching codes: a paper passes when its row's count grows.
-        counts = np.zeros(len(self.codes) + 1, dtype=np.int64)
-        np.cumsum(table[self.codes], out=counts[1:])
+        counts: npt.NDArray[np.signedinteger[Any]] = np.zeros(
+            len(codes) + 1, dtype=np.int32 if len(codes) < np.iinfo(np.int32).max else np.int64
+        )
+        np.cumsum(hit, out=counts[1:])
         offsets = np.asarray(self.offsets)
         passing: Mask = counts[offsets[1:]] > counts[offsets[:-1]]
         return passing

@@ -94,7 +94,9 @@ class PublishedDays:
             if until is not None:
                 dated &= days <= min(day_number(until), np.iinfo(np.int32).max)
             passing = dated if passing is None else passing & dated
-        found: Ids = np.asarray(self.ids)[passing]
+        assert passing is not None  # (for the type checker: the first check refuses neither)
+        # The positions, then one take: a boolean index of the memory-mapped ids costs three times as much.
+        found: Ids = np.asarray(self.ids).take(np.flatnonzero(passing))
         return found
 
 
