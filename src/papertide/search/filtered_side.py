@@ -63,7 +63,8 @@ def rank_filtered(
     """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can.
 
     ``wanted`` neighbours are read when at most ``sources.candidate_limit`` papers pass, else ``depth``.
-    A filter of dates alone is read from the snapshot's days when it has them (semantic/days.py).
+    A filter of dates and categories is read from the snapshot's days and categories when it keeps
+    them (semantic/days.py, semantic/categories.py); with dates, never nearest first (``_selects_days``).
     """
     cache, lexical, engine, candidate_limit = sources.cache, sources.lexical, sources.engine, sources.candidate_limit
     key = plan.required_key
