@@ -256,3 +256,22 @@ def test_many_wanted_names_are_found_through_a_table_with_the_same_answer(monkey
         monkeypatch.setattr(categories_module, "EQUALITY_CODES", 100)
         expected = [any(name in wanted for pid, name in rows if pid == paper) for paper in ids.tolist()]
         assert compared.tolist() == expected
+
+
+def test_a_broad_filter_with_dates_is_read_from_the_snapshot_and_one_of_categories_alone_goes_nearest_first(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from papertide.search.semantic import filtered
+
+    store(engine, *PAPERS)
+    lexical, semantic = open_hashed_stores(engine, tmp_path)
+    options = SearchOptions(candidate_limit=0, similarity_floor=-1.0, max_results=200, fusion_depth=20)
+    service = SearchService(engine, lexical, lambda: semantic, options)
+    # A cost model that always prefers checking the nearest papers, where the filter may go there.
+    monkeypatch.setattr(filtered, "NEAREST_FIRST_COST_RATIO", 0.0)
+    reads = IdReads(monkeypatch)
+    for text, nearest in (("cat:cs since:2020-06-01", False), ("until:2024-12-31", False), ("cat:cs", True)):
+        service.allowed_cache.clear()
+        page = service.search(SearchRequest(text=f"{QUERY} {text}", mode="semantic", per_page=20))
+        assert any("checked on the" in line for line in page.explain) is nearest, (text, page.explain)
+    assert reads.count == 0
