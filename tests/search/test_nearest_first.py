@@ -58,6 +58,9 @@ def search(service: SearchService, text: str, *, nearest_first: bool, mode: str 
     with pytest.MonkeyPatch.context() as patch:
         # A cost model that always (0) or never (infinity) prefers checking the nearest papers.
         patch.setattr(filtered, "NEAREST_FIRST_COST_RATIO", 0.0 if nearest_first else float("inf"))
+        # As a snapshot written before its days and categories: a broad filter with dates that the
+        # snapshot answers is read from it, never nearest first (test_snapshot_categories.py).
+        patch.setattr(SemanticSearcher, "published_days", lambda self: None)
         return service.search(SearchRequest(text=text, mode=mode, per_page=20))  # type: ignore[arg-type]
 
 

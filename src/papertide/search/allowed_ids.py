@@ -2,8 +2,9 @@
 
 The reading half of search/allowed.py's cache: a filter of categories and dates is read from the
 database's indexes (database_filter.py), any other from the lexical index, and on a first use
-one of dates alone from the vector snapshot's publication days (semantic/days.py); a kept answer is
-brought up to the index's commit by asking the index about the papers changed since.
+one of dates and categories from the vector snapshot's publication days and categories
+(semantic/days.py, semantic/categories.py); a kept answer is brought up to the index's commit by
+asking the index about the papers changed since.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from sqlalchemy import Engine
 
 from papertide.search.allowed import AllowedCache, Ids, IndexState, apply_changes, patch_limit
 from papertide.search.changes import fetch_changed_ids
-from papertide.search.database_filter import DatabaseFilter, fetch_filter_ids, keep_passing_ids
+from papertide.search.database_filter import (
+    DatabaseFilter,
+    fetch_filter_ids,
+    keep_passing_ids,
+    select_stored_categories,
+)
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan
 from papertide.search.semantic.days import CHANGED_LIMIT, PublishedDays
@@ -30,8 +36,9 @@ def read_allowed_ids(
 ) -> Ids:
     """The sorted ids of the papers passing the plan's filters, kept; ``listed``: the same, read by the database.
 
-    ``dated``: the same when it is dates alone, answered from the snapshot's ``published`` days when
-    there are some (semantic/days.py: no id read, the papers changed since asked about one by one).
+    ``dated``: the same when it is dates and categories alone, answered from the snapshot's
+    ``published`` days and categories when it keeps what the filter needs (semantic/days.py: no id
+    read, the papers changed since asked about one by one).
     """
     required = plan.required
     if required is None:
@@ -62,12 +69,19 @@ def read_allowed_ids(
 
 
 def read_dated_ids(engine: Engine, dated: DatabaseFilter, published: PublishedDays) -> Ids | None:
-    """The sorted ids of the papers passing date filter ``dated`` now: ``published``'s days, patched.
+    """The sorted ids of the papers passing filter ``dated`` now: ``published``'s days and categories, patched.
 
+    A category term matches the stored names the database's filter matches (database_filter.py).
     The papers changed since the days were read (seq above theirs) are taken out and put back if
-    they pass now, as the database has them; None when more changed than ``CHANGED_LIMIT``.
+    they pass now, as the database has them; None when more changed than ``CHANGED_LIMIT``, or
+    for categories when the snapshot keeps none.
     """
-    found = published.select(dated.since, dated.until)
+    names: set[str] | None = None
+    if dated.categories:
+        if published.categories is None:
+            return None
+        names = set(select_stored_categories(published.categories.names, dated.categories))
+    found = published.select(dated.since, dated.until, names)
     with engine.connect() as conn:
         changed = np.array(fetch_changed_ids(conn, published.seq, CHANGED_LIMIT + 1), dtype=np.int64)
         if len(changed) > CHANGED_LIMIT:

@@ -80,15 +80,6 @@ def compose_checked_filter(query: SearchQuery) -> DatabaseFilter | None:
     return compose_database_filter(query, "sqlite")
 
 
-def compose_dated_filter(query: SearchQuery) -> DatabaseFilter | None:
-    """The query's filter when it is publication dates alone (either dialect): what a snapshot's days answer.
-
-    semantic/days.py: one comparison over every paper's day instead of reading the allowed ids.
-    """
-    checked = compose_checked_filter(query)
-    return checked if checked is not None and not checked.categories else None
-
-
 def select_stored_categories(stored: Iterable[str], terms: Iterable[str]) -> list[str]:
     """The stored category names the lexical index files under one of ``terms`` (the name or its archive)."""
     wanted = set(terms)

@@ -19,9 +19,11 @@ Only filters whose check costs less than their read qualify (semantic/filtered.p
 every search, the read once: a filter in steady use is cheapest with its ids kept (the vector
 index restricted to them, as the issue asks). So a broad filter goes nearest first only until its
 checks have cost about what one read costs (``uses_before_reading``: 7 searches for cat:cs.LG at a
-million papers); the next search reads the ids and keeps them (search/allowed.py ``rent``). Phrases and authors
-are not estimated (their filters are narrow in practice, and reading them is cheap then): they
-always take the allowed set.
+million papers); the next search reads the ids and keeps them (search/allowed.py ``rent``).
+A filter with dates that the vector snapshot answers (semantic/days.py, semantic/categories.py)
+does not come here: its first use selects its papers from the snapshot, cheaper than nearest
+first (search/filtered_side.py). Phrases and authors are not estimated (their filters are narrow
+in practice, and reading them is cheap then): they always take the allowed set.
 """
 
 from __future__ import annotations

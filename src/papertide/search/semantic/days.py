@@ -12,11 +12,16 @@ reused). A snapshot without the arrays (written before them) reads the ids as be
 
 Every paper, not every vector row: a filter's count (how many it allows, the explain line, how
 deep its neighbours are read) counts papers without a vector too, as the database's answer does.
+The same snapshot keeps every paper's categories in the same order (categories.py), so a filter
+of categories, or of categories and dates, is answered the same way; a snapshot written before
+them has days alone (category filters read ids as before).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,10 +31,19 @@ import numpy.typing as npt
 from sqlalchemy import Connection, select
 
 from papertide.search.changes import fetch_max_seq
-from papertide.store.schema import papers
+from papertide.search.semantic.categories import (
+    PaperCategories,
+    compose_paper_categories,
+    load_paper_categories,
+    save_paper_categories,
+)
+from papertide.store.schema import paper_categories, papers
+
+log = logging.getLogger(__name__)
 
 Ids = npt.NDArray[np.int64]
 Days = npt.NDArray[np.int32]
+Mask = npt.NDArray[np.bool_]
 EPOCH = dt.date(1970, 1, 1)
 # A paper without a publication date: it passes no date bound, as in the database (``published >= d`` is NULL).
 NO_DAY = np.iinfo(np.int32).min
@@ -47,34 +61,50 @@ def day_number(day: dt.date) -> int:
 
 @dataclass(frozen=True, slots=True)
 class PublishedDays:
-    """Every paper's id (sorted) and publication day, as of papers' change seq ``seq``."""
+    """Every paper's id (sorted), publication day and (when kept) categories, as of papers' change seq ``seq``."""
 
     ids: Ids
     days: Days
     seq: int
+    # None for a snapshot written before categories were kept (categories.py).
+    categories: PaperCategories | None = None
 
     def __post_init__(self) -> None:
         if self.ids.shape != self.days.shape or self.ids.ndim != 1:
             raise ValueError(f"{len(self.ids)} paper ids but {len(self.days)} days")
+        if self.categories is not None and self.categories.papers != len(self.ids):
+            raise ValueError(f"{len(self.ids)} paper ids but categories of {self.categories.papers} papers")
 
-    def select(self, since: dt.date | None, until: dt.date | None) -> Ids:
-        """The sorted ids of the papers published from ``since`` to ``until`` (both included) as of ``seq``."""
-        if since is None and until is None:
+    def select(self, since: dt.date | None, until: dt.date | None, names: Collection[str] | None = None) -> Ids:
+        """The sorted ids of the papers published from ``since`` to ``until`` (both included) as of ``seq``.
+
+        ``names``: and filed under one of these stored category names (None: any or none).
+        """
+        if since is None and until is None and names is None:
             raise ValueError("a publication range needs since, until or both")
-        days = np.asarray(self.days)
-        # The lower bound is always set, above NO_DAY: a paper without a date fails it (one pass less).
-        passing = days >= (NO_DAY + 1 if since is None else max(day_number(since), NO_DAY + 1))
-        if until is not None:
-            passing &= days <= min(day_number(until), np.iinfo(np.int32).max)
-        found: Ids = np.asarray(self.ids)[passing]
+        passing: Mask | None = None
+        if names is not None:
+            if self.categories is None:
+                raise ValueError("this snapshot keeps no categories")
+            passing = self.categories.passing(names)
+        if since is not None or until is not None:
+            days = np.asarray(self.days)
+            # The lower bound is always set, above NO_DAY: a paper without a date fails it (one pass less).
+            dated = days >= (NO_DAY + 1 if since is None else max(day_number(since), NO_DAY + 1))
+            if until is not None:
+                dated &= days <= min(day_number(until), np.iinfo(np.int32).max)
+            passing = dated if passing is None else passing & dated
+        assert passing is not None  # (for the type checker: the first check refuses neither)
+        # The positions, then one take: a boolean index of the memory-mapped ids costs three times as much.
+        found: Ids = np.asarray(self.ids).take(np.flatnonzero(passing))
         return found
 
 
 def fetch_published_days(conn: Connection) -> PublishedDays:
-    """Every paper's publication day as the database has it now.
+    """Every paper's publication day and categories as the database has them now.
 
-    The seq is read first: a paper changed while the days are read has a seq above it and is
-    asked about again when the days are used (``CHANGED_LIMIT``).
+    The seq is read first: a paper changed while the days or categories are read has a seq above
+    it and is asked about again when they are used (``CHANGED_LIMIT``).
     """
     seq = fetch_max_seq(conn)
     ids: list[int] = []
@@ -85,22 +115,37 @@ def fetch_published_days(conn: Connection) -> PublishedDays:
         days.append(NO_DAY if published is None else day_number(published))
     id_array = np.array(ids, dtype=np.int64)
     order = np.argsort(id_array, kind="stable")
-    return PublishedDays(id_array[order], np.array(days, dtype=np.int32)[order], seq)
+    sorted_ids = id_array[order]
+    rows = conn.execute(select(paper_categories.c.paper_id, paper_categories.c.category))
+    categories = compose_paper_categories(sorted_ids, ((int(paper_id), str(name)) for paper_id, name in rows))
+    return PublishedDays(sorted_ids, np.array(days, dtype=np.int32)[order], seq, categories)
 
 
 def save_published_days(folder: Path, published: PublishedDays, save: Any) -> dict[str, int]:
     """Write the arrays into snapshot ``folder`` with ``save(path, array)``; returns what the meta records."""
     save(folder / IDS_FILE, published.ids)
     save(folder / DAYS_FILE, published.days)
-    return {SEQ_KEY: int(published.seq)}
+    kept = {} if published.categories is None else save_paper_categories(folder, published.categories, save)
+    return {SEQ_KEY: int(published.seq), **kept}
 
 
 def load_published_days(folder: Path, meta: dict[str, Any]) -> PublishedDays | None:
-    """The arrays of snapshot ``folder``, memory-mapped; None for a snapshot written without them."""
+    """The arrays of snapshot ``folder``, memory-mapped; None for a snapshot written without them.
+
+    Categories that cannot be read leave the days in use (a warning; category filters read ids).
+    """
     if SEQ_KEY not in meta or not (folder / IDS_FILE).exists():
         return None
     ids = np.load(folder / IDS_FILE, mmap_mode="r")
     days = np.load(folder / DAYS_FILE, mmap_mode="r")
     if ids.dtype != np.int64 or days.dtype != np.int32:
         raise ValueError(f"{IDS_FILE} or {DAYS_FILE} holds {ids.dtype}/{days.dtype}, expected int64/int32")
-    return PublishedDays(ids, days, int(meta[SEQ_KEY]))
+    try:
+        categories = load_paper_categories(folder, meta, len(ids))
+    except Exception as error:
+        # Only a shortcut for category filters: the days stay usable without it.
+        log.warning(
+            "categories in %s cannot be read (%s: %s); category filters read ids", folder, type(error).__name__, error
+        )
+        categories = None
+    return PublishedDays(ids, days, int(meta[SEQ_KEY]), categories)

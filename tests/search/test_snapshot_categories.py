@@ -1,0 +1,277 @@
+"""A category filter's first use reads the snapshot's categories, not the allowed ids, and stays exact (issue 13).
+
+A real database (SQLite and embedded PostgreSQL), lexical index and semantic searcher (the hashing
+test model) whose snapshot keeps every paper's categories beside its publication days
+(search/semantic/categories.py). Each filter of categories (a name, an archive, several, unknown,
+in any case) alone or with dates is compared with the filter read from the database now and
+ranked among those papers alone: after papers are added (under a name the snapshot never saw),
+move between categories or lose them since the snapshot, and with a snapshot written before the
+categories existed or whose categories cannot be read (both read ids as before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from papertide.domain.models import Paper
+from papertide.domain.query import parse_query
+from papertide.search.database_filter import compose_checked_filter, fetch_filter_ids
+from papertide.search.lexical.index import LexicalIndex
+from papertide.search.query import SearchService
+from papertide.search.request import SearchOptions, SearchRequest
+from papertide.search.semantic import categories as categories_module
+from papertide.search.semantic.categories import PaperCategories, compose_paper_categories
+from papertide.search.semantic.days import fetch_published_days
+from papertide.search.semantic.searcher import SemanticSearcher
+from papertide.search.semantic.snapshot import POINTER
+from tests.search.search_corpus import open_hashed_stores, paper_ids, revised, store
+
+WORDS = ["graph", "neural", "protein", "quantum", "galaxy", "market", "lattice", "entropy", "robot", "vision"]
+START = dt.date(2020, 1, 1)
+NAMES = [("cs.LG",), ("cs.CV", "cs.LG"), ("stat.ML",), ("math.ST", "stat.ML"), ("CS.AI",), ()]
+FILTERS = [
+    "cat:cs.LG",
+    "cat:cs",
+    "cat:CS.lg",
+    "cat:cs.ai",
+    "cat:stat.ML cat:cs.CV",
+    "cat:cs.LG since:2024-01-01",
+    "cat:stat until:2021-06-30",
+    "cat:math.ST since:2022-01-01 until:2022-12-31",
+    "cat:q-bio",
+    "cat:nothing.here",
+]
+QUERY = "graph neural lattice"
+
+
+def paper(number: int, categories: tuple[str, ...], published: dt.date | None = None) -> Paper:
+    words = [WORDS[(number * 7 + i * 3) % len(WORDS)] for i in range(8)]
+    return Paper(
+        arxiv_id=f"2601.{number:05d}",
+        title=" ".join(words[:3]).capitalize(),
+        abstract=" ".join(words[3:]).capitalize() + ".",
+        authors=("Ada Lovelace",),
+        categories=categories,
+        primary_category=categories[0] if categories else None,
+        published=published if published is not None else START + dt.timedelta(days=(number * 37) % 2000),
+    )
+
+
+PAPERS = [paper(n, NAMES[n % len(NAMES)]) for n in range(300)] + [paper(300, ("cs.LG",), dt.date(1, 1, 1))]
+
+
+def open_service(engine: Engine, folder: Path) -> tuple[SearchService, SemanticSearcher]:
+    lexical, semantic = open_hashed_stores(engine, folder)
+    options = SearchOptions(similarity_floor=-1.0, max_results=1000, fusion_depth=50)
+    return SearchService(engine, lexical, lambda: semantic, options), semantic
+
+
+@pytest.fixture
+def opened(engine: Engine, tmp_path: Path) -> tuple[SearchService, SemanticSearcher]:
+    store(engine, *PAPERS)
+    return open_service(engine, tmp_path)
+
+
+class IdReads:
+    """Counts the reads of a filter's ids from the database or the lexical index (the path the snapshot replaces)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from papertide.search import allowed_ids
+
+        self.count = 0
+        fetch, matching = allowed_ids.fetch_filter_ids, LexicalIndex.matching_ids
+
+        def counted_fetch(*args: Any) -> Any:
+            self.count += 1
+            return fetch(*args)
+
+        def counted_matching(*args: Any) -> Any:
+            self.count += 1
+            return matching(*args)
+
+        monkeypatch.setattr(allowed_ids, "fetch_filter_ids", counted_fetch)
+        monkeypatch.setattr(LexicalIndex, "matching_ids", counted_matching)
+
+
+def truth(service: SearchService, semantic: SemanticSearcher, text: str) -> tuple[list[tuple[int, float]], int]:
+    """The filter read from the database now and the query ranked among those papers alone; how many pass."""
+    checked = compose_checked_filter(parse_query(text))
+    assert checked is not None
+    with service.engine.connect() as conn:
+        allowed = fetch_filter_ids(conn, checked)
+    ranked = semantic.rank(QUERY, 1000, candidates=allowed) if len(allowed) else None
+    return ([] if ranked is None else ranked.pairs()), len(allowed)
+
+
+def found(service: SearchService, text: str) -> tuple[list[tuple[int, float]], str]:
+    page = service.search(SearchRequest(text=f"{QUERY} {text}", mode="semantic", per_page=1000))
+    explain = next(line for line in page.explain if line.startswith("semantic:"))
+    return [(hit.paper_id, hit.score) for hit in page.hits], explain
+
+
+def assert_exact(service: SearchService, semantic: SemanticSearcher, text: str) -> None:
+    service.allowed_cache.clear()  # each filter's first use
+    hits, explain = found(service, text)
+    expected, allowed = truth(service, semantic, text)
+    assert [pid for pid, _ in hits] == [pid for pid, _ in expected], text
+    assert [score for _, score in hits] == pytest.approx([score for _, score in expected], abs=1e-6)
+    assert f"the {allowed} allowed by" in explain or (allowed == 0 and not hits), (text, explain)
+
+
+def current_snapshot(folder: Path) -> Path:
+    return folder / "vectors" / json.loads((folder / "vectors" / POINTER).read_text())["snapshot"]
+
+
+def test_a_category_filters_first_use_reads_the_snapshots_categories_and_gives_the_databases_answer(
+    opened: tuple[SearchService, SemanticSearcher], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, semantic = opened
+    published = semantic.published_days()
+    assert published is not None and published.categories is not None
+    reads = IdReads(monkeypatch)
+    for text in FILTERS:
+        assert_exact(service, semantic, text)
+    assert reads.count == 0
+
+
+def test_papers_added_recategorised_or_uncategorised_since_the_snapshot_are_asked_of_the_database(
+    opened: tuple[SearchService, SemanticSearcher], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, semantic = opened
+    published = semantic.published_days()
+    assert published is not None
+    store(
+        service.engine,
+        paper(500, ("q-bio.NC", "cs.LG"), dt.date(2025, 3, 1)),  # new, under a name the snapshot never saw
+        paper(501, ("stat.ML",), dt.date(2024, 5, 1)),  # new, no vector yet
+        revised(PAPERS[0], categories=("math.ST",), primary_category="math.ST"),  # leaves cs.LG for math
+        revised(PAPERS[2], categories=("cs.LG", "stat.ML"), primary_category="cs.LG"),  # joins cs.LG
+        revised(PAPERS[1], categories=(), primary_category=None),  # loses every category
+        revised(PAPERS[6], published=dt.date(2024, 6, 1)),  # moves into since:2024, categories kept
+    )
+    semantic.index_papers([paper_ids(service.engine)["2601.00500"]])
+    assert semantic.published_days() is published  # no new snapshot: the changes are the database's alone
+    reads = IdReads(monkeypatch)
+    for text in FILTERS:
+        assert_exact(service, semantic, text)
+    assert reads.count == 0
+
+
+def test_more_papers_changed_since_the_snapshot_than_worth_asking_about_reads_the_ids(
+    opened: tuple[SearchService, SemanticSearcher], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service, semantic = opened
+    store(service.engine, revised(PAPERS[0], categories=("cs.CV",)), paper(502, ("cs.LG",)))
+    monkeypatch.setattr("papertide.search.allowed_ids.CHANGED_LIMIT", 1)
+    reads = IdReads(monkeypatch)
+    assert_exact(service, semantic, "cat:cs.LG")
+    assert reads.count == 1
+
+
+def test_a_snapshot_written_before_the_categories_existed_answers_dates_and_reads_category_ids(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store(engine, *PAPERS)
+    open_service(engine, tmp_path)
+    snapshot = current_snapshot(tmp_path)
+    meta = json.loads((snapshot / "meta.json").read_text())
+    del meta[categories_module.NAMES_KEY]
+    (snapshot / "meta.json").write_text(json.dumps(meta))
+    for name in (categories_module.NAMES_FILE, categories_module.OFFSETS_FILE, categories_module.CODES_FILE):
+        (snapshot / name).unlink()
+    service, semantic = open_service(engine, tmp_path)  # nothing to embed: the old snapshot stays
+    published = semantic.published_days()
+    assert semantic.snapshots_written == 0 and published is not None and published.categories is None
+    reads = IdReads(monkeypatch)
+    for text in FILTERS:
+        assert_exact(service, semantic, text)
+    assert reads.count == len(FILTERS)
+    assert_exact(service, semantic, "since:2024-01-01")  # the days still answer dates alone
+    assert reads.count == len(FILTERS)
+
+
+def test_unreadable_categories_leave_the_days_and_vectors_in_use_with_a_warning(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store(engine, *PAPERS)
+    open_service(engine, tmp_path)
+    snapshot = current_snapshot(tmp_path)
+    (snapshot / categories_module.CODES_FILE).write_bytes(b"not an array")
+    with caplog.at_level(logging.WARNING):
+        service, semantic = open_service(engine, tmp_path)
+    assert semantic.index is not None and semantic.index.base is not None and semantic.caught_up == 0
+    published = semantic.published_days()
+    assert published is not None and published.categories is None
+    assert any("categories in" in record.getMessage() for record in caplog.records)
+    reads = IdReads(monkeypatch)
+    assert_exact(service, semantic, "cat:cs.LG since:2024-01-01")
+    assert reads.count == 1
+
+
+def test_categories_of_papers_not_among_the_ids_are_left_out_and_a_paper_without_any_passes_nothing() -> None:
+    ids = np.array([2, 5, 9], dtype=np.int64)
+    categories = compose_paper_categories(ids, [(9, "cs.LG"), (2, "stat.ML"), (7, "cs.LG"), (9, "stat.ML")])
+    assert categories.offsets.tolist() == [0, 1, 1, 3]
+    assert categories.passing({"cs.LG"}).tolist() == [False, False, True]
+    assert categories.passing({"stat.ML", "cs.LG"}).tolist() == [True, False, True]
+    assert categories.passing(set()).tolist() == [False, False, False]
+
+
+def test_categories_whose_offsets_or_codes_do_not_fit_are_refused() -> None:
+    with pytest.raises(ValueError, match="do not span"):
+        PaperCategories(("a",), np.array([0, 2], dtype=np.int64), np.array([0], dtype=np.int16))
+    with pytest.raises(ValueError, match="outside the 1 names"):
+        PaperCategories(("a",), np.array([0, 1], dtype=np.int64), np.array([1], dtype=np.int16))
+    with pytest.raises(ValueError, match="not ascending"):
+        PaperCategories(("a",), np.array([0, 2, 1, 2], dtype=np.int64), np.array([0, 0], dtype=np.int16))
+
+
+def test_the_categories_read_for_a_snapshot_match_the_databases_filter(engine: Engine) -> None:
+    store(engine, *PAPERS)
+    with engine.connect() as conn:
+        published = fetch_published_days(conn)
+        expected = fetch_filter_ids(conn, compose_checked_filter(parse_query("cat:stat since:2021-01-01")))  # type: ignore[arg-type]
+    assert published.categories is not None and published.categories.codes.dtype == np.int16
+    names = {name for name in published.categories.names if name.lower().startswith("stat")}
+    assert published.select(dt.date(2021, 1, 1), None, names).tolist() == expected.tolist()
+
+
+def test_many_wanted_names_are_found_through_a_table_with_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = [f"n.{i}" for i in range(12)]
+    ids = np.arange(1, 41, dtype=np.int64)
+    rows = [(int(i), names[(int(i) * j) % 12]) for i in ids for j in range(1, int(i) % 3 + 1)]
+    categories = compose_paper_categories(ids, rows)
+    for wanted in ({"n.1"}, set(names[:10]), set(names[3:12:2]), set(names)):
+        compared = categories.passing(wanted)
+        monkeypatch.setattr(categories_module, "EQUALITY_CODES", 0)
+        assert categories.passing(wanted).tolist() == compared.tolist()
+        monkeypatch.setattr(categories_module, "EQUALITY_CODES", 100)
+        expected = [any(name in wanted for pid, name in rows if pid == paper) for paper in ids.tolist()]
+        assert compared.tolist() == expected
+
+
+def test_a_broad_filter_with_dates_is_read_from_the_snapshot_and_one_of_categories_alone_goes_nearest_first(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from papertide.search.semantic import filtered
+
+    store(engine, *PAPERS)
+    lexical, semantic = open_hashed_stores(engine, tmp_path)
+    options = SearchOptions(candidate_limit=0, similarity_floor=-1.0, max_results=200, fusion_depth=20)
+    service = SearchService(engine, lexical, lambda: semantic, options)
+    # A cost model that always prefers checking the nearest papers, where the filter may go there.
+    monkeypatch.setattr(filtered, "NEAREST_FIRST_COST_RATIO", 0.0)
+    reads = IdReads(monkeypatch)
+    for text, nearest in (("cat:cs since:2020-06-01", False), ("until:2024-12-31", False), ("cat:cs", True)):
+        service.allowed_cache.clear()
+        page = service.search(SearchRequest(text=f"{QUERY} {text}", mode="semantic", per_page=20))
+        assert any("checked on the" in line for line in page.explain) is nearest, (text, page.explain)
+    assert reads.count == 0
