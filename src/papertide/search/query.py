@@ -41,6 +41,7 @@ from papertide.search.request import (
     describe_no_match,
 )
 from papertide.search.sorting import sort_by_date, sort_by_trending
+from papertide.search.word_side import run_words
 
 log = logging.getLogger(__name__)
 Pairs = list[tuple[int, float]]
@@ -184,7 +185,8 @@ class SearchService:
             ranked, exact = Ranked.from_pairs(newest), True
             explain.append(f"filters only: {plan.required_description}, newest first; {total} match")
         elif mode == "lexical":
-            ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
+            words_only = self._add_lexical(self._run_words(plan, depth), explain, sources)
+            ranked, total, exact = words_only.ranked, words_only.total, words_only.exact
         else:
             # The lexical index's commit after the word side's freshness check, when it made one.
             refreshed: list[int] = []
@@ -261,32 +263,6 @@ class SearchService:
             sort="newest" if request.sort == "relevance" and not query.has_text else request.sort,
         )
 
-    def _run_lexical(
-        self,
-        plan: LexicalPlan,
-        depth: int,
-        explain: list[str],
-        sources: list[tuple[str, Ranked]],
-        *,
-        count: bool,
-    ) -> tuple[Ranked, int, bool]:
-        """BM25 top ``depth``; with ``count``, also how many match (exact unless at least max_results)."""
-        if plan.ranked is None:
-            explain.append("lexical: the words are all stop words; nothing to match")
-            return Ranked.empty(), 0, True
-        start = time.perf_counter()
-        # Counting every match defeats block-max WAND, so it is skipped when it cannot matter:
-        # when one word alone is in max_results papers, only the first max_results can be paged.
-        at_least = self.lexical.most_frequent(plan.terms) if count and plan.required is None else 0
-        exact = count and at_least < self.options.max_results
-        ranked, total = self.lexical.search_counted(plan.ranked, depth, count=exact)
-        if count and not exact:
-            total = self.options.max_results
-        matched = f"{total} match" if exact else f"at least {total} match" if count else "not counted"
-        explain.append(f"lexical: {plan.description} -> {matched}, top {len(ranked)} in {_milliseconds(start)}")
-        sources.append(("lexical", ranked))
-        return ranked, total, exact
-
     def _lexical_side(self, plan: LexicalPlan, depth: int, refresh: bool, refreshed: list[int]) -> LexicalRun:
         """Hybrid's word side, on a worker thread: its explain line and source are kept for the caller.
 
@@ -296,10 +272,11 @@ class SearchService:
         if refresh:
             self.lexical.refresh()
             refreshed.append(self.lexical.generation)
-        explain: list[str] = []
-        sources: list[tuple[str, Ranked]] = []
-        ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
-        return LexicalRun(ranked, total, exact, explain, sources)
+        return self._run_words(plan, depth)
+
+    def _run_words(self, plan: LexicalPlan, depth: int) -> LexicalRun:
+        """BM25 top ``depth`` and the match count (search/word_side.py: a kept broad filter's read unfiltered)."""
+        return run_words(self.lexical, self.allowed_cache, plan, depth, self.options.max_results)
 
     @staticmethod
     def _add_lexical(run: LexicalRun, explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:
