@@ -19,7 +19,7 @@ from papertide.domain.models import Paper
 from papertide.domain.query import parse_query
 from papertide.search.database_filter import compose_database_filter
 from papertide.search.lexical.analyzer import build_schema
-from papertide.search.lexical.broad import unfiltered_read
+from papertide.search.lexical.broad import Membership, passes, unfiltered_read
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import FieldWeights, compose_lexical_plan, restrict_plan
 from papertide.search.query import SearchService
@@ -193,3 +193,26 @@ def test_the_unfiltered_read_is_sized_by_the_share_and_refused_for_a_narrow_filt
     assert unfiltered_read(200, 900, 1000) == 278
     assert unfiltered_read(200, 178, 1000) is None
     assert unfiltered_read(200, 0, 1000) is None
+
+
+def test_the_kept_ids_bit_set_answers_as_a_search_of_the_sorted_ids_does() -> None:
+    rng = np.random.default_rng(8)
+    allowed = np.unique(rng.integers(1, 5000, size=2000)).astype(np.int64)
+    allowed.flags.writeable = False
+    ids = np.concatenate([rng.integers(0, 6000, size=500), allowed[:5], [allowed[-1], allowed[-1] + 1, 10**9]])
+    membership = Membership(entries=1)
+    assert np.array_equal(membership.passes(allowed, ids), passes(allowed, ids))
+    assert membership.passes(allowed, ids).sum() >= 6
+    # Kept by identity: the same array is not marked again, another one (even equal) is.
+    bits = membership._bits(allowed)
+    assert membership._bits(allowed) is bits
+    other = allowed.copy()
+    other.flags.writeable = False
+    assert membership._bits(other) is not bits
+
+
+def test_a_writable_id_array_is_searched_and_never_kept() -> None:
+    allowed = np.array([2, 3, 5, 7], dtype=np.int64)
+    membership = Membership()
+    assert membership.passes(allowed, np.array([1, 2, 7, 8], dtype=np.int64)).tolist() == [False, True, True, False]
+    assert not membership._kept

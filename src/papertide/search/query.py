@@ -27,6 +27,7 @@ from papertide.search.changes import fetch_paper_text
 from papertide.search.database_filter import DatabaseFilter, compose_database_filter
 from papertide.search.filtered_side import FilterSources, rank_filtered
 from papertide.search.hybrid import LexicalRun, fuse_sides
+from papertide.search.lexical.broad import Membership
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
 from papertide.search.ranked import Ranked, describe_hits
@@ -92,6 +93,8 @@ class SearchService:
         self.allowed_cache = AllowedCache()
         self.filter_sources = FilterSources(self.allowed_cache, lexical, engine, self.options.candidate_limit)
         self.beside = Beside(LEXICAL_WORKERS, "papertide-lexical")
+        # Bit sets of the kept ids of broad filters, for their word side (search/lexical/broad.py).
+        self.membership = Membership()
 
     # --- semantic side ----------------------------------------------------------------------
 
@@ -276,7 +279,7 @@ class SearchService:
 
     def _run_words(self, plan: LexicalPlan, depth: int) -> LexicalRun:
         """BM25 top ``depth`` and the match count (search/word_side.py: a kept broad filter's read unfiltered)."""
-        return run_words(self.lexical, self.allowed_cache, plan, depth, self.options.max_results)
+        return run_words(self.lexical, self.allowed_cache, plan, depth, self.options.max_results, self.membership)
 
     @staticmethod
     def _add_lexical(run: LexicalRun, explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:

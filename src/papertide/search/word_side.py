@@ -12,20 +12,25 @@ import time
 
 from papertide.search.allowed import AllowedCache
 from papertide.search.hybrid import LexicalRun
-from papertide.search.lexical.broad import BroadWords, rank_broad_words
+from papertide.search.lexical.broad import BroadWords, Membership, rank_broad_words
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan
 from papertide.search.ranked import Ranked
 
 
 def run_words(
-    lexical: LexicalIndex, cache: AllowedCache, plan: LexicalPlan, depth: int, max_results: int
+    lexical: LexicalIndex,
+    cache: AllowedCache,
+    plan: LexicalPlan,
+    depth: int,
+    max_results: int,
+    membership: Membership | None = None,
 ) -> LexicalRun:
     """BM25 top ``depth`` and how many match (exact unless at least ``max_results``), with its explain line."""
     if plan.ranked is None:
         return LexicalRun(Ranked.empty(), 0, True, ["lexical: the words are all stop words; nothing to match"], [])
     start = time.perf_counter()
-    broad = read_broad(lexical, cache, plan, depth, max_results)
+    broad = read_broad(lexical, cache, plan, depth, max_results, membership)
     if broad is not None:
         ranked, total, exact, how = broad.ranked, broad.total, broad.exact, f" of {broad.how}"
     else:
@@ -40,7 +45,12 @@ def run_words(
 
 
 def read_broad(
-    lexical: LexicalIndex, cache: AllowedCache, plan: LexicalPlan, depth: int, max_results: int
+    lexical: LexicalIndex,
+    cache: AllowedCache,
+    plan: LexicalPlan,
+    depth: int,
+    max_results: int,
+    membership: Membership | None = None,
 ) -> BroadWords | None:
     """A broad filter's words from the unfiltered ranking, when its ids are kept at the searcher's commit."""
     if plan.words is None:
@@ -49,6 +59,6 @@ def read_broad(
     allowed = cache.peek(plan.required_key, generation)
     if allowed is None:
         return None
-    found = rank_broad_words(lexical, plan, allowed, lexical.paper_count, depth, max_results)
+    found = rank_broad_words(lexical, plan, allowed, lexical.paper_count, depth, max_results, membership)
     # A commit loaded meanwhile (another request's freshness check): the ids may not be its searcher's.
     return found if lexical.generation == generation else None
