@@ -89,14 +89,19 @@ PHASES: dict[str, list[tuple[str, str | None, str]]] = {
         ("papertide.search.semantic.searcher", "SemanticSearcher", "rank"),
         (QUERY, "SearchService", "_run_semantic"),
     ],
-    "lexical: most_frequent (pre-count)": [(LEXICAL, "LexicalReader", "most_frequent")],
+    "lexical: most_frequent (pre-count)": [
+        (LEXICAL, "LexicalReader", "most_frequent"),
+        (LEXICAL, "LexicalReader", "most_frequent_term"),
+    ],
     "lexical: BM25 search (+ count)": [
         (LEXICAL, "LexicalReader", "search"),
         (LEXICAL, "LexicalReader", "search_ranked"),
         (LEXICAL, "LexicalReader", "search_counted"),
     ],
+    "lexical: broad filter's unfiltered top k (lexical/broad.py)": [(LEXICAL, "LexicalReader", "ranked_prefix")],
+    "lexical: broad filter's count bound (newest allowed)": [(LEXICAL, "LexicalReader", "count_between")],
     "lexical: the rest (arrays, explain)": [
-        (QUERY, "SearchService", "_run_lexical"),
+        (QUERY, "SearchService", "_run_words"),
         (QUERY, "SearchService", "_lexical_side"),
     ],
     "fusion": [(QUERY, None, "fuse_words_and_meaning"), ("papertide.search.hybrid", None, "fuse_words_and_meaning")],

@@ -128,6 +128,15 @@ class AllowedCache:
         with self._lock:
             return key is not None and key in self._entries
 
+    def peek(self, key: str | None, generation: Hashable) -> Ids | None:
+        """The kept ids of filter ``key`` if they are of index commit ``generation``; None otherwise, nothing read.
+
+        Hybrid's word side checks the unfiltered ranking against them (lexical/broad.py).
+        """
+        with self._lock:
+            found = self._entries.get(key) if key is not None else None
+        return found.ids if found is not None and found.state.generation == generation else None
+
     def rent(self, key: str, allowance: float) -> bool:
         """Count one more search of filter ``key`` answered without its ids; False once ``allowance`` are spent.
 

@@ -27,6 +27,7 @@ from papertide.search.changes import fetch_paper_text
 from papertide.search.database_filter import DatabaseFilter, compose_database_filter
 from papertide.search.filtered_side import FilterSources, rank_filtered
 from papertide.search.hybrid import LexicalRun, fuse_sides
+from papertide.search.lexical.broad import Membership
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan, compose_lexical_plan, restrict_plan
 from papertide.search.ranked import Ranked, describe_hits
@@ -41,6 +42,7 @@ from papertide.search.request import (
     describe_no_match,
 )
 from papertide.search.sorting import sort_by_date, sort_by_trending
+from papertide.search.word_side import run_words
 
 log = logging.getLogger(__name__)
 Pairs = list[tuple[int, float]]
@@ -91,6 +93,8 @@ class SearchService:
         self.allowed_cache = AllowedCache()
         self.filter_sources = FilterSources(self.allowed_cache, lexical, engine, self.options.candidate_limit)
         self.beside = Beside(LEXICAL_WORKERS, "papertide-lexical")
+        # Bit sets of the kept ids of broad filters, for their word side (search/lexical/broad.py).
+        self.membership = Membership()
 
     # --- semantic side ----------------------------------------------------------------------
 
@@ -184,7 +188,8 @@ class SearchService:
             ranked, exact = Ranked.from_pairs(newest), True
             explain.append(f"filters only: {plan.required_description}, newest first; {total} match")
         elif mode == "lexical":
-            ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
+            words_only = self._add_lexical(self._run_words(plan, depth), explain, sources)
+            ranked, total, exact = words_only.ranked, words_only.total, words_only.exact
         else:
             # The lexical index's commit after the word side's freshness check, when it made one.
             refreshed: list[int] = []
@@ -261,32 +266,6 @@ class SearchService:
             sort="newest" if request.sort == "relevance" and not query.has_text else request.sort,
         )
 
-    def _run_lexical(
-        self,
-        plan: LexicalPlan,
-        depth: int,
-        explain: list[str],
-        sources: list[tuple[str, Ranked]],
-        *,
-        count: bool,
-    ) -> tuple[Ranked, int, bool]:
-        """BM25 top ``depth``; with ``count``, also how many match (exact unless at least max_results)."""
-        if plan.ranked is None:
-            explain.append("lexical: the words are all stop words; nothing to match")
-            return Ranked.empty(), 0, True
-        start = time.perf_counter()
-        # Counting every match defeats block-max WAND, so it is skipped when it cannot matter:
-        # when one word alone is in max_results papers, only the first max_results can be paged.
-        at_least = self.lexical.most_frequent(plan.terms) if count and plan.required is None else 0
-        exact = count and at_least < self.options.max_results
-        ranked, total = self.lexical.search_counted(plan.ranked, depth, count=exact)
-        if count and not exact:
-            total = self.options.max_results
-        matched = f"{total} match" if exact else f"at least {total} match" if count else "not counted"
-        explain.append(f"lexical: {plan.description} -> {matched}, top {len(ranked)} in {_milliseconds(start)}")
-        sources.append(("lexical", ranked))
-        return ranked, total, exact
-
     def _lexical_side(self, plan: LexicalPlan, depth: int, refresh: bool, refreshed: list[int]) -> LexicalRun:
         """Hybrid's word side, on a worker thread: its explain line and source are kept for the caller.
 
@@ -296,10 +275,11 @@ class SearchService:
         if refresh:
             self.lexical.refresh()
             refreshed.append(self.lexical.generation)
-        explain: list[str] = []
-        sources: list[tuple[str, Ranked]] = []
-        ranked, total, exact = self._run_lexical(plan, depth, explain, sources, count=True)
-        return LexicalRun(ranked, total, exact, explain, sources)
+        return self._run_words(plan, depth)
+
+    def _run_words(self, plan: LexicalPlan, depth: int) -> LexicalRun:
+        """BM25 top ``depth`` and the match count (search/word_side.py: a kept broad filter's read unfiltered)."""
+        return run_words(self.lexical, self.allowed_cache, plan, depth, self.options.max_results, self.membership)
 
     @staticmethod
     def _add_lexical(run: LexicalRun, explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:

@@ -60,6 +60,9 @@ class LexicalPlan:
     terms: tuple[tuple[str, str], ...] = ()
     # Names ``required`` for caching the papers it allows (search/allowed.py); None: not cacheable.
     required_key: str | None = None
+    # The free words alone, ranked as ``ranked`` ranks them, when ``required`` holds filters only (no
+    # phrase, no given papers): ``ranked``'s hits are exactly its hits that pass (lexical/broad.py).
+    words: tantivy.Query | None = None
 
 
 class _Analyzers:
@@ -213,6 +216,10 @@ def compose_lexical_plan(schema: tantivy.Schema, query: SearchQuery, weights: Fi
     )
     required_description = " ".join(f"+{text}" for text in must_text + filter_text)
     ranked: tantivy.Query | None = None
+    words: tantivy.Query | None = None
+    if should and constant and not must:
+        # The filters score 0: the words' scores, and so their order, are the same with or without them.
+        words = tantivy.Query.boolean_query(list(should))
     if should or must:
         clauses: list[Clause] = list(should)
         clauses += [(tantivy.Occur.Must, q) for q in must + constant]
@@ -228,6 +235,7 @@ def compose_lexical_plan(schema: tantivy.Schema, query: SearchQuery, weights: Fi
         required_description=required_description,
         terms=tuple(terms),
         required_key=required_description if required is not None else None,
+        words=words,
     )
 
 
@@ -252,6 +260,7 @@ def restrict_plan(schema: tantivy.Schema, plan: LexicalPlan, paper_ids: Collecti
         required_description=f"{plan.required_description} {described}".strip(),
         # The description does not name the ids, so it cannot name a cached answer.
         required_key=None,
+        words=None,
     )
 
 

@@ -75,6 +75,40 @@ class LexicalReader(ABC):
         ranked = Ranked(ids[known][:limit], scores[known][:limit])
         return ranked, _count(result) if count else len(ranked)
 
+    def ranked_prefix(self, query: tantivy.Query, limit: int) -> tuple[Ranked, bool]:
+        """``search_ranked(query, limit)`` and whether it holds every match (fewer than ``limit`` found)."""
+        searcher = self.searcher()
+        hits = searcher.search(query, max(limit, 1), count=False).hits
+        if not hits:
+            return Ranked.empty(), True
+        found, addresses = zip(*hits, strict=True)
+        values = searcher.fast_field_values(FIELD_PAPER_ID, list(addresses))
+        ids = np.array([-1 if value is None else value for value in values], dtype=np.int64)
+        known = ids >= 0
+        return Ranked(ids[known], np.array(found, dtype=np.float64)[known]), len(hits) < limit
+
+    def count_between(self, query: tantivy.Query, low: int, high: int) -> int:
+        """How many papers with an id from ``low`` to ``high`` match ``query`` (a fast-field range, no postings)."""
+        ids = tantivy.Query.range_query(
+            self.schema,
+            FIELD_PAPER_ID,
+            tantivy.FieldType.Integer,
+            lower_bound=low,
+            upper_bound=high,
+            use_inverted_index=False,
+        )
+        within = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, ids)])
+        return self.count(within)
+
+    def most_frequent_term(self, terms: tuple[tuple[str, str], ...]) -> tuple[str, str, int]:
+        """The (field, term) pair of ``terms`` in the most papers, and that number (("", "", 0) for none)."""
+        searcher = self.searcher()
+        return max(
+            ((field, term, searcher.doc_freq(field, term)) for field, term in terms),
+            key=lambda found: found[2],
+            default=("", "", 0),
+        )
+
     def most_frequent(self, terms: tuple[tuple[str, str], ...]) -> int:
         """The largest document frequency among (field, term) pairs: a lower bound of an any-word match count."""
         searcher = self.searcher()
