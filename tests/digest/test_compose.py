@@ -357,3 +357,27 @@ def test_a_digest_without_a_line_starting_with_a_dot_is_joined_once_for_both_for
     later = compose(composer, subscriber_id=8, email="ann@example.org")
     assert later.smtp_data is later.data, "the SMTP form is the same bytes object, not a second join"
     assert dot_stuffed(later.data) == later.data
+
+
+@pytest.mark.parametrize(
+    ("period_key", "subscriber_id", "expected"),
+    [
+        ("day:2026-08-21", 7, "<digest.day-2026-08-21.7.7daf8c92a333@papers.example.org>"),
+        ("week:2026-W34", 123456, "<digest.week-2026-W34.123456.3a9288be915c@papers.example.org>"),
+        ("preview:day:2026-08-21", 1, "<digest.preview-day-2026-08-21.1.951aa1ec2db4@papers.example.org>"),
+        ("día:2026-08-21 x", 42, "<digest.día-2026-08-21-x.42.96542de6bd28@papers.example.org>"),
+    ],
+)
+def test_message_ids_stay_those_earlier_versions_stored_for_the_same_period_and_subscriber(
+    period_key: str, subscriber_id: int, expected: str
+) -> None:
+    # Pinned from the version before the period part was memoised and the HMAC taken in one call (issue 13):
+    # a digest planned by one version and sent again by another must keep its Message-ID.
+    site = MailSite(
+        name="Papertide",
+        base_url="https://papers.example.org",
+        mail_from="Papertide <digest@papers.example.org>",
+        secret="s3cret-key-for-message-ids",
+    )
+    assert site.make_message_id(period_key, subscriber_id) == expected
+    assert site.make_message_id(period_key, subscriber_id) == expected  # memoised period part: the same again

@@ -228,6 +228,8 @@ def add_followed_authors(topics: Topics, followed: Sequence[str]) -> Topics:
     Follows are read at planning time rather than copied into preferences, so unfollowing takes
     effect at the next digest and the preferences form keeps only what was typed (issue 11).
     """
+    if not followed:
+        return topics  # most subscribers follow no one on the site
     known = {author_keys(name)[0] for name in topics.authors}
     extra = tuple(dict.fromkeys(name for name in followed if author_keys(name)[0] not in known))
     return dataclasses.replace(topics, authors=topics.authors + extra) if extra else topics
@@ -293,7 +295,7 @@ class SelectionCache:
             chosen = select_items(
                 self.pool, topics=topics, size=size, since=since, sent=seen, topic_matches=self.topics.found
             )
-            items = tuple(PlannedItem(c.paper_id, i, c.reason) for i, c in enumerate(chosen))
+            items = tuple([PlannedItem(c.paper_id, i, c.reason) for i, c in enumerate(chosen)])
             selection = self.by_items.get(items)
             if selection is None:
                 selection = self.by_items[items] = PlannedSelection(items)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import unicodedata
-from collections.abc import Container, Iterable, Mapping, Sequence, Sized
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,6 +28,7 @@ AUTHOR_STRENGTH = 1.0
 CATEGORY_STRENGTH = 0.6
 TOPIC_STRENGTH_RANGE = (1.0, 0.5)
 EXTRA_MATCH_BONUS = 0.1
+_NOTHING: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +113,15 @@ class CandidatePool:
             cached = self._since[(key, since)] = [i for i in indexes if self.ranked[i].listed_on >= since]
         return cached
 
-    def sent_since(self, sent: Iterable[int], since: dt.date) -> frozenset[int]:
+    def sent_since(self, sent: Collection[int], since: dt.date) -> frozenset[int]:
         """Those of ``sent`` that a selection from ``since`` can see: pool papers listed on or after it.
 
         select_items consults ``sent`` only for papers that passed the ``since`` filter, so the
         rest cannot change a selection. Papers sent by earlier digests were mostly listed before
         the previous digest: two readers with different histories then share one selection.
         """
+        if not sent:
+            return _NOTHING  # a reader's first digest, and every reader of the first run
         position, ranked = self.position, self.ranked
         return frozenset(
             paper_id

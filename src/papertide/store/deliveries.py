@@ -27,7 +27,7 @@ import datetime as dt
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ClauseElement,
@@ -71,9 +71,12 @@ class PlannedSelection:
     id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedDigest:
-    """A digest decided by the planner, before it is written."""
+class PlannedDigest(NamedTuple):
+    """A digest decided by the planner, before it is written.
+
+    A named tuple, not a frozen dataclass: planning builds one per subscriber, and a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__`` (issue 13, as PlannedItem).
+    """
 
     subscriber_id: int
     period_key: str

@@ -7,11 +7,13 @@ arguments and only keeps the state transitions atomic (one UPDATE with its preco
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Row, and_, delete, func, select, update
+from sqlalchemy import Connection, Dialect, Row, Text, and_, cast, delete, func, select, update
 
 from papertide.domain.clock import as_utc
 from papertide.domain.subscribers import STATUSES, Preferences, Subscriber, Topics
@@ -22,6 +24,29 @@ from papertide.store.selections import delete_unused_selections, list_subscriber
 from papertide.store.topic_vectors import forget_topic_vectors
 
 
+@lru_cache(maxsize=16384)
+def _topics_from_text(text: str) -> Topics:
+    """Stored topics read from their JSON text, memoised: many subscribers follow the very same topics.
+
+    Planning reads every subscriber of a run (issue 13): at 20,000 subscribers 8,006 distinct
+    topic sets, the no-topics and popular category sets followed by thousands. Topics are
+    immutable, so subscribers with the same text share one value.
+    """
+    return Topics.from_json(json.loads(text))
+
+
+def _read_topics(value: Any) -> Topics:
+    # Text from LISTED_COLUMNS (a CAST), or the JSON type's parsed value from a plain select(subscribers).
+    return _topics_from_text(value) if isinstance(value, str) else Topics.from_json(value)
+
+
+LISTED_COLUMNS = [
+    *(column for column in subscribers.c if column.name != "topics"),
+    cast(subscribers.c.topics, Text).label("topics"),
+]
+"""The columns of ``subscribers`` with the topics as their stored text, for ``_topics_from_text``."""
+
+
 def to_subscriber(row: Row[Any]) -> Subscriber:
     """A row of ``subscribers`` as a Subscriber."""
     mapping = row._mapping
@@ -30,7 +55,7 @@ def to_subscriber(row: Row[Any]) -> Subscriber:
         hour=int(mapping["hour"]),
         timezone=mapping["timezone"],
         size=int(mapping["size"]),
-        topics=Topics.from_json(mapping["topics"]),
+        topics=_read_topics(mapping["topics"]),
     )
     return Subscriber(
         id=int(mapping["id"]),
@@ -282,7 +307,7 @@ def list_subscribers(
     conn: Connection, *, statuses: Iterable[str] = (), after_id: int = 0, limit: int = 1000
 ) -> list[Subscriber]:
     """Subscribers in id order after ``after_id`` (keyset paging), optionally of some statuses."""
-    statement = select(subscribers).where(subscribers.c.id > after_id)
+    statement = select(*LISTED_COLUMNS).where(subscribers.c.id > after_id)
     wanted = list(statuses)
     if wanted:
         statement = statement.where(subscribers.c.status.in_(wanted))
