@@ -82,7 +82,7 @@ def rank_filtered(
             return cache.rent(key, uses)
 
         described = plan.required_description
-        found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent)
+        found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent, published)
         if found is not None:
             return found[0], found[1], len(found[0]) < depth
     allowed = read_allowed_ids(cache, lexical, engine, plan, listed, dated, published)
