@@ -22,8 +22,12 @@ checks have cost about what one read costs (``uses_before_reading``: 7 searches 
 million papers); the next search reads the ids and keeps them (search/allowed.py ``rent``).
 A filter with dates that the vector snapshot answers (semantic/days.py, semantic/categories.py)
 does not come here: its first use selects its papers from the snapshot, cheaper than nearest
-first (search/filtered_side.py). Phrases and authors are not estimated (their filters are narrow
-in practice, and reading them is cheap then): they always take the allowed set.
+first (search/filtered_side.py). One it does not take (categories alone, the broad ones) has its
+nearest papers checked against the snapshot's days and categories instead of the database
+(``keep_in_snapshot``: cat:cs.LG's check 5.5 -> 2.4 ms CPU at a million, docs/search.md), the
+papers changed since the snapshot asked of the database so the answer stays its own. Phrases and
+authors are not estimated (their filters are narrow in practice, and reading them is cheap then):
+they always take the allowed set.
 """
 
 from __future__ import annotations

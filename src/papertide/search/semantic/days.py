@@ -14,7 +14,8 @@ Every paper, not every vector row: a filter's count (how many it allows, the exp
 deep its neighbours are read) counts papers without a vector too, as the database's answer does.
 The same snapshot keeps every paper's categories in the same order (categories.py), so a filter
 of categories, or of categories and dates, is answered the same way; a snapshot written before
-them has days alone (category filters read ids as before).
+them has days alone (category filters read ids as before). A broad filter's nearest papers are
+checked here too, looked up by id (``PublishedDays.keep``, search/nearest_first.py).
 """
 
 from __future__ import annotations
