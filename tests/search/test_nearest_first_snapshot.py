@@ -150,9 +150,12 @@ def test_a_snapshot_without_categories_leaves_the_check_to_the_database(
     assert checks.asked
 
 
-def test_the_snapshots_check_of_given_papers_is_its_selection_among_them() -> None:
+@pytest.mark.parametrize("dense", [False, True], ids=["ids with gaps", "ids without gaps"])
+def test_the_snapshots_check_of_given_papers_is_its_selection_among_them(dense: bool) -> None:
     rng = np.random.default_rng(5)
     ids = np.sort(rng.choice(np.arange(1, 5000), size=800, replace=False)).astype(np.int64)
+    if dense:
+        ids = np.arange(3, 803, dtype=np.int64)
     days = rng.integers(day_number(dt.date(2015, 1, 1)), day_number(dt.date(2025, 1, 1)), size=len(ids))
     days = days.astype(np.int32)
     days[::17] = NO_DAY
@@ -160,7 +163,8 @@ def test_the_snapshots_check_of_given_papers_is_its_selection_among_them() -> No
     rows = [(int(pid), names[int(code)]) for pid in ids for code in rng.choice(5, size=rng.integers(0, 3))]
     published = PublishedDays(ids, days, 0, compose_paper_categories(ids, rows))
     # Given papers: some the snapshot holds, some it does not (stored after it), sorted.
-    given = np.unique(np.concatenate([rng.choice(ids, size=300), rng.integers(1, 6000, size=100)])).astype(np.int64)
+    given = np.unique(np.concatenate([rng.choice(ids, size=300), rng.integers(0, 6000, size=100), [1, 2, 803]]))
+    given = given.astype(np.int64)
     cases: list[tuple[dt.date | None, dt.date | None, set[str] | None]] = [
         (dt.date(2020, 1, 1), None, None),
         (None, dt.date(2018, 6, 30), None),
