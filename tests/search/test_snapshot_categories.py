@@ -286,7 +286,7 @@ def test_a_narrow_category_filters_first_use_reads_its_ids_from_the_database_a_b
     store(engine, *PAPERS)
     service, semantic = open_service(engine, tmp_path)
     reads = IdReads(monkeypatch)
-    # Estimated shares: a third, about 9 %, about 3 %, none; SNAPSHOT_SHARE is 6 %.
+    # Estimated shares: a third, about 9 %, about 3 %, none; SNAPSHOT_SHARE is 4 %.
     for text, from_database in (
         ("cat:cs.LG", False),
         ("cat:stat until:2021-06-30", False),

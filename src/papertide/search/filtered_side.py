@@ -31,7 +31,7 @@ from papertide.store.filtered_ids import fetch_published_span
 
 # Below this estimated share of the papers, a category filter's first use reads its ids from the
 # database rather than selecting them from the snapshot (``_reads_database``; measured at a million).
-SNAPSHOT_SHARE = 0.06
+SNAPSHOT_SHARE = 0.04
 # Runs a semantic call, turning a model or index failure into SearchUnavailable (query.py ``_guarded``).
 Guard = Callable[[Callable[[], Ranked]], Ranked]
 
@@ -119,9 +119,10 @@ def _reads_database(dated: DatabaseFilter, lexical: LexicalIndex, engine: Engine
     """Whether a category filter the snapshot answers is read from the database's index instead, being narrow.
 
     Selecting from the snapshot passes over every paper's category codes (and days) whatever the
-    filter: about 13 ms CPU at a million papers. The database reads only the filter's papers, about
-    0.2 µs each (docs/search.md, "Nearest papers checked in the snapshot"): cheaper below about
-    ``SNAPSHOT_SHARE`` of the papers (cat:cs.RO since:2020-01-01, 1.2 %: 6.0 ms against 14.8).
+    filter: 9 to 12 ms CPU at a million papers within searches, 12 to 20 alone. The database reads
+    only the filter's papers, 0.3 to 0.45 µs each (docs/search.md, "Nearest papers checked in the
+    snapshot"): cheaper below 3 to 6 % of the papers, ``SNAPSHOT_SHARE`` (cat:cs.RO
+    since:2020-01-01, 1.2 %: 5.0 ms against 20.2 alone, 3.8-5.4 against 9.1-10.2 in searches).
     Both grow with the corpus, so the share where they meet does not. The share is estimated as
     nearest first estimates it (search/nearest_first.py); a filter nearest first would take (only at
     many millions of papers this narrow) stays on the snapshot's path. Dates alone always read the
