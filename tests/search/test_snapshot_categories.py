@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
 from papertide.domain.query import parse_query
+from papertide.search import filtered_side
 from papertide.search.database_filter import compose_checked_filter, fetch_filter_ids
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
@@ -75,7 +76,9 @@ def open_service(engine: Engine, folder: Path) -> tuple[SearchService, SemanticS
 
 
 @pytest.fixture
-def opened(engine: Engine, tmp_path: Path) -> tuple[SearchService, SemanticSearcher]:
+def opened(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[SearchService, SemanticSearcher]:
+    """The stores, every category filter read from the snapshot however narrow (filtered_side.py ``SNAPSHOT_SHARE``)."""
+    monkeypatch.setattr(filtered_side, "SNAPSHOT_SHARE", 0.0)
     store(engine, *PAPERS)
     return open_service(engine, tmp_path)
 
@@ -275,3 +278,22 @@ def test_a_broad_filter_with_dates_is_read_from_the_snapshot_and_one_of_categori
         page = service.search(SearchRequest(text=f"{QUERY} {text}", mode="semantic", per_page=20))
         assert any("checked on the" in line for line in page.explain) is nearest, (text, page.explain)
     assert reads.count == 0
+
+
+def test_a_narrow_category_filters_first_use_reads_its_ids_from_the_database_a_broader_one_from_the_snapshot(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store(engine, *PAPERS)
+    service, semantic = open_service(engine, tmp_path)
+    reads = IdReads(monkeypatch)
+    # Estimated shares: a third, about 9 %, about 3 %, none; SNAPSHOT_SHARE is 4 %.
+    for text, from_database in (
+        ("cat:cs.LG", False),
+        ("cat:stat until:2021-06-30", False),
+        ("cat:math.ST since:2022-01-01 until:2022-12-31", True),
+        ("cat:q-bio", True),
+        ("since:2020-03-01 until:2020-03-31", False),  # dates alone: always the snapshot's days
+    ):
+        before = reads.count
+        assert_exact(service, semantic, text)
+        assert reads.count - before == int(from_database), text

@@ -56,6 +56,24 @@ class PaperCategories:
         """How many papers (CSR rows) there are."""
         return len(self.offsets) - 1
 
+    def passing_at(self, positions: Ids, names: Collection[str]) -> Mask:
+        """For the papers at ``positions`` (rows) only, whether one of their stored category names is among ``names``.
+
+        A broad filter's nearest papers are checked here (search/nearest_first.py): a gather of
+        their few codes, not a pass over every paper's as ``passing`` makes.
+        """
+        offsets = np.asarray(self.offsets)
+        starts, stops = offsets[positions], offsets[positions + 1]
+        lengths = stops - starts
+        # Each wanted code's position in ``codes``: its row's start plus its place in the row.
+        row_of = np.repeat(np.arange(len(positions)), lengths)
+        ends = np.cumsum(lengths)
+        places = np.arange(int(ends[-1]) if len(ends) else 0) - np.repeat(ends - lengths - starts, lengths)
+        wanted = np.array([code for code, name in enumerate(self.names) if name in names], dtype=np.int64)
+        hit = np.isin(np.asarray(self.codes)[places], wanted)
+        passing: Mask = np.bincount(row_of[hit], minlength=len(positions)) > 0
+        return passing
+
     def passing(self, names: Collection[str]) -> Mask:
         """Per paper, whether one of its stored category names is among ``names``."""
         wanted = [code for code, name in enumerate(self.names) if name in names]

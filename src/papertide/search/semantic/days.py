@@ -14,7 +14,8 @@ Every paper, not every vector row: a filter's count (how many it allows, the exp
 deep its neighbours are read) counts papers without a vector too, as the database's answer does.
 The same snapshot keeps every paper's categories in the same order (categories.py), so a filter
 of categories, or of categories and dates, is answered the same way; a snapshot written before
-them has days alone (category filters read ids as before).
+them has days alone (category filters read ids as before). A broad filter's nearest papers are
+checked here too, looked up by id (``PublishedDays.keep``, search/nearest_first.py).
 """
 
 from __future__ import annotations
@@ -89,15 +90,60 @@ class PublishedDays:
             passing = self.categories.passing(names)
         if since is not None or until is not None:
             days = np.asarray(self.days)
+            low, high = _day_bounds(since, until)
             # The lower bound is always set, above NO_DAY: a paper without a date fails it (one pass less).
-            dated = days >= (NO_DAY + 1 if since is None else max(day_number(since), NO_DAY + 1))
+            dated = days >= low
             if until is not None:
-                dated &= days <= min(day_number(until), np.iinfo(np.int32).max)
+                dated &= days <= high
             passing = dated if passing is None else passing & dated
         assert passing is not None  # (for the type checker: the first check refuses neither)
         # The positions, then one take: a boolean index of the memory-mapped ids costs three times as much.
         found: Ids = np.asarray(self.ids).take(np.flatnonzero(passing))
         return found
+
+    def keep(
+        self, paper_ids: Ids, since: dt.date | None, until: dt.date | None, names: Collection[str] | None = None
+    ) -> Ids:
+        """Those of ``paper_ids`` (sorted) published in range and filed under one of ``names`` as of ``seq``; sorted.
+
+        The same facts as ``select``, read for the given papers only (search/nearest_first.py). A
+        paper the snapshot does not hold (stored after ``seq``) passes nothing here.
+        """
+        if since is None and until is None and names is None:
+            raise ValueError("a publication range needs since, until or both")
+        if names is not None and self.categories is None:
+            raise ValueError("this snapshot keeps no categories")
+        ids = np.asarray(self.ids)
+        wanted = np.asarray(paper_ids, dtype=np.int64)
+        if not len(ids) or not len(wanted):
+            return np.zeros(0, dtype=np.int64)
+        first = int(ids[0])
+        if int(ids[-1]) - first == len(ids) - 1:
+            # Ids without gaps (papers are never deleted): a paper's row is its id less the first's,
+            # where a binary search of the mapped ids costs 0.4 ms for 1,900 papers at a million.
+            positions = np.clip(wanted - first, 0, len(ids) - 1)
+        else:
+            positions = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        passing: Mask = ids[positions] == wanted
+        if since is not None or until is not None:
+            low, high = _day_bounds(since, until)
+            days = np.asarray(self.days)[positions]
+            passing &= (days >= low) & (days <= high)
+        if names is not None and self.categories is not None:
+            rows = np.flatnonzero(passing)
+            passing[rows] = self.categories.passing_at(positions[rows], names)
+        found: Ids = wanted[passing]
+        return found
+
+
+def _day_bounds(since: dt.date | None, until: dt.date | None) -> tuple[int, int]:
+    """The days from ``since`` to ``until`` (both included) as day numbers; the lower one above ``NO_DAY``.
+
+    A paper without a date fails the lower bound, as in the database.
+    """
+    low = NO_DAY + 1 if since is None else max(day_number(since), NO_DAY + 1)
+    high = np.iinfo(np.int32).max if until is None else min(day_number(until), np.iinfo(np.int32).max)
+    return low, high
 
 
 def fetch_published_days(conn: Connection) -> PublishedDays:
