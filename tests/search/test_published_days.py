@@ -12,27 +12,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from sqlalchemy import Engine
 
 from papertide.domain.models import Paper
-from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
-from papertide.search.request import SearchOptions, SearchRequest
 from papertide.search.semantic import days as days_module
 from papertide.search.semantic.days import NO_DAY, PublishedDays, fetch_published_days
 from papertide.search.semantic.searcher import SemanticSearcher
 from papertide.search.semantic.snapshot import POINTER
 from papertide.store.filtered_ids import fetch_published_paper_ids
-from tests.search.search_corpus import open_hashed_stores, paper_ids, revised, store
+from tests.search.search_corpus import paper_ids, revised, store
+from tests.search.snapshot_filters import IdReads, assert_exact, open_service
 
 WORDS = ["graph", "neural", "protein", "quantum", "galaxy", "market", "lattice", "entropy", "robot", "vision"]
 START = dt.date(2020, 1, 1)
 FILTERS = ["since:2024-01-01", "until:2021-06-30", "since:2022-01-01 until:2022-12-31", "since:2030-01-01"]
-QUERY = "graph neural lattice"
 
 
 def paper(number: int, published: dt.date | None) -> Paper:
@@ -51,63 +48,10 @@ def paper(number: int, published: dt.date | None) -> Paper:
 PAPERS = [paper(n, START + dt.timedelta(days=(n * 37) % 2000)) for n in range(400)] + [paper(400, None)]
 
 
-def open_service(engine: Engine, folder: Path) -> tuple[SearchService, SemanticSearcher]:
-    lexical, semantic = open_hashed_stores(engine, folder)
-    options = SearchOptions(similarity_floor=-1.0, max_results=1000, fusion_depth=50)
-    return SearchService(engine, lexical, lambda: semantic, options), semantic
-
-
 @pytest.fixture
 def opened(engine: Engine, tmp_path: Path) -> tuple[SearchService, SemanticSearcher]:
     store(engine, *PAPERS)
     return open_service(engine, tmp_path)
-
-
-class IdReads:
-    """Counts the reads of a filter's ids from the database or the lexical index (the path days replace)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from papertide.search import allowed_ids
-
-        self.count = 0
-        fetch, matching = allowed_ids.fetch_filter_ids, LexicalIndex.matching_ids
-
-        def counted_fetch(*args: Any) -> Any:
-            self.count += 1
-            return fetch(*args)
-
-        def counted_matching(*args: Any) -> Any:
-            self.count += 1
-            return matching(*args)
-
-        monkeypatch.setattr(allowed_ids, "fetch_filter_ids", counted_fetch)
-        monkeypatch.setattr(LexicalIndex, "matching_ids", counted_matching)
-
-
-def truth(service: SearchService, semantic: SemanticSearcher, text: str) -> tuple[list[tuple[int, float]], int]:
-    """The filter read from the database now and the query ranked among those papers alone; how many pass."""
-    query = text.split()
-    since = next((dt.date.fromisoformat(t[6:]) for t in query if t.startswith("since:")), None)
-    until = next((dt.date.fromisoformat(t[6:]) for t in query if t.startswith("until:")), None)
-    with service.engine.connect() as conn:
-        allowed = fetch_published_paper_ids(conn, since, until)
-    ranked = semantic.rank(QUERY, 1000, candidates=allowed) if len(allowed) else None
-    return ([] if ranked is None else ranked.pairs()), len(allowed)
-
-
-def found(service: SearchService, text: str) -> tuple[list[tuple[int, float]], str]:
-    page = service.search(SearchRequest(text=f"{QUERY} {text}", mode="semantic", per_page=1000))
-    explain = next(line for line in page.explain if line.startswith("semantic:"))
-    return [(hit.paper_id, hit.score) for hit in page.hits], explain
-
-
-def assert_exact(service: SearchService, semantic: SemanticSearcher, text: str) -> None:
-    service.allowed_cache.clear()  # each filter's first use
-    hits, explain = found(service, text)
-    expected, allowed = truth(service, semantic, text)
-    assert [pid for pid, _ in hits] == [pid for pid, _ in expected]
-    assert [score for _, score in hits] == pytest.approx([score for _, score in expected], abs=1e-6)
-    assert f"the {allowed} allowed by" in explain
 
 
 def test_a_date_filters_first_use_reads_the_snapshots_days_and_gives_the_databases_answer(

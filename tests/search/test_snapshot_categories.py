@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import logging
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -25,15 +24,14 @@ from papertide.domain.models import Paper
 from papertide.domain.query import parse_query
 from papertide.search import filtered_side
 from papertide.search.database_filter import compose_checked_filter, fetch_filter_ids
-from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
 from papertide.search.request import SearchOptions, SearchRequest
 from papertide.search.semantic import categories as categories_module
 from papertide.search.semantic.categories import PaperCategories, compose_paper_categories
 from papertide.search.semantic.days import fetch_published_days
 from papertide.search.semantic.searcher import SemanticSearcher
-from papertide.search.semantic.snapshot import POINTER
 from tests.search.search_corpus import open_hashed_stores, paper_ids, revised, store
+from tests.search.snapshot_filters import QUERY, IdReads, assert_exact, current_snapshot, open_service
 
 WORDS = ["graph", "neural", "protein", "quantum", "galaxy", "market", "lattice", "entropy", "robot", "vision"]
 START = dt.date(2020, 1, 1)
@@ -50,7 +48,6 @@ FILTERS = [
     "cat:q-bio",
     "cat:nothing.here",
 ]
-QUERY = "graph neural lattice"
 
 
 def paper(number: int, categories: tuple[str, ...], published: dt.date | None = None) -> Paper:
@@ -69,68 +66,12 @@ def paper(number: int, categories: tuple[str, ...], published: dt.date | None = 
 PAPERS = [paper(n, NAMES[n % len(NAMES)]) for n in range(300)] + [paper(300, ("cs.LG",), dt.date(1, 1, 1))]
 
 
-def open_service(engine: Engine, folder: Path) -> tuple[SearchService, SemanticSearcher]:
-    lexical, semantic = open_hashed_stores(engine, folder)
-    options = SearchOptions(similarity_floor=-1.0, max_results=1000, fusion_depth=50)
-    return SearchService(engine, lexical, lambda: semantic, options), semantic
-
-
 @pytest.fixture
 def opened(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[SearchService, SemanticSearcher]:
     """The stores, every category filter read from the snapshot however narrow (filtered_side.py ``SNAPSHOT_SHARE``)."""
     monkeypatch.setattr(filtered_side, "SNAPSHOT_SHARE", 0.0)
     store(engine, *PAPERS)
     return open_service(engine, tmp_path)
-
-
-class IdReads:
-    """Counts the reads of a filter's ids from the database or the lexical index (the path the snapshot replaces)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from papertide.search import allowed_ids
-
-        self.count = 0
-        fetch, matching = allowed_ids.fetch_filter_ids, LexicalIndex.matching_ids
-
-        def counted_fetch(*args: Any) -> Any:
-            self.count += 1
-            return fetch(*args)
-
-        def counted_matching(*args: Any) -> Any:
-            self.count += 1
-            return matching(*args)
-
-        monkeypatch.setattr(allowed_ids, "fetch_filter_ids", counted_fetch)
-        monkeypatch.setattr(LexicalIndex, "matching_ids", counted_matching)
-
-
-def truth(service: SearchService, semantic: SemanticSearcher, text: str) -> tuple[list[tuple[int, float]], int]:
-    """The filter read from the database now and the query ranked among those papers alone; how many pass."""
-    checked = compose_checked_filter(parse_query(text))
-    assert checked is not None
-    with service.engine.connect() as conn:
-        allowed = fetch_filter_ids(conn, checked)
-    ranked = semantic.rank(QUERY, 1000, candidates=allowed) if len(allowed) else None
-    return ([] if ranked is None else ranked.pairs()), len(allowed)
-
-
-def found(service: SearchService, text: str) -> tuple[list[tuple[int, float]], str]:
-    page = service.search(SearchRequest(text=f"{QUERY} {text}", mode="semantic", per_page=1000))
-    explain = next(line for line in page.explain if line.startswith("semantic:"))
-    return [(hit.paper_id, hit.score) for hit in page.hits], explain
-
-
-def assert_exact(service: SearchService, semantic: SemanticSearcher, text: str) -> None:
-    service.allowed_cache.clear()  # each filter's first use
-    hits, explain = found(service, text)
-    expected, allowed = truth(service, semantic, text)
-    assert [pid for pid, _ in hits] == [pid for pid, _ in expected], text
-    assert [score for _, score in hits] == pytest.approx([score for _, score in expected], abs=1e-6)
-    assert f"the {allowed} allowed by" in explain or (allowed == 0 and not hits), (text, explain)
-
-
-def current_snapshot(folder: Path) -> Path:
-    return folder / "vectors" / json.loads((folder / "vectors" / POINTER).read_text())["snapshot"]
 
 
 def test_a_category_filters_first_use_reads_the_snapshots_categories_and_gives_the_databases_answer(
