@@ -65,19 +65,23 @@ def rank_filtered(
     wanted: int,
     sources: FilterSources,
     guarded: Guard,
+    snapshot: PublishedDays | None = None,
 ) -> tuple[Ranked, str, bool]:
     """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can.
 
     ``wanted`` neighbours are read when at most ``sources.candidate_limit`` papers pass, else ``depth``.
     A filter of dates and categories is read from the snapshot's days and categories when it keeps
     them (semantic/days.py, semantic/categories.py); with dates, never nearest first (``_selects_days``).
+    ``snapshot``: the days the caller read for this search (its word side checks its hits there too).
     """
     cache, lexical, engine, candidate_limit = sources.cache, sources.lexical, sources.engine, sources.candidate_limit
     key = plan.required_key
     # Not restricted to given papers (only the index knows those; ``key`` None), nor read already.
     first_use = key is not None and not cache.holds(key)
     # Only for a first use: a kept filter needs no days.
-    published = semantic.published_days() if first_use and isinstance(semantic, DatedRanker) else None
+    if first_use and snapshot is None and isinstance(semantic, DatedRanker):
+        snapshot = semantic.published_days()
+    published = snapshot if first_use else None
     dated = compose_snapshot_filter(query, published)
     narrow = dated is not None and listed is not None and _reads_database(dated, lexical, engine, depth)
     if narrow:

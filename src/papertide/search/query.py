@@ -41,8 +41,9 @@ from papertide.search.request import (
     TrendingRanker,
     describe_no_match,
 )
+from papertide.search.semantic.days import PublishedDays
 from papertide.search.sorting import sort_by_date, sort_by_trending
-from papertide.search.word_side import run_words
+from papertide.search.word_side import SnapshotFilter, compose_snapshot_words, first_use_days, run_words
 
 log = logging.getLogger(__name__)
 Pairs = list[tuple[int, float]]
@@ -188,13 +189,18 @@ class SearchService:
             ranked, exact = Ranked.from_pairs(newest), True
             explain.append(f"filters only: {plan.required_description}, newest first; {total} match")
         elif mode == "lexical":
-            words_only = self._add_lexical(self._run_words(plan, depth), explain, sources)
+            published = first_use_days(self._semantic, self.allowed_cache, plan)
+            snapshot = compose_snapshot_words(self.engine, query, published)
+            words_only = self._add_lexical(self._run_words(plan, depth, snapshot), explain, sources)
             ranked, total, exact = words_only.ranked, words_only.total, words_only.exact
         else:
             # The lexical index's commit after the word side's freshness check, when it made one.
             refreshed: list[int] = []
+            # A first use's snapshot, read once: the word side checks its hits there, the meaning side its neighbours.
+            published = first_use_days(self._semantic, self.allowed_cache, plan)
+            snapshot = compose_snapshot_words(self.engine, query, published)
             words = (
-                self.beside.start(lambda: self._lexical_side(plan, depth, refresh_beside, refreshed))
+                self.beside.start(lambda: self._lexical_side(plan, depth, refresh_beside, refreshed, snapshot))
                 if beside
                 else None
             )
@@ -204,7 +210,9 @@ class SearchService:
             semantic_sources: list[tuple[str, Ranked]] = []
             try:
                 semantic = self.semantic()
-                found = self._run_semantic(semantic, query, plan, listed, depth, semantic_explain, semantic_sources)
+                found = self._run_semantic(
+                    semantic, query, plan, listed, depth, semantic_explain, semantic_sources, published
+                )
             except SearchUnavailable as error:
                 if words is None:
                     raise
@@ -224,7 +232,7 @@ class SearchService:
                         # again as if the check had come first (if it fails now, its first answer stands).
                         again: tuple[list[str], list[tuple[str, Ranked]]] = ([], [])
                         try:
-                            found = self._run_semantic(semantic, query, plan, listed, depth, *again)
+                            found = self._run_semantic(semantic, query, plan, listed, depth, *again, published)
                             semantic_explain, semantic_sources = again
                         except SearchUnavailable:
                             log.warning("a filtered search kept its meaning side's first run", exc_info=True)
@@ -266,7 +274,9 @@ class SearchService:
             sort="newest" if request.sort == "relevance" and not query.has_text else request.sort,
         )
 
-    def _lexical_side(self, plan: LexicalPlan, depth: int, refresh: bool, refreshed: list[int]) -> LexicalRun:
+    def _lexical_side(
+        self, plan: LexicalPlan, depth: int, refresh: bool, refreshed: list[int], snapshot: SnapshotFilter | None
+    ) -> LexicalRun:
         """Hybrid's word side, on a worker thread: its explain line and source are kept for the caller.
 
         With ``refresh``, the freshness check runs first and the commit it left the index at is
@@ -275,11 +285,12 @@ class SearchService:
         if refresh:
             self.lexical.refresh()
             refreshed.append(self.lexical.generation)
-        return self._run_words(plan, depth)
+        return self._run_words(plan, depth, snapshot)
 
-    def _run_words(self, plan: LexicalPlan, depth: int) -> LexicalRun:
-        """BM25 top ``depth`` and the match count (search/word_side.py: a kept broad filter's read unfiltered)."""
-        return run_words(self.lexical, self.allowed_cache, plan, depth, self.options.max_results, self.membership)
+    def _run_words(self, plan: LexicalPlan, depth: int, snapshot: SnapshotFilter | None = None) -> LexicalRun:
+        """BM25 top ``depth`` and the match count (search/word_side.py: a broad filter's read unfiltered)."""
+        options = self.options
+        return run_words(self.lexical, self.allowed_cache, plan, depth, options.max_results, self.membership, snapshot)
 
     @staticmethod
     def _add_lexical(run: LexicalRun, explain: list[str], sources: list[tuple[str, Ranked]]) -> LexicalRun:
@@ -297,6 +308,7 @@ class SearchService:
         depth: int,
         explain: list[str],
         sources: list[tuple[str, Ranked]],
+        published: PublishedDays | None = None,
     ) -> _SemanticRun:
         """The nearest papers at ``depth`` (for fusion) and every one above the similarity floor.
 
@@ -314,7 +326,9 @@ class SearchService:
             complete = len(hits) < wanted
         else:
             read = self.filter_sources
-            hits, how, complete = rank_filtered(semantic, query, plan, listed, depth, wanted, read, self._guarded)
+            hits, how, complete = rank_filtered(
+                semantic, query, plan, listed, depth, wanted, read, self._guarded, published
+            )
         floor = options.similarity_floor
         ranked = hits.head(depth)
         above = hits.where(hits.scores >= floor)

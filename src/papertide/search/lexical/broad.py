@@ -23,6 +23,7 @@ import math
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,28 +115,59 @@ class Membership:
         return bits
 
 
+@dataclass(frozen=True, slots=True)
+class BroadFilter:
+    """What the unfiltered ranking is checked against: how many papers pass, which do, and where the newest lie.
+
+    Kept ids give all three exactly (``kept_filter``); a first use's snapshot check (search/
+    word_side.py) an estimated count, the snapshot's answer, and an id range sized by the estimate.
+    The estimate only sizes reads: the count's bound is the filtered query's own count in the range.
+    """
+
+    # How many papers pass (exact, or an estimate).
+    allowed: int
+    # Which of the given ids (not negative, any order) pass.
+    passes: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]
+    # An id range holding about ``size`` of the newest passing papers; None when not worth counting.
+    newest: Callable[[int], tuple[int, int] | None]
+    # For the explain line: where the hits were checked.
+    where: str = ""
+
+
+def kept_filter(allowed: npt.NDArray[np.int64], membership: Membership | None = None) -> BroadFilter:
+    """A filter of kept sorted ids ``allowed``; ``membership`` keeps a bit set of them across searches."""
+
+    def check(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        return passes(allowed, ids) if membership is None else membership.passes(allowed, ids)
+
+    def newest(size: int) -> tuple[int, int] | None:
+        # Past half the allowed papers the range costs about what the filtered count does.
+        return None if 2 * size > len(allowed) else (int(allowed[-size]), int(allowed[-1]))
+
+    return BroadFilter(len(allowed), check, newest)
+
+
 def rank_broad_words(
     reader: LexicalReader,
     plan: LexicalPlan,
-    allowed: npt.NDArray[np.int64],
+    allowed: BroadFilter,
     papers: int,
     depth: int,
     max_results: int,
-    membership: Membership | None = None,
 ) -> BroadWords | None:
     """The filtered query's top ``depth`` and count from the unfiltered ranking, or None (run the filtered query).
 
-    ``allowed``: the sorted ids passing ``plan.required``, read at the searcher's commit; ``membership``
-    keeps a bit set of it across searches.
+    ``allowed``: the papers passing ``plan.required`` (kept ids read at the searcher's commit, or
+    the snapshot's check).
     """
     if plan.words is None or plan.required is None:
         return None
-    read = unfiltered_read(depth, len(allowed), papers)
+    read = unfiltered_read(depth, allowed.allowed, papers)
     if read is None:
         return None
     found, every = reader.ranked_prefix(plan.words, read)
-    passing = found.where(passes(allowed, found.ids) if membership is None else membership.passes(allowed, found.ids))
-    how = f"the unfiltered top {read}, {len(passing)} pass"
+    passing = found.where(allowed.passes(found.ids))
+    how = f"the unfiltered top {read}, {len(passing)} pass{allowed.where}"
     if every:
         # Every match was read: the passing ones are every filtered match.
         return BroadWords(passing.head(depth), len(passing), True, how)
@@ -150,18 +182,19 @@ def rank_broad_words(
 
 
 def count_newest(
-    reader: LexicalReader, plan: LexicalPlan, allowed: npt.NDArray[np.int64], papers: int, max_results: int
+    reader: LexicalReader, plan: LexicalPlan, allowed: BroadFilter, papers: int, max_results: int
 ) -> int | None:
     """Filtered matches of the most frequent query word among the newest allowed papers: a lower bound.
 
-    None when the range would cover half the allowed papers (no cheaper than the filtered count).
+    Counted by the filtered query itself in an id range, so the range's size is all the filter
+    decides. None when ``allowed`` finds the range not worth it (no cheaper than the filtered count).
     """
     field, term, frequency = reader.most_frequent_term(plan.terms)
     if frequency <= 0 or plan.required is None:
         return None
-    size = math.ceil(SLICE_SAFETY * (max_results + 1) * papers / frequency)
-    if 2 * size > len(allowed):
+    span = allowed.newest(math.ceil(SLICE_SAFETY * (max_results + 1) * papers / frequency))
+    if span is None:
         return None
     word = tantivy.Query.term_query(reader.schema, field, term)
     query = tantivy.Query.boolean_query([(tantivy.Occur.Must, word), (tantivy.Occur.Must, plan.required)])
-    return reader.count_between(query, int(allowed[-size]), int(allowed[-1]))
+    return reader.count_between(query, *span)
