@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,10 +142,13 @@ def snapshot_filter(lexical: LexicalIndex, snapshot: SnapshotFilter, papers: int
             return fetch_published_span(conn)
 
     share = estimate_share(lexical.searcher(), checked, papers, span)
-    keep = keep_in_snapshot(snapshot.engine, checked, published)
+    # Made on the first check only: a filter too narrow to read unfiltered never asks for it.
+    kept: list[Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]]] = []
 
     def check(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        return np.isin(ids, keep(np.sort(ids)))
+        if not kept:
+            kept.append(keep_in_snapshot(snapshot.engine, checked, published))
+        return np.isin(ids, kept[0](np.sort(ids)))
 
     def newest(size: int) -> tuple[int, int] | None:
         # The snapshot's highest ids, as many as hold about ``size`` passing papers; those stored since are above.
