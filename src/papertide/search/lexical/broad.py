@@ -6,13 +6,17 @@ unfiltered (docs/search.md). The filter clause scores 0, so the filtered ranking
 one with the papers that fail the filter taken out: the same scores, and equal scores in the same
 order (tantivy orders them by document address with or without the filter, block-max WAND
 included: tests/search/test_broad_words.py). For a filter passing a large share of the papers,
-the unfiltered top ``depth x MARGIN / share`` are read and checked against the filter's kept ids.
+the unfiltered top ``depth x MARGIN / share`` are read and checked against the filter's kept ids,
+or on its first use against the vector snapshot's days and categories (``BroadFilter``, search/
+word_side.py).
 
 The match count is kept as the filtered query gives it where the page can show it: below
 ``max_results + 1`` matches it is exact, above it the page says "at least max_results" either way
 (search/query.py caps it), so a lower bound past ``max_results`` is all that is needed. The
 prefix's passing papers are one; else the matches of the most frequent query word among the
-newest allowed papers (an id range of the fast field: 2 ms where the whole count costs 12).
+newest allowed papers (an id range of the fast field: 2 ms where the whole count costs 12), counted
+by the filtered query itself: the filter only sizes the range (kept ids exactly, the snapshot by
+its highest ids and the estimated share).
 Whenever the prefix cannot answer (fewer than ``depth`` pass, or no bound reaches past
 ``max_results``), None: the caller runs the filtered query, so results never depend on the share.
 """
