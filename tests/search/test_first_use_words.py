@@ -19,12 +19,14 @@ from sqlalchemy import Engine
 
 from papertide.search import nearest_first as nearest_module
 from papertide.search import query as query_module
+from papertide.search.database_filter import DatabaseFilter
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
 from papertide.search.request import SearchRequest
 from papertide.search.semantic import filtered as filtered_module
 from papertide.search.semantic.index import IndexConfig
 from papertide.search.semantic.searcher import SemanticSearcher, open_semantic
+from papertide.search.word_side import estimate_snapshot_share
 from tests.search.hashing_embedder import HashingEmbedder
 from tests.search.search_corpus import paper_ids, revised, store
 from tests.search.test_broad_words import OPTIONS, UNFILTERED, corpus, read
@@ -207,3 +209,15 @@ def test_the_word_side_never_loads_the_semantic_side_for_its_snapshot(stores: St
     assert got == read(stores.plain, "graph methods cat:cs.LG")[0]
     service.semantic()
     assert IN_SNAPSHOT in read(service, "graph methods cat:cs.LG")[1]
+
+
+def test_a_date_filter_s_share_is_counted_in_the_snapshot_s_days_and_a_category_s_in_the_index(stores: Stores) -> None:
+    published = stores.semantic.published_days()
+    assert published is not None
+    since = DatabaseFilter((), dt.date(2025, 3, 1), None)
+    # Every paper sampled at this size: the share is exact (papers 59 to 599 of 600 are published since).
+    searcher = stores.lexical.searcher()
+    assert estimate_snapshot_share(searcher, published, since, 600) == pytest.approx(541 / 600)
+    both = DatabaseFilter(("cs.lg",), dt.date(2025, 3, 1), None)
+    assert estimate_snapshot_share(searcher, published, both, 600) == pytest.approx(426 / 600 * 541 / 600)
+    assert estimate_snapshot_share(searcher, published, DatabaseFilter(("q-bio",), None, None), 600) == 0.05

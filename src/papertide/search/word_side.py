@@ -16,7 +16,7 @@ index's copy until the next commit (docs/search.md).
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import tantivy
 from sqlalchemy import Engine
 
 from papertide.domain.query import SearchQuery
@@ -37,10 +38,11 @@ from papertide.search.lexical.plan import LexicalPlan
 from papertide.search.nearest_first import estimate_share, keep_in_snapshot
 from papertide.search.ranked import Ranked
 from papertide.search.semantic.days import PublishedDays
-from papertide.store.filtered_ids import fetch_published_span
 
 # The count's id range runs to the highest id there can be: papers stored after the snapshot are newer still.
 HIGHEST_ID = int(np.iinfo(np.int64).max)
+# A filter's share of the papers is estimated from this many of the snapshot's (standard error under 1 %).
+SHARE_SAMPLES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,18 +132,13 @@ def read_broad(
 
 
 def snapshot_filter(lexical: LexicalIndex, snapshot: SnapshotFilter, papers: int) -> BroadFilter:
-    """The filter checked against the snapshot, its share estimated as nearest first estimates it.
+    """The filter checked against the snapshot, its share estimated (``estimate_snapshot_share``).
 
     The estimate sizes the unfiltered read and the count's id range only: too few passing hits, or
     a bound not past ``max_results``, run the filtered query (lexical/broad.py).
     """
     checked, published = snapshot.checked, snapshot.published
-
-    def span() -> tuple[dt.date | None, dt.date | None]:
-        with snapshot.engine.connect() as conn:
-            return fetch_published_span(conn)
-
-    share = estimate_share(lexical.searcher(), checked, papers, span)
+    share = estimate_snapshot_share(lexical.searcher(), published, checked, papers)
     # Made on the first check only: a filter too narrow to read unfiltered never asks for it.
     kept: list[Callable[[npt.NDArray[np.int64]], npt.NDArray[np.int64]]] = []
 
@@ -158,3 +155,22 @@ def snapshot_filter(lexical: LexicalIndex, snapshot: SnapshotFilter, papers: int
         return int(published.ids[-rows]), HIGHEST_ID
 
     return BroadFilter(round(share * papers), check, newest, " in the vector snapshot")
+
+
+def estimate_snapshot_share(
+    searcher: tantivy.Searcher, published: PublishedDays, checked: DatabaseFilter, papers: int
+) -> float:
+    """About which share of the papers pass ``checked``: its categories' as nearest first estimates it (the index's
+    term counts), times its dates' among every n-th of the snapshot's papers (``SHARE_SAMPLES``).
+
+    Nearest first's estimate of dates samples 256 days' counts and asks the database for the
+    publication span: 1.3 ms CPU at a million papers, paid by every first use of a date filter,
+    broad or not; every n-th day of the snapshot 0.16 ms (categories there: 0.5-0.75).
+    """
+    categories = dataclasses.replace(checked, since=None, until=None)
+    share = estimate_share(searcher, categories, papers, lambda: (None, None)) if checked.categories else 1.0
+    ids = np.asarray(published.ids)
+    if share <= 0 or (checked.since is None and checked.until is None) or not len(ids):
+        return share
+    sample = np.ascontiguousarray(ids[:: max(1, len(ids) // SHARE_SAMPLES)])
+    return share * len(published.keep(sample, checked.since, checked.until)) / len(sample)
