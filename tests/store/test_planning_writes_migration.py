@@ -1,4 +1,4 @@
-"""Migration 0013: planning's ``last_digest_at`` updates are HOT on PostgreSQL, the period key index is gone (issue 13)."""
+"""Migration 0013: planning's ``last_digest_at`` updates are HOT on PostgreSQL; the period key index goes (issue 13)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_postgresql_keeps_half_of_each_subscribers_page_free_until_downgraded(po
     assert _fillfactor(postgres_engine) == "fillfactor=50"
 
 
-def test_nearly_every_last_digest_update_of_a_planning_batch_is_hot_on_postgresql_day_after_day(postgres_engine: Engine) -> None:
+def test_nearly_every_last_digest_update_of_a_planning_batch_is_hot_day_after_day(postgres_engine: Engine) -> None:
     ids = _add_subscribers(postgres_engine)
     # The next day's run finds the pages pruned of the old versions, or prunes them: HOT again.
     for _day in range(3):
