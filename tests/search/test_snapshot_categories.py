@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +69,9 @@ PAPERS = [paper(n, NAMES[n % len(NAMES)]) for n in range(300)] + [paper(300, ("c
 
 @pytest.fixture
 def opened(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[SearchService, SemanticSearcher]:
-    """The stores, every category filter read from the snapshot however narrow (filtered_side.py ``SNAPSHOT_SHARE``)."""
+    """The stores, every category filter read from the snapshot however narrow (filtered_side.py ``*_SHARE``)."""
     monkeypatch.setattr(filtered_side, "SNAPSHOT_SHARE", 0.0)
+    monkeypatch.setattr(filtered_side, "BITS_SNAPSHOT_SHARE", 0.0)
     store(engine, *PAPERS)
     return open_service(engine, tmp_path)
 
@@ -79,7 +81,7 @@ def test_a_category_filters_first_use_reads_the_snapshots_categories_and_gives_t
 ) -> None:
     service, semantic = opened
     published = semantic.published_days()
-    assert published is not None and published.categories is not None
+    assert published is not None and published.categories is not None and published.categories.bits is not None
     reads = IdReads(monkeypatch)
     for text in FILTERS:
         assert_exact(service, semantic, text)
@@ -103,6 +105,7 @@ def test_papers_added_recategorised_or_uncategorised_since_the_snapshot_are_aske
     )
     semantic.index_papers([paper_ids(service.engine)["2601.00500"]])
     assert semantic.published_days() is published  # no new snapshot: the changes are the database's alone
+    assert published.categories is not None and published.categories.bits is not None  # patched as the codes were
     reads = IdReads(monkeypatch)
     for text in FILTERS:
         assert_exact(service, semantic, text)
@@ -221,20 +224,110 @@ def test_a_broad_filter_with_dates_is_read_from_the_snapshot_and_one_of_categori
     assert reads.count == 0
 
 
+@pytest.mark.parametrize("kept", ["bits", "codes"])
 def test_a_narrow_category_filters_first_use_reads_its_ids_from_the_database_a_broader_one_from_the_snapshot(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kept: str
 ) -> None:
     store(engine, *PAPERS)
     service, semantic = open_service(engine, tmp_path)
+    if kept == "codes":  # a snapshot written before the bits: its pass over every code costs more
+        snapshot = current_snapshot(tmp_path)
+        meta = json.loads((snapshot / "meta.json").read_text())
+        del meta[categories_module.BITS_KEY]
+        (snapshot / "meta.json").write_text(json.dumps(meta))
+        service, semantic = open_service(engine, tmp_path)
+    published = semantic.published_days()
+    assert published is not None and published.categories is not None
+    assert (published.categories.bits is not None) is (kept == "bits")
     reads = IdReads(monkeypatch)
-    # Estimated shares: a third, about 9 %, about 3 %, none; SNAPSHOT_SHARE is 4 %.
+    # Estimated shares: a third, about 9 %, about 3 %, none; SNAPSHOT_SHARE is 4 %, BITS_SNAPSHOT_SHARE 0.4 %.
     for text, from_database in (
         ("cat:cs.LG", False),
         ("cat:stat until:2021-06-30", False),
-        ("cat:math.ST since:2022-01-01 until:2022-12-31", True),
+        ("cat:math.ST since:2022-01-01 until:2022-12-31", kept == "codes"),
         ("cat:q-bio", True),
         ("since:2020-03-01 until:2020-03-31", False),  # dates alone: always the snapshot's days
     ):
         before = reads.count
         assert_exact(service, semantic, text)
         assert reads.count - before == int(from_database), text
+
+
+def test_the_packed_bits_give_the_codes_answer_for_several_names_prefixes_and_papers_without_categories() -> None:
+    names = ["cs.LG", "cs.CV", "cs.AI", "stat.ML", "math.ST", "q-bio.NC", "hep-th"]
+    ids = np.arange(3, 3 + 37, dtype=np.int64)  # 37 papers: the last packed byte is partly used
+    rows = [(int(i), names[(int(i) * j) % len(names)]) for i in ids for j in range(int(i) % 4)]  # some have none
+    categories = compose_paper_categories(ids, rows)
+    assert categories.bits is not None and categories.bits.shape == (len(names), 5)
+    codes_only = replace(categories, bits=None)
+    positions = np.array([0, 1, 5, 8, 9, 17, 31, 36], dtype=np.int64)
+    prefixed = {name for name in categories.names if name.startswith("cs")}
+    for wanted in ({"cs.LG"}, prefixed, {"stat.ML", "math.ST", "hep-th"}, set(names), set(), {"not.kept"}):
+        expected = [any(name in wanted for pid, name in rows if pid == paper) for paper in ids.tolist()]
+        assert categories.passing(wanted).tolist() == codes_only.passing(wanted).tolist() == expected, wanted
+        assert categories.passing_at(positions, wanted).tolist() == [expected[i] for i in positions.tolist()], wanted
+        assert codes_only.passing_at(positions, wanted).tolist() == [expected[i] for i in positions.tolist()], wanted
+    assert not any(categories.passing(set(names))[[i for i in range(37) if (int(ids[i]) % 4) == 0]])
+
+
+def test_category_bits_of_the_wrong_shape_are_refused() -> None:
+    categories = compose_paper_categories(np.array([1, 2], dtype=np.int64), [(1, "a"), (2, "b")])
+    with pytest.raises(ValueError, match="category bits hold"):
+        replace(categories, bits=np.zeros((2, 2), dtype=np.uint8))
+
+
+def test_a_snapshot_written_before_the_category_bits_answers_from_the_codes_and_gets_them_added(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(filtered_side, "SNAPSHOT_SHARE", 0.0)
+    monkeypatch.setattr(filtered_side, "BITS_SNAPSHOT_SHARE", 0.0)
+    store(engine, *PAPERS)
+    open_service(engine, tmp_path)
+    snapshot = current_snapshot(tmp_path)
+    meta = json.loads((snapshot / "meta.json").read_text())
+    del meta[categories_module.BITS_KEY]
+    (snapshot / "meta.json").write_text(json.dumps(meta))
+    (snapshot / categories_module.BITS_FILE).unlink()
+    service, semantic = open_service(engine, tmp_path)
+    published = semantic.published_days()
+    assert published is not None and published.categories is not None and published.categories.bits is None
+    reads = IdReads(monkeypatch)
+    for text in FILTERS:
+        assert_exact(service, semantic, text)
+    assert reads.count == 0
+    # What a kept corpus's snapshot is given without a rebuild: the writer's own functions, on its own codes.
+    loaded = categories_module.load_paper_categories(snapshot, meta, published.categories.papers)
+    assert loaded is not None
+    with_bits = loaded.with_bits()
+    meta.update(categories_module.save_category_bits(snapshot, with_bits, np.save))
+    (snapshot / "meta.json").write_text(json.dumps(meta))
+    service, semantic = open_service(engine, tmp_path)
+    published = semantic.published_days()
+    assert published is not None and published.categories is not None and published.categories.bits is not None
+    for text in FILTERS:
+        assert_exact(service, semantic, text)
+    assert reads.count == 0
+
+
+@pytest.mark.parametrize("damage", ["garbage", "wrong papers"])
+def test_unreadable_category_bits_leave_the_codes_in_use_with_a_warning(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    monkeypatch.setattr(filtered_side, "SNAPSHOT_SHARE", 0.0)
+    monkeypatch.setattr(filtered_side, "BITS_SNAPSHOT_SHARE", 0.0)
+    store(engine, *PAPERS)
+    open_service(engine, tmp_path)
+    snapshot = current_snapshot(tmp_path)
+    if damage == "garbage":
+        (snapshot / categories_module.BITS_FILE).write_bytes(b"not an array")
+    else:
+        np.save(snapshot / categories_module.BITS_FILE, np.zeros((3, 2), dtype=np.uint8))
+    with caplog.at_level(logging.WARNING):
+        service, semantic = open_service(engine, tmp_path)
+    published = semantic.published_days()
+    assert published is not None and published.categories is not None and published.categories.bits is None
+    assert any("category bits in" in record.getMessage() for record in caplog.records)
+    reads = IdReads(monkeypatch)
+    for text in FILTERS:
+        assert_exact(service, semantic, text)
+    assert reads.count == 0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine
 
-from papertide.search.semantic.admitted import select_top
+from papertide.search.semantic.admitted import row_lookup, rows_in, select_top
 from papertide.search.semantic.index import IndexConfig, VectorIndex
 from papertide.search.semantic.passages import normalize_rows
 from papertide.search.semantic.snapshot import read_snapshot, write_snapshot
@@ -239,3 +239,12 @@ def test_a_missing_or_broken_snapshot_is_ignored(tmp_path: Path) -> None:
     path = write_snapshot(tmp_path, index, {"change_seq": 1})
     (path / "vectors.npy").write_bytes(b"not numpy")
     assert read_snapshot(tmp_path, CONFIG) is None
+
+
+def test_rows_of_ids_inside_and_outside_the_lookup_are_their_rows_or_minus_one() -> None:
+    lookup = row_lookup(np.array([7, -1, 3, 5, 0], dtype=np.int64))
+    assert lookup is not None
+    # All inside (one gather) and some outside (masked): the same rows for the same ids.
+    assert rows_in(lookup, np.array([0, 3, 5, 7, 1], dtype=np.int64)).tolist() == [4, 2, 3, 0, -1]
+    assert rows_in(lookup, np.array([0, 3, 9, -2, 7], dtype=np.int64)).tolist() == [4, 2, -1, -1, 0]
+    assert rows_in(lookup, np.zeros(0, dtype=np.int64)).tolist() == []

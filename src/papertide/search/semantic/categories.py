@@ -11,25 +11,40 @@ category has an empty one). Which stored names a ``cat:`` term matches is the ca
 database_filter.py ``select_stored_categories``, the database's own rule): given those names,
 the papers passing are one gather and one running sum over the codes. Papers changed since the
 days' seq are patched from the database as for dates (search/allowed_ids.py).
+
+That pass over every code cost 17.6 ms CPU for cat:cs.LG at a million papers (1.8 M codes), so
+the writer also keeps one packed bit set per name (``BITS_FILE``: row ``c`` holds bit ``i``, in
+little bit order, for paper row ``i`` filed under name ``c``; ``ceil(papers / 8)`` bytes a
+name, 125 KB at a million papers; arXiv has about 155 category names, so at most ~19 MB per
+million papers, memory-mapped). A filter's papers are then an OR of its names' rows and one
+unpacking. A snapshot written with the codes but without the bits (or whose bits cannot be
+read: a warning) answers from the codes as before, with the same result.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+log = logging.getLogger(__name__)
+
 Ids = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+Bits = npt.NDArray[np.uint8]
 NAMES_FILE = "category_names.npy"
 OFFSETS_FILE = "category_offsets.npy"
 CODES_FILE = "category_codes.npy"
+BITS_FILE = "category_bits.npy"
 # In the meta: how many names the snapshot's categories hold (absent: written without them).
 NAMES_KEY = "category_names"
+# In the meta: how many papers the packed bit sets cover (absent: written without them).
+BITS_KEY = "category_bits_papers"
 # Up to this many wanted names are found by comparing codes, more through a lookup table.
 EQUALITY_CODES = 8
 
@@ -41,6 +56,8 @@ class PaperCategories:
     names: tuple[str, ...]
     offsets: Ids
     codes: npt.NDArray[np.integer[Any]]
+    # One packed row per name (``pack_category_bits``); None: the codes alone answer.
+    bits: Bits | None = None
 
     def __post_init__(self) -> None:
         offsets, codes = self.offsets, self.codes
@@ -50,6 +67,13 @@ class PaperCategories:
             raise ValueError("category offsets are not ascending")
         if len(codes) and (int(codes.min()) < 0 or int(codes.max()) >= len(self.names)):
             raise ValueError(f"a category code is outside the {len(self.names)} names")
+        expected = (len(self.names), packed_width(len(offsets) - 1))
+        if self.bits is not None and (self.bits.dtype != np.uint8 or self.bits.shape != expected):
+            raise ValueError(f"category bits hold {self.bits.dtype} {self.bits.shape}, expected uint8 {expected}")
+
+    def with_bits(self) -> PaperCategories:
+        """The same categories with their packed bit sets (computed from the codes)."""
+        return replace(self, bits=pack_category_bits(len(self.names), self.offsets, self.codes))
 
     @property
     def papers(self) -> int:
@@ -60,8 +84,12 @@ class PaperCategories:
         """For the papers at ``positions`` (rows) only, whether one of their stored category names is among ``names``.
 
         A broad filter's nearest papers are checked here (search/nearest_first.py): a gather of
-        their few codes, not a pass over every paper's as ``passing`` makes.
+        their few codes, not a pass over every paper's as ``passing`` makes. With the bit sets, a
+        gather of one byte per paper and wanted name: 0.03 ms for 2,000 papers under one name at a
+        million papers, 0.26 ms through the codes.
         """
+        if self.bits is not None:
+            return self._passing_at_in_bits(positions, names)
         offsets = np.asarray(self.offsets)
         starts, stops = offsets[positions], offsets[positions + 1]
         lengths = stops - starts
@@ -77,6 +105,8 @@ class PaperCategories:
     def passing(self, names: Collection[str]) -> Mask:
         """Per paper, whether one of its stored category names is among ``names``."""
         wanted = [code for code, name in enumerate(self.names) if name in names]
+        if self.bits is not None:
+            return self._passing_in_bits(wanted)
         codes = np.asarray(self.codes)
         if len(wanted) <= EQUALITY_CODES:
             # A comparison per wanted code reads the int16 codes as they are (0.1 ms at 1.8 M codes);
@@ -96,6 +126,48 @@ class PaperCategories:
         offsets = np.asarray(self.offsets)
         passing: Mask = counts[offsets[1:]] > counts[offsets[:-1]]
         return passing
+
+    def _passing_at_in_bits(self, positions: Ids, names: Collection[str]) -> Mask:
+        """``passing_at`` from the packed rows: each wanted name's byte of each paper, OR-ed, then the paper's bit."""
+        assert self.bits is not None
+        positions = np.asarray(positions, dtype=np.int64)
+        places = positions >> 3
+        gathered = np.zeros(len(positions), dtype=np.uint8)
+        for code in (code for code, name in enumerate(self.names) if name in names):
+            gathered |= self.bits[code][places]
+        passing: Mask = ((gathered >> (positions & 7).astype(np.uint8)) & 1).astype(bool)
+        return passing
+
+    def _passing_in_bits(self, wanted: list[int]) -> Mask:
+        """``passing`` from the packed rows: their OR, unpacked once (under 1 ms at a million papers)."""
+        assert self.bits is not None
+        if not wanted:
+            return np.zeros(self.papers, dtype=bool)
+        packed = np.array(self.bits[wanted[0]])
+        for code in wanted[1:]:
+            np.bitwise_or(packed, self.bits[code], out=packed)
+        passing: Mask = np.unpackbits(packed, count=self.papers, bitorder="little").view(np.bool_)
+        return passing
+
+
+def packed_width(papers: int) -> int:
+    """The bytes of one name's packed bit set for ``papers`` papers."""
+    return (papers + 7) // 8
+
+
+def pack_category_bits(names: int, offsets: Ids, codes: npt.NDArray[np.integer[Any]]) -> Bits:
+    """One packed bit set per name code, little bit order: row ``c``'s bit ``i`` is set when paper row ``i`` has it."""
+    offsets, codes = np.asarray(offsets), np.asarray(codes)
+    papers = len(offsets) - 1
+    rows = np.repeat(np.arange(papers, dtype=np.int64), np.diff(offsets))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(names + 1))
+    bits: Bits = np.zeros((names, packed_width(papers)), dtype=np.uint8)
+    for code in range(names):
+        mask = np.zeros(papers, dtype=bool)
+        mask[rows[order[bounds[code] : bounds[code + 1]]]] = True
+        bits[code] = np.packbits(mask, bitorder="little")
+    return bits
 
 
 def compose_paper_categories(ids: Ids, rows: Iterable[tuple[int, str]]) -> PaperCategories:
@@ -121,7 +193,7 @@ def compose_paper_categories(ids: Ids, rows: Iterable[tuple[int, str]]) -> Paper
     counts = np.bincount(positions, minlength=len(ids)) if len(ids) else np.zeros(0, dtype=np.int64)
     offsets = np.zeros(len(ids) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    return PaperCategories(tuple(codes_of), offsets, codes[order])
+    return PaperCategories(tuple(codes_of), offsets, codes[order]).with_bits()
 
 
 def save_paper_categories(folder: Path, categories: PaperCategories, save: Any) -> dict[str, int]:
@@ -129,7 +201,18 @@ def save_paper_categories(folder: Path, categories: PaperCategories, save: Any) 
     save(folder / NAMES_FILE, np.array(categories.names, dtype=str))
     save(folder / OFFSETS_FILE, categories.offsets)
     save(folder / CODES_FILE, categories.codes)
-    return {NAMES_KEY: len(categories.names)}
+    return {NAMES_KEY: len(categories.names), **save_category_bits(folder, categories, save)}
+
+
+def save_category_bits(folder: Path, categories: PaperCategories, save: Any) -> dict[str, int]:
+    """Write the packed bit sets (when computed) into snapshot ``folder``; returns what the meta records.
+
+    Also how a snapshot written before the bits gets them: ``load_paper_categories``, ``with_bits``, this.
+    """
+    if categories.bits is None:
+        return {}
+    save(folder / BITS_FILE, categories.bits)
+    return {BITS_KEY: categories.papers}
 
 
 def load_paper_categories(folder: Path, meta: dict[str, Any], papers: int) -> PaperCategories | None:
@@ -145,4 +228,29 @@ def load_paper_categories(folder: Path, meta: dict[str, Any], papers: int) -> Pa
         raise ValueError(f"{OFFSETS_FILE} or {CODES_FILE} holds {offsets.dtype}/{codes.dtype}, expected int64/int16")
     if len(offsets) != papers + 1:
         raise ValueError(f"{OFFSETS_FILE} holds {len(offsets)} offsets for {papers} papers")
-    return PaperCategories(tuple(str(name) for name in names), offsets, codes)
+    categories = PaperCategories(tuple(str(name) for name in names), offsets, codes)
+    try:
+        bits = _load_bits(folder, meta, len(categories.names), papers)
+        return categories if bits is None else replace(categories, bits=bits)
+    except Exception as error:
+        # Only a shortcut: the codes give the same answers.
+        log.warning(
+            "category bits in %s cannot be read (%s: %s); categories are read from their codes",
+            folder,
+            type(error).__name__,
+            error,
+        )
+        return categories
+
+
+def _load_bits(folder: Path, meta: dict[str, Any], names: int, papers: int) -> Bits | None:
+    """The packed bit sets of snapshot ``folder``, memory-mapped; None when written without them."""
+    if BITS_KEY not in meta:
+        return None
+    if int(meta[BITS_KEY]) != papers:
+        raise ValueError(f"the meta's {BITS_KEY} is {meta[BITS_KEY]}, for {papers} papers")
+    bits = np.load(folder / BITS_FILE, mmap_mode="r")
+    if bits.dtype != np.uint8 or bits.shape != (names, packed_width(papers)):
+        expected = (names, packed_width(papers))
+        raise ValueError(f"{BITS_FILE} holds {bits.dtype} {bits.shape}, expected uint8 {expected}")
+    return bits  # type: ignore[no-any-return]
