@@ -222,3 +222,19 @@ def test_a_semantic_index_that_cannot_be_read_gives_word_matches_with_a_notice_n
     assert any("semantic search is temporarily unavailable" in notice for notice in api.json()["notices"])
     assert similar.status_code == 200
     assert paper.status_code == 200
+
+
+def test_a_filter_no_stored_paper_passes_is_named_as_the_reason_not_the_words(client: TestClient) -> None:
+    # The words match papers; nothing is published after 2099: the filter, not the words, is what to change.
+    assert client.get("/api/v1/search", params={"q": "chaotic"}).json()["total"] > 0
+    response = client.get("/search", params={"q": "chaotic", "since": "2099-01-01"})
+    page = soup(response)
+    assert response.status_code == 200
+    advice = page.select_one("#no-close-matches").get_text(" ", strip=True)
+    assert "No paper stored here passes since:2099-01-01, whatever the words." in advice
+    assert "No paper contains these words" not in advice
+    body = client.get("/api/v1/search", params={"q": 'chaotic "quantum chaos" since:2099-01-01'}).json()
+    assert body["notices"] == ['no close matches: no paper stored here passes "quantum chaos" since:2099-01-01']
+    # A filter many papers pass, with words none of them contain: the words are the reason.
+    words = client.get("/api/v1/search", params={"q": "zzqxjvbw since:1990-01-01"}).json()
+    assert words["notices"] == ["no close matches: no paper contains these words or is close enough in meaning"]

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from sqlalchemy import Engine
@@ -260,7 +260,7 @@ class SearchService:
         if total >= options.max_results:
             total, exact = options.max_results, total == options.max_results and exact
         if total == 0 and not len(ranked) and query.has_text:
-            notices.append(describe_no_match(mode))
+            notices.append(describe_no_match(mode, self._unmet_filters(query, plan, request)))
         hits = describe_hits(ranked.slice(offset, offset + request.per_page), sources)
         return SearchPage(
             query=query,
@@ -273,6 +273,13 @@ class SearchService:
             notices=notices,
             sort="newest" if request.sort == "relevance" and not query.has_text else request.sort,
         )
+
+    def _unmet_filters(self, query: SearchQuery, plan: LexicalPlan, request: SearchRequest) -> str | None:
+        """The query's filters and phrases when no stored paper passes them (one count, asked only when nothing
+        was found), else None: the words found nothing. Searches within given papers are not told apart."""
+        if plan.required is None or request.within is not None or self.lexical.count(plan.required):
+            return None
+        return replace(query, words=(), text="").describe()
 
     def _lexical_side(
         self, plan: LexicalPlan, depth: int, refresh: bool, refreshed: list[int], snapshot: SnapshotFilter | None

@@ -30,8 +30,18 @@ def describe_total(total: int, exact: bool) -> str:
     return f"{'' if exact else 'at least '}{total:,} result{'' if total == 1 else 's'}"
 
 
-def describe_no_match(mode: Mode) -> str:
-    """The notice of a search with words that found nothing (page, API, feed and CLI say it)."""
+# The start of the notice of filters that no stored paper passes (the search page words its advice by it).
+NO_PAPER_PASSES = "no close matches: no paper stored here passes"
+
+
+def describe_no_match(mode: Mode, unmet: str | None = None) -> str:
+    """The notice of a search with words that found nothing (page, API, feed and CLI say it).
+
+    ``unmet``: the filters and phrases (as typed, canonical form) when no stored paper passes them
+    at all, whatever the words: then they, not the words, are what to change.
+    """
+    if unmet is not None:
+        return f"{NO_PAPER_PASSES} {unmet}"
     if mode == "lexical":
         return "no close matches: no paper contains these words"
     return "no close matches: no paper contains these words or is close enough in meaning"

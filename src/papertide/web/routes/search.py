@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from papertide.domain.errors import InvalidQuery
 from papertide.domain.query import MAX_QUERY_CHARS
-from papertide.search.request import Mode, SearchPage, SearchRequest, SearchUnavailable, Sort
+from papertide.search.request import NO_PAPER_PASSES, Mode, SearchPage, SearchRequest, SearchUnavailable, Sort
 from papertide.web.deps import ConnDep, SearchDep, SettingsDep, TemplatesDep
 from papertide.web.error_model import COMMON_STATUSES, documented, problem_json
 from papertide.web.feed_documents import ATOM_TYPE, Feed, FeedEntry, compose_atom, compose_summary
@@ -82,6 +82,9 @@ def search_papers(
             context["error"], status = str(problem), 503
         else:
             context["result"] = result
+            # Filters no stored paper passes: the page names them instead of blaming the words.
+            unmet = (notice for notice in result.notices if notice.startswith(NO_PAPER_PASSES))
+            context["unmet"] = next((notice.removeprefix(NO_PAPER_PASSES).strip() for notice in unmet), None)
             context["sort"] = result.sort
             results = fetch_hit_papers(conn, result.hits)
             expect_cards(request, [item.id for item, _hit in results])
