@@ -14,6 +14,7 @@ migrations themselves keep their own tests on empty files (tests/store/test_migr
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -26,6 +27,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, make_url
 
+from papertide.cli.logs import StderrHandler
 from papertide.config import Settings
 from papertide.store.engine import make_engine
 from papertide.store.migrate import upgrade_database
@@ -39,6 +41,25 @@ _PROFILE = {"deadline": None, "database": None, "suppress_health_check": [Health
 hypothesis_settings.register_profile("papertide", max_examples=80, derandomize=True, **_PROFILE)  # type: ignore[arg-type]
 hypothesis_settings.register_profile("thorough", max_examples=5000, **_PROFILE)  # type: ignore[arg-type]
 hypothesis_settings.load_profile(os.environ.get("PAPERTIDE_HYPOTHESIS_PROFILE", "papertide"))
+
+# --- logging ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _cli_logging_undone() -> Iterator[None]:
+    """Each test leaves the root logger as the CLI found it.
+
+    A CLI test's command sets up the process's logging (cli/logs.py: a stderr handler, INFO): left
+    in place, every later test's library records (the test mail server's connection lines) went to
+    CI's log. Only the CLI's own handler is taken out: pytest's capture handlers are its own.
+    """
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in [handler for handler in root.handlers if isinstance(handler, StderrHandler)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
