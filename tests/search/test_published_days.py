@@ -93,7 +93,7 @@ def test_more_papers_changed_since_the_snapshot_than_worth_asking_about_reads_th
 ) -> None:
     service, semantic = opened
     store(service.engine, revised(PAPERS[5], published=dt.date(2025, 1, 1)), paper(502, dt.date(2025, 1, 2)))
-    monkeypatch.setattr("papertide.search.allowed_ids.CHANGED_LIMIT", 1)
+    monkeypatch.setattr("papertide.search.changed_since.CHANGED_LIMIT", 1)
     reads = IdReads(monkeypatch)
     assert_exact(service, semantic, "since:2024-01-01")
     assert reads.count == 1
