@@ -47,8 +47,6 @@ class ChangedSince:
         self.latest = latest
         self._found: list[Ids | None] = []
         self._lock = threading.Lock()
-        # How many times the database was asked (tests; at most one).
-        self.reads = 0
 
     def ids(self) -> Ids | None:
         """The changed papers' ids, sorted and unique; None when more than ``CHANGED_LIMIT`` changed."""
@@ -60,7 +58,6 @@ class ChangedSince:
     def _read(self) -> Ids | None:
         if self.latest is not None and self.latest <= self.seq:
             return NOTHING
-        self.reads += 1
         with single_statement_reads(self.engine).connect() as conn:
             found = fetch_changed_ids(conn, self.seq, CHANGED_LIMIT + 1)
         if len(found) > CHANGED_LIMIT:
