@@ -25,6 +25,7 @@ The whole query's CPU is the process's (all threads). ``--cprofile`` lists funct
 from __future__ import annotations
 
 import argparse
+import collections
 import cProfile
 import functools
 import importlib
@@ -483,6 +484,8 @@ class RoundTrips:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
         self.counts = {"statements": 0, "checkouts (ping)": 0, "transactions (BEGIN + ROLLBACK)": 0}
+        # Each statement's first words: which reads a query makes (issue 13: a first use's on PostgreSQL).
+        self.statements: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
         event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine.pool, "checkout", self._checkout)
@@ -493,8 +496,11 @@ class RoundTrips:
         with self._lock:
             self.counts[name] += 1
 
-    def _statement(self, *_args: Any) -> None:
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self._count("statements")
+        head = " ".join(statement.split())[:72]
+        with self._lock:
+            self.statements[head] += 1
 
     def _checkout(self, *_args: Any) -> None:
         self._count("checkouts (ping)")
@@ -505,11 +511,13 @@ class RoundTrips:
     def reset(self) -> None:
         with self._lock:
             self.counts = dict.fromkeys(self.counts, 0)
+            self.statements.clear()
 
     def describe(self, queries: int) -> str:
         per = {name: count / max(queries, 1) for name, count in self.counts.items()}
         listed = ", ".join(f"{name} {value:.2f}" for name, value in per.items())
-        return f"database per query: {listed}"
+        each = "".join(f"\n  {count / max(queries, 1):.2f} x {head}" for head, count in self.statements.most_common())
+        return f"database per query: {listed}{each}"
 
     def remove(self) -> None:
         event.remove(self.engine, "before_cursor_execute", self._statement)

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine
 
 from papertide.search import nearest_first as nearest_module
-from papertide.search import query as query_module
+from papertide.search import word_side as word_side_module
 from papertide.search.database_filter import DatabaseFilter
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.query import SearchService
@@ -152,7 +152,7 @@ def test_more_papers_changed_since_the_snapshot_than_worth_asking_about_are_all_
     stores: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store(stores.engine, *[revised(p, categories=("cs.CV",)) for p in PAPERS[:4]])
-    monkeypatch.setattr(nearest_module, "CHANGED_LIMIT", 1)
+    monkeypatch.setattr("papertide.search.changed_since.CHANGED_LIMIT", 1)
     checks = DatabaseChecks(monkeypatch)
     assert assert_pages_as_filtered(stores, "graph methods cat:cs.LG")
     assert checks.asked and max(len(asked) for asked in checks.asked) > 5
@@ -190,7 +190,7 @@ def test_a_hybrid_first_use_reads_the_snapshot_once_for_both_sides_and_fuses_the
         assert any(line.startswith("lexical:") and IN_SNAPSHOT in line for line in explain), explain
         assert any(line.startswith("semantic:") and "checked on the" in line for line in explain), explain
         with monkeypatch.context() as withheld:
-            withheld.setattr(query_module, "compose_snapshot_words", lambda *_: None)
+            withheld.setattr(word_side_module, "compose_snapshot_words", lambda *_: None)
             *filtered, filtered_explain = hybrid(text)
         assert not any(UNFILTERED in line for line in filtered_explain)
         assert page == filtered, text

@@ -21,8 +21,8 @@ from papertide.search.semantic.searcher import open_semantic
 from tests.search.hashing_embedder import HashingEmbedder
 
 
-def traced_queries(engine: Engine, trace: Path, search: SearchService) -> list[str]:
-    """The simple-protocol queries the client sends while ``search`` answers one query."""
+def traced_queries(engine: Engine, trace: Path, search: SearchService, text: str = "neural networks") -> list[str]:
+    """The simple-protocol queries the client sends while ``search`` answers hybrid ``text``."""
     with trace.open("w") as sink:
 
         def follow(dbapi_connection: object, _record: object, _proxy: object) -> None:
@@ -30,7 +30,7 @@ def traced_queries(engine: Engine, trace: Path, search: SearchService) -> list[s
 
         event.listen(engine, "checkout", follow)
         try:
-            search.search(SearchRequest(text="neural networks", mode="hybrid", per_page=5))
+            search.search(SearchRequest(text=text, mode="hybrid", per_page=5))
         finally:
             event.remove(engine, "checkout", follow)
         sink.flush()

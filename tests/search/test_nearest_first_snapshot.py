@@ -131,7 +131,7 @@ def test_more_papers_changed_since_the_snapshot_than_worth_asking_about_are_all_
 ) -> None:
     service, _ = open_service(engine, tmp_path)
     store(engine, revised(PAPERS[0], categories=("cs.CV",)), revised(PAPERS[1], categories=("cs.LG",)))
-    monkeypatch.setattr(nearest_module, "CHANGED_LIMIT", 1)
+    monkeypatch.setattr("papertide.search.changed_since.CHANGED_LIMIT", 1)
     checks = DatabaseChecks(monkeypatch)
     assert_like_allowed_ids(service, f"{QUERIES[1]} cat:cs.LG")
     assert checks.asked and max(len(asked) for asked in checks.asked) > 2

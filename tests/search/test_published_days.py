@@ -9,6 +9,7 @@ since the snapshot, and with a snapshot written before the days existed (which r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_more_papers_changed_since_the_snapshot_than_worth_asking_about_reads_th
 ) -> None:
     service, semantic = opened
     store(service.engine, revised(PAPERS[5], published=dt.date(2025, 1, 1)), paper(502, dt.date(2025, 1, 2)))
-    monkeypatch.setattr("papertide.search.allowed_ids.CHANGED_LIMIT", 1)
+    monkeypatch.setattr("papertide.search.changed_since.CHANGED_LIMIT", 1)
     reads = IdReads(monkeypatch)
     assert_exact(service, semantic, "since:2024-01-01")
     assert reads.count == 1
@@ -144,6 +145,12 @@ def test_a_range_over_the_days_passes_no_paper_without_a_date_and_includes_both_
     assert published.select(dt.date(1, 1, 1), dt.date(9999, 12, 31)).tolist() == [1, 3, 4]
     with pytest.raises(ValueError, match="since, until or both"):
         published.select(None, None)
+    # Ids with gaps (the rows are looked up, not computed from the first id): the same answers.
+    gapped = dataclasses.replace(published, ids=np.array([1, 2, 5, 9], dtype=np.int64))
+    assert gapped.select(dt.date(2024, 1, 1), None).tolist() == [1]
+    assert gapped.select(None, dt.date(2024, 1, 1)).tolist() == [1, 5, 9]
+    assert gapped.keep(np.array([2, 5, 6, 9]), None, dt.date(2024, 1, 1)).tolist() == [5, 9]
+    assert published.keep(np.array([2, 3, 4, 5]), None, dt.date(2024, 1, 1)).tolist() == [3, 4]
 
 
 def test_the_days_read_for_a_snapshot_match_the_papers_table(engine: Engine) -> None:

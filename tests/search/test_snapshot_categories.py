@@ -117,7 +117,7 @@ def test_more_papers_changed_since_the_snapshot_than_worth_asking_about_reads_th
 ) -> None:
     service, semantic = opened
     store(service.engine, revised(PAPERS[0], categories=("cs.CV",)), paper(502, ("cs.LG",)))
-    monkeypatch.setattr("papertide.search.allowed_ids.CHANGED_LIMIT", 1)
+    monkeypatch.setattr("papertide.search.changed_since.CHANGED_LIMIT", 1)
     reads = IdReads(monkeypatch)
     assert_exact(service, semantic, "cat:cs.LG")
     assert reads.count == 1

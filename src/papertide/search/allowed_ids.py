@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from papertide.search.allowed import AllowedCache, Ids, IndexState, apply_changes, patch_limit
+from papertide.search.changed_since import ChangedSince
 from papertide.search.changes import fetch_changed_ids
 from papertide.search.database_filter import (
     DatabaseFilter,
@@ -22,7 +23,7 @@ from papertide.search.database_filter import (
 )
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan
-from papertide.search.semantic.days import CHANGED_LIMIT, PublishedDays
+from papertide.search.semantic.days import PublishedDays
 
 
 def read_allowed_ids(
@@ -33,12 +34,14 @@ def read_allowed_ids(
     listed: DatabaseFilter | None,
     dated: DatabaseFilter | None = None,
     published: PublishedDays | None = None,
+    changes: ChangedSince | None = None,
 ) -> Ids:
     """The sorted ids of the papers passing the plan's filters, kept; ``listed``: the same, read by the database.
 
     ``dated``: the same when it is dates and categories alone, answered from the snapshot's
     ``published`` days and categories when it keeps what the filter needs (semantic/days.py: no id
-    read, the papers changed since asked about one by one).
+    read, the papers changed since asked about one by one; ``changes``: those papers, read once
+    per search, search/changed_since.py).
     """
     required = plan.required
     if required is None:
@@ -48,7 +51,7 @@ def read_allowed_ids(
 
     def compute() -> Ids:
         if dated is not None and published is not None:
-            found = read_dated_ids(engine, dated, published)
+            found = read_dated_ids(engine, dated, published, changes)
             if found is not None:
                 return found
         if listed is not None:
@@ -68,23 +71,28 @@ def read_allowed_ids(
     return cache.fetch(plan.required_key, state, compute, patch)
 
 
-def read_dated_ids(engine: Engine, dated: DatabaseFilter, published: PublishedDays) -> Ids | None:
+def read_dated_ids(
+    engine: Engine, dated: DatabaseFilter, published: PublishedDays, changes: ChangedSince | None = None
+) -> Ids | None:
     """The sorted ids of the papers passing filter ``dated`` now: ``published``'s days and categories, patched.
 
     A category term matches the stored names the database's filter matches (database_filter.py).
     The papers changed since the days were read (seq above theirs) are taken out and put back if
     they pass now, as the database has them; None when more changed than ``CHANGED_LIMIT``, or
-    for categories when the snapshot keeps none.
+    for categories when the snapshot keeps none. ``changes``: the search's list of those papers
+    (search/changed_since.py); None reads it here.
     """
     names: set[str] | None = None
     if dated.categories:
         if published.categories is None:
             return None
         names = set(select_stored_categories(published.categories.names, dated.categories))
+    changed = (changes or ChangedSince(engine, published)).ids()
+    if changed is None:
+        return None
     found = published.select(dated.since, dated.until, names)
+    if not len(changed):
+        return found
     with engine.connect() as conn:
-        changed = np.array(fetch_changed_ids(conn, published.seq, CHANGED_LIMIT + 1), dtype=np.int64)
-        if len(changed) > CHANGED_LIMIT:
-            return None
         passing = keep_passing_ids(conn, dated, changed)
     return apply_changes(found, changed, passing)

@@ -9,7 +9,6 @@ which calls it from the request's thread; nothing here reads settings.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -19,15 +18,15 @@ from sqlalchemy import Engine
 from papertide.domain.query import SearchQuery
 from papertide.search.allowed import AllowedCache
 from papertide.search.allowed_ids import read_allowed_ids
+from papertide.search.changed_since import ChangedSince
 from papertide.search.database_filter import DatabaseFilter, compose_checked_filter
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan
-from papertide.search.nearest_first import estimate_share, rank_broad_filter
+from papertide.search.nearest_first import estimate_snapshot_share, rank_broad_filter
 from papertide.search.ranked import Ranked
 from papertide.search.request import SemanticRanker
 from papertide.search.semantic.days import PublishedDays
 from papertide.search.semantic.filtered import choose_nearest_first
-from papertide.store.filtered_ids import fetch_published_span
 
 # Below this estimated share of the papers, a category filter's first use reads its ids from the
 # database rather than selecting them from the snapshot (``_reads_database``; measured at a million):
@@ -67,28 +66,31 @@ def rank_filtered(
     wanted: int,
     sources: FilterSources,
     guarded: Guard,
-    snapshot: PublishedDays | None = None,
+    changes: ChangedSince | None = None,
 ) -> tuple[Ranked, str, bool]:
     """A filter's neighbours, how they were found, whether all were read: a broad one's nearest first if it can.
 
     ``wanted`` neighbours are read when at most ``sources.candidate_limit`` papers pass, else ``depth``.
     A filter of dates and categories is read from the snapshot's days and categories when it keeps
     them (semantic/days.py, semantic/categories.py); with dates, never nearest first (``_selects_days``).
-    ``snapshot``: the days the caller read for this search (its word side checks its hits there too).
+    ``changes``: the days the caller read for this search (its word side checks its hits there too)
+    and the papers changed since them, read once for both sides (search/changed_since.py).
     """
     cache, lexical, engine, candidate_limit = sources.cache, sources.lexical, sources.engine, sources.candidate_limit
     key = plan.required_key
     # Not restricted to given papers (only the index knows those; ``key`` None), nor read already.
     first_use = key is not None and not cache.holds(key)
     # Only for a first use: a kept filter needs no days.
+    snapshot = changes.published if changes is not None else None
     if first_use and snapshot is None and isinstance(semantic, DatedRanker):
         snapshot = semantic.published_days()
     published = snapshot if first_use else None
     dated = compose_snapshot_filter(query, published)
     narrow = (
         dated is not None
+        and published is not None
         and listed is not None
-        and _reads_database(dated, lexical, engine, depth, _snapshot_share(published))
+        and _reads_database(dated, lexical, published, depth, _snapshot_share(published))
     )
     if narrow:
         dated = None  # its ids read from the database's index (``listed``), cheaper than the snapshot's pass
@@ -101,10 +103,12 @@ def rank_filtered(
             return cache.rent(key, uses)
 
         described = plan.required_description
-        found = rank_broad_filter(rank, query, described, lexical, engine, depth, candidate_limit, rent, published)
+        found = rank_broad_filter(
+            rank, query, described, lexical, engine, depth, candidate_limit, rent, published, changes
+        )
         if found is not None:
             return found[0], found[1], len(found[0]) < depth
-    allowed = read_allowed_ids(cache, lexical, engine, plan, listed, dated, published)
+    allowed = read_allowed_ids(cache, lexical, engine, plan, listed, dated, published, changes)
     pool = len(allowed)
     limit = wanted if pool <= candidate_limit else depth
     hits = guarded(lambda: semantic.rank(query.text, limit, candidates=allowed)) if pool else Ranked.empty()
@@ -132,7 +136,9 @@ def _snapshot_share(published: PublishedDays | None) -> float:
     return SNAPSHOT_SHARE
 
 
-def _reads_database(dated: DatabaseFilter, lexical: LexicalIndex, engine: Engine, k: int, below: float) -> bool:
+def _reads_database(
+    dated: DatabaseFilter, lexical: LexicalIndex, published: PublishedDays, k: int, below: float
+) -> bool:
     """Whether a category filter the snapshot answers is read from the database's index instead, being narrow.
 
     Selecting from the snapshot passes over every paper's category codes (and days) whatever the
@@ -141,8 +147,10 @@ def _reads_database(dated: DatabaseFilter, lexical: LexicalIndex, engine: Engine
     snapshot"): cheaper below 3 to 6 % of the papers, ``SNAPSHOT_SHARE`` (cat:cs.RO
     since:2020-01-01, 1.2 %: 5.0 ms against 20.2 alone, 3.8-5.4 against 9.1-10.2 in searches).
     Both grow with the corpus, so the share where they meet does not. The share is estimated as
-    nearest first estimates it (search/nearest_first.py); a filter nearest first would take (only at
-    many millions of papers this narrow) stays on the snapshot's path. Dates alone always read the
+    the word side estimates it (search/nearest_first.py ``estimate_snapshot_share``: the dates'
+    share among sampled snapshot papers, where the days' counts in the index also needed the
+    publication span, a database round trip per first use); a filter nearest first would take
+    (only at many millions of papers this narrow) stays on the snapshot's path. Dates alone always read the
     snapshot (2 ms for since:2024-01-01 at a million: one comparison per paper).
 
     With the categories' packed bit sets (semantic/categories.py) the snapshot's pass costs 1.9 to
@@ -152,13 +160,8 @@ def _reads_database(dated: DatabaseFilter, lexical: LexicalIndex, engine: Engine
     """
     if not dated.categories:
         return False
-
-    def span() -> tuple[dt.date | None, dt.date | None]:
-        with engine.connect() as conn:
-            return fetch_published_span(conn)
-
     papers = lexical.paper_count
-    share = estimate_share(lexical.searcher(), dated, papers, span)
+    share = estimate_snapshot_share(lexical.searcher(), published, dated, papers)
     return share < below and choose_nearest_first(share, k, papers) is None
 
 

@@ -23,6 +23,7 @@ from papertide.domain.query import SearchQuery, parse_query
 from papertide.search.allowed import AllowedCache, Ids
 from papertide.search.allowed_ids import read_allowed_ids
 from papertide.search.beside import Beside
+from papertide.search.changed_since import ChangedSince
 from papertide.search.changes import fetch_paper_text
 from papertide.search.database_filter import DatabaseFilter, compose_database_filter
 from papertide.search.filtered_side import FilterSources, rank_filtered
@@ -41,9 +42,8 @@ from papertide.search.request import (
     TrendingRanker,
     describe_no_match,
 )
-from papertide.search.semantic.days import PublishedDays
 from papertide.search.sorting import sort_by_date, sort_by_trending
-from papertide.search.word_side import SnapshotFilter, compose_snapshot_words, first_use_days, run_words
+from papertide.search.word_side import SnapshotFilter, prepare_first_use, run_words
 
 log = logging.getLogger(__name__)
 Pairs = list[tuple[int, float]]
@@ -160,11 +160,11 @@ class SearchService:
             plan, listed = restrict_plan(self.lexical.schema, plan, request.within), None
         # Plain hybrid's meaning side never reads the lexical index, a filtered one with kept ids only their
         # commit: the freshness check (a round trip on PostgreSQL) runs on the word side's thread (the meaning
-        # side runs again if it loaded a newer commit); anything else reads the index after the check.
+        # side runs again if it loaded a newer commit); anything else reads the index after the check (``latest``:
+        # the highest papers.seq it read, which tells a first use whether papers changed since the vector snapshot).
         beside = request.mode == "hybrid" and query.has_text
         refresh_beside = beside and (plan.required is None or self.allowed_cache.holds(plan.required_key))
-        if not refresh_beside:
-            self.lexical.refresh()
+        latest = None if refresh_beside else self.lexical.refresh()
         needed = offset + request.per_page + 1
         sorting = request.sort != "relevance"
         if sorting:
@@ -189,16 +189,15 @@ class SearchService:
             ranked, exact = Ranked.from_pairs(newest), True
             explain.append(f"filters only: {plan.required_description}, newest first; {total} match")
         elif mode == "lexical":
-            published = first_use_days(self._semantic, self.allowed_cache, plan)
-            snapshot = compose_snapshot_words(self.engine, query, published)
+            _, snapshot = prepare_first_use(self._semantic, self.allowed_cache, plan, query, self.engine, latest)
             words_only = self._add_lexical(self._run_words(plan, depth, snapshot), explain, sources)
             ranked, total, exact = words_only.ranked, words_only.total, words_only.exact
         else:
             # The lexical index's commit after the word side's freshness check, when it made one.
             refreshed: list[int] = []
-            # A first use's snapshot, read once: the word side checks its hits there, the meaning side its neighbours.
-            published = first_use_days(self._semantic, self.allowed_cache, plan)
-            snapshot = compose_snapshot_words(self.engine, query, published)
+            # A first use's snapshot and the papers changed since (changed_since.py), read once: the word side
+            # checks its hits there, the meaning side its neighbours.
+            changes, snapshot = prepare_first_use(self._semantic, self.allowed_cache, plan, query, self.engine, latest)
             words = (
                 self.beside.start(lambda: self._lexical_side(plan, depth, refresh_beside, refreshed, snapshot))
                 if beside
@@ -211,7 +210,7 @@ class SearchService:
             try:
                 semantic = self.semantic()
                 found = self._run_semantic(
-                    semantic, query, plan, listed, depth, semantic_explain, semantic_sources, published
+                    semantic, query, plan, listed, depth, semantic_explain, semantic_sources, changes
                 )
             except SearchUnavailable as error:
                 if words is None:
@@ -232,7 +231,7 @@ class SearchService:
                         # again as if the check had come first (if it fails now, its first answer stands).
                         again: tuple[list[str], list[tuple[str, Ranked]]] = ([], [])
                         try:
-                            found = self._run_semantic(semantic, query, plan, listed, depth, *again, published)
+                            found = self._run_semantic(semantic, query, plan, listed, depth, *again, changes)
                             semantic_explain, semantic_sources = again
                         except SearchUnavailable:
                             log.warning("a filtered search kept its meaning side's first run", exc_info=True)
@@ -315,7 +314,7 @@ class SearchService:
         depth: int,
         explain: list[str],
         sources: list[tuple[str, Ranked]],
-        published: PublishedDays | None = None,
+        changes: ChangedSince | None = None,
     ) -> _SemanticRun:
         """The nearest papers at ``depth`` (for fusion) and every one above the similarity floor.
 
@@ -334,7 +333,7 @@ class SearchService:
         else:
             read = self.filter_sources
             hits, how, complete = rank_filtered(
-                semantic, query, plan, listed, depth, wanted, read, self._guarded, published
+                semantic, query, plan, listed, depth, wanted, read, self._guarded, changes
             )
         floor = options.similarity_floor
         ranked = hits.head(depth)

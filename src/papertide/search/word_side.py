@@ -16,7 +16,6 @@ index's copy until the next commit (docs/search.md).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -24,25 +23,23 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import tantivy
 from sqlalchemy import Engine
 
 from papertide.domain.query import SearchQuery
 from papertide.search.allowed import AllowedCache
+from papertide.search.changed_since import ChangedSince, changed_since
 from papertide.search.database_filter import DatabaseFilter
 from papertide.search.filtered_side import DatedRanker, compose_snapshot_filter
 from papertide.search.hybrid import LexicalRun
 from papertide.search.lexical.broad import BroadFilter, BroadWords, Membership, kept_filter, rank_broad_words
 from papertide.search.lexical.index import LexicalIndex
 from papertide.search.lexical.plan import LexicalPlan
-from papertide.search.nearest_first import estimate_share, keep_in_snapshot
+from papertide.search.nearest_first import estimate_snapshot_share, keep_in_snapshot
 from papertide.search.ranked import Ranked
 from papertide.search.semantic.days import PublishedDays
 
 # The count's id range runs to the highest id there can be: papers stored after the snapshot are newer still.
 HIGHEST_ID = int(np.iinfo(np.int64).max)
-# A filter's share of the papers is estimated from this many of the snapshot's (standard error under 1.6 %).
-SHARE_SAMPLES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +53,8 @@ class SnapshotFilter:
     engine: Engine
     checked: DatabaseFilter
     published: PublishedDays
+    # The papers changed since ``published``, read once for both sides (search/changed_since.py); None: here.
+    changes: ChangedSince | None = None
 
 
 def first_use_days(semantic: object, cache: AllowedCache, plan: LexicalPlan) -> PublishedDays | None:
@@ -70,11 +69,25 @@ def first_use_days(semantic: object, cache: AllowedCache, plan: LexicalPlan) -> 
 
 
 def compose_snapshot_words(
-    engine: Engine, query: SearchQuery, published: PublishedDays | None
+    engine: Engine, query: SearchQuery, published: PublishedDays | None, changes: ChangedSince | None = None
 ) -> SnapshotFilter | None:
     """The filter for the word side to check in ``published``, when the snapshot answers it (dates, categories)."""
     checked = compose_snapshot_filter(query, published)
-    return None if checked is None or published is None else SnapshotFilter(engine, checked, published)
+    return None if checked is None or published is None else SnapshotFilter(engine, checked, published, changes)
+
+
+def prepare_first_use(
+    semantic: object, cache: AllowedCache, plan: LexicalPlan, query: SearchQuery, engine: Engine, latest: int | None
+) -> tuple[ChangedSince | None, SnapshotFilter | None]:
+    """On a filter's first use, the snapshot's changes (search/changed_since.py: ``latest`` from the search's own
+    freshness check) and the word side's check there; (None, None) otherwise.
+
+    Both sides read the one snapshot and the one list of changes: the word side checks its hits
+    there, the meaning side its allowed ids or nearest papers (``changes.published``).
+    """
+    published = first_use_days(semantic, cache, plan)
+    changes = changed_since(engine, published, latest)
+    return changes, compose_snapshot_words(engine, query, published, changes)
 
 
 def run_words(
@@ -144,7 +157,7 @@ def snapshot_filter(lexical: LexicalIndex, snapshot: SnapshotFilter, papers: int
 
     def check(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         if not kept:
-            kept.append(keep_in_snapshot(snapshot.engine, checked, published))
+            kept.append(keep_in_snapshot(snapshot.engine, checked, published, snapshot.changes))
         return np.isin(ids, kept[0](np.sort(ids)))
 
     def newest(size: int) -> tuple[int, int] | None:
@@ -155,22 +168,3 @@ def snapshot_filter(lexical: LexicalIndex, snapshot: SnapshotFilter, papers: int
         return int(published.ids[-rows]), HIGHEST_ID
 
     return BroadFilter(round(share * papers), check, newest, " in the vector snapshot")
-
-
-def estimate_snapshot_share(
-    searcher: tantivy.Searcher, published: PublishedDays, checked: DatabaseFilter, papers: int
-) -> float:
-    """About which share of the papers pass ``checked``: its categories' as nearest first estimates it (the index's
-    term counts), times its dates' among every n-th of the snapshot's papers (``SHARE_SAMPLES``).
-
-    Nearest first's estimate of dates samples 256 days' counts and asks the database for the
-    publication span: 1.3 ms CPU at a million papers, paid by every first use of a date filter,
-    broad or not; every n-th day of the snapshot 0.05 ms (categories there: 0.5-0.75 for 4,096).
-    """
-    categories = dataclasses.replace(checked, since=None, until=None)
-    share = estimate_share(searcher, categories, papers, lambda: (None, None)) if checked.categories else 1.0
-    ids = np.asarray(published.ids)
-    if share <= 0 or (checked.since is None and checked.until is None) or not len(ids):
-        return share
-    sample = np.ascontiguousarray(ids[:: max(1, len(ids) // SHARE_SAMPLES)])
-    return share * len(published.keep(sample, checked.since, checked.until)) / len(sample)

@@ -315,27 +315,30 @@ class LexicalIndex(LexicalReader):
             self.sync()
             return self.written - before
 
-    def refresh(self) -> None:
+    def refresh(self) -> int:
         """Before a query: load newer commits and apply a few newer rows, without waiting for a busy writer.
 
         A request never applies more than ``REQUEST_SYNC_PAPERS`` rows nor rebuilds: a large
         backlog (a bulk load, a migration) is left to ``catch_up`` in the host's maintenance
         loop (search/maintenance.py), and the request searches the last commit meanwhile (issue 14).
+        Returns the highest ``papers.seq`` the check read (search/changed_since.py: whether any
+        paper changed since a snapshot).
         """
         with self._probe.connect() as conn:
             target = fetch_max_seq(conn)
         if target == self._seq:
-            return
+            return target
         with self._lock:
             self._reload()
             if target <= self._seq:
-                return
+                return target
             with self.engine.connect() as conn:
                 backlog = target - self._seq > REQUEST_SYNC_PAPERS and (
                     fetch_pending_count(conn, self._seq) > REQUEST_SYNC_PAPERS
                 )
             if not backlog:
                 self.sync(wait_seconds=0)
+        return target
 
     def catch_up(self) -> bool:
         """The maintenance loop's step: apply every newer row, or rebuild an index ahead of the database.

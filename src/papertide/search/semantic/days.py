@@ -97,8 +97,15 @@ class PublishedDays:
                 dated &= days <= high
             passing = dated if passing is None else passing & dated
         assert passing is not None  # (for the type checker: the first check refuses neither)
+        positions = np.flatnonzero(passing)
+        ids = np.asarray(self.ids)
+        if _gapless(ids):
+            # A paper's id is its row plus the first id: no gather of the mapped ids (0.8 of 3.2 ms CPU for
+            # until:2016-01-01's 92,000 papers among a million, measured).
+            positions += int(ids[0])
+            return positions.astype(np.int64, copy=False)
         # The positions, then one take: a boolean index of the memory-mapped ids costs three times as much.
-        found: Ids = np.asarray(self.ids).take(np.flatnonzero(passing))
+        found: Ids = ids.take(positions)
         return found
 
     def keep(
@@ -117,11 +124,10 @@ class PublishedDays:
         wanted = np.asarray(paper_ids, dtype=np.int64)
         if not len(ids) or not len(wanted):
             return np.zeros(0, dtype=np.int64)
-        first = int(ids[0])
-        if int(ids[-1]) - first == len(ids) - 1:
-            # Ids without gaps (papers are never deleted): a paper's row is its id less the first's,
-            # where a binary search of the mapped ids costs 0.4 ms for 1,900 papers at a million.
-            positions = np.clip(wanted - first, 0, len(ids) - 1)
+        if _gapless(ids):
+            # A paper's row is its id less the first's, where a binary search of the mapped ids costs
+            # 0.4 ms for 1,900 papers at a million.
+            positions = np.clip(wanted - int(ids[0]), 0, len(ids) - 1)
         else:
             positions = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
         passing: Mask = ids[positions] == wanted
@@ -134,6 +140,11 @@ class PublishedDays:
             passing[rows] = self.categories.passing_at(positions[rows], names)
         found: Ids = wanted[passing]
         return found
+
+
+def _gapless(ids: Ids) -> bool:
+    """Whether sorted ``ids`` run without gaps (papers are never deleted; an upsert may skip a PostgreSQL id)."""
+    return bool(len(ids)) and int(ids[-1]) - int(ids[0]) == len(ids) - 1
 
 
 def _day_bounds(since: dt.date | None, until: dt.date | None) -> tuple[int, int]:
