@@ -13,6 +13,10 @@ of planning that plan the same thing print the same checksum.
 
     .venv/bin/python -m bench.digest_planning --subscribers 20000 --folder /tmp/plan20k --runs 2
     .venv/bin/python -m bench.digest_planning --subscribers 20000 --database postgresql --cprofile
+    .venv/bin/python -m bench.digest_planning --subscribers 20000 --database postgresql --count
+
+``--count`` also prints the statements planning sent and, on PostgreSQL, the rows the server
+wrote per table, each per subscriber (bench/statements.py says what each count sees).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import pstats
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -35,6 +40,7 @@ from sqlalchemy import Engine, select
 from bench.digest import Data, clone_database, postgres_server, store_topic_vectors
 from bench.digest_corpus import NOW, bench_settings, build_corpus
 from bench.postfix import cache_folder
+from bench.statements import StatementCount, server_rows
 from papertide.digest.plan import SearchTopicMatcher, run_planning
 from papertide.domain.clock import as_utc
 from papertide.services import Services
@@ -109,22 +115,36 @@ class CpuTimedMatcher:
             self.seconds += time.process_time() - started
 
 
-def plan_once(data: Data, profile: cProfile.Profile | None) -> tuple[float, float, float, float, str]:
-    """Plan on ``data``: CPU seconds (all, matching topics, the server: 0 on SQLite), wall seconds, checksum."""
+def plan_once(
+    data: Data, profile: cProfile.Profile | None, count: bool = False
+) -> tuple[float, float, float, float, str]:
+    """Plan on ``data``: CPU seconds (all, matching topics, the server: 0 on SQLite), wall seconds, checksum.
+
+    :param count: also print the statements sent and, on PostgreSQL, the rows written, per subscriber.
+    """
     services = Services(bench_settings(data.folder, **data.settings()))
     matcher = CpuTimedMatcher(services.topic_matcher())
     message_id = services.new_composer().site.make_message_id
     engine = services.engine
     server = server_cpu(engine) if data.database_url else 0.0
+    rows_before = server_rows(engine) if count and data.database_url else Counter[str]()
+    statements = StatementCount(engine)
     if profile is not None:
         profile.enable()
-    cpu, wall = time.process_time(), time.perf_counter()
-    report = run_planning(engine, now=NOW, policy=services.digest_policy, message_id=message_id, matcher=matcher)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    with statements if count else contextlib.nullcontext(statements):
+        cpu, wall = time.process_time(), time.perf_counter()
+        report = run_planning(engine, now=NOW, policy=services.digest_policy, message_id=message_id, matcher=matcher)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if profile is not None:
         profile.disable()
     server = server_cpu(engine) - server if data.database_url else 0.0
     print(f"  planned {report.planned:,} of {report.subscribers:,} ({report.empty:,} with nothing new)", flush=True)
+    if count:
+        engine.dispose()
+        rows = server_rows(engine) - rows_before if data.database_url else Counter[str]()
+        for name, counted in (("statements", statements.kinds), ("server rows", rows)):
+            listed = ", ".join(f"{kind} {n:,} ({n / report.subscribers:.3f})" for kind, n in sorted(counted.items()))
+            print(f"  {name} (per subscriber): {listed or 'none'}", flush=True)
     checksum = planned_checksum(engine)
     engine.dispose()
     return cpu, matcher.seconds, server, wall, checksum
@@ -140,6 +160,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--cprofile", action="store_true", help="also cProfile's function list (of all runs)")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--count", action="store_true", help="statements sent and rows written (bench/statements.py)")
     parser.add_argument("--dump", type=Path, help="with --cprofile: also save the profile here (pstats)")
     args = parser.parse_args()
     if args.folder and args.database == "postgresql":
@@ -168,7 +189,7 @@ def main() -> None:
                 shutil.copytree(built, folder, symlinks=True)
                 data = Data(folder, clone_database(base_url, template) if template else "")
                 store_topic_vectors(data)  # as the day before's run left them (a normal day)
-                cpu, matching, server, wall, checksum = plan_once(data, profile)
+                cpu, matching, server, wall, checksum = plan_once(data, profile, args.count)
                 both = f", server {server:.2f} s, both {cpu + server:.2f} s" if base_url else ""
                 per = 1000 * cpu / args.subscribers
                 rest = 1000 * (cpu - matching) / args.subscribers
