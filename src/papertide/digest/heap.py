@@ -12,8 +12,8 @@ only a frozen cycle that becomes garbage waits, until ``gc.unfreeze`` at the run
 
 Delivery freezes again after each batch it sends (digest/deliver.py ``freeze``): its caches
 (selections, papers, the composer's cards, digest bodies and lines) grow batch by batch and
-live as long as the worker, and each full collection walked all of them again (in a helper
-0.28-0.35 s of collection per ~6,000 messages before, 0.20-0.25 s after; docs/digest.md).
+live as long as the worker, and the older generations' collections walked them again (in a
+helper 0.28-0.35 s of collection per ~6,000 messages before, 0.20-0.25 s after; docs/digest.md).
 In ``papertide serve`` the freezes hold the web threads' objects too, as the run's first two
 already did, and for as long: until the run's end.
 """
