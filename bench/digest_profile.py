@@ -10,7 +10,14 @@ to it show only in the wall time, so both columns are printed. Like bench/digest
 normal day (the topics' vectors stored before the run, as the previous day's run leaves them);
 ``--first-run`` times a run that embeds every topic.
 
+``--workers N`` runs the product's run with N delivery processes, as bench/digest.py does (the run's
+own process plans, then delivers; N - 1 helpers deliver from the start): the run's process is timed
+as above and each helper by bench/phaseprobe (the same phases, in that process), so the table shows
+what delivery costs per message where it mostly runs, beside other processes on the same cores,
+and what a helper spends before its first message (start-up).
+
     .venv/bin/python -m bench.digest_profile --subscribers 5000 --folder /tmp/profile
+    .venv/bin/python -m bench.digest_profile --subscribers 20000 --folder /tmp/profile --workers 4
     .venv/bin/python -m bench.digest_profile --subscribers 5000 --database postgresql
 """
 
@@ -18,104 +25,24 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import functools
-import importlib
+import json
 import multiprocessing
+import os
 import pstats
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from bench.digest import Data, free_port, postgres_server, store_topic_vectors
 from bench.digest_corpus import NOW, bench_settings, build_corpus
+from bench.digest_phases import PHASES, PhaseTimer, count_sent
 from bench.postfix import Sink, cache_folder, find_postfix_tools
 from papertide.digest.job import run_digest
 from papertide.services import Services
-
-# Phase -> the (module, owner, attribute) whose calls make it; time in a nested phase counts there only.
-PHASES: dict[str, list[tuple[str, str | None, str]]] = {
-    "planning: topic matching": [("papertide.digest.plan", "TopicCache", "ensure")],
-    "planning: selection": [
-        ("papertide.digest.plan", None, "choose_papers"),
-        ("papertide.digest.plan", "SelectionCache", "select"),
-        ("papertide.digest.plan", None, "pool_reason"),
-    ],
-    "planning: reads": [
-        ("papertide.digest.plan", None, name)
-        for name in (
-            "list_subscribers",
-            "list_planned",
-            "list_sent_papers",
-            "list_followed_names_by_email",
-            "fetch_pool",
-        )
-    ],
-    "planning: writes": [("papertide.digest.plan", None, "write_planned")],
-    "planning: writes (last digest sent)": [("papertide.digest.plan", None, "write_last_digest")],
-    "delivery: claims and loads": [
-        ("papertide.digest.deliver", None, "claim_batch"),
-        ("papertide.digest.deliver", "Delivery", "_load"),
-        ("papertide.digest.deliver", "Delivery", "take_over_gone_workers"),
-    ],
-    # The previous message's "sent" record rides in the next held check's transaction (digest/outcome.py).
-    "delivery: held check + record sent": [("papertide.digest.outcome", "Outcomes", "check_held")],
-    "delivery: compose": [("papertide.digest.compose", "MailComposer", "compose_digest")],
-    "delivery: SMTP": [("papertide.mail.transport", "SmtpTransport", "send")],
-    "delivery: record sent alone (batch end, stop)": [("papertide.digest.outcome", "Outcomes", "flush")],
-}
-
-
-class PhaseTimer:
-    """Exclusive CPU seconds (``time.process_time``) and wall seconds per phase, by wrapping the phases' functions."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = dict.fromkeys(PHASES, 0.0)
-        self.wall: dict[str, float] = dict.fromkeys(PHASES, 0.0)
-        # Per open call: CPU and wall clock at entry, then the CPU and wall of the nested phases.
-        self.stack: list[list[float]] = []
-
-    def wrap(self, phase: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(function)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            frame = [time.process_time(), time.perf_counter(), 0.0, 0.0]
-            self.stack.append(frame)
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.stack.pop()
-                spent = time.process_time() - frame[0]
-                waited = time.perf_counter() - frame[1]
-                self.seconds[phase] += spent - frame[2]
-                self.wall[phase] += waited - frame[3]
-                if self.stack:
-                    self.stack[-1][2] += spent
-                    self.stack[-1][3] += waited
-
-        return timed
-
-    def install(self) -> None:
-        for phase, places in PHASES.items():
-            for module_name, owner_name, attribute in places:
-                module = importlib.import_module(module_name)
-                owner = getattr(module, owner_name, None) if owner_name else module
-                if owner is None or not hasattr(owner, attribute):
-                    continue  # a phase function of another version of the code
-                setattr(owner, attribute, self.wrap(phase, getattr(owner, attribute)))
-
-    def table(self, messages: int, total: float, total_wall: float) -> str:
-        per = 1000 / max(messages, 1)
-        lines = [f"{'phase':46} {'CPU s':>7} {'ms/msg':>7} {'wall s':>7} {'ms/msg':>7}"]
-        rest = ("other (run loop, pool, progress)", total - sum(self.seconds.values()))
-        rest_wall = total_wall - sum(self.wall.values())
-        for phase, seconds in [*self.seconds.items(), rest]:
-            wall = self.wall.get(phase, rest_wall)
-            lines.append(f"{phase:46} {seconds:7.2f} {seconds * per:7.3f} {wall:7.2f} {wall * per:7.3f}")
-        lines.append(f"{'whole run':46} {total:7.2f} {total * per:7.3f} {total_wall:7.2f} {total_wall * per:7.3f}")
-        return "\n".join(lines)
 
 
 @contextmanager
@@ -144,9 +71,17 @@ def main() -> None:
         action="store_true",
         help="no topic vector stored before the run (every topic embedded in it); default: a normal day",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="delivery processes (PAPERTIDE_DIGEST_WORKERS); above 1 the helpers are timed too (bench/phaseprobe)",
+    )
     parser.add_argument("--cprofile", action="store_true", help="cProfile's function list instead of phases")
     parser.add_argument("--top", type=int, default=40, help="functions listed by own time (with --cprofile)")
     args = parser.parse_args()
+    if args.cprofile and args.workers > 1:
+        parser.error("--cprofile lists the run's own process only: use it with --workers 1")
     if args.folder and args.database == "postgresql":
         # The embedded server and its database live only as long as this command.
         parser.error("--folder keeps a SQLite corpus only; on PostgreSQL the corpus is built for each run")
@@ -172,10 +107,16 @@ def main() -> None:
         sink = Sink(tools, port, Path(tmp))
         try:
             database = {"database_url": url} if url else {}
-            settings = bench_settings(run, smtp_url=f"smtp://127.0.0.1:{port}", digest_workers=1, **database)
+            settings = bench_settings(run, smtp_url=f"smtp://127.0.0.1:{port}", digest_workers=args.workers, **database)
+            probes = Path(tmp) / "phaseprobe"
+            if args.workers > 1:
+                probes.mkdir()
+                probe_path(probes)
             services = Services(settings)
             matcher = services.topic_matcher()
             timer = PhaseTimer()
+            sent = [0]
+            count_sent(sent)
             if args.cprofile:
                 profile.enable()
             else:
@@ -194,14 +135,53 @@ def main() -> None:
             cpu = time.process_time() - cpu
             profile.disable()
             services.engine.dispose()
+            helpers = [json.loads(path.read_text()) for path in sorted(probes.glob("helper-*.json"))]
         finally:
             sink.stop()
     day = "first run (every topic embedded)" if args.first_run else "a normal day (topic vectors stored before)"
     print(f"[{args.database}, {day}] {report.summary()}")
     if args.cprofile:
         pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
-    else:
+    elif args.workers == 1:
         print(timer.table(report.delivery.sent, cpu, wall))
+    else:
+        print(f"the run's own process: planning, then {sent[0]} digests sent")
+        print(timer.table(sent[0], cpu, wall))
+        print(helpers_table(helpers))
+        everything = cpu + sum(helper["cpu"] for helper in helpers)
+        per = everything / max(report.delivery.sent, 1) * 1000
+        print(f"all processes: {everything:.2f} s of CPU, {per:.3f} ms per message")
+
+
+def probe_path(folder: Path) -> None:
+    """Make the helpers this process spawns from now on load bench/phaseprobe, writing into ``folder``."""
+    probe = Path(__file__).resolve().parent / "phaseprobe"
+    root = probe.parent.parent
+    inherited = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = os.pathsep.join(part for part in (str(probe), str(root), inherited) if part)
+    os.environ["PHASEPROBE"] = str(folder)
+
+
+def helpers_table(helpers: list[dict[str, Any]]) -> str:
+    """The helpers' phases summed, per message they sent; start-up (CPU before the first claim) apart."""
+    messages = sum(helper["sent"] for helper in helpers)
+    per = 1000 / max(messages, 1)
+    lines = [f"{len(helpers)} helpers: {messages} digests sent"]
+    lines.append(f"{'phase':46} {'CPU s':>7} {'ms/msg':>7} {'wall s':>7}")
+    start = sum(helper["start_cpu"] for helper in helpers)
+    total = sum(helper["cpu"] for helper in helpers)
+    lines.append(f"{'start-up (before the first claim)':46} {start:7.2f} {start * per:7.3f}")
+    timed = 0.0
+    for phase in PHASES:
+        seconds = sum(helper["seconds"][phase] for helper in helpers)
+        wall = sum(helper["wall"][phase] for helper in helpers)
+        timed += seconds
+        if seconds or wall:
+            lines.append(f"{phase:46} {seconds:7.2f} {seconds * per:7.3f} {wall:7.2f}")
+    rest = total - start - timed
+    lines.append(f"{'other (loop, waiting for planning, exit)':46} {rest:7.2f} {rest * per:7.3f}")
+    lines.append(f"{'helpers in all':46} {total:7.2f} {total * per:7.3f}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

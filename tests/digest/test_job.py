@@ -343,6 +343,39 @@ def test_a_run_freezes_the_long_lived_heap_while_it_runs_and_unfreezes_it_at_the
     assert gc.get_freeze_count() == 0, "nothing stays frozen after the run"
 
 
+def test_what_a_delivery_batch_adds_to_the_caches_is_frozen_after_that_batch(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    import gc
+
+    store_papers(engine, [make_paper(i, upvotes=i) for i in range(1, 4)])
+    for i in range(3):
+        add_subscriber(engine, f"reader{i}@example.org")
+    # At each message recorded as sent: whether each card the composer has made so far is frozen.
+    seen: list[list[bool]] = []
+
+    def check(phase: str, count: int) -> None:
+        if phase != "send":
+            return
+        tracked = {id(obj) for obj in gc.get_objects()}  # frozen objects are in no generation
+        seen.append([id(card) not in tracked for card in composer._fragments.values()])
+
+    report = run_digest(
+        engine,
+        lambda: SmtpTransport(smtp_sink.url),
+        composer,
+        now=NOW,
+        policy=DigestPolicy(claim_batch=1),
+        clock=FakeClock(NOW),
+        progress=check,
+    )
+    assert report.delivery.sent == 3
+    first, *later = seen
+    assert first and not any(first), "the first batch's cards were made after planning's freeze: not frozen yet"
+    assert later and all(all(frozen) for frozen in later), "after its batch, a card is out of the collector's passes"
+    assert gc.get_freeze_count() == 0, "nothing stays frozen after the run"
+
+
 def test_a_reply_lost_after_the_final_dot_is_sent_again_with_the_same_message_id(
     engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
 ) -> None:

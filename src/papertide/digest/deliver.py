@@ -82,7 +82,12 @@ class Delivery:
         papers: dict[int, CandidatePaper] | None = None,
         advance: Advance | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        freeze: Callable[[], None] | None = None,
     ) -> None:
+        """:param freeze: called after each batch, e.g. ``gc.freeze``: what the batch added to the worker's
+        caches (selections, papers, the composer's cards, digest bodies and lines) then stays out of the
+        collector's full passes (digest/heap.py). None: nothing frozen here.
+        """
         self.engine = engine
         self.transport = transport
         self.composer = composer
@@ -92,6 +97,7 @@ class Delivery:
         self.papers = dict(papers or {})
         self.advance = advance
         self.should_stop = should_stop
+        self.freeze = freeze
         self.outcomes = Outcomes(engine, policy=policy, worker=worker, clock=clock, on_sent=advance)
         self.report: DeliveryReport = self.outcomes.report
         # Selection id -> its digest entries, built once per selection, not once per message.
@@ -144,6 +150,11 @@ class Delivery:
                     if held:
                         with begin_write(self.engine) as conn:
                             release_deliveries(conn, held, self.worker)
+            if self.freeze is not None:
+                # The caches grow with every batch and live as long as the worker: without this, every
+                # collection of the older generations walked them again (issue 13; digest/heap.py). Freezing
+                # is a constant-time list splice; a batch's garbage is freed by reference counting as before.
+                self.freeze()
         return False
 
     def _load(self, batch: list[ClaimedDigest]) -> dict[int, Recipient]:

@@ -157,6 +157,7 @@ def run_digest(
                     clock=clock,
                     papers=report.plan.papers,
                     advance=advance,
+                    freeze=freeze_made_since,
                 )
                 report.delivery = delivery.report
                 try:

@@ -67,9 +67,11 @@ def _deliver(setup: HelperSetup, results: Any, sent: Synchronized[int], planned:
                 clock=utc_now,
                 advance=count,
                 should_stop=lambda: os.getppid() != setup.parent_pid,
+                freeze=gc.freeze,
             )
             # What the helper made so far (imported modules, compiled templates, the engine) lives as long as
-            # the helper: kept out of the collector's full passes (digest/heap.py); the helper exits unfrozen.
+            # the helper: kept out of the collector's full passes (digest/heap.py), and what each batch adds to
+            # its caches after that batch (``freeze``); the helper exits unfrozen.
             gc.freeze()
             try:
                 while True:
