@@ -206,8 +206,9 @@ class MappedIndex:
     def rows_follow_papers(self) -> bool:
         """Whether row ``i`` holds paper ``published.ids[i]`` for every row and paper (no dead rows, none missing).
 
-        Checked once per snapshot (2 ms at a million rows); a snapshot of papers without a vector,
-        or with rows superseded before it was written, looks up each candidate's row instead.
+        Checked once per snapshot (0.7 ms CPU at a million rows, bench/first_use_bitmap.py); a snapshot
+        of papers without a vector, or with rows superseded before it was written, looks up each
+        candidate's row instead.
         """
         published = self.published
         if published is None:
