@@ -90,9 +90,13 @@ def read_dated_ids(
     changed = (changes or ChangedSince(engine, published)).ids()
     if changed is None:
         return None
-    found = published.select(dated.since, dated.until, names)
-    if not len(changed):
-        return found
-    with engine.connect() as conn:
-        passing = keep_passing_ids(conn, dated, changed)
-    return apply_changes(found, changed, passing)
+    passing = published.passing(dated.since, dated.until, names)
+    found = published.ids_at(passing)
+    if len(changed):
+        with engine.connect() as conn:
+            now_passing = keep_passing_ids(conn, dated, changed)
+        found = apply_changes(found, changed, now_passing)
+        passing = published.patched(passing, changed, now_passing)
+    # The vector snapshot packs the mask into its bitmap instead of looking up each id's row (semantic/selections.py).
+    published.selections.remember(found, passing)
+    return found

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from papertide.search.semantic.categories import (
     load_paper_categories,
     save_paper_categories,
 )
+from papertide.search.semantic.selections import Selections
 from papertide.store.schema import paper_categories, papers
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class PublishedDays:
     seq: int
     # None for a snapshot written before categories were kept (categories.py).
     categories: PaperCategories | None = None
+    # The masks of the id arrays selected from these papers, for the vector index's bitmap (selections.py).
+    selections: Selections = field(default_factory=Selections, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.ids.shape != self.days.shape or self.ids.ndim != 1:
@@ -81,6 +84,10 @@ class PublishedDays:
 
         ``names``: and filed under one of these stored category names (None: any or none).
         """
+        return self.ids_at(self.passing(since, until, names))
+
+    def passing(self, since: dt.date | None, until: dt.date | None, names: Collection[str] | None = None) -> Mask:
+        """Per paper (in ``ids``' order), whether it passes ``select``'s filter as of ``seq``."""
         if since is None and until is None and names is None:
             raise ValueError("a publication range needs since, until or both")
         passing: Mask | None = None
@@ -97,6 +104,10 @@ class PublishedDays:
                 dated &= days <= high
             passing = dated if passing is None else passing & dated
         assert passing is not None  # (for the type checker: the first check refuses neither)
+        return passing
+
+    def ids_at(self, passing: Mask) -> Ids:
+        """The sorted ids of the papers ``passing`` marks."""
         positions = np.flatnonzero(passing)
         ids = np.asarray(self.ids)
         if _gapless(ids):
@@ -107,6 +118,22 @@ class PublishedDays:
         # The positions, then one take: a boolean index of the memory-mapped ids costs three times as much.
         found: Ids = ids.take(positions)
         return found
+
+    def patched(self, passing: Mask, changed: Ids, now_passing: Ids) -> Mask:
+        """``passing`` with each of the ``changed`` papers the snapshot holds marked as in ``now_passing``; a copy.
+
+        The mask of ``apply_changes(ids_at(passing), changed, now_passing)`` (search/allowed.py)
+        over these papers: those stored after ``seq`` are in neither.
+        """
+        passing = passing.copy()
+        ids = np.asarray(self.ids)
+        changed = np.asarray(changed, dtype=np.int64)
+        if not len(ids) or not len(changed):
+            return passing
+        positions = np.minimum(np.searchsorted(ids, changed), len(ids) - 1)
+        held = ids[positions] == changed
+        passing[positions[held]] = np.isin(changed[held], now_passing)
+        return passing
 
     def keep(
         self, paper_ids: Ids, since: dt.date | None, until: dt.date | None, names: Collection[str] | None = None
