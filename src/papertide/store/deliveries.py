@@ -47,7 +47,6 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from papertide.domain.clock import as_utc
 from papertide.store.any_of import any_of
-from papertide.store.engine import begin_immediate
 from papertide.store.schema import digest_outbox, papers, subscribers
 from papertide.store.selections import (
     PlannedItem,
@@ -514,7 +513,7 @@ class HeldCheck:
     ) -> tuple[bool, str | None]:
         cursor = driver.cursor()
         try:
-            begin_immediate(cursor.execute)  # the write lock up front, as store/engine.py takes it
+            cursor.execute("BEGIN IMMEDIATE")  # the write lock up front, as store/engine.py does
             recorded = False
             if sent is not None:
                 values = {"now": when, "worker": worker, "delivery_id": sent}
