@@ -47,6 +47,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from papertide.domain.clock import as_utc
 from papertide.store.any_of import any_of
+from papertide.store.engine import begin_immediate
 from papertide.store.schema import digest_outbox, papers, subscribers
 from papertide.store.selections import (
     PlannedItem,
@@ -513,7 +514,7 @@ class HeldCheck:
     ) -> tuple[bool, str | None]:
         cursor = driver.cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE")  # the write lock up front, as store/engine.py does
+            begin_immediate(cursor.execute)  # the write lock up front, as store/engine.py takes it
             recorded = False
             if sent is not None:
                 values = {"now": when, "worker": worker, "delivery_id": sent}
