@@ -9,7 +9,8 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from types import TracebackType
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, select, update
 
 from papertide.digest.compose import MailComposer
 from papertide.digest.deliver import Delivery
@@ -19,7 +20,7 @@ from papertide.domain.clock import as_utc
 from papertide.mail.transport import RawMessage, SmtpTransport
 from papertide.store.deliveries import claim_batch, list_claimers, release_claims
 from papertide.store.engine import begin_write
-from papertide.store.schema import digest_outbox
+from papertide.store.schema import digest_outbox, subscribers
 from tests.digest.digest_data import NOW, add_subscriber, make_paper, store_papers
 from tests.digest.smtp_sink import SmtpSink
 
@@ -31,6 +32,7 @@ class Watched:
         self.inner = SmtpTransport(url)
         self.after_send = after_send
         self.sent = 0
+        self.sending = False  # inside the real transport's send, i.e. while a message is on the wire
 
     def __enter__(self) -> Watched:
         return self
@@ -40,8 +42,12 @@ class Watched:
     ) -> None:
         self.inner.close()
 
-    def send(self, message: EmailMessage | RawMessage) -> None:
-        self.inner.send(message)
+    def send(self, message: EmailMessage | RawMessage, meanwhile: Callable[[], None] | None = None) -> None:
+        self.sending = True
+        try:
+            self.inner.send(message, meanwhile)
+        finally:
+            self.sending = False
         self.sent += 1
         self.after_send(self.sent)
 
@@ -170,3 +176,66 @@ def test_sent_rows_carry_their_send_time_in_the_form_the_database_layer_reads_ba
             # Written as SQLAlchemy writes every other timestamp: same text form as claimed_at.
             assert all(len(sent) == len(claimed) and "+" not in sent for sent, claimed in stored)
     assert all(NOW < as_utc(sent_at) <= clock.now and sent_at >= claimed_at for sent_at, claimed_at in rows)
+
+
+def composed_while_sending(monkeypatch: pytest.MonkeyPatch, composer: MailComposer, transport: Watched) -> list[str]:
+    """Each digest composed from now on, as "<address> on the wire" or "<address> alone"."""
+    composed: list[str] = []
+    compose = composer.compose_digest
+
+    def recorded(**arguments: object) -> RawMessage:
+        composed.append(f"{arguments['email']} {'on the wire' if transport.sending else 'alone'}")
+        return compose(**arguments)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(composer, "compose_digest", recorded)
+    return composed
+
+
+def test_each_digest_after_the_first_of_a_batch_is_composed_while_the_one_before_is_on_the_wire(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 13: the wait for the server's answer to each final dot was idle time; the next message is
+    # composed in it, once, and sent as composed.
+    plan(engine, composer, 4)
+    with Watched(smtp_sink.url, lambda sent: None) as transport:
+        composed = composed_while_sending(monkeypatch, composer, transport)
+        delivery = Delivery(engine, transport, composer, policy=QUIET, worker="worker-a", clock=Clock())
+        assert delivery.drain()
+        delivery.close()
+    assert composed == [
+        "reader0@example.org alone",
+        "reader1@example.org on the wire",
+        "reader2@example.org on the wire",
+        "reader3@example.org on the wire",
+    ]
+    assert [m.recipients for m in smtp_sink.received] == [(f"reader{i}@example.org",) for i in range(4)]
+    assert all(f"reader{i}@example.org".encode() in m.data for i, m in enumerate(smtp_sink.received))
+    assert delivery.report.sent == 4
+
+
+def test_a_digest_composed_ahead_is_not_sent_when_its_subscriber_leaves_before_its_turn(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Composing ahead decides nothing: the held check in the digest's own turn still stops it.
+    plan(engine, composer, 3)
+
+    def unsubscribe_the_next(sent: int) -> None:
+        if sent == 1:
+            with begin_write(engine) as conn:
+                conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.email == "reader1@example.org")
+                    .values(status="unsubscribed")
+                )
+
+    with Watched(smtp_sink.url, unsubscribe_the_next) as transport:
+        composed = composed_while_sending(monkeypatch, composer, transport)
+        delivery = Delivery(engine, transport, composer, policy=QUIET, worker="worker-a", clock=Clock())
+        assert delivery.drain()
+        delivery.close()
+    assert "reader1@example.org on the wire" in composed, "the scenario needs reader1's digest composed ahead"
+    assert [m.recipients for m in smtp_sink.received] == [("reader0@example.org",), ("reader2@example.org",)]
+    assert (delivery.report.sent, delivery.report.cancelled) == (2, 1)
+    with engine.connect() as conn:
+        states = [row.state for row in conn.execute(select(digest_outbox.c.state).order_by(digest_outbox.c.id))]
+    assert states == ["sent", "cancelled", "sent"]

@@ -160,3 +160,38 @@ def test_recipients_all_refused_for_now_are_a_temporary_failure_and_the_connecti
         transport.send(message(composer, 2))
     assert [m.recipients for m in smtp_sink.received] == [("reader2@example.org",), ("reader2@example.org",)]
     assert len({m.session for m in smtp_sink.received}) == 1 and smtp_sink.sessions_without_quit == set()
+
+
+def test_meanwhile_runs_once_after_the_whole_message_went_out_and_not_for_a_refused_envelope(
+    smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    smtp_sink.behaviour.refuse_recipients["reader1@example.org"] = "550 5.1.1 No such user"
+    calls: list[int] = []
+    with SmtpTransport(smtp_sink.url) as transport:
+        transport.send(message(composer, 2), lambda: calls.append(len(smtp_sink.received)))
+        with pytest.raises(RecipientRefused):
+            transport.send(message(composer, 1), lambda: calls.append(-1))
+    # Called once, before the answer to the final dot was read (the server may or may not have
+    # stored the message by then, so only "at most one received" can be said of that moment).
+    assert len(calls) == 1 and calls[0] in (0, 1)
+    assert [m.recipients for m in smtp_sink.received] == [("reader2@example.org",)]
+
+
+def test_an_error_in_meanwhile_drops_the_connection_so_its_unread_answer_is_never_taken_for_the_next_ones(
+    smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    def fails() -> None:
+        raise RuntimeError("composing the next message failed")
+
+    with SmtpTransport(smtp_sink.url) as transport:
+        with pytest.raises(RuntimeError, match="composing the next"):
+            transport.send(message(composer, 1), fails)
+        transport.send(message(composer, 2))
+        transport.send(message(composer, 3))
+    received = [m.recipients for m in smtp_sink.received]
+    # The first message's fate was unknown to the sender (its dot went out); the next two arrived.
+    assert received[-2:] == [("reader2@example.org",), ("reader3@example.org",)]
+    assert len({m.session for m in smtp_sink.received[-2:]}) == 1
+    # Over a second connection: the first one was dropped without QUIT, its answer unread.
+    assert len(smtp_sink.sessions_without_quit) == 1
+    assert smtp_sink.received[-1].session not in smtp_sink.sessions_without_quit

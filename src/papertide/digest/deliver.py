@@ -104,6 +104,9 @@ class Delivery:
         self.selections: OrderedDict[int, tuple[DigestEntry, ...]] = OrderedDict()
         # (frequency, label) by period key: a run has one or two periods and many messages.
         self._periods: dict[str, tuple[str, str]] = {}
+        # The next digest of the batch, composed while the mail server took the one before (issue 13):
+        # (its delivery row id, the message), used if it is still to be sent when its turn comes.
+        self._ahead: tuple[int, RawMessage] | None = None
 
     def close(self) -> None:
         """Release the worker's database connection."""
@@ -136,10 +139,11 @@ class Delivery:
             held = [digest.id for digest in batch]
             try:
                 recipients = self._load(batch)
-                for digest in batch:
+                for position, digest in enumerate(batch):
                     if self.should_stop():
                         return False
-                    self._deliver(digest, recipients.get(digest.subscriber_id), self.selections[digest.selection_id])
+                    following = batch[position + 1] if position + 1 < len(batch) else None
+                    self._deliver(digest, recipients, following)
                     held.remove(digest.id)
             except StopDelivery:
                 return False
@@ -197,9 +201,15 @@ class Delivery:
             reason=item.reason,
         )
 
-    def _deliver(self, digest: ClaimedDigest, recipient: Recipient | None, entries: Sequence[DigestEntry]) -> None:
+    def _deliver(
+        self, digest: ClaimedDigest, recipients: dict[int, Recipient], following: ClaimedDigest | None
+    ) -> None:
+        """Send one digest of the batch; ``following`` (the batch's next, if any) is composed while it goes out."""
+        ahead, self._ahead = self._ahead, None
+        recipient = recipients.get(digest.subscriber_id)
         if recipient is None:
             return  # erased meanwhile; its delivery row went with it
+        entries = self.selections[digest.selection_id]
         # Checked again right before sending: an unsubscribe stops a digest up to the last moment, and
         # a row another worker took over (we were thought stopped) is theirs to send, not ours.
         status = self.outcomes.check_held(digest)
@@ -213,11 +223,26 @@ class Delivery:
             self.outcomes.cancel(digest, "its papers are no longer stored")
             return
         started = time.perf_counter()
+        # Composed ahead only after the held check said "send": the check is what may stop it, and a message
+        # composed a moment early differs at most in its Date header's second.
+        message = ahead[1] if ahead is not None and ahead[0] == digest.id else self._compose(digest, recipient, entries)
+        composed = time.perf_counter()
+        self.report.compose_seconds += composed - started
+        meanwhile = None
+        if following is not None:
+
+            def meanwhile() -> None:
+                self._compose_ahead(following, recipients.get(following.subscriber_id))
+
+        self._send(digest, recipient, message, meanwhile)
+        self.report.send_seconds += time.perf_counter() - composed
+
+    def _compose(self, digest: ClaimedDigest, recipient: Recipient, entries: Sequence[DigestEntry]) -> RawMessage:
         period = self._periods.get(digest.period_key)
         if period is None:
             period = self._periods[digest.period_key] = select_period_label(digest.period_key)
         frequency, label = period
-        message = self.composer.compose_digest(
+        return self.composer.compose_digest(
             subscriber_id=recipient.id,
             email=recipient.email,
             frequency=frequency,
@@ -226,14 +251,37 @@ class Delivery:
             entries=entries,
             now=self.clock(),
         )
-        composed = time.perf_counter()
-        self.report.compose_seconds += composed - started
-        self._send(digest, recipient, message)
-        self.report.send_seconds += time.perf_counter() - composed
 
-    def _send(self, digest: ClaimedDigest, recipient: Recipient, message: RawMessage) -> None:
+    def _compose_ahead(self, digest: ClaimedDigest, recipient: Recipient | None) -> None:
+        """Compose ``digest`` now, while the mail server takes the message before it (issue 13).
+
+        Waiting for the server's answer to each message's final dot left the worker idle (~0.2 ms a
+        message against a local server); composing, pure CPU that touches neither the database nor the
+        connection, fills that wait. Nothing is decided here: the digest's held check still comes first
+        in its turn, and a message not used then is dropped. Never raises: a digest that fails to
+        compose is composed again in its turn, where the error surfaces as it did before.
+        """
+        entries = self.selections.get(digest.selection_id)
+        if recipient is None or not entries:
+            return
+        started = time.perf_counter()
         try:
-            self.transport.send(message)
+            self._ahead = (digest.id, self._compose(digest, recipient, entries))
+        except Exception:  # see the docstring: it surfaces in the digest's own turn
+            log.debug("digest %d could not be composed ahead; it is composed again in its turn", digest.id)
+        spent = time.perf_counter() - started
+        self.report.compose_seconds += spent
+        self.report.send_seconds -= spent  # counted in compose, not in the wait for the server
+
+    def _send(
+        self,
+        digest: ClaimedDigest,
+        recipient: Recipient,
+        message: RawMessage,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> None:
+        try:
+            self.transport.send(message, meanwhile)
         except TemporaryFailure as error:
             self.outcomes.retry(digest, str(error))
             return
