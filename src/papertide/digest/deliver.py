@@ -148,6 +148,7 @@ class Delivery:
             except StopDelivery:
                 return False
             finally:
+                self._ahead = None  # composed for this claim only
                 try:
                     self.outcomes.flush()
                 finally:
