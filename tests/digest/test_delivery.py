@@ -33,6 +33,8 @@ class Watched:
         self.after_send = after_send
         self.sent = 0
         self.sending = False  # inside the real transport's send, i.e. while a message is on the wire
+        self.announced: list[str] = []  # whose envelopes went out ahead, in order
+        self.on_announce: Callable[[], None] = lambda: None
 
     def __enter__(self) -> Watched:
         return self
@@ -41,6 +43,14 @@ class Watched:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.inner.close()
+
+    def announce(self, message: RawMessage) -> None:
+        self.announced.append(message.recipients[0])
+        self.on_announce()
+        self.inner.announce(message)
+
+    def withdraw(self) -> None:
+        self.inner.withdraw()
 
     def send(self, message: EmailMessage | RawMessage, meanwhile: Callable[[], None] | None = None) -> None:
         self.sending = True
@@ -178,6 +188,17 @@ def test_sent_rows_carry_their_send_time_in_the_form_the_database_layer_reads_ba
     assert all(NOW < as_utc(sent_at) <= clock.now and sent_at >= claimed_at for sent_at, claimed_at in rows)
 
 
+def unsubscribe_after_first(engine: Engine, address: str) -> Callable[[int], None]:
+    """An ``after_send`` that unsubscribes ``address`` once the first message was accepted."""
+
+    def unsubscribe(sent: int) -> None:
+        if sent == 1:
+            with begin_write(engine) as conn:
+                conn.execute(update(subscribers).where(subscribers.c.email == address).values(status="unsubscribed"))
+
+    return unsubscribe
+
+
 def composed_while_sending(monkeypatch: pytest.MonkeyPatch, composer: MailComposer, transport: Watched) -> list[str]:
     """Each digest composed from now on, as "<address> on the wire" or "<address> alone"."""
     composed: list[str] = []
@@ -219,16 +240,7 @@ def test_a_digest_composed_ahead_is_not_sent_when_its_subscriber_leaves_before_i
     # Composing ahead decides nothing: the held check in the digest's own turn still stops it.
     plan(engine, composer, 3)
 
-    def unsubscribe_the_next(sent: int) -> None:
-        if sent == 1:
-            with begin_write(engine) as conn:
-                conn.execute(
-                    update(subscribers)
-                    .where(subscribers.c.email == "reader1@example.org")
-                    .values(status="unsubscribed")
-                )
-
-    with Watched(smtp_sink.url, unsubscribe_the_next) as transport:
+    with Watched(smtp_sink.url, unsubscribe_after_first(engine, "reader1@example.org")) as transport:
         composed = composed_while_sending(monkeypatch, composer, transport)
         delivery = Delivery(engine, transport, composer, policy=QUIET, worker="worker-a", clock=Clock())
         assert delivery.drain()
@@ -239,3 +251,43 @@ def test_a_digest_composed_ahead_is_not_sent_when_its_subscriber_leaves_before_i
     with engine.connect() as conn:
         states = [row.state for row in conn.execute(select(digest_outbox.c.state).order_by(digest_outbox.c.id))]
     assert states == ["sent", "cancelled", "sent"]
+
+
+def test_each_envelope_goes_out_before_the_held_check_that_records_the_message_before_it(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    # Issue 13: the server answers MAIL, RCPT and DATA while the worker's transaction runs; the message
+    # itself still follows the check, and the previous message's record still precedes it.
+    plan(engine, composer, 4)
+    recorded_when_announced: list[int] = []
+    with Watched(smtp_sink.url, lambda sent: None) as transport:
+        transport.on_announce = lambda: recorded_when_announced.append(sent_count(engine))
+        delivery = Delivery(engine, transport, composer, policy=QUIET, worker="worker-a", clock=Clock())
+        assert delivery.drain()
+        delivery.close()
+    # Every envelope is announced; each next one goes out while the message before it is accepted but
+    # not yet recorded (the first finds no connection open and is sent whole).
+    assert transport.announced == [f"reader{i}@example.org" for i in range(4)]
+    assert recorded_when_announced == [0, 0, 1, 2]
+    assert [m.recipients for m in smtp_sink.received] == [(f"reader{i}@example.org",) for i in range(4)]
+    assert len({m.session for m in smtp_sink.received}) == 1
+    assert sent_count(engine) == 4
+
+
+def test_an_envelope_announced_for_a_digest_its_check_stops_is_abandoned_with_its_connection(
+    engine: Engine, smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    plan(engine, composer, 3)
+
+    with Watched(smtp_sink.url, unsubscribe_after_first(engine, "reader1@example.org")) as transport:
+        delivery = Delivery(engine, transport, composer, policy=QUIET, worker="worker-a", clock=Clock())
+        assert delivery.drain()
+        delivery.close()
+    assert "reader1@example.org" in transport.announced, "reader1's envelope went out before its check"
+    assert [m.recipients for m in smtp_sink.received] == [("reader0@example.org",), ("reader2@example.org",)]
+    # Its DATA was open: the connection was dropped without QUIT (the server discards the transaction)
+    # and the next digest went out over a new one.
+    assert len(smtp_sink.sessions_without_quit) == 1
+    assert smtp_sink.received[0].session in smtp_sink.sessions_without_quit
+    assert smtp_sink.received[1].session not in smtp_sink.sessions_without_quit
+    assert (delivery.report.sent, delivery.report.cancelled) == (2, 1)

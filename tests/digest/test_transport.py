@@ -195,3 +195,37 @@ def test_an_error_in_meanwhile_drops_the_connection_so_its_unread_answer_is_neve
     # Over a second connection: the first one was dropped without QUIT, its answer unread.
     assert len(smtp_sink.sessions_without_quit) == 1
     assert smtp_sink.received[-1].session not in smtp_sink.sessions_without_quit
+
+
+def test_an_announced_envelope_is_continued_by_its_send_over_the_same_connection(
+    smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    with SmtpTransport(smtp_sink.url) as transport:
+        transport.announce(message(composer, 1))  # no connection yet: nothing to announce on, nothing done
+        transport.send(message(composer, 1))
+        second = message(composer, 2)
+        transport.announce(second)
+        transport.send(second)
+    assert [m.recipients for m in smtp_sink.received] == [("reader1@example.org",), ("reader2@example.org",)]
+    assert len({m.session for m in smtp_sink.received}) == 1
+    assert not smtp_sink.sessions_without_quit
+
+
+def test_a_withdrawn_or_superseded_announcement_never_delivers_its_message(
+    smtp_sink: SmtpSink, composer: MailComposer
+) -> None:
+    with SmtpTransport(smtp_sink.url) as transport:
+        transport.send(message(composer, 1))
+        transport.announce(message(composer, 2))
+        transport.withdraw()
+        transport.send(message(composer, 3))
+        transport.announce(message(composer, 4))
+        transport.send(message(composer, 5))  # not the announced message: a transaction of its own
+        transport.announce(message(composer, 6))
+    # Closed with reader6's envelope open: dropped, not ended with QUIT (which would be taken as data).
+    assert [m.recipients for m in smtp_sink.received] == [
+        ("reader1@example.org",),
+        ("reader3@example.org",),
+        ("reader5@example.org",),
+    ]
+    assert len(smtp_sink.sessions_without_quit) == 3

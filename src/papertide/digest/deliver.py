@@ -211,24 +211,37 @@ class Delivery:
         if recipient is None:
             return  # erased meanwhile; its delivery row went with it
         entries = self.selections[digest.selection_id]
+        message = None
+        if entries:
+            started = time.perf_counter()
+            # A message composed ahead, or now: composing decides nothing (the held check below does), and a
+            # message composed a moment early differs at most in its Date header's second.
+            message = (
+                ahead[1] if ahead is not None and ahead[0] == digest.id else self._compose(digest, recipient, entries)
+            )
+            self.report.compose_seconds += time.perf_counter() - started
+            # Its envelope goes out before the held check, so the server answers it during the check's
+            # transaction (issue 13); nothing of the message goes out until the check said "send".
+            self.transport.announce(message)
         # Checked again right before sending: an unsubscribe stops a digest up to the last moment, and
         # a row another worker took over (we were thought stopped) is theirs to send, not ours.
-        status = self.outcomes.check_held(digest)
+        try:
+            status = self.outcomes.check_held(digest)
+        except BaseException:
+            self.transport.withdraw()
+            raise
+        if status != "confirmed" or message is None:
+            self.transport.withdraw()
         if status is None:
             log.info("digest %d is no longer held by this worker; not sent here", digest.id)
             return
         if status != "confirmed":
             self.outcomes.cancel(digest, f"subscriber is {status}")
             return
-        if not entries:
+        if message is None:
             self.outcomes.cancel(digest, "its papers are no longer stored")
             return
-        started = time.perf_counter()
-        # Composed ahead only after the held check said "send": the check is what may stop it, and a message
-        # composed a moment early differs at most in its Date header's second.
-        message = ahead[1] if ahead is not None and ahead[0] == digest.id else self._compose(digest, recipient, entries)
         composed = time.perf_counter()
-        self.report.compose_seconds += composed - started
         meanwhile = None
         if following is not None:
 

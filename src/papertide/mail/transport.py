@@ -110,6 +110,19 @@ class MailTransport(Protocol):
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None: ...
 
+    def announce(self, message: RawMessage) -> None:
+        """Start ``message``'s transaction now, before deciding to send it (best effort: may do nothing).
+
+        Nothing of the message itself goes out: its ``send`` continues the transaction, and
+        ``withdraw`` (or any other message's ``send``, or closing) abandons it. Lets the receiver
+        work while the caller checks whether the message may still go (issue 13).
+        """
+        ...
+
+    def withdraw(self) -> None:
+        """Abandon the transaction ``announce`` started, if any: the receiver never gets the message."""
+        ...
+
     def send(self, message: EmailMessage | RawMessage, meanwhile: Callable[[], None] | None = None) -> None:
         """Deliver the message, returning once the receiver has accepted it, or raise TemporaryFailure /
         PermanentFailure (then it was not accepted, or, for a TemporaryFailure, it may have been).
@@ -143,6 +156,12 @@ class FileOutbox:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         return None
+
+    def announce(self, message: RawMessage) -> None:
+        """Nothing to start ahead: a file is written whole by ``send``."""
+
+    def withdraw(self) -> None:
+        """Nothing was started ahead."""
 
     def send(self, message: EmailMessage | RawMessage, meanwhile: Callable[[], None] | None = None) -> None:
         """Write the message to the outbox directory, durably; returns once it is in place.
@@ -210,6 +229,8 @@ class SmtpTransport:
         self.tls_context = tls_context
         self._client: smtplib.SMTP | None = None
         self._session: _Session | None = None
+        # The message whose envelope ``announce`` wrote, its replies not read yet.
+        self._announced: RawMessage | None = None
 
     def _connect(self) -> smtplib.SMTP:
         try:
@@ -243,8 +264,8 @@ class SmtpTransport:
         self.close()
 
     def close(self) -> None:
-        """Say QUIT and drop the connection."""
-        if self._session is not None:
+        """Say QUIT and drop the connection (only drop it while an announced envelope awaits its message)."""
+        if self._session is not None and self._announced is None:
             with contextlib.suppress(OSError, ReplyError):
                 self._session.command(b"QUIT\r\n")
         self._abandon()
@@ -264,10 +285,39 @@ class SmtpTransport:
     def _abandon(self) -> None:
         """Drop the connection without QUIT, so an unfinished DATA is discarded by the server."""
         self._session = None
+        self._announced = None
         if self._client is not None:
             with contextlib.suppress(OSError):
                 self._client.close()
             self._client = None
+
+    def announce(self, message: RawMessage) -> None:
+        """Write the envelope (MAIL, RCPT, DATA) of ``message`` now, on a kept connection that pipelines.
+
+        Its replies are read by ``send(message)``: the server answers while the caller decides
+        whether the message may still go (delivery's held check, a database round trip), instead
+        of after (issue 13). DATA is part of the envelope, so a message withdrawn after it cannot
+        be ended cleanly: ``withdraw`` drops the connection, and the server discards a transaction
+        whose data never ended (RFC 5321 section 4.1.1.4, what the crash tests' after-data window
+        relies on too); the next message connects again. Does nothing without an open connection,
+        without PIPELINING, or when the envelope cannot be written (``send`` then starts afresh).
+        """
+        if self._announced is not None:
+            self.withdraw()
+        session = self._session
+        if session is None or not session.pipelining or (message.smtputf8 and not session.smtputf8):
+            return
+        try:
+            session.write(self._envelope(session, message))
+        except OSError:
+            self._abandon()
+            return
+        self._announced = message
+
+    def withdraw(self) -> None:
+        """Abandon an announced envelope: the connection is dropped without its message ever going out."""
+        if self._announced is not None:
+            self._abandon()
 
     def send(self, message: EmailMessage | RawMessage, meanwhile: Callable[[], None] | None = None) -> None:
         """Send one message; returns after the server's 250 to the final dot.
@@ -282,12 +332,15 @@ class SmtpTransport:
         (same Message-ID) is what keeps it from being lost (RFC 5321 section 6.1; RFC 1047).
         """
         raw = raw_message(message)
+        announced, self._announced = self._announced, None
+        if announced is not None and announced is not raw:
+            self._abandon()  # another message's envelope: its transaction must not carry this one
         for attempt in (1, 2):
             if self._session is None:
                 self._client = self._connect()
                 self._session = _Session(self._client)
             try:
-                self._transact(self._session, raw, meanwhile)
+                self._transact(self._session, raw, meanwhile, announced=announced is raw and attempt == 1)
                 return
             except _Dropped as error:
                 self._abandon()
@@ -297,20 +350,34 @@ class SmtpTransport:
                 self._abandon()
                 raise TemporaryFailure(f"SMTP error: {error}") from error
 
-    def _transact(self, session: _Session, raw: RawMessage, meanwhile: Callable[[], None] | None) -> None:
-        if raw.smtputf8 and not session.smtputf8:
-            raise TemporaryFailure(f"SMTP error: {self.host} does not take SMTPUTF8 (an address is not ASCII)")
+    @staticmethod
+    def _commands(session: _Session, raw: RawMessage) -> tuple[bytes, list[bytes]]:
+        """The MAIL and RCPT command lines of ``raw``."""
         options = b" SMTPUTF8 BODY=8BITMIME" if raw.smtputf8 else b""
         if session.size:
             options += b" SIZE=%d" % len(raw.data)
         encoding = "utf-8" if raw.smtputf8 else "ascii"
         mail_command = b"MAIL FROM:%s%s\r\n" % (quote_address(raw.sender).encode(encoding), options)
         rcpt_commands = [b"RCPT TO:%s\r\n" % quote_address(r).encode(encoding) for r in raw.recipients]
+        return mail_command, rcpt_commands
+
+    def _envelope(self, session: _Session, raw: RawMessage) -> bytes:
+        """MAIL, RCPT and DATA in one write (RFC 2920: DATA ends a group)."""
+        mail_command, rcpt_commands = self._commands(session, raw)
+        return b"".join((mail_command, *rcpt_commands, b"DATA\r\n"))
+
+    def _transact(
+        self, session: _Session, raw: RawMessage, meanwhile: Callable[[], None] | None, *, announced: bool = False
+    ) -> None:
+        if raw.smtputf8 and not session.smtputf8:
+            raise TemporaryFailure(f"SMTP error: {self.host} does not take SMTPUTF8 (an address is not ASCII)")
         try:
             if session.pipelining:
-                mail, rcpts, data = session.open_pipelined(mail_command, rcpt_commands)
+                if not announced:
+                    session.write(self._envelope(session, raw))
+                mail, rcpts, data = session.read_envelope(len(raw.recipients))
             else:
-                mail, rcpts, data = session.open_stepwise(mail_command, rcpt_commands)
+                mail, rcpts, data = session.open_stepwise(*self._commands(session, raw))
         except OSError as error:
             raise _Dropped(str(error)) from error
         if mail.code != 250:
@@ -395,15 +462,14 @@ class _Session:
         self.write(line)
         return self.reply()
 
-    def open_pipelined(self, mail: bytes, rcpts: list[bytes]) -> tuple[Reply, list[Reply], Reply]:
-        """MAIL, RCPT and DATA in one write, then their replies in order (RFC 2920): one round trip, not three.
+    def read_envelope(self, recipients: int) -> tuple[Reply, list[Reply], Reply]:
+        """The replies to MAIL, each RCPT and DATA written in one write (RFC 2920): one round trip, not three.
 
         When the envelope failed but the server still answered 354 to DATA, an empty message is
         ended at once; the server discards it (it has no valid recipient).
         """
-        self.write(b"".join((mail, *rcpts, b"DATA\r\n")))
         mail_reply = self.reply()
-        rcpt_replies = [self.reply() for _ in rcpts]
+        rcpt_replies = [self.reply() for _ in range(recipients)]
         data = self.reply()
         if data.code == 354 and (mail_reply.code != 250 or all(r.code not in (250, 251) for r in rcpt_replies)):
             self.command(b".\r\n")
