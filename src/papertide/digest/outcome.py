@@ -30,6 +30,7 @@ from papertide.store.deliveries import (
     ClaimedDigest,
     HeldCheck,
     read_held,
+    set_commit_wait,
     touch_claims,
     write_cancelled,
     write_failed,
@@ -118,9 +119,17 @@ class Outcomes:
 
     def _connection(self) -> Connection:
         if self._conn is None:
-            self._conn = self.engine.connect()
-            self._conn.info["write"] = True  # BEGIN IMMEDIATE on SQLite (store/engine.py)
-            self._held = HeldCheck(self._conn)
+            conn = self.engine.connect()
+            try:
+                conn.info["write"] = True  # BEGIN IMMEDIATE on SQLite (store/engine.py)
+                # A commit per message, none waiting for the disk (see set_commit_wait: PostgreSQL only).
+                set_commit_wait(conn, wait=False)
+                self._held = HeldCheck(conn)
+            except BaseException:
+                conn.invalidate()
+                conn.close()
+                raise
+            self._conn = conn
         return self._conn
 
     def _touch_due(self, now: dt.datetime) -> bool:
@@ -140,12 +149,16 @@ class Outcomes:
             reset_bounces(conn, recipient.id)
 
     def close(self) -> None:
-        """Give the write connection back to the pool."""
+        """Give the write connection back to the pool, as it came (or discard it when that fails)."""
         if self._conn is not None:
+            conn, self._conn, self._held = self._conn, None, None
+            try:
+                set_commit_wait(conn, wait=True)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    conn.invalidate()  # never back to the pool with this worker's settings
             with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
-            self._held = None
+                conn.close()
 
     def count(self, **changes: float) -> None:
         """Add to the report's counters (thread-safe)."""
