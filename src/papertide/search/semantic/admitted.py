@@ -4,8 +4,8 @@ An in-memory index (index.py) and a memory-mapped snapshot (mapped.py) both hold
 each with a paper id (-1: a dead row), as a matrix (exact) or a faiss HNSW graph. A search that
 may not return every row (a filter's papers, issue 13; the dead rows; the snapshot rows of papers
 embedded again since, issue 14) marks the rows it admits in one bitmap that faiss reads in place:
-the graph's flat storage scores exactly the admitted rows, or the graph is walked admitting only
-them, whichever filtered.py predicts cheaper. Nothing is fetched and then discarded, and no copy
+the graph is walked admitting only them, or the admitted rows of its flat storage are scored
+exactly (by their list, visiting no other row), whichever filtered.py predicts cheaper. Nothing is fetched and then discarded, and no copy
 of the admitted vectors is gathered (2 to 4 times faster than numpy's gather and product, measured).
 The bitmap is packed once per admitted set (``Admitted``): bitmaps.py keeps those of recent filters,
 since building one over a million rows costs more than the graph walk of a broad filter (issue 13).
