@@ -5,8 +5,9 @@ each with a paper id (-1: a dead row), as a matrix (exact) or a faiss HNSW graph
 may not return every row (a filter's papers, issue 13; the dead rows; the snapshot rows of papers
 embedded again since, issue 14) marks the rows it admits in one bitmap that faiss reads in place:
 the graph is walked admitting only them, or the admitted rows of its flat storage are scored
-exactly (by their list, visiting no other row), whichever filtered.py predicts cheaper. Nothing is fetched and then discarded, and no copy
-of the admitted vectors is gathered (2 to 4 times faster than numpy's gather and product, measured).
+exactly (by their list, visiting no other row), whichever filtered.py predicts cheaper. Nothing
+is fetched and then discarded, and no copy of the admitted vectors is gathered (2 to 4 times
+faster than numpy's gather and product, measured).
 The bitmap is packed once per admitted set (``Admitted``): bitmaps.py keeps those of recent filters,
 since building one over a million rows costs more than the graph walk of a broad filter (issue 13).
 """
