@@ -140,6 +140,8 @@ def row_states(database_url: str) -> dict[str, str]:
 # message (reader000 and reader200).
 WINDOWS = [
     ("after-claim", 0, 1, set()),
+    # The third digest's envelope out, the second one accepted but its record not committed yet.
+    ("after-envelope", 2, 1, {"reader001@example.org"}),
     ("after-data", 2, 1, set()),
     ("after-250", 2, 1, {"reader002@example.org"}),
     ("after-commit", 2, 1, set()),

@@ -223,6 +223,7 @@ class Delivery:
             # Its envelope goes out before the held check, so the server answers it during the check's
             # transaction (issue 13); nothing of the message goes out until the check said "send".
             self.transport.announce(message)
+            reach_fault_point("after-envelope")
         # Checked again right before sending: an unsubscribe stops a digest up to the last moment, and
         # a row another worker took over (we were thought stopped) is theirs to send, not ours.
         try:

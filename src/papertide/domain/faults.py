@@ -28,6 +28,7 @@ FAULT_EXIT_CODE = 86
 # points: a crash test of the digest that drew an ingest point would run to the end and never stop.
 DELIVERY_FAULT_POINTS = (
     "after-claim",  # digest rows claimed and committed, nothing sent yet
+    "after-envelope",  # a digest's envelope written ahead (SMTP), its held check and the last one's record not run
     "after-data",  # the message about to be handed over, not final (SMTP: DATA open, message + dot unwritten)
     "after-dot",  # SMTP: the final dot written, the server's reply not read
     "after-250",  # the receiver accepted (SMTP 250 to the dot; file outbox: renamed into place)
