@@ -5,7 +5,10 @@ worker); before each message the worker checks that it still holds the row and t
 subscriber is still confirmed; the message is sent, and only once the mail server has
 answered 250 to the final dot (or the file outbox has the file durably in place) is the row
 marked ``sent``, in one transaction with the next digest's held check, before that digest is
-sent (digest/outcome.py: one commit per message, not two). A kill before that answer leaves
+sent (digest/outcome.py: one commit per message, not two). Two overlaps fill the waits (issue 13):
+a digest's envelope goes out before its held check (``announce``; a digest the check stops is
+withdrawn with its connection, its DATA never ended), and the batch's next digest is composed while
+the server takes the current one (``send``'s ``meanwhile``). A kill before that answer leaves
 the row ``sending`` with at most an unfinished transaction, which the server discards; the
 next run takes the row over
 (digest/workers.py) and sends it. A kill between the answer and the commit also leaves it
