@@ -422,7 +422,9 @@ def run_planning(
         if advance is not None:
             advance(size)
 
-    writer = None if engine.dialect.name == "sqlite" else ThreadPoolExecutor(1, "papertide-plan-write")
+    writer = None
+    if engine.dialect.name != "sqlite":
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="papertide-plan-write")
     with writer or contextlib.nullcontext():
         while True:
             batch = pages.next_batch()
