@@ -6,7 +6,9 @@ beside what an unfiltered walk finds on the same graph with the same queries: sy
 vectors are hard for HNSW, so a low filtered recall may not be the filter's doing. For each
 query this prints recall@10/100/200 against the exact top k (over all papers, or over the
 allowed ones) and the CPU ms of one search, at the chosen width, at 2x and 4x it (and at half of it for
-a filter).
+a filter). Beside each filter's walks, the scan of the nearest inverted lists (lists.py) at the rows
+filtered.py reads (``LIST_SCORED x k / share``), at half and at twice them, whichever the plan picks:
+the lists of the snapshot, or trained here (timed) for a snapshot written without them.
 
 - ``--folder``: a ``bench.search --keep`` folder (read-only: SQLite opened immutable, the
   graph memory-mapped). Two query sets: the benches' text queries embedded by the ONNX model
@@ -26,6 +28,7 @@ Usage (one thread, CPU time per search; recall does not depend on the machine's 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from collections.abc import Iterable
@@ -46,6 +49,7 @@ from papertide.search.database_filter import compose_database_filter, fetch_filt
 from papertide.search.semantic.admitted import (
     Admitted,
     StoredRows,
+    _scan_lists,
     _search_graph,
     admit,
     row_lookup,
@@ -55,6 +59,7 @@ from papertide.search.semantic.admitted import (
 from papertide.search.semantic.embedder import load_embedder
 from papertide.search.semantic.filtered import choose_filtered_search
 from papertide.search.semantic.index import IndexConfig
+from papertide.search.semantic.lists import LIST_SCORED, RowLists, load_lists, train_lists
 from papertide.search.semantic.mapped import open_mapped
 from papertide.services import index_config
 
@@ -65,6 +70,8 @@ FLOOR = 0.30
 FACTORS = (1, 2, 4)
 # A filter's walk also at half the chosen width: is the rule wider than it needs to be?
 FILTER_FACTORS = (0.5, *FACTORS)
+# The lists' scan at half, one and two times the rows filtered.py reads.
+LIST_FACTORS = (0.5, 1, 2)
 FILTERS = {
     "cat broad (cat:cs.LG)": "x cat:cs.LG",
     "since (since:2024-01-01)": "x since:2024-01-01",
@@ -116,18 +123,24 @@ def walk(
     k: int,
     width: int,
     exact: list[Top],
+    scan: bool = False,
 ) -> Measured:
-    """Walk the graph for every query at ``width``; recall against ``exact`` and CPU ms per walk.
+    """Walk the graph for every query at ``width`` (``scan``: read the nearest lists' ``width`` rows instead).
 
-    Also the recall of the exact neighbours at or above the similarity floor (the only ones a
-    paper found by meaning alone can be a result for), over the queries that have any.
+    Recall against ``exact`` and CPU ms per search. Also the recall of the exact neighbours at or
+    above the similarity floor (the only ones a paper found by meaning alone can be a result for),
+    over the queries that have any.
     """
     recalls = np.zeros(len(CUTS))
     spent, short = 0.0, 0
     above, floor_recall, with_above = 0, 0.0, 0
     for query, (truth, truth_scores) in zip(queries, exact, strict=True):
         started = time.process_time()
-        found = _search_graph(query, k, stored, admitted, width)
+        if scan:
+            assert admitted is not None
+            found = _scan_lists(query, k, stored, admitted, width)
+        else:
+            found = _search_graph(query, k, stored, admitted, width)
         spent += time.process_time() - started
         short += len(found) < min(k, len(truth))
         got = found.ids
@@ -203,6 +216,11 @@ def measure_all(
         exact = exact_tops(scores, ids, mask, k)
         measured = [walk(stored, queries, admitted, k, min(live, round(width * f)), exact) for f in FILTER_FACTORS]
         lines += table(label, allowed / live, plan.describe(), measured, width)
+        if stored.lists is not None:
+            rows = int(np.ceil(LIST_SCORED * k / (allowed / live)))
+            scans = [walk(stored, queries, admitted, k, round(rows * f), exact, scan=True) for f in LIST_FACTORS]
+            lines += table(label, allowed / live, "lists: rows read", scans, rows)
+            measured += scans
         print("\n".join(lines[-len(measured) :]), flush=True)
     return lines
 
@@ -216,6 +234,16 @@ def noisy_papers(vectors: Matrix, rng: np.random.Generator, count: int) -> Matri
     return normalised
 
 
+def with_lists(stored: StoredRows, dim: int, lists: RowLists | None) -> StoredRows:
+    """``stored`` with its lists: those given, or trained here as a snapshot would (timed)."""
+    if lists is None:
+        started, cpu = time.perf_counter(), time.process_time()
+        lists = train_lists(row_vectors(stored, dim), np.asarray(stored.ids) >= 0)
+        took, cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(f"trained {lists.count:,} lists over {lists.covered:,} rows: {took:.1f} s ({cpu:.1f} s CPU)", flush=True)
+    return dataclasses.replace(stored, lists=lists)
+
+
 def run_kept(folder: Path, count: int, models: Path | None) -> None:
     """Recall on a ``bench.search --keep`` folder, its filters read from its SQLite file."""
     settings = Settings(  # type: ignore[call-arg]
@@ -227,7 +255,7 @@ def run_kept(folder: Path, count: int, models: Path | None) -> None:
     meta = json.loads((snapshot / "meta.json").read_text())
     ids = np.load(snapshot / "ids.npy", mmap_mode="r")
     mapped = open_mapped(snapshot, meta["dim"], meta["kind"], config, ids)
-    stored: StoredRows = mapped.rows
+    stored: StoredRows = with_lists(mapped.rows, meta["dim"], load_lists(snapshot, meta, len(ids), meta["dim"]))
     lookup = row_lookup(np.asarray(ids))
     assert lookup is not None
     engine = create_engine(f"sqlite:///file:{folder / 'papertide.db'}?immutable=1&uri=true")
@@ -263,7 +291,7 @@ def run_scifact(snapshot: Path, claims: Path, models: Path, count: int) -> None:
     graph = faiss.IndexHNSWFlat(matrix.shape[1], config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = config.ef_construction
     graph.add(matrix)
-    stored = StoredRows(ids, None, graph)
+    stored = with_lists(StoredRows(ids, None, graph), matrix.shape[1], None)
     embedder = load_embedder(Settings.model_fields["embedding_model"].default, "onnx", models)
     lines = [json.loads(line)["text"] for line in claims.read_text().splitlines() if line.strip()]
     rng = np.random.default_rng(5)

@@ -325,9 +325,9 @@ class Settings(BaseSettings):
         description="HNSW search width per query (at least the number of neighbours asked for): higher is more "
         "accurate and slower.",
     )
-    # Measured by bench/search.py at 20,000 papers on a loaded 2-core machine: 9.3 (issue 13).
+    # Measured by bench/search.py at a million papers: 12.2 (SQLite) and 16.7 (PostgreSQL), issue 13.
     vector_filter_graph_cost: float = Field(
-        8.0,
+        12.0,
         gt=0,
         le=1000,
         description="Cost of one unit of HNSW search width against one exact dot product: a filtered search "

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import faiss
 import numpy as np
 
 from bench.filter_recall import FLOOR, exact_tops, score_all, walk
 from papertide.search.semantic.admitted import Admitted, StoredRows
+from papertide.search.semantic.lists import train_lists
 
 
 def unit_rows(rng: np.random.Generator, count: int, dim: int = 16) -> np.ndarray:
@@ -51,3 +54,17 @@ def test_a_walk_as_wide_as_the_corpus_recalls_every_neighbour_and_a_one_wide_wal
     assert wide.above_floor == expected_above > 0
     narrow = walk(stored, queries, admitted, 200, 1, exact)
     assert narrow.recall[2] < 1.0
+
+
+def test_a_scan_of_every_list_recalls_every_neighbour_and_a_scan_of_one_list_does_not() -> None:
+    rng = np.random.default_rng(3)
+    vectors, queries = unit_rows(rng, 2000), unit_rows(rng, 10)
+    ids = np.arange(1, 2001, dtype=np.int64)
+    stored = dataclasses.replace(graph_over(vectors, ids), lists=train_lists(vectors, ids >= 0))
+    mask = rng.random(2000) < 0.2
+    admitted = Admitted.of(mask)
+    exact = exact_tops(score_all(vectors, queries), ids, mask, 200)
+    everything = walk(stored, queries, admitted, 200, 2000, exact, scan=True)
+    assert everything.recall == (1.0, 1.0, 1.0)
+    one_list = walk(stored, queries, admitted, 200, 1, exact, scan=True)
+    assert one_list.short == len(queries)  # one list of ~45 rows holds fewer than 200 admitted

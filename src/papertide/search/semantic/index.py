@@ -33,6 +33,7 @@ from papertide.search.semantic.admitted import (
     search_admitted,
 )
 from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
+from papertide.search.semantic.lists import RowLists, lists_for
 from papertide.search.semantic.passages import Vectors
 
 IndexKind = Literal["exact", "hnsw"]
@@ -50,8 +51,8 @@ class IndexConfig:
     ef_construction: int = 100
     ef_search: int = 128
     # Cost of one unit of HNSW search width against one exact dot product, for choosing how a
-    # filtered search runs (filtered.py; bench/search.py measures it: 9.3 on a loaded 2-core machine).
-    graph_cost_ratio: float = 8.0
+    # filtered search runs (filtered.py; bench/search.py measures it: 12.2-16.7 at a million papers).
+    graph_cost_ratio: float = 12.0
 
     def kind_for(self, count: int) -> IndexKind:
         """The kind of index to hold ``count`` vectors."""
@@ -72,6 +73,8 @@ class VectorIndex:
         self._size = 0
         self._matrix = np.zeros((0, dim), dtype=np.float32)
         self._graph: Any = None
+        # The graph's rows grouped by nearest centroid (lists.py), carried from the snapshot it was read from.
+        self._lists: RowLists | None = None
         # Row of each paper id (-1: none) as an array, built on the first filtered search after a change.
         self._row_lookup: npt.NDArray[np.int64] | None = None
         if kind == "hnsw":
@@ -189,7 +192,7 @@ class VectorIndex:
         ids = self._ids[: self._size]
         if self.kind == "exact":
             return StoredRows(ids, self._matrix[: self._size], None)
-        return StoredRows(ids, None, self._graph)
+        return StoredRows(ids, None, self._graph, self._lists)
 
     def _admit(self, wanted: npt.NDArray[np.int64]) -> Mask:
         """The mask of the rows of the ``wanted`` ids.
@@ -224,8 +227,24 @@ class VectorIndex:
         """How a search for ``k`` among ``allowed`` papers runs (explain lines and bench/search.py print it)."""
         config = self.config
         return choose_filtered_search(
-            allowed, len(self._rows), k, self.kind, ef_search=config.ef_search, cost_ratio=config.graph_cost_ratio
+            allowed,
+            len(self._rows),
+            k,
+            self.kind,
+            ef_search=config.ef_search,
+            cost_ratio=config.graph_cost_ratio,
+            lists=self._lists is not None,
         )
+
+    def snapshot_lists(self) -> RowLists | None:
+        """The inverted lists a snapshot of this index stores (lists.py): the carried ones extended, or new ones.
+
+        None for an exact index, which has no graph to spare.
+        """
+        if self.kind != "hnsw" or self._size == 0:
+            return None
+        self._lists = lists_for(self._stored(), self._ids[: self._size] >= 0, self._lists)
+        return self._lists
 
     def compacted(self, kind: IndexKind | None = None) -> VectorIndex:
         """A new index of the live entries only, of ``kind`` (the same by default)."""
@@ -250,8 +269,9 @@ class VectorIndex:
         ids: npt.NDArray[np.int64],
         matrix: Vectors | None,
         graph: Any,
+        lists: RowLists | None = None,
     ) -> VectorIndex:
-        """Rebuild the in-memory state from a snapshot's arrays."""
+        """Rebuild the in-memory state from a snapshot's arrays (``lists``: the graph's, lists.py)."""
         index = cls(dim, kind, config)
         index._ids = np.asarray(ids, dtype=np.int64).copy()
         index._size = len(ids)
@@ -262,4 +282,5 @@ class VectorIndex:
         else:
             graph.hnsw.efConstruction = config.ef_construction
             index._graph = graph
+            index._lists = lists
         return index

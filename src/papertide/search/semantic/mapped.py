@@ -13,6 +13,7 @@ selector bitmap, never fetched and dropped.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from papertide.search.semantic.admitted import (
 from papertide.search.semantic.bitmaps import AdmittedBitmaps
 from papertide.search.semantic.days import PublishedDays
 from papertide.search.semantic.index import IndexConfig, IndexKind
+from papertide.search.semantic.lists import RowLists
 from papertide.search.semantic.passages import Vectors
 
 GRAPH_FILE = "graph.faiss"
@@ -218,6 +220,15 @@ class MappedIndex:
                 np.array_equal(np.asarray(published.ids), np.asarray(self.ids))
             )
         return self._follows
+
+    @property
+    def lists(self) -> RowLists | None:
+        """The graph's rows grouped by nearest centroid (lists.py); None for a snapshot written without them."""
+        return self.rows.lists
+
+    def attach_lists(self, lists: RowLists | None) -> None:
+        """Search with ``lists`` (the snapshot's, read by snapshot.py) from now on."""
+        self.rows = dataclasses.replace(self.rows, lists=lists)
 
     def live_rows(self) -> Mask:
         """Which rows hold a paper's vector (not one superseded before the snapshot)."""

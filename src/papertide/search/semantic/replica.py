@@ -18,6 +18,7 @@ from papertide.search.ranked import Ranked, sort_best_first
 from papertide.search.semantic.admitted import Pairs
 from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
 from papertide.search.semantic.index import IndexConfig, IndexKind, VectorIndex
+from papertide.search.semantic.lists import RowLists
 from papertide.search.semantic.mapped import MappedIndex
 from papertide.search.semantic.passages import Vectors
 
@@ -59,7 +60,13 @@ class ReplicaIndex:
     def plan_filtered(self, allowed: int, k: int) -> FilteredSearch:
         """How a search for ``k`` among ``allowed`` papers runs in the snapshot (explain lines and benches)."""
         return choose_filtered_search(
-            allowed, len(self), k, self.kind, ef_search=self.config.ef_search, cost_ratio=self.config.graph_cost_ratio
+            allowed,
+            len(self),
+            k,
+            self.kind,
+            ef_search=self.config.ef_search,
+            cost_ratio=self.config.graph_cost_ratio,
+            lists=self.base is not None and self.base.lists is not None,
         )
 
     def __len__(self) -> int:
@@ -121,12 +128,26 @@ class ReplicaIndex:
         return np.concatenate([ids, base_ids]), np.concatenate([vectors.reshape(-1, self.dim), base_vectors])
 
     def needs_merge(self, limit: int) -> bool:
-        """Whether the writer should write a new snapshot: a large delta, a wrong kind or too many dead entries."""
+        """Whether the writer should write a new snapshot.
+
+        A large delta, a wrong kind, too many dead entries, or a graph written without inverted lists
+        (lists.py: a snapshot of an earlier version gets them at the writer's next maintenance step).
+        """
         if self.base is None:
             return True
         dead = self.base.size - len(self.base) + len(self.hidden)
         kind_changes = self.config.kind_for(len(self)) != self.base.kind
-        return len(self.delta) >= limit or kind_changes or (dead > 1000 and dead > 0.2 * self.base.size)
+        return (
+            len(self.delta) >= limit
+            or kind_changes
+            or self.lacks_lists
+            or (dead > 1000 and dead > 0.2 * self.base.size)
+        )
+
+    @property
+    def lacks_lists(self) -> bool:
+        """Whether the snapshot is a graph without inverted lists (written before them, or its lists unreadable)."""
+        return self.base is not None and self.base.kind == "hnsw" and self.base.lists is None
 
     def frozen(self) -> ReplicaIndex:
         """A copy that later adds do not change (the delta copied, the snapshot shared): what a save merges."""
@@ -149,7 +170,11 @@ class ReplicaIndex:
             ids = np.array(self.base.ids, dtype=np.int64)
             if len(self._hidden_rows):
                 ids[self._hidden_rows] = -1
-            full = VectorIndex.from_arrays(self.dim, "hnsw", self.config, ids, None, self.base.private_graph())
+            lists = self.base.lists
+            if lists is not None:
+                # Copies: the old snapshot's files go once it is replaced.
+                lists = RowLists(np.array(lists.centroids), np.array(lists.rows), np.array(lists.offsets))
+            full = VectorIndex.from_arrays(self.dim, "hnsw", self.config, ids, None, self.base.private_graph(), lists)
             full.add(delta_ids, delta_vectors)
             return full.compacted() if full.needs_compaction() else full
         if self.base is not None:

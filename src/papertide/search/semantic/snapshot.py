@@ -26,6 +26,7 @@ import numpy as np
 from papertide.domain.errors import PapertideError
 from papertide.search.semantic.days import PublishedDays, load_published_days, save_published_days
 from papertide.search.semantic.index import IndexConfig, IndexKind, VectorIndex
+from papertide.search.semantic.lists import RowLists, load_lists, save_lists
 from papertide.search.semantic.mapped import GRAPH_FILE, MappedIndex, open_mapped, order_by_id
 from papertide.store.files import sync_path, write_bytes_atomically, write_file_atomically
 
@@ -61,6 +62,9 @@ def write_snapshot(
 
             faiss.write_index(graph, str(staging / GRAPH_FILE))
             sync_path(staging / GRAPH_FILE)
+            lists = index.snapshot_lists()
+            if lists is not None:
+                meta = {**meta, **save_lists(staging, lists, _save_array)}
         if published is not None:
             meta = {**meta, **save_published_days(staging, published, _save_array)}
         payload = {**meta, "format": FORMAT, "kind": index.kind, "dim": index.dim, "size": len(ids)}
@@ -109,6 +113,17 @@ def _remove_old(folder: Path, keep: str) -> None:
             continue
 
 
+def _read_lists(path: Path, meta: dict[str, Any], size: int, dim: int) -> RowLists | None:
+    """The snapshot's inverted lists; None, with a warning, when they cannot be read (filters walk the graph)."""
+    try:
+        return load_lists(path, meta, size, dim)
+    except Exception as error:
+        # Only a faster way for middling filters: the graph stays usable without them.
+        name = type(error).__name__
+        log.warning("inverted lists in %s cannot be read (%s: %s); filters walk the graph", path, name, error)
+        return None
+
+
 class UnreadableSnapshot(PapertideError):
     """The current vector snapshot exists but cannot be read (it is rebuilt from the database)."""
 
@@ -134,6 +149,8 @@ def load_snapshot(folder: Path, config: IndexConfig) -> tuple[MappedIndex, dict[
         kind: IndexKind = "exact" if meta["kind"] == "exact" else "hnsw"
         index = open_mapped(path, int(meta["dim"]), kind, config, ids)
         index.published = _read_days(path, meta)
+        if kind == "hnsw":
+            index.attach_lists(_read_lists(path, meta, index.size, index.dim))
     except FileNotFoundError as error:
         if not (folder / POINTER).exists():
             return None

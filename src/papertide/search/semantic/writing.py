@@ -103,7 +103,8 @@ class VectorWriter(ReplicaFollower, ABC):
             cursor = papers[-1].id
             embedded += self._embed(papers, on_progress, force=False)
         self.refresh()
-        if self.index is not None and self.index.unsaved:
+        # A graph snapshot of an earlier version is written again with its inverted lists (lists.py).
+        if self.index is not None and (self.index.unsaved or self.index.lacks_lists):
             self.save()
         return embedded
 
