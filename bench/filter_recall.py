@@ -7,7 +7,7 @@ vectors are hard for HNSW, so a low filtered recall may not be the filter's doin
 query this prints recall@10/100/200 against the exact top k (over all papers, or over the
 allowed ones) and the CPU ms of one search, at the chosen width, at 2x and 4x it (and at half of it for
 a filter). Beside each filter's walks, the scan of the nearest inverted lists (lists.py) at the rows
-filtered.py reads (``LIST_SCORED x k / share``), at half and at twice them, whichever the plan picks:
+filtered.py reads (lists.py ``rows_to_read``, as calibrated), at half and at twice them, whichever the plan picks:
 the lists of the snapshot, or trained here (timed) for a snapshot written without them.
 
 - ``--folder``: a ``bench.search --keep`` folder (read-only: SQLite opened immutable, the
@@ -59,7 +59,7 @@ from papertide.search.semantic.admitted import (
 from papertide.search.semantic.embedder import load_embedder
 from papertide.search.semantic.filtered import choose_filtered_search
 from papertide.search.semantic.index import IndexConfig
-from papertide.search.semantic.lists import LIST_SCORED, RowLists, load_lists, train_lists
+from papertide.search.semantic.lists import RowLists, load_lists, rows_to_read, train_lists
 from papertide.search.semantic.mapped import open_mapped
 from papertide.services import index_config
 
@@ -217,7 +217,7 @@ def measure_all(
         measured = [walk(stored, queries, admitted, k, min(live, round(width * f)), exact) for f in FILTER_FACTORS]
         lines += table(label, allowed / live, plan.describe(), measured, width)
         if stored.lists is not None:
-            rows = int(np.ceil(LIST_SCORED * k / (allowed / live)))
+            rows = int(np.ceil(rows_to_read(stored.lists.scored, k, allowed / live)))
             scans = [walk(stored, queries, admitted, k, round(rows * f), exact, scan=True) for f in LIST_FACTORS]
             lines += table(label, allowed / live, "lists: rows read", scans, rows)
             measured += scans
@@ -238,9 +238,11 @@ def with_lists(stored: StoredRows, dim: int, lists: RowLists | None) -> StoredRo
     """``stored`` with its lists: those given, or trained here as a snapshot would (timed)."""
     if lists is None:
         started, cpu = time.perf_counter(), time.process_time()
-        lists = train_lists(row_vectors(stored, dim), np.asarray(stored.ids) >= 0)
+        live = np.asarray(stored.ids) >= 0
+        lists = train_lists(row_vectors(stored, dim), live, stored.graph, IndexConfig().ef_search)
         took, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(f"trained {lists.count:,} lists over {lists.covered:,} rows: {took:.1f} s ({cpu:.1f} s CPU)", flush=True)
+    print(f"lists: {lists.count:,}, admitted rows a scan scores for up to 100 neighbours: {lists.scored:,.0f}")
     return dataclasses.replace(stored, lists=lists)
 
 

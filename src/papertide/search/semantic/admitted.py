@@ -195,7 +195,7 @@ def search_admitted(
         "hnsw",
         ef_search=ef_search,
         cost_ratio=cost_ratio,
-        lists=stored.lists is not None,
+        lists=None if stored.lists is None else stored.lists.scored,
     )
     if plan.method != "exact":
         if plan.method == "lists":

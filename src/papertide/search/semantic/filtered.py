@@ -6,9 +6,10 @@ allowed vectors exactly costs one dot product each. Walking the HNSW graph with 
 selector visits about ``width`` nodes, and to find ``k`` allowed neighbours when a share ``s``
 of papers is allowed the walk needs a width of about ``k / s`` (measured: recall@100 of a
 fixed width falls from 0.98 at s = 0.45 to 0.14 at s = 0.01). Where the index has inverted lists
-(lists.py), a third way reads the lists nearest the query until they hold ``LIST_SCORED x k / s``
-rows and scores their admitted rows exactly: about ``LIST_SCORED x k`` dot products whatever the
-share, which beats a walk ``k / s`` wide once the share falls to a fifth or so (issue 13). So narrow
+(lists.py), a third way reads the lists nearest the query until they hold ``scored / s`` rows
+and scores their admitted rows exactly: about ``scored`` dot products whatever the share
+(``scored`` measured on the index's own rows for the recall wanted), which can beat a walk ``k / s``
+wide once the share falls to a fifth or so (issue 13). So narrow
 filters are scored exactly, middling ones through the lists and broad ones walk the graph; none
 over-fetches and discards.
 """
@@ -19,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from papertide.search.semantic.lists import LIST_SCORED
+from papertide.search.semantic.lists import rows_to_read
 
 Method = Literal["exact", "graph", "lists"]
 # Reading one row number of a list and testing it against the filter's bitmap, against one exact dot product.
@@ -50,7 +51,7 @@ class FilteredSearch:
 
 
 def choose_filtered_search(
-    allowed: int, total: int, k: int, kind: str, *, ef_search: int, cost_ratio: float, lists: bool = False
+    allowed: int, total: int, k: int, kind: str, *, ef_search: int, cost_ratio: float, lists: float | None = None
 ) -> FilteredSearch:
     """Exact scores, a scan of the nearest lists or a selective graph walk for ``allowed`` of ``total`` papers.
 
@@ -58,16 +59,18 @@ def choose_filtered_search(
 
     :param ef_search: the graph's search width for an unfiltered search (IndexConfig.ef_search).
     :param cost_ratio: the cost of a unit of width against an exact dot product (IndexConfig.graph_cost_ratio).
-    :param lists: whether the index has inverted lists to scan (lists.py).
+    :param lists: the admitted rows a scan of the index's inverted lists scores (RowLists.scored, lists.py);
+        None without lists.
     """
     if kind != "hnsw" or allowed <= 0 or total <= 0:
         return FilteredSearch("exact")
     share = min(1.0, allowed / total)
     width = min(total, math.ceil(max(ef_search, k) / share))
     costs: dict[FilteredSearch, float] = {FilteredSearch("exact"): allowed}
-    rows = math.ceil(LIST_SCORED * k / share)
-    if lists and rows * LIST_READ_LIMIT <= total:
-        costs[FilteredSearch("lists", rows)] = min(allowed, LIST_SCORED * k) + LIST_ROW_COST * rows
+    if lists is not None and math.isfinite(lists):
+        rows = math.ceil(rows_to_read(lists, k, share))
+        if rows * LIST_READ_LIMIT <= total:
+            costs[FilteredSearch("lists", rows)] = min(allowed, rows * share) + LIST_ROW_COST * rows
     costs[FilteredSearch("graph", width)] = cost_ratio * width
     # Ties go to the first: exact scores, then the lists (whose recall is at or above the walk's).
     return min(costs, key=lambda plan: costs[plan])

@@ -33,7 +33,7 @@ from papertide.search.semantic.admitted import (
     search_admitted,
 )
 from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
-from papertide.search.semantic.lists import RowLists, lists_for
+from papertide.search.semantic.lists import LISTS_MIN_ROWS, RowLists, lists_for
 from papertide.search.semantic.passages import Vectors
 
 IndexKind = Literal["exact", "hnsw"]
@@ -233,17 +233,19 @@ class VectorIndex:
             self.kind,
             ef_search=config.ef_search,
             cost_ratio=config.graph_cost_ratio,
-            lists=self._lists is not None,
+            lists=None if self._lists is None else self._lists.scored,
         )
 
     def snapshot_lists(self) -> RowLists | None:
         """The inverted lists a snapshot of this index stores (lists.py): the carried ones extended, or new ones.
 
-        None for an exact index, which has no graph to spare.
+        None for an exact index, which has no graph to spare, and below ``LISTS_MIN_ROWS`` live rows.
         """
-        if self.kind != "hnsw" or self._size == 0:
+        if self.kind != "hnsw" or len(self._rows) < LISTS_MIN_ROWS:
+            self._lists = None
             return None
-        self._lists = lists_for(self._stored(), self._ids[: self._size] >= 0, self._lists)
+        live = self._ids[: self._size] >= 0
+        self._lists = lists_for(self._stored(), live, self._lists, self._graph, self.config.ef_search)
         return self._lists
 
     def compacted(self, kind: IndexKind | None = None) -> VectorIndex:

@@ -18,7 +18,7 @@ from papertide.search.ranked import Ranked, sort_best_first
 from papertide.search.semantic.admitted import Pairs
 from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
 from papertide.search.semantic.index import IndexConfig, IndexKind, VectorIndex
-from papertide.search.semantic.lists import RowLists
+from papertide.search.semantic.lists import LISTS_MIN_ROWS, RowLists
 from papertide.search.semantic.mapped import MappedIndex
 from papertide.search.semantic.passages import Vectors
 
@@ -66,7 +66,7 @@ class ReplicaIndex:
             self.kind,
             ef_search=self.config.ef_search,
             cost_ratio=self.config.graph_cost_ratio,
-            lists=self.base is not None and self.base.lists is not None,
+            lists=None if self.base is None or self.base.lists is None else self.base.lists.scored,
         )
 
     def __len__(self) -> int:
@@ -146,8 +146,9 @@ class ReplicaIndex:
 
     @property
     def lacks_lists(self) -> bool:
-        """Whether the snapshot is a graph without inverted lists (written before them, or its lists unreadable)."""
-        return self.base is not None and self.base.kind == "hnsw" and self.base.lists is None
+        """Whether the snapshot is a graph that should have inverted lists and has none (older, or unreadable)."""
+        base = self.base
+        return base is not None and base.kind == "hnsw" and base.lists is None and len(base) >= LISTS_MIN_ROWS
 
     def frozen(self) -> ReplicaIndex:
         """A copy that later adds do not change (the delta copied, the snapshot shared): what a save merges."""
