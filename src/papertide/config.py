@@ -325,14 +325,15 @@ class Settings(BaseSettings):
         description="HNSW search width per query (at least the number of neighbours asked for): higher is more "
         "accurate and slower.",
     )
-    # Measured by bench/search.py at a million papers: 12.2 (SQLite) and 16.7 (PostgreSQL), issue 13.
+    # Measured by bench/search.py at a million papers on an idle machine: 20.4-21.2 on both databases (issue 13,
+    # 2026-12-01, after exact scores came to visit only the allowed rows; 12.2-16.7 before).
     vector_filter_graph_cost: float = Field(
-        12.0,
+        20.0,
         gt=0,
         le=1000,
         description="Cost of one unit of HNSW search width against one exact dot product: a filtered search "
-        "scores the allowed papers exactly when that is predicted cheaper than walking the graph with only them "
-        "admitted (bench/search.py measures it).",
+        "scores the allowed papers exactly, scans the inverted lists nearest the query or walks the graph with "
+        "only them admitted, whichever is predicted cheapest (bench/search.py measures it).",
     )
 
     # --- community: accounts, votes, trending (issue 5) -----------------------------------------
