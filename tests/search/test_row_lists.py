@@ -25,7 +25,9 @@ from papertide.search.semantic.admitted import Admitted, StoredRows, search_admi
 from papertide.search.semantic.filtered import choose_filtered_search
 from papertide.search.semantic.index import IndexConfig, VectorIndex
 from papertide.search.semantic.lists import (
+    CENTROIDS_FILE,
     LISTS_MIN_ROWS,
+    OFFSETS_FILE,
     RECALL_TARGETS,
     ROWS_FILE,
     RowLists,
@@ -307,3 +309,57 @@ def test_a_small_graph_has_no_lists_and_is_not_merged_again_for_them(tmp_path: P
     assert loaded is not None and loaded[0].lists is None
     replica = ReplicaIndex(DIM, CONFIG, loaded[0], "hnsw")
     assert not replica.lacks_lists and not replica.needs_merge(limit=1_000)
+
+
+def _offsets_past_the_end(folder: Path) -> None:
+    offsets = np.load(folder / OFFSETS_FILE)
+    offsets[-1] += 5
+    np.save(folder / OFFSETS_FILE, offsets)
+
+
+def _offsets_out_of_order(folder: Path) -> None:
+    offsets = np.load(folder / OFFSETS_FILE)
+    offsets[3], offsets[4] = offsets[4], offsets[3] - 1
+    np.save(folder / OFFSETS_FILE, offsets)
+
+
+def _rows_as_floats(folder: Path) -> None:
+    np.save(folder / ROWS_FILE, np.load(folder / ROWS_FILE).astype(np.float64))
+
+
+def _centroids_of_another_dimension(folder: Path) -> None:
+    np.save(folder / CENTROIDS_FILE, np.load(folder / CENTROIDS_FILE)[:, :16].copy())
+
+
+def _centroids_truncated(folder: Path) -> None:
+    (folder / CENTROIDS_FILE).write_bytes((folder / CENTROIDS_FILE).read_bytes()[:100])
+
+
+def _rows_missing(folder: Path) -> None:
+    (folder / ROWS_FILE).unlink()
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        _offsets_past_the_end,
+        _offsets_out_of_order,
+        _rows_as_floats,
+        _centroids_of_another_dimension,
+        _centroids_truncated,
+        _rows_missing,
+    ],
+)
+def test_damaged_lists_are_set_aside_with_a_warning_and_the_graph_still_answers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, corrupt: Any
+) -> None:
+    vectors = clustered(12_000, 16)
+    memory = VectorIndex(DIM, "hnsw", CONFIG)
+    memory.add(np.arange(1, 12_001, dtype=np.int64), vectors)
+    corrupt(write_snapshot(tmp_path, memory, {"change_seq": 1}))
+    with caplog.at_level(logging.WARNING):
+        loaded = read_snapshot(tmp_path, CONFIG)
+    assert loaded is not None and loaded[0].lists is None
+    assert "inverted lists in" in caplog.text and "filters walk the graph" in caplog.text
+    replica = ReplicaIndex(DIM, CONFIG, loaded[0], "hnsw")
+    assert replica.search(vectors[99], 1, list(range(100, 12_001, 10)))[0][0] == 100
