@@ -100,7 +100,7 @@ class RowLists:
     def nearest_rows(self, query: Vectors, wanted: int, size: int) -> Rows:
         """The rows of the lists nearest ``query`` until they hold at least ``wanted`` rows, and every row added since.
 
-        :param size: the index's rows now (``covered`` or more); unsorted, each row once.
+        Unsorted, each row once. :param size: the index's rows now (``covered`` or more).
         """
         scores = np.asarray(self.centroids) @ query
         order = np.argsort(-scores, kind="stable")
