@@ -24,6 +24,7 @@ rows' nearest centroids, and trains new centroids only when the rows have double
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -174,12 +175,12 @@ def calibrate(
         share = len(allowed) / max(1, len(candidates))
         walked = _walk_recall(graph, queries, allowed_mask, best, math.ceil(max(ef_search, k) / share))
         targets = tuple((cut, min(recall, walked(cut))) for cut, recall in RECALL_TARGETS)
-    steps = np.unique(reach)
-    enough = [bool(_meets(reach, int(step), targets)) for step in steps]
-    if not any(enough):
-        return dataclasses.replace(lists, scored=math.inf)
+    steps = np.unique(reach).tolist()
     # The recall of a scan only grows with the rows it reads: the first step that meets the targets is the least.
-    rows = int(steps[enough.index(True)])
+    first = bisect.bisect_left(steps, True, key=lambda step: _meets(reach, step, targets))
+    if first == len(steps):
+        return dataclasses.replace(lists, scored=math.inf)
+    rows = int(steps[first])
     share = len(allowed) / max(1, len(candidates))
     return dataclasses.replace(lists, scored=max(float(k), rows * share))
 
