@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from papertide.search.ranked import Ranked
 from papertide.search.semantic.filtered import choose_filtered_search
-from papertide.search.semantic.lists import RowLists
+from papertide.search.semantic.lists import RowLists, scored_of
 from papertide.search.semantic.passages import Vectors
 
 Pairs = list[tuple[int, float]]
@@ -195,7 +195,7 @@ def search_admitted(
         "hnsw",
         ef_search=ef_search,
         cost_ratio=cost_ratio,
-        lists=None if stored.lists is None else stored.lists.scored,
+        lists=scored_of(stored.lists),
     )
     if plan.method != "exact":
         if plan.method == "lists":

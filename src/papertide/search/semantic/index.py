@@ -33,7 +33,7 @@ from papertide.search.semantic.admitted import (
     search_admitted,
 )
 from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
-from papertide.search.semantic.lists import LISTS_MIN_ROWS, RowLists, lists_for
+from papertide.search.semantic.lists import LISTS_MIN_ROWS, RowLists, lists_for, scored_of
 from papertide.search.semantic.passages import Vectors
 
 IndexKind = Literal["exact", "hnsw"]
@@ -233,13 +233,14 @@ class VectorIndex:
             self.kind,
             ef_search=config.ef_search,
             cost_ratio=config.graph_cost_ratio,
-            lists=None if self._lists is None else self._lists.scored,
+            lists=scored_of(self._lists),
         )
 
     def snapshot_lists(self) -> RowLists | None:
         """The inverted lists a snapshot of this index stores (lists.py): the carried ones extended, or new ones.
 
         None for an exact index, which has no graph to spare, and below ``LISTS_MIN_ROWS`` live rows.
+        The index searches with what this returns from then on.
         """
         if self.kind != "hnsw" or len(self._rows) < LISTS_MIN_ROWS:
             self._lists = None

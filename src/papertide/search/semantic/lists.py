@@ -87,6 +87,12 @@ class RowLists:
         """How many lists."""
         return len(self.centroids)
 
+    def in_memory(self) -> RowLists:
+        """The same lists with their arrays copied into memory (off a snapshot's mapped files)."""
+        return dataclasses.replace(
+            self, centroids=np.array(self.centroids), rows=np.array(self.rows), offsets=np.array(self.offsets)
+        )
+
     def sizes(self) -> Rows:
         """The number of rows in each list."""
         sizes: Rows = np.diff(np.asarray(self.offsets)).astype(np.int64)
@@ -113,6 +119,11 @@ class RowLists:
         if size > self.covered:
             parts.append(np.arange(self.covered, size, dtype=np.int64))
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def scored_of(lists: RowLists | None) -> float | None:
+    """What filtered.py weighs a scan by: the lists' calibrated ``scored``, None where there are no lists."""
+    return None if lists is None else lists.scored
 
 
 def assign_rows(centroids: Vectors, vectors: Vectors) -> Rows:
@@ -147,7 +158,7 @@ def calibrate(
     list, in the order of the query's centroid scores; the fewest rows read at which the mean
     recall meets every target gives ``scored`` (that many rows times the share: admitted rows scored).
     Each target is ``RECALL_TARGETS``' or, where lower, the mean recall of ``graph`` walked for the
-    same queries as a filtered search walks it (filtered.py's width for ``ef_search``). About 1 s
+    same queries as a filtered search walks it (filtered.py's width for ``ef_search``). About 0.3 s
     at a million rows: one product over the allowed rows and fifty walks.
     """
     rng = np.random.default_rng(seed)
@@ -170,9 +181,9 @@ def calibrate(
         read = np.empty(lists.count, dtype=np.int64)
         read[order] = np.cumsum(sizes[order])
         reach[number] = read[assignment[best[number]]]
+    share = len(allowed) / max(1, len(candidates))
     targets: tuple[tuple[int, float], ...] = RECALL_TARGETS
     if graph is not None:
-        share = len(allowed) / max(1, len(candidates))
         walked = _walk_recall(graph, queries, allowed_mask, best, math.ceil(max(ef_search, k) / share))
         targets = tuple((cut, min(recall, walked(cut))) for cut, recall in RECALL_TARGETS)
     steps = np.unique(reach).tolist()
@@ -181,7 +192,6 @@ def calibrate(
     if first == len(steps):
         return dataclasses.replace(lists, scored=math.inf)
     rows = int(steps[first])
-    share = len(allowed) / max(1, len(candidates))
     return dataclasses.replace(lists, scored=max(float(k), rows * share))
 
 

@@ -18,7 +18,7 @@ from papertide.search.ranked import Ranked, sort_best_first
 from papertide.search.semantic.admitted import Pairs
 from papertide.search.semantic.filtered import FilteredSearch, choose_filtered_search
 from papertide.search.semantic.index import IndexConfig, IndexKind, VectorIndex
-from papertide.search.semantic.lists import LISTS_MIN_ROWS, RowLists
+from papertide.search.semantic.lists import LISTS_MIN_ROWS, scored_of
 from papertide.search.semantic.mapped import MappedIndex
 from papertide.search.semantic.passages import Vectors
 
@@ -66,7 +66,7 @@ class ReplicaIndex:
             self.kind,
             ef_search=self.config.ef_search,
             cost_ratio=self.config.graph_cost_ratio,
-            lists=None if self.base is None or self.base.lists is None else self.base.lists.scored,
+            lists=None if self.base is None else scored_of(self.base.lists),
         )
 
     def __len__(self) -> int:
@@ -173,8 +173,7 @@ class ReplicaIndex:
                 ids[self._hidden_rows] = -1
             lists = self.base.lists
             if lists is not None:
-                # Copies: the old snapshot's files go once it is replaced.
-                lists = RowLists(np.array(lists.centroids), np.array(lists.rows), np.array(lists.offsets))
+                lists = lists.in_memory()  # the old snapshot's files go once it is replaced
             full = VectorIndex.from_arrays(self.dim, "hnsw", self.config, ids, None, self.base.private_graph(), lists)
             full.add(delta_ids, delta_vectors)
             return full.compacted() if full.needs_compaction() else full
