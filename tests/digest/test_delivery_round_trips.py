@@ -76,6 +76,8 @@ def test_recording_a_message_and_checking_the_next_takes_one_round_trip_without_
         finally:
             sink.close()  # type: ignore[attr-defined]
         conn.connection.driver_connection.pgconn.untrace()  # type: ignore[union-attr]
+        check.end_autocommit()  # as the worker does before anything else uses its connection
+        assert conn.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
 
     trips, queries = round_trips(trace)
     assert trips == count - WARM_UP + 1, queries

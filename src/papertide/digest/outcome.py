@@ -99,6 +99,12 @@ class Outcomes:
         """
         with self._writes:
             conn = self._connection()
+            assert self._held is not None
+            try:
+                self._held.end_autocommit()  # the per-message check's, kept between messages
+            except BaseException:
+                self.close()
+                raise
             now = self.clock()
             touch = self._touch_due(now)
             accepted = self._accepted
@@ -151,8 +157,10 @@ class Outcomes:
     def close(self) -> None:
         """Give the write connection back to the pool, as it came (or discard it when that fails)."""
         if self._conn is not None:
-            conn, self._conn, self._held = self._conn, None, None
+            conn, held, self._conn, self._held = self._conn, self._held, None, None
             try:
+                if held is not None:
+                    held.end_autocommit()
                 set_commit_wait(conn, wait=True)
             except Exception:
                 with contextlib.suppress(Exception):

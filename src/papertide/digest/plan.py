@@ -397,7 +397,8 @@ def run_planning(
     # run is skipped by the write, a history erased meanwhile is not read). In autocommit each use
     # of a connection on PostgreSQL saves its BEGIN and ROLLBACK round trips (store/engine.py).
     reads = single_statement_reads(engine)
-    pages = SubscriberPages(reads, policy.plan_batch, now, policy)
+    # Subscriber pages are read in a transaction of their own (store/index_order.py): a few round trips per 500.
+    pages = SubscriberPages(engine, policy.plan_batch, now, policy)
     # On PostgreSQL a batch's write runs in a thread while the next batch is read and chosen (issue 13:
     # planning waited for the server's writes, 12.5 of its 29 s at 100,000 subscribers; the thread waits
     # for the server without the GIL). On SQLite the write is this process's own work, and two threads

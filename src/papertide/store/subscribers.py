@@ -19,6 +19,7 @@ from papertide.domain.clock import as_utc
 from papertide.domain.subscribers import STATUSES, Preferences, Subscriber, Topics
 from papertide.store.any_of import any_of
 from papertide.store.dialect import insert_if_absent
+from papertide.store.index_order import keep_index_order
 from papertide.store.schema import subscribers
 from papertide.store.selections import delete_unused_selections, list_subscriber_selection_ids
 from papertide.store.topic_vectors import forget_topic_vectors
@@ -306,7 +307,12 @@ def write_last_digest(conn: Connection, slots: LastDigestRows) -> None:
 def list_subscribers(
     conn: Connection, *, statuses: Iterable[str] = (), after_id: int = 0, limit: int = 1000
 ) -> list[Subscriber]:
-    """Subscribers in id order after ``after_id`` (keyset paging), optionally of some statuses."""
+    """Subscribers in id order after ``after_id`` (keyset paging), optionally of some statuses.
+
+    ``conn`` must be in a transaction (not autocommit): the page is read from the primary key in
+    order whatever the statistics say (store/index_order.py).
+    """
+    keep_index_order(conn)
     statement = select(*LISTED_COLUMNS).where(subscribers.c.id > after_id)
     wanted = list(statuses)
     if wanted:
