@@ -82,9 +82,8 @@ def rows_visited(plan: Plan) -> int:
     )
 
 
-def postgresql_only(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite plans without statistics here (tests/store/test_claim_order.py reads its plan)")
+# PostgreSQL only: SQLite plans these without statistics (tests/store/test_claim_order.py reads its plan).
+postgresql_only = pytest.mark.parametrize("dialect", ["postgres"])
 
 
 def analyse_without_autovacuum(engine: Engine, table: str) -> None:
@@ -135,10 +134,10 @@ def fill_mid_run(engine: Engine) -> None:
             )
 
 
+@postgresql_only
 def test_a_claim_reads_the_oldest_rows_in_flight_and_not_the_rows_sent_before_them(engine: Engine) -> None:
     # Fresh statistics say a quarter of the rows are queued, as if spread evenly: the primary key in
     # id order looked as good as the claim index (state, id), and the claim walked 15,000 rows sent.
-    postgresql_only(engine)
     fill_mid_run(engine)
     analyse_without_autovacuum(engine, "digest_outbox")
     url = engine.url.render_as_string(hide_password=False)
@@ -153,8 +152,8 @@ def test_a_claim_reads_the_oldest_rows_in_flight_and_not_the_rows_sent_before_th
     assert [digest.id for digest in claimed] == list(range(first_queued, first_queued + 200))
 
 
+@postgresql_only
 def test_subscriber_pages_read_the_primary_key_in_order_whatever_the_statistics_say(engine: Engine) -> None:
-    postgresql_only(engine)
     fill_queue(engine)  # ROWS confirmed subscribers
     with begin_write(engine) as conn:
         conn.execute(update(subscribers).values(status="pending"))
@@ -172,8 +171,8 @@ def test_subscriber_pages_read_the_primary_key_in_order_whatever_the_statistics_
     assert all(subscriber.status == "confirmed" for subscriber, _ in batch)
 
 
+@postgresql_only
 def test_the_guidance_refuses_a_connection_in_autocommit_where_it_would_do_nothing(engine: Engine) -> None:
-    postgresql_only(engine)
     with single_statement_reads(engine).connect() as conn, pytest.raises(RuntimeError, match="autocommit"):
         list_subscribers(conn, statuses=["confirmed"])
     with engine.connect() as conn:
