@@ -7,7 +7,8 @@ time for 100,000 digests claimed 200 at a time, against 1.4 s from the index; ea
 make it longer). ``ix_digest_outbox_in_flight`` (id) WHERE state IN ('queued', 'sending') holds
 only what is queued or being sent: the oldest queued rows are its first entries whatever the
 statistics say, a send writes no entry in it, and the rows held by a worker are found among the
-few in flight. The queries that read it name its WHERE term (schema.py ``OUTBOX_IN_FLIGHT``).
+rows in flight rather than among every row ever planned. The queries that read it name its WHERE
+term (schema.py ``OUTBOX_IN_FLIGHT``).
 
 Revision ID: 0014_outbox_in_flight_index
 Revises: 0013_planning_writes
