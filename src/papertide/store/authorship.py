@@ -10,6 +10,7 @@ calls :func:`catch_up_authorship` after each batch; it is cheap when nothing is 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.orm import aliased
@@ -20,6 +21,11 @@ from papertide.store.schema import counters, paper_authors, papers
 
 COUNTER = "authorship_seq"
 MAX_NAME_LENGTH = 300
+_CHUNK = 5000
+
+# The same authors come back paper after paper (a group's preprints, a listing's co-authors): each
+# distinct written name is parsed once while it is among the most recent (AuthorName is immutable).
+parsed_author_name = lru_cache(maxsize=16384)(parse_author_name)
 
 
 def _applied_seq(conn: Connection) -> int:
@@ -43,18 +49,15 @@ def write_authorship(conn: Connection, rows: Sequence[tuple[int, Sequence[str]]]
     values = []
     for paper_id, authors in rows:
         for position, name in enumerate(authors):
-            parsed = parse_author_name(name)
+            parsed = parsed_author_name(name)
             if parsed.key:
-                values.append(
-                    {
-                        "paper_id": paper_id,
-                        "position": position,
-                        "author_key": parsed.key,
-                        "name": parsed.name[:MAX_NAME_LENGTH],
-                    }
-                )
-    if values:
-        conn.execute(paper_authors.insert(), values)
+                values.append((paper_id, position, parsed.key, parsed.name[:MAX_NAME_LENGTH]))
+    # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing cost more than the
+    # insert (ingest, issue 13: authorship was 42 % of a snapshot's CPU, 7.1 of 16.9 s for 50,000 papers).
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {paper_authors.name} (paper_id, position, author_key, name) VALUES ({', '.join([mark] * 4)})"
+    for start in range(0, len(values), _CHUNK):
+        conn.exec_driver_sql(sql, values[start : start + _CHUNK])
     return len(values)
 
 
