@@ -62,11 +62,13 @@ class AuthorName:
         return bool(self.given) and len(self.given[0]) > 1
 
 
+@lru_cache(maxsize=16384)
 def parse_author_name(name: str) -> AuthorName:
     """Split a written name into folded surname and given names, and compute its key.
 
     "Lovelace, Ada" (surname first, with a comma) and "Ada Lovelace" agree. A name without
-    letters has the key "".
+    letters has the key "". Remembered for the most recent names (``AuthorName`` is immutable): the
+    same authors come back paper after paper at ingest, and card after card on pages (issue 9, 13).
     """
     shown = " ".join(render_tex(name).split())
     parts = [part for part in fold_name(name).split(",") if _words(part)]
@@ -85,12 +87,11 @@ def parse_author_name(name: str) -> AuthorName:
     return AuthorName(name=shown, key=key[:MAX_KEY_LENGTH], surname=surname, given=given)
 
 
-@lru_cache(maxsize=8192)
 def author_key(name: str) -> str:
     """The key author pages and follows are stored under ("" for a name without letters).
 
-    Remembered for the most recent names: every card links its first six authors, and the
-    same papers are shown again and again (issue 9, bench/load.py).
+    Every card links its first six authors, and the same papers are shown again and again
+    (issue 9, bench/load.py): the parse is remembered (``parse_author_name``).
     """
     return parse_author_name(name).key
 

@@ -10,7 +10,6 @@ calls :func:`catch_up_authorship` after each batch; it is cheap when nothing is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.orm import aliased
@@ -22,10 +21,6 @@ from papertide.store.schema import counters, paper_authors, papers
 COUNTER = "authorship_seq"
 MAX_NAME_LENGTH = 300
 _CHUNK = 5000
-
-# The same authors come back paper after paper (a group's preprints, a listing's co-authors): each
-# distinct written name is parsed once while it is among the most recent (AuthorName is immutable).
-parsed_author_name = lru_cache(maxsize=16384)(parse_author_name)
 
 
 def _applied_seq(conn: Connection) -> int:
@@ -49,7 +44,7 @@ def write_authorship(conn: Connection, rows: Sequence[tuple[int, Sequence[str]]]
     values = []
     for paper_id, authors in rows:
         for position, name in enumerate(authors):
-            parsed = parsed_author_name(name)
+            parsed = parse_author_name(name)
             if parsed.key:
                 values.append((paper_id, position, parsed.key, parsed.name[:MAX_NAME_LENGTH]))
     # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing cost more than the
