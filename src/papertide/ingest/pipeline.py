@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 
 from sqlalchemy import Engine
 
@@ -20,14 +21,19 @@ from papertide.ingest.readahead import read_ahead
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Deletion, Item, Source
 from papertide.store.authorship import catch_up_authorship
-from papertide.store.engine import begin_write
 from papertide.store.harvest import write_signals
 from papertide.store.papers import upsert_papers
+from papertide.store.run_writer import run_writer
 from papertide.store.runs import finish_ingest_run, start_ingest_run, write_heartbeat
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
+# Author rows (store/authorship.py) are caught up after this many changed papers, in one transaction,
+# and at the end of the run: their index is keyed by name, so a transaction writes back about one
+# leaf page per row whatever its size, and a larger one lands several rows on each page it writes
+# (issue 13: docs/ingest.md). Author pages lag the papers by at most this many during a long run.
+AUTHORSHIP_EVERY = 20_000
 
 # Called with the ids of papers stored or changed by a batch, after it committed, so that
 # indexes kept outside the database pick them up at once (search.indexer).
@@ -58,13 +64,23 @@ def run_ingest(
     report = IngestReport(source=source)
     started = time.perf_counter()
     run_id = start_ingest_run(engine, source, clock(), current_owner())
+    stack = ExitStack()
     batch: list[Paper] = []
     signals: list[Signal] = []
+    # One connection for the run's writes, with a larger page cache on SQLite (store/run_writer.py).
+    writer = stack.enter_context(run_writer(engine))
+    authors_pending = 0
+
+    def catch_up_authors() -> None:
+        nonlocal authors_pending
+        catch_up_authorship(engine, batch_size=AUTHORSHIP_EVERY, writer=writer)  # author pages (issue 11)
+        authors_pending = 0
 
     def flush() -> None:
+        nonlocal authors_pending
         if not batch and not signals:
             return
-        with begin_write(engine) as conn:
+        with writer.begin() as conn:
             now = clock()
             result = upsert_papers(conn, batch, now)
             report.signals += write_signals(conn, signals, now)
@@ -73,8 +89,9 @@ def run_ingest(
         report.add_upsert(result)
         batch.clear()
         signals.clear()
-        if result.changed_ids:
-            catch_up_authorship(engine)  # author pages (issue 11)
+        authors_pending += len(result.changed_ids)
+        if authors_pending >= AUTHORSHIP_EVERY:
+            catch_up_authors()
         if on_changed and result.changed_ids:
             on_changed(result.changed_ids)
 
@@ -106,13 +123,16 @@ def run_ingest(
             if should_stop is not None and should_stop():
                 raise Stopped(f"{source}: stopped before the end of the run")
         flush()
+        catch_up_authors()
     except (PapertideError, OSError) as error:
         flush()
+        catch_up_authors()
         report.failure = str(error) if isinstance(error, PapertideError) else f"{source}: {error}"
     except BaseException as error:
         report.failure = f"{source}: interrupted by {type(error).__name__}: {error}"
         raise
     finally:
+        stack.close()
         report.seconds = time.perf_counter() - started
         finish_ingest_run(engine, run_id, report, clock())
     return report
