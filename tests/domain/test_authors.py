@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import unicodedata
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from papertide.domain import authors
 from papertide.domain.authors import author_key, group_name_forms, parse_author_name, same_person_possible
+from papertide.domain.latex import render_tex
 
 
 @pytest.mark.parametrize(
@@ -52,3 +58,26 @@ def test_variants_of_one_person_are_listed_without_alarm() -> None:
     forms = group_name_forms(["Ada Lovelace", "A. Lovelace", "Ada Lovelace"])
     assert not forms.is_ambiguous and forms.display_name == "Ada Lovelace"
     assert forms.describe() == "Also written as: A. Lovelace."
+
+
+def _words_by_character(text: str) -> list[str]:
+    """The definition the regex in domain/authors.py implements: isalnum runs, hyphens inside."""
+    cleaned = "".join(ch if ch.isalnum() or ch == "-" else " " for ch in text)
+    return [word.strip("-") for word in cleaned.split() if word.strip("-")]
+
+
+def _fold_unicode(text: str) -> str:
+    """fold_name's general path, which its ASCII shortcut must agree with."""
+    decomposed = unicodedata.normalize("NFKD", render_tex(text).casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.translate(authors._FOLD).replace("'", "").replace("’", "")
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_words_are_the_alphanumeric_runs_of_any_text(text: str) -> None:
+    assert authors._words(text) == _words_by_character(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=40) | st.sampled_from(["O'Brien, D.", 'M\\"uller']))
+def test_the_ascii_shortcut_folds_as_the_general_path(text: str) -> None:
+    assert authors.fold_name(text) == _fold_unicode(text)

@@ -16,6 +16,7 @@ comma ("Wei Zhang", "Zhang Wei") gets two keys.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -36,15 +37,21 @@ MAX_KEY_LENGTH = 200
 def fold_name(text: str) -> str:
     """A name's comparable form: TeX rendered, accents and case folded, apostrophes dropped."""
     rendered = render_tex(text)
+    if rendered.isascii():
+        # Most names: nothing to decompose or translate, and ASCII casefolds as lower() does.
+        return rendered.lower().replace("'", "")
     decomposed = unicodedata.normalize("NFKD", rendered.casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return stripped.translate(_FOLD).replace("'", "").replace("’", "")
 
 
+# Runs of characters that are str.isalnum() ([^\W_]: a word character but the underscore) or a hyphen.
+_WORD = re.compile(r"(?:[^\W_]|-)+")
+
+
 def _words(text: str) -> list[str]:
     """Alphanumeric runs (hyphens kept inside a word: "smith-jones")."""
-    cleaned = "".join(ch if ch.isalnum() or ch == "-" else " " for ch in text)
-    return [word.strip("-") for word in cleaned.split() if word.strip("-")]
+    return [stripped for word in _WORD.findall(text) if (stripped := word.strip("-"))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,38 @@ def check_version(value: int) -> int:
     return value
 
 
+def _clean_and_within_limits(paper: Paper) -> bool:
+    """Whether every text field is within its limit and no field holds an XML-illegal character.
+
+    One search over the fields joined instead of one per field: a snapshot screens a million
+    papers, and per field the checks cost a fifth of the ingest's CPU (issue 13). A record this
+    says no to goes through the per-field checks, which name the field.
+    """
+    if (
+        len(paper.arxiv_id) > MAX_ID_CHARS
+        or len(paper.title) > MAX_TITLE_CHARS
+        or len(paper.abstract) > MAX_ABSTRACT_CHARS
+        or (paper.authors and max(map(len, paper.authors)) > MAX_AUTHOR_CHARS)
+        or (paper.categories and max(map(len, paper.categories)) > MAX_CATEGORY_CHARS)
+    ):
+        return False
+    texts = [paper.arxiv_id, paper.title, paper.abstract, *paper.authors, *paper.categories]
+    for value, limit in (
+        (paper.primary_category, MAX_CATEGORY_CHARS),
+        (paper.doi, MAX_ID_CHARS),
+        (paper.journal_ref, MAX_JOURNAL_REF_CHARS),
+        (paper.comments, MAX_COMMENTS_CHARS),
+        (paper.abs_url, MAX_URL_CHARS),
+        (paper.pdf_url, MAX_URL_CHARS),
+        (paper.code_url, MAX_URL_CHARS),
+    ):
+        if value is not None:
+            if len(value) > limit:
+                return False
+            texts.append(value)
+    return _XML_ILLEGAL.search("\n".join(texts)) is None
+
+
 def screen_paper(paper: Paper) -> Paper:
     """``paper`` with XML-illegal characters removed; raises InvalidInput naming a field over its limit."""
     if len(paper.authors) > MAX_AUTHORS:
@@ -88,6 +120,13 @@ def screen_paper(paper: Paper) -> Paper:
         raise InvalidInput("categories", f"lists {len(paper.categories):,}; at most {MAX_CATEGORIES} are accepted")
     check_version(paper.version)
     check_count("upvotes", paper.external_upvotes)
+    if _clean_and_within_limits(paper):
+        return paper
+    return _screen_fields(paper)
+
+
+def _screen_fields(paper: Paper) -> Paper:
+    """The per-field checks: the first field over its limit or holding a lone surrogate is named."""
     return dataclasses.replace(
         paper,
         arxiv_id=_check_text("arxiv_id", paper.arxiv_id, MAX_ID_CHARS) or "",
