@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import ExitStack
 
 from sqlalchemy import Engine
 
@@ -21,9 +20,9 @@ from papertide.ingest.readahead import read_ahead
 from papertide.ingest.report import IngestReport
 from papertide.ingest.source import Deletion, Item, Source
 from papertide.store.authorship import catch_up_authorship
+from papertide.store.engine import begin_write
 from papertide.store.harvest import write_signals
 from papertide.store.papers import upsert_papers
-from papertide.store.run_writer import run_writer
 from papertide.store.runs import finish_ingest_run, start_ingest_run, write_heartbeat
 
 log = logging.getLogger(__name__)
@@ -64,23 +63,20 @@ def run_ingest(
     report = IngestReport(source=source)
     started = time.perf_counter()
     run_id = start_ingest_run(engine, source, clock(), current_owner())
-    stack = ExitStack()
     batch: list[Paper] = []
     signals: list[Signal] = []
-    # One connection for the run's writes, with a larger page cache on SQLite (store/run_writer.py).
-    writer = stack.enter_context(run_writer(engine))
     authors_pending = 0
 
     def catch_up_authors() -> None:
         nonlocal authors_pending
-        catch_up_authorship(engine, batch_size=AUTHORSHIP_EVERY, writer=writer)  # author pages (issue 11)
+        catch_up_authorship(engine, batch_size=AUTHORSHIP_EVERY)  # author pages (issue 11)
         authors_pending = 0
 
     def flush() -> None:
         nonlocal authors_pending
         if not batch and not signals:
             return
-        with writer.begin() as conn:
+        with begin_write(engine) as conn:
             now = clock()
             result = upsert_papers(conn, batch, now)
             report.signals += write_signals(conn, signals, now)
@@ -132,7 +128,6 @@ def run_ingest(
         report.failure = f"{source}: interrupted by {type(error).__name__}: {error}"
         raise
     finally:
-        stack.close()
         report.seconds = time.perf_counter() - started
         finish_ingest_run(engine, run_id, report, clock())
     return report

@@ -17,7 +17,6 @@ from sqlalchemy.orm import aliased
 
 from papertide.domain.authors import Coauthor, NameForms, group_name_forms, parse_author_name
 from papertide.store.engine import begin_write
-from papertide.store.run_writer import RunWriter
 from papertide.store.schema import counters, paper_authors, papers
 
 COUNTER = "authorship_seq"
@@ -62,15 +61,11 @@ def write_authorship(conn: Connection, rows: Sequence[tuple[int, Sequence[str]]]
     return len(values)
 
 
-def catch_up_authorship(engine: Engine, *, batch_size: int = 2000, writer: RunWriter | None = None) -> int:
-    """Apply every paper changed since the last catch-up, one transaction per batch; returns papers applied.
-
-    :param writer: an ingest run's held connection (store/run_writer.py), whose warm page cache
-        the run's own catch-ups use; without it each batch takes a pooled connection.
-    """
+def catch_up_authorship(engine: Engine, *, batch_size: int = 2000) -> int:
+    """Apply every paper changed since the last catch-up, ``batch_size`` papers a transaction; returns how many."""
     applied = 0
     while True:
-        with writer.begin() if writer is not None else begin_write(engine) as conn:
+        with begin_write(engine) as conn:
             after = _applied_seq(conn)
             batch = conn.execute(
                 select(papers.c.id, papers.c.seq, papers.c.authors)
