@@ -81,7 +81,7 @@ def check_version(value: int) -> int:
 
 
 # Every text field a paper stores, in the order the checks name them, with its limit; the "many"
-# fields hold a tuple of texts. Fields the model requires are never None.
+# fields hold a tuple of texts. A None in a field the model requires (_REQUIRED) is stored empty.
 _TEXT_FIELDS = (
     ("arxiv_id", MAX_ID_CHARS, False),
     ("title", MAX_TITLE_CHARS, False),
